@@ -1,0 +1,94 @@
+"""`python -m bot …` / `consultation-bot …`: run the bot and its offline tools."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from bot.discord_urls import point_discord_py_at
+from bot.logging_setup import configure_logging
+from bot.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("bot")
+
+EXIT_USAGE = 2
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    token = settings.require_token()
+    configure_logging(settings.log_level, secrets=[token])
+    point_discord_py_at(settings.discord_api_base, settings.discord_gateway_url)
+    from bot.client import ConsultationBot
+
+    bot = ConsultationBot(settings)
+
+    async def main() -> None:
+        async with bot:
+            await bot.start(token)
+
+    import discord
+
+    try:
+        asyncio.run(main())
+    except discord.LoginFailure:
+        print("error: Discord refused the token: check DISCORD_TOKEN (reset it in the developer "
+              "portal if it leaked)", file=sys.stderr)
+        return EXIT_USAGE
+    except discord.PrivilegedIntentsRequired:
+        print("error: enable the Message Content intent for the bot in the developer portal "
+              "(Bot → Privileged Gateway Intents)", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable]] = {}
+
+
+def command(name: str, help_text: str, configure: Callable[[argparse.ArgumentParser], None]):
+    """Register a subcommand; later features add theirs next to `run`."""
+
+    def wrap(func):
+        COMMANDS[name] = (help_text, configure, func)
+        return func
+
+    return wrap
+
+
+command("run", "connect to Discord and run the bot", lambda p: None)(_run)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="consultation-bot: run a public consultation in a Discord server.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (help_text, configure, _func) in COMMANDS.items():
+        configure(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _load_subcommands()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+        return COMMANDS[args.command][2](args, settings) or 0
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _load_subcommands() -> None:
+    """Import the modules that register more subcommands."""
+    import bot.cli_commands  # noqa: F401
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands beyond `run`, each registered with `bot.cli.command`."""

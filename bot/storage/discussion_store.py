@@ -1,0 +1,476 @@
+"""Comments (with revisions and tombstones), quotes, citations, reactions, cursors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from bot.storage.common import Store, parse_ts, ts
+from bot.storage.database import Transaction
+from bot.storage.models import (
+    ChannelCursor,
+    Citation,
+    CitedSource,
+    Comment,
+    CommentRevision,
+    IncomingMessage,
+    ItemCounts,
+    Quote,
+    QuoteState,
+    utcnow,
+)
+
+
+class QuoteIn(BaseModel):
+    """A quote to store, already matched against the article by the core."""
+
+    revision_id: int
+    passage: str
+    exact: str | None = None
+    prefix: str | None = None
+    suffix: str | None = None
+    start: int | None = None
+    end: int | None = None
+    state: QuoteState
+    score: float = 0.0
+
+
+class CitationIn(BaseModel):
+    normalized_url: str
+    url: str
+    title: str | None = None
+    note: str | None = None
+
+
+class RecordOutcome(BaseModel):
+    comment_id: int
+    created: bool
+    changed: bool
+
+
+def _comment(row) -> Comment:
+    return Comment(
+        id=row["id"],
+        message_id=row["message_id"],
+        item_id=row["item_id"],
+        channel_id=row["channel_id"],
+        thread_id=row["thread_id"],
+        author_id=row["author_id"],
+        reply_to_message_id=row["reply_to_message_id"],
+        kind=row["kind"],
+        content=row["content"],
+        created_at=parse_ts(row["created_at"]),
+        edited_at=parse_ts(row["edited_at"]),
+        deleted_at=parse_ts(row["deleted_at"]),
+        erased_at=parse_ts(row["erased_at"]),
+        hidden=bool(row["hidden"]),
+        hidden_reason=row["hidden_reason"],
+    )
+
+
+def _quote(row) -> Quote:
+    return Quote(**{k: row[k] for k in row.keys()})  # noqa: SIM118 - sqlite Row
+
+
+def _citation(row) -> Citation:
+    data = {k: row[k] for k in row.keys()}  # noqa: SIM118 - sqlite Row
+    data["created_at"] = parse_ts(data["created_at"])
+    return Citation(**data)
+
+
+_QUOTE_SELECT = """SELECT q.id, q.comment_id, c.message_id, q.item_id, q.revision_id, q.ordinal,
+       q.passage, q.exact, q.prefix, q.suffix, q.start, q."end", q.state, q.score, c.author_id
+FROM quotes q JOIN comments c ON c.id = q.comment_id"""
+
+_CITATION_SELECT = """SELECT ci.id, ci.item_id, ci.normalized_url, ci.url, ci.title, ci.note,
+       ci.comment_id, ci.message_id, c.channel_id, ci.citer_id, ci.created_at
+FROM citations ci LEFT JOIN comments c ON c.id = ci.comment_id"""
+
+# Comments that count: not deleted, not erased, not hidden.
+VISIBLE = "c.deleted_at IS NULL AND c.erased_at IS NULL AND c.hidden = 0"
+
+
+class DiscussionStore(Store):
+    # --- following channels ----------------------------------------------------------------
+
+    async def follow(self, channel_id: int, item_id: int, parent_id: int | None) -> None:
+        """Start following a channel or thread (e.g. a thread a participant opened)."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                """INSERT INTO channel_cursors (channel_id, item_id, parent_id) VALUES (?, ?, ?)
+                   ON CONFLICT (channel_id) DO NOTHING""",
+                (channel_id, item_id, parent_id),
+            )
+
+    async def forget_channel(self, channel_id: int) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute("DELETE FROM channel_cursors WHERE channel_id = ?", (channel_id,))
+
+    async def cursors(self) -> list[ChannelCursor]:
+        async with self.db.reading() as tx:
+            rows = await tx.fetchall("SELECT * FROM channel_cursors ORDER BY channel_id")
+        return [ChannelCursor(**dict(zip(r.keys(), r, strict=True))) for r in rows]
+
+    async def cursor(self, channel_id: int) -> ChannelCursor | None:
+        async with self.db.reading() as tx:
+            r = await tx.fetchone("SELECT * FROM channel_cursors WHERE channel_id = ?", (channel_id,))
+        return ChannelCursor(**dict(zip(r.keys(), r, strict=True))) if r else None
+
+    async def advance_cursor(self, channel_id: int, message_id: int) -> None:
+        """Note that the bot has seen `message_id` here (also for bot messages it does not store)."""
+        async with self.db.transaction() as tx:
+            await self._advance(tx, channel_id, message_id)
+
+    @staticmethod
+    async def _advance(tx: Transaction, channel_id: int, message_id: int) -> None:
+        await tx.execute(
+            "UPDATE channel_cursors SET last_message_id = MAX(last_message_id, ?) WHERE channel_id = ?",
+            (message_id, channel_id),
+        )
+
+    # --- comments --------------------------------------------------------------------------
+
+    async def record(
+        self,
+        item_id: int,
+        message: IncomingMessage,
+        *,
+        quotes: Sequence[QuoteIn] = (),
+        citations: Sequence[CitationIn] = (),
+        kind: str = "message",
+    ) -> RecordOutcome:
+        """Store a message as a comment, idempotently.
+
+        The same message again changes nothing; a newer text (an edit) keeps the old
+        one as a revision and replaces the comment's quotes and citations. A message
+        that was deleted or erased is never brought back.
+        """
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone(
+                "SELECT id, content, edited_at, deleted_at, erased_at FROM comments WHERE message_id = ?",
+                (message.message_id,),
+            )
+            await self._advance(tx, message.channel_id, message.message_id)
+            if row is None:
+                comment_id = await tx.insert(
+                    """INSERT INTO comments (message_id, item_id, channel_id, thread_id, author_id,
+                         reply_to_message_id, kind, content, created_at, edited_at)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    (message.message_id, item_id, message.channel_id, message.thread_id,
+                     message.author_id, message.reply_to_message_id, kind, message.content,
+                     ts(message.created_at), ts(message.edited_at)),
+                )
+                await tx.executemany(
+                    "INSERT INTO attachments (comment_id, filename, url, content_type) VALUES (?, ?, ?, ?)",
+                    [(comment_id, a.filename, a.url, a.content_type) for a in message.attachments],
+                )
+                await self._replace_annotations(tx, comment_id, item_id, message, quotes, citations)
+                await self._touch_item(tx, item_id, message.edited_at or message.created_at)
+                return RecordOutcome(comment_id=comment_id, created=True, changed=True)
+            comment_id = row["id"]
+            if row["deleted_at"] or row["erased_at"] or row["content"] == message.content:
+                return RecordOutcome(comment_id=comment_id, created=False, changed=False)
+            edited_at = message.edited_at or utcnow()
+            await tx.execute(
+                "INSERT INTO comment_revisions (comment_id, content, edited_at) VALUES (?, ?, ?)",
+                (comment_id, row["content"], row["edited_at"] or ts(message.created_at)),
+            )
+            await tx.execute(
+                "UPDATE comments SET content = ?, edited_at = ? WHERE id = ?",
+                (message.content, ts(edited_at), comment_id),
+            )
+            await self._replace_annotations(tx, comment_id, item_id, message, quotes, citations)
+            await self._touch_item(tx, item_id, edited_at)
+            return RecordOutcome(comment_id=comment_id, created=False, changed=True)
+
+    @staticmethod
+    async def _replace_annotations(
+        tx: Transaction,
+        comment_id: int,
+        item_id: int,
+        message: IncomingMessage,
+        quotes: Sequence[QuoteIn],
+        citations: Sequence[CitationIn],
+    ) -> None:
+        await tx.execute("DELETE FROM quotes WHERE comment_id = ?", (comment_id,))
+        await tx.executemany(
+            """INSERT INTO quotes (comment_id, item_id, revision_id, ordinal, passage, exact, prefix,
+                 suffix, start, "end", state, score) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [(comment_id, item_id, q.revision_id, n, q.passage, q.exact, q.prefix, q.suffix,
+              q.start, q.end, q.state, q.score) for n, q in enumerate(quotes)],
+        )
+        await tx.execute("DELETE FROM citations WHERE comment_id = ?", (comment_id,))
+        await tx.executemany(
+            """INSERT OR IGNORE INTO citations (item_id, normalized_url, url, title, note, comment_id,
+                 message_id, citer_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [(item_id, c.normalized_url, c.url, c.title, c.note, comment_id, message.message_id,
+              message.author_id, ts(message.created_at)) for c in citations],
+        )
+
+    @staticmethod
+    async def _touch_item(tx: Transaction, item_id: int, when: datetime | None) -> None:
+        await tx.execute(
+            """UPDATE items SET discussion_version = discussion_version + 1,
+                 last_activity_at = MAX(COALESCE(last_activity_at, ''), COALESCE(?, ''))
+               WHERE id = ?""",
+            (ts(when), item_id),
+        )
+
+    async def delete_messages(self, message_ids: Iterable[int], when: datetime | None = None) -> int:
+        """Tombstone deleted messages and erase their text, quotes and citations."""
+        ids = list(message_ids)
+        if not ids:
+            return 0
+        deleted = 0
+        async with self.db.transaction() as tx:
+            for message_id in ids:
+                row = await tx.fetchone(
+                    "SELECT id, item_id FROM comments WHERE message_id = ? AND deleted_at IS NULL",
+                    (message_id,),
+                )
+                if row is None:
+                    continue
+                await self._erase_comment_text(tx, row["id"])
+                await tx.execute("DELETE FROM quotes WHERE comment_id = ?", (row["id"],))
+                await tx.execute("DELETE FROM citations WHERE comment_id = ?", (row["id"],))
+                await tx.execute(
+                    "UPDATE comments SET deleted_at = ? WHERE id = ?", (ts(when or utcnow()), row["id"])
+                )
+                await self._touch_item(tx, row["item_id"], None)
+                deleted += 1
+        return deleted
+
+    @staticmethod
+    async def _erase_comment_text(tx: Transaction, comment_id: int) -> None:
+        await tx.execute("UPDATE comments SET content = NULL WHERE id = ?", (comment_id,))
+        await tx.execute(
+            "UPDATE comment_revisions SET content = NULL WHERE comment_id = ?", (comment_id,)
+        )
+        await tx.execute(
+            "UPDATE attachments SET filename = NULL, url = NULL WHERE comment_id = ?", (comment_id,)
+        )
+
+    async def set_hidden(self, message_id: int, hidden: bool, reason: str | None) -> Comment | None:
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone("SELECT * FROM comments WHERE message_id = ?", (message_id,))
+            if row is None:
+                return None
+            await tx.execute(
+                "UPDATE comments SET hidden = ?, hidden_reason = ? WHERE id = ?",
+                (int(hidden), reason if hidden else None, row["id"]),
+            )
+            if bool(row["hidden"]) != hidden:
+                await self._touch_item(tx, row["item_id"], None)
+            row = await tx.fetchone("SELECT * FROM comments WHERE id = ?", (row["id"],))
+        return _comment(row)
+
+    async def comment(self, message_id: int) -> Comment | None:
+        async with self.db.reading() as tx:
+            row = await tx.fetchone("SELECT * FROM comments WHERE message_id = ?", (message_id,))
+        return _comment(row) if row else None
+
+    async def comments(self, item_id: int, *, include_all: bool = False) -> list[Comment]:
+        """An item's comments in time order; by default only the visible ones."""
+        where = "c.item_id = ?" + ("" if include_all else f" AND {VISIBLE}")
+        async with self.db.reading() as tx:
+            rows = await tx.fetchall(
+                f"SELECT c.* FROM comments c WHERE {where} ORDER BY c.created_at, c.message_id",  # noqa: S608
+                (item_id,),
+            )
+        return [_comment(r) for r in rows]
+
+    async def comments_in_channel(self, channel_id: int) -> list[Comment]:
+        async with self.db.reading() as tx:
+            rows = await tx.fetchall(
+                "SELECT * FROM comments WHERE channel_id = ? ORDER BY message_id", (channel_id,)
+            )
+        return [_comment(r) for r in rows]
+
+    async def revisions(self, comment_id: int) -> list[CommentRevision]:
+        async with self.db.reading() as tx:
+            rows = await tx.fetchall(
+                "SELECT comment_id, content, edited_at FROM comment_revisions "
+                "WHERE comment_id = ? ORDER BY id",
+                (comment_id,),
+            )
+        return [
+            CommentRevision(comment_id=r[0], content=r[1], edited_at=parse_ts(r[2])) for r in rows
+        ]
+
+    # --- reactions -------------------------------------------------------------------------
+
+    async def set_reaction(self, message_id: int, user_id: int, emoji: str, present: bool) -> bool:
+        """Add or remove one reaction; False when the message is not a comment."""
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone(
+                "SELECT id, item_id FROM comments WHERE message_id = ?", (message_id,)
+            )
+            if row is None:
+                return False
+            if present:
+                cur = await tx.execute(
+                    "INSERT OR IGNORE INTO reactions (comment_id, user_id, emoji) VALUES (?, ?, ?)",
+                    (row["id"], user_id, emoji),
+                )
+            else:
+                cur = await tx.execute(
+                    "DELETE FROM reactions WHERE comment_id = ? AND user_id = ? AND emoji = ?",
+                    (row["id"], user_id, emoji),
+                )
+            if cur.rowcount:
+                await self._touch_item(tx, row["item_id"], None)
+        return True
+
+    async def replace_reactions(self, message_id: int, reactions: Iterable[tuple[int, str]]) -> None:
+        """Make the stored reactions of a message equal to what Discord shows (catch-up)."""
+        wanted = set(reactions)
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone(
+                "SELECT id, item_id FROM comments WHERE message_id = ?", (message_id,)
+            )
+            if row is None:
+                return
+            have = {
+                (r[0], r[1])
+                for r in await tx.fetchall(
+                    "SELECT user_id, emoji FROM reactions WHERE comment_id = ?", (row["id"],)
+                )
+            }
+            if have == wanted:
+                return
+            await tx.execute("DELETE FROM reactions WHERE comment_id = ?", (row["id"],))
+            await tx.executemany(
+                "INSERT INTO reactions (comment_id, user_id, emoji) VALUES (?, ?, ?)",
+                [(row["id"], u, e) for u, e in sorted(wanted)],
+            )
+            await self._touch_item(tx, row["item_id"], None)
+
+    async def reaction_counts(
+        self, item_id: int, agree: Iterable[str], disagree: Iterable[str]
+    ) -> dict[int, tuple[int, int]]:
+        """comment_id -> (agree, disagree): distinct people per side, the author excluded."""
+        agree, disagree = list(agree), list(disagree)
+        if not agree and not disagree:
+            return {}
+        marks = ",".join("?" * (len(agree) + len(disagree)))
+        async with self.db.reading() as tx:
+            rows = await tx.fetchall(
+                f"""SELECT r.comment_id,
+                      COUNT(DISTINCT CASE WHEN r.emoji IN ({",".join("?" * len(agree)) or "NULL"})
+                            THEN r.user_id END),
+                      COUNT(DISTINCT CASE WHEN r.emoji IN ({",".join("?" * len(disagree)) or "NULL"})
+                            THEN r.user_id END)
+                    FROM reactions r JOIN comments c ON c.id = r.comment_id
+                    WHERE c.item_id = ? AND r.user_id != c.author_id AND r.emoji IN ({marks})
+                    GROUP BY r.comment_id""",  # noqa: S608 - only placeholders are interpolated
+                (*agree, *disagree, item_id, *agree, *disagree),
+            )
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    # --- quotes ----------------------------------------------------------------------------
+
+    async def quotes(self, item_id: int, *, visible_only: bool = True) -> list[Quote]:
+        where = "q.item_id = ?" + (f" AND {VISIBLE}" if visible_only else "")
+        async with self.db.reading() as tx:
+            rows = await tx.fetchall(
+                f"{_QUOTE_SELECT} WHERE {where} ORDER BY q.id", (item_id,)  # noqa: S608
+            )
+        return [_quote(r) for r in rows]
+
+    async def update_quote_anchor(self, quote_id: int, quote: QuoteIn) -> None:
+        """Re-anchor a quote to a new article revision."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                """UPDATE quotes SET revision_id = ?, exact = ?, prefix = ?, suffix = ?, start = ?,
+                     "end" = ?, state = ?, score = ? WHERE id = ?""",
+                (quote.revision_id, quote.exact, quote.prefix, quote.suffix, quote.start,
+                 quote.end, quote.state, quote.score, quote_id),
+            )
+
+    # --- citations -------------------------------------------------------------------------
+
+    async def add_citation(
+        self, item_id: int, citation: CitationIn, *, message_id: int, citer_id: int,
+        comment_id: int | None, when: datetime | None = None,
+    ) -> bool:
+        async with self.db.transaction() as tx:
+            cur = await tx.execute(
+                """INSERT OR IGNORE INTO citations (item_id, normalized_url, url, title, note,
+                     comment_id, message_id, citer_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (item_id, citation.normalized_url, citation.url, citation.title, citation.note,
+                 comment_id, message_id, citer_id, ts(when or utcnow())),
+            )
+            if cur.rowcount:
+                await self._touch_item(tx, item_id, when)
+            return bool(cur.rowcount)
+
+    async def set_link_title(self, message_id: int, normalized_url: str, title: str) -> None:
+        """Discord's link preview arrived: it names the source."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE citations SET title = ? WHERE message_id = ? AND normalized_url = ?",
+                (title, message_id, normalized_url),
+            )
+
+    async def citations(self, item_id: int | None = None, *, visible_only: bool = True) -> list[Citation]:
+        clauses, params = [], []
+        if item_id is not None:
+            clauses.append("ci.item_id = ?")
+            params.append(item_id)
+        if visible_only:
+            clauses.append(
+                "(ci.comment_id IS NULL OR (c.deleted_at IS NULL AND c.erased_at IS NULL AND c.hidden = 0))"
+            )
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        async with self.db.reading() as tx:
+            rows = await tx.fetchall(f"{_CITATION_SELECT}{where} ORDER BY ci.id", params)  # noqa: S608
+        return [_citation(r) for r in rows]
+
+    async def sources(self, item_id: int | None) -> list[CitedSource]:
+        """Sources ranked by how many distinct people cited them (then first cited)."""
+        grouped: dict[str, list[Citation]] = {}
+        for citation in await self.citations(item_id):
+            grouped.setdefault(citation.normalized_url, []).append(citation)
+        sources = []
+        for url, cites in grouped.items():
+            citers = sorted({c.citer_id for c in cites})
+            title = next((c.title for c in cites if c.title), None)
+            sources.append(
+                CitedSource(normalized_url=url, url=cites[0].url, title=title, citers=citers,
+                            citations=cites)
+            )
+        sources.sort(key=lambda s: (-s.citer_count, s.citations[0].id))
+        return sources
+
+    # --- counts ----------------------------------------------------------------------------
+
+    async def counts(self, item_id: int) -> ItemCounts:
+        async with self.db.reading() as tx:
+            row = await tx.fetchone(
+                f"""SELECT COUNT(*), COUNT(DISTINCT c.author_id), MIN(c.created_at), MAX(c.created_at)
+                    FROM comments c WHERE c.item_id = ? AND {VISIBLE}""",  # noqa: S608
+                (item_id,),
+            )
+            quotes = await tx.fetchone(
+                "SELECT COUNT(*) FROM quotes q JOIN comments c ON c.id = q.comment_id "  # noqa: S608
+                f"WHERE q.item_id = ? AND {VISIBLE}",
+                (item_id,),
+            )
+            cites = await tx.fetchone(
+                "SELECT COUNT(DISTINCT normalized_url) FROM citations WHERE item_id = ?", (item_id,)
+            )
+        return ItemCounts(
+            comments=row[0], participants=row[1], first_activity=parse_ts(row[2]),
+            last_activity=parse_ts(row[3]), quotes=quotes[0], citations=cites[0],
+        )
+
+    async def comment_counts(self, consultation_id: int) -> dict[int, int]:
+        async with self.db.reading() as tx:
+            rows = await tx.fetchall(
+                f"""SELECT c.item_id, COUNT(*) FROM comments c JOIN items i ON i.id = c.item_id
+                    WHERE i.consultation_id = ? AND {VISIBLE} GROUP BY c.item_id""",  # noqa: S608
+                (consultation_id,),
+            )
+        return {r[0]: r[1] for r in rows}

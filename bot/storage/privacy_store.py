@@ -1,0 +1,170 @@
+"""Participants' profiles, their data export and its erasure."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from bot.storage.common import Store, parse_ts, ts
+from bot.storage.models import Participant, utcnow
+
+
+def pseudonym_for(user_id: int) -> str:
+    """A stable, non-reversible-at-a-glance name for reports: "Participant 3f9a2c"."""
+    return "Participant " + hashlib.sha256(f"participant:{user_id}".encode()).hexdigest()[:6]
+
+
+def _participant(row) -> Participant:
+    return Participant(
+        user_id=row["user_id"], pseudonym=row["pseudonym"], display_name=row["display_name"],
+        affiliation=row["affiliation"], consent_named=bool(row["consent_named"]),
+        created_at=parse_ts(row["created_at"]), updated_at=parse_ts(row["updated_at"]),
+    )
+
+
+class PrivacyStore(Store):
+    async def participant(self, user_id: int) -> Participant | None:
+        async with self.db.reading() as tx:
+            row = await tx.fetchone("SELECT * FROM participants WHERE user_id = ?", (user_id,))
+        return _participant(row) if row else None
+
+    async def participants(self) -> dict[int, Participant]:
+        async with self.db.reading() as tx:
+            rows = await tx.fetchall("SELECT * FROM participants")
+        return {r["user_id"]: _participant(r) for r in rows}
+
+    async def save_profile(
+        self, user_id: int, *, display_name: str | None, affiliation: str | None, consent_named: bool
+    ) -> Participant:
+        now = ts(utcnow())
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                """INSERT INTO participants (user_id, pseudonym, display_name, affiliation,
+                     consent_named, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (user_id) DO UPDATE SET display_name = excluded.display_name,
+                     affiliation = excluded.affiliation, consent_named = excluded.consent_named,
+                     updated_at = excluded.updated_at""",
+                (user_id, pseudonym_for(user_id), display_name, affiliation, int(consent_named),
+                 now, now),
+            )
+            row = await tx.fetchone("SELECT * FROM participants WHERE user_id = ?", (user_id,))
+        return _participant(row)
+
+    async def export(self, user_id: int) -> dict[str, Any]:
+        """Everything stored about one person, as JSON-ready data."""
+        async with self.db.reading() as tx:
+            profile = await tx.fetchone("SELECT * FROM participants WHERE user_id = ?", (user_id,))
+            comments = await tx.fetchall(
+                "SELECT * FROM comments WHERE author_id = ? ORDER BY created_at", (user_id,)
+            )
+            out_comments = []
+            for c in comments:
+                revisions = await tx.fetchall(
+                    "SELECT content, edited_at FROM comment_revisions WHERE comment_id = ? ORDER BY id",
+                    (c["id"],),
+                )
+                attachments = await tx.fetchall(
+                    "SELECT filename, url, content_type FROM attachments WHERE comment_id = ?",
+                    (c["id"],),
+                )
+                reactions = await tx.fetchall(
+                    "SELECT emoji, COUNT(*) FROM reactions WHERE comment_id = ? GROUP BY emoji",
+                    (c["id"],),
+                )
+                out_comments.append({
+                    "message_id": str(c["message_id"]), "item_id": c["item_id"],
+                    "channel_id": str(c["channel_id"]), "kind": c["kind"], "content": c["content"],
+                    "created_at": c["created_at"], "edited_at": c["edited_at"],
+                    "deleted_at": c["deleted_at"], "erased_at": c["erased_at"],
+                    "hidden": bool(c["hidden"]),
+                    "revisions": [{"content": r[0], "edited_at": r[1]} for r in revisions],
+                    "attachments": [dict(zip(a.keys(), a, strict=True)) for a in attachments],
+                    "reactions_received": {r[0]: r[1] for r in reactions},
+                })
+            quotes = await tx.fetchall(
+                """SELECT q.item_id, c.message_id, q.passage, q.exact, q.start, q."end", q.state
+                   FROM quotes q JOIN comments c ON c.id = q.comment_id WHERE c.author_id = ?
+                   ORDER BY q.id""",
+                (user_id,),
+            )
+            citations = await tx.fetchall(
+                "SELECT item_id, url, normalized_url, title, note, message_id, created_at "
+                "FROM citations WHERE citer_id = ? ORDER BY id",
+                (user_id,),
+            )
+            reactions_given = await tx.fetchall(
+                """SELECT c.message_id, r.emoji FROM reactions r JOIN comments c ON c.id = r.comment_id
+                   WHERE r.user_id = ?""",
+                (user_id,),
+            )
+        return {
+            "user_id": str(user_id),
+            "profile": (
+                {k: profile[k] for k in ("pseudonym", "display_name", "affiliation", "created_at",
+                                          "updated_at")}
+                | {"consent_named": bool(profile["consent_named"])}
+                if profile else None
+            ),
+            "comments": out_comments,
+            "quotes": [
+                {"item_id": q[0], "message_id": str(q[1]), "passage": q[2], "exact": q[3],
+                 "start": q[4], "end": q[5], "state": q[6]} for q in quotes
+            ],
+            "citations": [
+                {"item_id": c[0], "url": c[1], "normalized_url": c[2], "title": c[3], "note": c[4],
+                 "message_id": str(c[5]), "created_at": c[6]} for c in citations
+            ],
+            "reactions_given": [{"message_id": str(r[0]), "emoji": r[1]} for r in reactions_given],
+        }
+
+    async def erase(self, user_id: int) -> dict[str, int]:
+        """Erase a person's profile and the text they wrote; keep tombstones for counts.
+
+        Also drops cached summaries of the items they spoke in (those quote their
+        words), then checkpoints the write-ahead log so the text is gone from disk.
+        """
+        now = ts(utcnow())
+        async with self.db.transaction() as tx:
+            comment_rows = await tx.fetchall(
+                "SELECT id, item_id FROM comments WHERE author_id = ?", (user_id,)
+            )
+            ids = [r["id"] for r in comment_rows]
+            items = sorted({r["item_id"] for r in comment_rows})
+            await tx.execute(
+                "UPDATE comments SET content = NULL, erased_at = COALESCE(erased_at, ?) "
+                "WHERE author_id = ?",
+                (now, user_id),
+            )
+            await tx.execute(
+                "UPDATE comment_revisions SET content = NULL WHERE comment_id IN "
+                "(SELECT id FROM comments WHERE author_id = ?)",
+                (user_id,),
+            )
+            await tx.execute(
+                "UPDATE attachments SET filename = NULL, url = NULL WHERE comment_id IN "
+                "(SELECT id FROM comments WHERE author_id = ?)",
+                (user_id,),
+            )
+            await tx.execute(
+                "UPDATE quotes SET passage = NULL WHERE comment_id IN "
+                "(SELECT id FROM comments WHERE author_id = ?)",
+                (user_id,),
+            )
+            cur = await tx.execute(
+                "UPDATE citations SET note = NULL WHERE citer_id = ? AND note IS NOT NULL", (user_id,)
+            )
+            notes = cur.rowcount
+            profile = await tx.execute("DELETE FROM participants WHERE user_id = ?", (user_id,))
+            await tx.executemany(
+                "UPDATE items SET discussion_version = discussion_version + 1 WHERE id = ?",
+                [(i,) for i in items],
+            )
+            await tx.executemany("DELETE FROM summary_cache WHERE item_id = ?", [(i,) for i in items])
+            await tx.execute(
+                """INSERT INTO moderation_actions (guild_id, item_id, moderator_id, action,
+                     target_type, target_id, reason, created_at)
+                   VALUES (NULL, NULL, ?, 'erase', 'participant', NULL, NULL, ?)""",
+                (None, now),
+            )
+        await self.db.checkpoint()
+        return {"comments": len(ids), "citation_notes": notes, "profile": profile.rowcount}

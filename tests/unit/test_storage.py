@@ -1,0 +1,237 @@
+"""Storage against a real SQLite file: migrations, round trips, idempotence, concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.storage import CitationIn, Database, DatabaseError, QuoteIn, Repository
+from bot.storage.database import latest_version, migration_files
+from bot.storage.models import IncomingMessage
+
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def repo(tmp_path):
+    repository = await Repository.open(tmp_path / "test.db")
+    yield repository
+    await repository.close()
+
+
+async def make_item(repo: Repository, key="crime", body="The article body.", parent_id=None):
+    consultation = await repo.agenda.upsert_consultation(10, "london", "The London Agenda", "d")
+    item, _ = await repo.agenda.upsert_item(
+        consultation.id, key, parent_id=parent_id, position=1, title=f"Item {key}",
+        summation="Short.", body=body,
+    )
+    await repo.agenda.save_place(item.id, channel_id=1000 + item.id)
+    return await repo.agenda.item(item.id)
+
+
+def message(mid: int, content: str, *, channel_id: int, author=7, minutes=0, **kw):
+    return IncomingMessage(
+        message_id=mid, channel_id=channel_id, author_id=author, content=content,
+        created_at=T0 + timedelta(minutes=minutes), **kw,
+    )
+
+
+async def test_migrates_empty_database_to_latest(tmp_path):
+    db = await Database.open(tmp_path / "a.db")
+    assert await db.user_version() == latest_version() >= 1
+    await db.close()
+    with sqlite3.connect(tmp_path / "a.db") as raw:
+        tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert {"consultations", "items", "item_revisions", "places", "comments", "comment_revisions",
+            "quotes", "citations", "locks", "moderation_actions", "participants"} <= tables
+
+
+async def test_each_older_version_migrates_forward(tmp_path):
+    files = migration_files()
+    for upto in range(len(files)):
+        path = tmp_path / f"v{upto}.db"
+        with sqlite3.connect(path) as raw:
+            for version, _name, sql in files[:upto]:
+                raw.executescript(sql)
+                raw.execute(f"PRAGMA user_version = {version}")
+        db = await Database.open(path)
+        assert await db.user_version() == len(files)
+        await db.close()
+
+
+async def test_newer_database_is_refused_with_a_clear_message(tmp_path):
+    path = tmp_path / "new.db"
+    with sqlite3.connect(path) as raw:
+        raw.execute(f"PRAGMA user_version = {latest_version() + 5}")
+    with pytest.raises(DatabaseError, match="newer consultation-bot"):
+        await Database.open(path)
+
+
+async def test_item_revisions_are_kept(repo):
+    item = await make_item(repo)
+    again, changed = await repo.agenda.upsert_item(
+        item.consultation_id, "crime", parent_id=None, position=1, title=item.title,
+        summation="Short.", body="The article body.",
+    )
+    assert not changed and again.revision_number == 1
+    edited, changed = await repo.agenda.add_revision(
+        item.id, title=item.title, summation="Short.", body="A new body.", author_id=5
+    )
+    assert changed and edited.revision_number == 2 and edited.body == "A new body."
+    assert [r.body for r in await repo.agenda.revisions(item.id)] == [
+        "The article body.", "A new body."
+    ]
+
+
+async def test_recording_is_idempotent_and_edits_keep_revisions(repo):
+    item = await make_item(repo)
+    msg = message(1, "first text https://example.org", channel_id=item.channel_id)
+    cite = CitationIn(normalized_url="https://example.org/", url="https://example.org")
+    first = await repo.discussion.record(item.id, msg, citations=[cite])
+    again = await repo.discussion.record(item.id, msg, citations=[cite])
+    assert first.created and not again.created and not again.changed
+    assert len(await repo.discussion.comments(item.id)) == 1
+    assert len(await repo.discussion.citations(item.id)) == 1
+
+    edited = msg.model_copy(update={"content": "second text", "edited_at": T0 + timedelta(hours=1)})
+    outcome = await repo.discussion.record(item.id, edited, citations=[])
+    assert outcome.changed and not outcome.created
+    (comment,) = await repo.discussion.comments(item.id)
+    assert comment.content == "second text"
+    assert [r.content for r in await repo.discussion.revisions(comment.id)] == [
+        "first text https://example.org"
+    ]
+    assert await repo.discussion.citations(item.id) == []
+    cursor = await repo.discussion.cursor(item.channel_id)
+    assert cursor.last_message_id == 1
+
+
+async def test_deletion_tombstones_and_erases_text(repo):
+    item = await make_item(repo)
+    await repo.discussion.record(item.id, message(1, "secret words", channel_id=item.channel_id))
+    await repo.discussion.record(
+        item.id, message(1, "secret words edited", channel_id=item.channel_id, minutes=1)
+    )
+    assert await repo.discussion.delete_messages([1, 999]) == 1
+    comment = await repo.discussion.comment(1)
+    assert comment.deleted_at is not None and comment.content is None
+    assert all(r.content is None for r in await repo.discussion.revisions(comment.id))
+    # a replayed create of the deleted message does not bring it back
+    await repo.discussion.record(item.id, message(1, "secret words", channel_id=item.channel_id))
+    assert (await repo.discussion.comment(1)).content is None
+    assert (await repo.discussion.counts(item.id)).comments == 0
+
+
+async def test_quotes_and_sources_round_trip(repo):
+    item = await make_item(repo, body="Cyber crime is a threat. Act together.")
+    quote = QuoteIn(revision_id=item.revision_id, passage="Act together", exact="Act together.",
+                    prefix="crime is a threat. ", suffix="", start=25, end=38, state="anchored",
+                    score=1.0)
+    for mid, author in ((1, 7), (2, 8), (3, 8)):
+        await repo.discussion.record(
+            item.id, message(mid, "> Act together\nyes", channel_id=item.channel_id, author=author),
+            quotes=[quote],
+            citations=[CitationIn(normalized_url="https://a.org/", url="https://a.org/")],
+        )
+    await repo.discussion.record(
+        item.id, message(4, "b", channel_id=item.channel_id, author=9),
+        citations=[CitationIn(normalized_url="https://b.org/", url="https://b.org/", title="B")],
+    )
+    quotes = await repo.discussion.quotes(item.id)
+    assert [(q.exact, q.state, q.start, q.end) for q in quotes] == [("Act together.", "anchored", 25, 38)] * 3
+    sources = await repo.discussion.sources(item.id)
+    assert [(s.normalized_url, s.citer_count) for s in sources] == [
+        ("https://a.org/", 2), ("https://b.org/", 1)
+    ]
+    assert sources[1].title == "B"
+
+
+async def test_reactions_count_distinct_people_excluding_author(repo):
+    item = await make_item(repo)
+    await repo.discussion.record(item.id, message(1, "x", channel_id=item.channel_id, author=7))
+    for user, emoji in ((7, "👍"), (8, "👍"), (8, "✅"), (9, "👎")):
+        assert await repo.discussion.set_reaction(1, user, emoji, True)
+    counts = await repo.discussion.reaction_counts(item.id, ["👍", "✅"], ["👎"])
+    comment = await repo.discussion.comment(1)
+    assert counts == {comment.id: (1, 1)}
+
+
+async def test_hidden_comments_leave_counts_and_bump_version(repo):
+    item = await make_item(repo)
+    await repo.discussion.record(item.id, message(1, "x", channel_id=item.channel_id))
+    before = (await repo.agenda.item(item.id)).discussion_version
+    hidden = await repo.discussion.set_hidden(1, True, "off topic")
+    assert hidden.hidden and hidden.hidden_reason == "off topic"
+    assert (await repo.agenda.item(item.id)).discussion_version == before + 1
+    assert await repo.discussion.comments(item.id) == []
+    assert len(await repo.discussion.comments(item.id, include_all=True)) == 1
+
+
+async def test_concurrent_writers_do_not_interleave(repo):
+    item = await make_item(repo)
+
+    async def writer(base: int) -> None:
+        for n in range(25):
+            await repo.discussion.record(
+                item.id, message(base + n, f"c{base + n}", channel_id=item.channel_id)
+            )
+
+    await asyncio.gather(*(writer(b) for b in (1000, 2000, 3000, 4000)))
+    assert (await repo.discussion.counts(item.id)).comments == 100
+    assert (await repo.agenda.item(item.id)).discussion_version == 100
+
+
+async def test_failed_transaction_writes_nothing(repo):
+    item = await make_item(repo)
+    with pytest.raises(RuntimeError):
+        async with repo.db.transaction() as tx:
+            await tx.execute("UPDATE items SET discussion_version = 99 WHERE id = ?", (item.id,))
+            raise RuntimeError("boom")
+    assert (await repo.agenda.item(item.id)).discussion_version == 0
+
+
+async def test_locks_and_modlog(repo):
+    item = await make_item(repo)
+    assert await repo.moderation.add_lock(
+        target_id=item.channel_id, item_id=item.id, scope="item", reason="closed", locked_by=5,
+        saved_overwrites="{}", guild_id=10,
+    )
+    assert not await repo.moderation.add_lock(
+        target_id=item.channel_id, item_id=item.id, scope="item", reason="again", locked_by=5,
+        saved_overwrites="{}", guild_id=10,
+    )
+    assert (await repo.agenda.item(item.id)).locked
+    removed = await repo.moderation.remove_lock(item.channel_id, moderator_id=5, guild_id=10)
+    assert removed.reason == "closed"
+    assert not (await repo.agenda.item(item.id)).locked
+    actions, total = await repo.moderation.actions(guild_id=10)
+    assert total == 2 and [a.action for a in actions] == ["unlock", "lock"]
+
+
+async def test_erasure_removes_text_from_the_file(repo, tmp_path):
+    item = await make_item(repo)
+    secret = "my-very-identifiable-sentence-xyzzy"
+    await repo.privacy.save_profile(7, display_name="Alice Example", affiliation="individual",
+                                    consent_named=True)
+    await repo.discussion.record(item.id, message(1, secret, channel_id=item.channel_id))
+    await repo.discussion.record(
+        item.id, message(1, secret + " v2", channel_id=item.channel_id, minutes=2)
+    )
+    await repo.discussion.add_citation(
+        item.id, CitationIn(normalized_url="https://a.org/", url="https://a.org/",
+                            note="note-" + secret),
+        message_id=50, citer_id=7, comment_id=None,
+    )
+    exported = await repo.privacy.export(7)
+    assert exported["profile"]["display_name"] == "Alice Example"
+    assert exported["comments"][0]["content"] == secret + " v2"
+    await repo.privacy.erase(7)
+    await repo.db.checkpoint()
+    blob = b"".join(p.read_bytes() for p in tmp_path.glob("test.db*"))
+    assert secret.encode() not in blob
+    assert b"Alice Example" not in blob
+    assert (await repo.discussion.comment(1)).erased_at is not None
