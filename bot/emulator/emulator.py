@@ -1,0 +1,233 @@
+"""The :class:`Emulator`: an aiohttp server on 127.0.0.1 speaking enough of Discord's REST API
+v10 and gateway for the unmodified discord.py client, with all state in memory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from . import rest
+from .actions import ActionsMixin
+from .core import EmulatorBase
+from .gateway import Gateway
+from .interactions import Interactions
+
+
+@dataclass
+class Fault:
+    """A pending injected failure (see :meth:`Emulator.fail_next`)."""
+
+    method: str
+    route: str | re.Pattern[str]
+    status: int
+    retry_after: float
+    global_: bool
+    count: int
+
+    def matches(self, method: str, template: str, path: str) -> bool:
+        if self.method not in ("*", method):
+            return False
+        if isinstance(self.route, re.Pattern):
+            return bool(self.route.fullmatch(path) or self.route.fullmatch(template))
+        if self.route == template:
+            return True
+        try:
+            return bool(re.fullmatch(self.route, path))
+        except re.error:
+            return False
+
+    def response(self) -> web.Response:
+        if self.status == 429:
+            body = {"message": "You are being rate limited.", "retry_after": self.retry_after,
+                    "global": self.global_}
+            headers = {"Content-Type": "application/json", "Via": "1.1 google",
+                       "Retry-After": str(self.retry_after),
+                       "X-RateLimit-Scope": "global" if self.global_ else "user"}
+            if self.global_:
+                headers["X-RateLimit-Global"] = "true"
+            return web.Response(status=429, body=json.dumps(body).encode(), headers=headers)
+        body = {"message": f"{self.status}: injected failure", "code": 0}
+        return web.Response(status=self.status, body=json.dumps(body).encode(),
+                            headers={"Content-Type": "application/json"})
+
+
+class Emulator(ActionsMixin, EmulatorBase):
+    """A loopback Discord: REST under ``api_base``, the gateway at ``gateway_url``.
+
+    Typical use::
+
+        emu = Emulator()
+        guild = emu.create_guild("Consultation")
+        await emu.start()
+        point_discord_py_at(emu.api_base, emu.gateway_url)
+        ...  # run a discord.py bot with token emu.bot_token
+        await emu.stop()
+
+    ``stop()`` keeps all state; ``start()`` serves it again (same port if still free).
+    Keyword arguments: ``bot_name``, ``bot_permissions`` (the bot role's permissions in
+    guilds created afterwards), ``clock`` (a :class:`~bot.emulator.state.Clock`),
+    ``message_content_intent_allowed`` / ``members_intent_allowed`` (portal switches; a
+    disallowed privileged intent in IDENTIFY gets close code 4014).
+    """
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.gateway = Gateway(self)
+        self.interactions = Interactions(self)
+        self.unhandled: list[tuple[str, str]] = []
+        self.faults: list[Fault] = []
+        self.host = "127.0.0.1"
+        self.port: int | None = None
+        self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
+
+    # --- URLs ---------------------------------------------------------------------------
+
+    @property
+    def api_base(self) -> str:
+        """What ``discord.http.Route.BASE`` should be, e.g. ``http://127.0.0.1:PORT/api/v10``."""
+        return f"{self.base_url}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        """The websocket URL (``ws://127.0.0.1:PORT/gateway``)."""
+        return f"ws://{self.host}:{self.port}/gateway"
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def _make_app(self) -> web.Application:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+
+        async def api(request: web.Request) -> web.StreamResponse:
+            return await rest.handle(self, request)
+
+        async def attachment(request: web.Request) -> web.StreamResponse:
+            a = self.state.attachments.get(int(request.match_info["aid"]))
+            if a is None:
+                return web.Response(status=404)
+            return web.Response(body=a.data,
+                                headers={"Content-Type": a.content_type or "application/octet-stream"})
+
+        app.router.add_route("*", r"/api/v{version:\d+}/{tail:.*}", api)
+        app.router.add_route("*", "/api/{tail:.*}", api)
+        app.router.add_get("/gateway", self.gateway.handle)
+        app.router.add_get("/gateway/", self.gateway.handle)
+        app.router.add_get(r"/attachments/{cid:\d+}/{aid:\d+}/{name}", attachment)
+        return app
+
+    async def start(self, port: int | None = None) -> Emulator:
+        """Start serving on 127.0.0.1 (``port`` 0 = random; default: the previous port if any)."""
+        if self._runner is not None:
+            return self
+        self._runner = web.AppRunner(self._make_app(), access_log=None,
+                                     handle_signals=False, shutdown_timeout=0.1)
+        await self._runner.setup()
+        want = self.port if port is None and self.port else (port or 0)
+        try:
+            site = web.TCPSite(self._runner, self.host, want, reuse_address=True)
+            await site.start()
+        except OSError:
+            site = web.TCPSite(self._runner, self.host, 0)
+            await site.start()
+        self._site = site
+        sock = site._server.sockets[0]  # type: ignore[union-attr]
+        self.port = sock.getsockname()[1]
+        self.base_url = f"http://{self.host}:{self.port}"
+        return self
+
+    async def stop(self) -> None:
+        """Stop serving (gateway connections are closed with 1001); all state is kept."""
+        if self._runner is None:
+            return
+        await self.gateway.close_all(1001)
+        with contextlib.suppress(Exception):
+            await self._runner.cleanup()
+        self._runner = None
+        self._site = None
+        self.notify()
+
+    async def __aenter__(self) -> Emulator:
+        return await self.start()
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._runner is not None
+
+    # --- events -------------------------------------------------------------------------
+
+    def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        """Send a gateway dispatch to the bot's session(s) and wake waiters."""
+        self.gateway.dispatch(event, data)
+        self.notify()
+
+    @property
+    def connected(self) -> bool:
+        """True when a bot has IDENTIFYed (or RESUMEd) and got READY + GUILD_CREATEs."""
+        return self.gateway.connected
+
+    async def wait_connected(self, timeout: float = 5.0) -> None:
+        """Wait until a bot session is connected and has been sent READY/GUILD_CREATE."""
+        await self.wait_for(lambda: self.connected, timeout)
+
+    async def wait_disconnected(self, timeout: float = 5.0) -> None:
+        await self.wait_for(lambda: not self.connected, timeout)
+
+    # --- time ---------------------------------------------------------------------------
+
+    def advance_time(self, seconds: float) -> None:
+        """Move the emulated clock forward (interaction deadlines, token expiry, timestamps)."""
+        self.clock.advance(seconds)
+        self.notify()
+
+    # --- faults -------------------------------------------------------------------------
+
+    def fail_next(self, method: str, route: str | re.Pattern[str], status: int = 429, *,
+                  retry_after: float = 0.05, global_: bool = False, count: int = 1) -> Fault:
+        """Make the next ``count`` matching REST calls fail. ``route`` is a route template
+        (``"/channels/{channel_id}/messages"``) or a regex on the path. 429s carry
+        ``Via: 1.1 google`` and ``{message, retry_after, global}`` so discord.py retries."""
+        f = Fault(method.upper(), route, status, retry_after, global_, count)
+        self.faults.append(f)
+        return f
+
+    def _take_fault(self, method: str, template: str, path: str) -> Fault | None:
+        for f in self.faults:
+            if f.count > 0 and f.matches(method, template, path):
+                f.count -= 1
+                if f.count == 0:
+                    self.faults.remove(f)
+                return f
+        return None
+
+    async def close_gateway(self, code: int = 4000) -> None:
+        """Close the bot's websocket with ``code`` (4000 → discord.py resumes)."""
+        await self.gateway.close_all(code)
+
+    async def abort_gateway(self) -> None:
+        """Kill the bot's gateway TCP connection without a close frame."""
+        self.gateway.abort_all()
+        await asyncio.sleep(0)
+
+    async def invalidate_session(self, resumable: bool = False) -> None:
+        """Send INVALID_SESSION (op 9); non-resumable sessions are forgotten."""
+        await self.gateway.invalidate(resumable)
+
+    async def request_reconnect(self) -> None:
+        """Send RECONNECT (op 7)."""
+        self.gateway.request_reconnect()
+
+    # --- request log helpers ------------------------------------------------------------
+
+    def calls(self, method: str | None = None, route: str | None = None) -> list[Any]:
+        """Logged REST calls filtered by method and/or route template."""
+        return [r for r in self.requests
+                if (method is None or r.method == method) and (route is None or r.route == route)]

@@ -1,0 +1,283 @@
+"""The gateway: a JSON-text websocket speaking Discord's gateway protocol (v10, no compression).
+
+Sessions outlive connections: events produced while the bot is disconnected are buffered
+in its session and replayed on RESUME (after the client's ``seq``), then RESUMED is sent.
+A fresh IDENTIFY creates a new session that only gets READY and GUILD_CREATEs, like Discord.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import WSMsgType, web
+
+from . import payloads as pl
+
+if TYPE_CHECKING:
+    from .emulator import Emulator
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_INTERVAL_MS = 41250
+MAX_BUFFERED_EVENTS = 10000
+MAX_IDLE_SESSIONS = 3
+
+GUILDS = 1 << 0
+GUILD_MEMBERS = 1 << 1
+GUILD_MESSAGES = 1 << 9
+GUILD_MESSAGE_REACTIONS = 1 << 10
+MESSAGE_CONTENT = 1 << 15
+PRESENCES = 1 << 8
+
+_EVENT_INTENTS = {
+    "MESSAGE_CREATE": GUILD_MESSAGES, "MESSAGE_UPDATE": GUILD_MESSAGES,
+    "MESSAGE_DELETE": GUILD_MESSAGES, "MESSAGE_DELETE_BULK": GUILD_MESSAGES,
+    "MESSAGE_REACTION_ADD": GUILD_MESSAGE_REACTIONS,
+    "MESSAGE_REACTION_REMOVE": GUILD_MESSAGE_REACTIONS,
+    "GUILD_MEMBER_ADD": GUILD_MEMBERS, "GUILD_MEMBER_UPDATE": GUILD_MEMBERS,
+    "GUILD_MEMBER_REMOVE": GUILD_MEMBERS,
+}
+
+
+def _frame(op: int, d: Any, s: int | None = None, t: str | None = None) -> str:
+    return json.dumps({"op": op, "d": d, "s": s, "t": t}, separators=(",", ":"),
+                      ensure_ascii=False)
+
+
+@dataclass(eq=False)
+class Connection:
+    ws: web.WebSocketResponse
+    transport: Any
+    outbox: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
+    session: Session | None = None
+    writer: asyncio.Task[None] | None = None
+
+    def send(self, frame: str) -> None:
+        self.outbox.put_nowait(frame)
+
+    async def write_loop(self) -> None:
+        while True:
+            frame = await self.outbox.get()
+            if frame is None or self.ws.closed:
+                return
+            try:
+                await self.ws.send_str(frame)
+            except (ConnectionError, RuntimeError):
+                return
+
+
+@dataclass(eq=False)
+class Session:
+    id: str
+    intents: int
+    seq: int = 0
+    events: deque[tuple[int, str]] = field(default_factory=lambda: deque(maxlen=MAX_BUFFERED_EVENTS))
+    conn: Connection | None = None
+    ready: bool = False
+
+    def push(self, t: str, d: Any) -> None:
+        self.seq += 1
+        frame = _frame(0, d, self.seq, t)
+        self.events.append((self.seq, frame))
+        if self.conn is not None and self.ready:
+            self.conn.send(frame)
+
+
+class Gateway:
+    """Websocket endpoint and session bookkeeping; owned by an :class:`Emulator`."""
+
+    def __init__(self, emu: Emulator) -> None:
+        self.emu = emu
+        self.sessions: dict[str, Session] = {}
+        self.connections: set[Connection] = set()
+        #: every IDENTIFY / RESUME the gateway received, as ``(op name, payload)``
+        self.log: list[tuple[str, dict[str, Any]]] = []
+
+    @property
+    def connected(self) -> bool:
+        return any(c.session is not None and c.session.ready and not c.ws.closed
+                   for c in self.connections)
+
+    # --- dispatching --------------------------------------------------------------------
+
+    def dispatch(self, t: str, d: dict[str, Any]) -> None:
+        """Send a dispatch event to every live session (buffering it for disconnected ones)."""
+        for s in list(self.sessions.values()):
+            need = _EVENT_INTENTS.get(t, 0)
+            if need and not s.intents & need:
+                continue
+            payload = d
+            if t in ("MESSAGE_CREATE", "MESSAGE_UPDATE") and not s.intents & MESSAGE_CONTENT:
+                payload = self._redact(d)
+            s.push(t, payload)
+
+    def _redact(self, d: dict[str, Any]) -> dict[str, Any]:
+        bot_id = str(self.emu.bot_user.id)
+        if d.get("author", {}).get("id") == bot_id:
+            return d
+        if any(u.get("id") == bot_id for u in d.get("mentions") or []):
+            return d
+        d = dict(d)
+        d.update(content="", embeds=[], attachments=[], components=[])
+        d.pop("poll", None)
+        return d
+
+    # --- the websocket handler ----------------------------------------------------------
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        transport = request.transport
+        ws = web.WebSocketResponse(max_msg_size=0, autoping=True)
+        await ws.prepare(request)
+        conn = Connection(ws, transport)
+        conn.writer = asyncio.create_task(conn.write_loop())
+        self.connections.add(conn)
+        conn.send(_frame(10, {"heartbeat_interval": HEARTBEAT_INTERVAL_MS}))
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT:
+                    try:
+                        data = json.loads(msg.data)
+                    except ValueError:
+                        await ws.close(code=4002, message=b"Error while decoding payload.")
+                        break
+                    await self._on_frame(conn, data)
+                elif msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
+                    break
+        finally:
+            self.connections.discard(conn)
+            conn.outbox.put_nowait(None)
+            if conn.session is not None and conn.session.conn is conn:
+                conn.session.conn = None
+            self._trim_idle_sessions()
+            self.emu.notify()
+        return ws
+
+    def _trim_idle_sessions(self) -> None:
+        idle = [s for s in self.sessions.values() if s.conn is None]
+        for s in idle[:-MAX_IDLE_SESSIONS] if len(idle) > MAX_IDLE_SESSIONS else []:
+            self.sessions.pop(s.id, None)
+
+    async def _on_frame(self, conn: Connection, data: dict[str, Any]) -> None:
+        op = data.get("op")
+        d = data.get("d")
+        if op == 1:
+            conn.send(_frame(11, None))
+        elif op == 2:
+            await self._identify(conn, d or {})
+        elif op == 6:
+            await self._resume(conn, d or {})
+        elif op == 8:
+            self._request_members(conn, d or {})
+        elif op in (3, 4):
+            pass
+        else:
+            await conn.ws.close(code=4001, message=b"Unknown opcode.")
+
+    async def _identify(self, conn: Connection, d: dict[str, Any]) -> None:
+        self.log.append(("IDENTIFY", d))
+        if conn.session is not None:
+            await conn.ws.close(code=4005, message=b"Already authenticated.")
+            return
+        if d.get("token") != self.emu.bot_token:
+            await conn.ws.close(code=4004, message=b"Authentication failed.")
+            return
+        intents = int(d.get("intents") or 0)
+        if (intents & MESSAGE_CONTENT and not self.emu.message_content_intent_allowed) or (
+                intents & GUILD_MEMBERS and not self.emu.members_intent_allowed):
+            await conn.ws.close(code=4014, message=b"Disallowed intent(s).")
+            return
+        s = Session(secrets.token_hex(16), intents)
+        self.sessions[s.id] = s
+        conn.session = s
+        s.conn = conn
+        st = self.emu.state
+        s.ready = True
+        s.push("READY", {
+            "v": 10, "user": {**pl.user_json(self.emu.bot_user), "verified": True,
+                              "mfa_enabled": False, "email": None},
+            "guilds": [{"id": str(g), "unavailable": True} for g in st.guilds],
+            "session_id": s.id, "resume_gateway_url": self.emu.gateway_url,
+            "session_type": "normal", "shard": [0, 1], "private_channels": [],
+            "relationships": [], "presences": [], "guild_join_requests": [],
+            "user_settings": {},
+            "application": {"id": str(self.emu.application_id), "flags": 0},
+        })
+        for g in st.guilds.values():
+            s.push("GUILD_CREATE", pl.guild_json(st, g, full=True))
+        self.emu.notify()
+
+    async def _resume(self, conn: Connection, d: dict[str, Any]) -> None:
+        self.log.append(("RESUME", d))
+        s = self.sessions.get(str(d.get("session_id")))
+        seq = int(d.get("seq") or 0)
+        if (s is None or d.get("token") != self.emu.bot_token
+                or (s.events and s.events[0][0] > seq + 1 and seq < s.seq)):
+            conn.send(_frame(9, False))
+            return
+        if s.conn is not None and s.conn is not conn:
+            old = s.conn
+            old.session = None
+            await old.ws.close(code=4000)
+        conn.session = s
+        s.conn = conn
+        for n, frame in s.events:
+            if n > seq:
+                conn.send(frame)
+        s.ready = True
+        s.push("RESUMED", {"_trace": ["emulator"]})
+        self.emu.notify()
+
+    def _request_members(self, conn: Connection, d: dict[str, Any]) -> None:
+        s = conn.session
+        if s is None:
+            return
+        gid = d.get("guild_id")
+        st = self.emu.state
+        g = st.guilds.get(int(gid)) if gid else None
+        if g is None:
+            return
+        members = list(g.members.values())
+        ids = d.get("user_ids")
+        if ids:
+            wanted = {int(i) for i in (ids if isinstance(ids, list) else [ids])}
+            members = [m for m in members if m.id in wanted]
+        q = (d.get("query") or "").lower()
+        if q:
+            members = [m for m in members if m.username.lower().startswith(q)]
+        s.push("GUILD_MEMBERS_CHUNK", {
+            "guild_id": str(g.id), "members": [pl.member_json(m) for m in members],
+            "chunk_index": 0, "chunk_count": 1, "nonce": d.get("nonce"), "not_found": [],
+        })
+
+    # --- faults -------------------------------------------------------------------------
+
+    async def close_all(self, code: int = 4000) -> None:
+        for c in list(self.connections):
+            with contextlib.suppress(Exception):
+                await c.ws.close(code=code)
+
+    def abort_all(self) -> None:
+        for c in list(self.connections):
+            if c.transport is not None:
+                c.transport.abort()
+
+    async def invalidate(self, resumable: bool = False) -> None:
+        for c in list(self.connections):
+            s = c.session
+            if s is None:
+                continue
+            if not resumable:
+                self.sessions.pop(s.id, None)
+                s.ready = False
+            c.send(_frame(9, resumable))
+
+    def request_reconnect(self) -> None:
+        for c in list(self.connections):
+            c.send(_frame(7, None))

@@ -1,0 +1,146 @@
+"""Discord's documented size limits on messages, embeds, modals and autocomplete answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import ApiError
+
+MAX_CONTENT = 2000
+MAX_EMBEDS = 10
+MAX_EMBED_TOTAL = 6000
+MAX_CHOICES = 25
+MAX_MODAL_INPUTS = 5
+MAX_TEXT_INPUT_LENGTH = 4000
+
+
+def _max(path: str, value: Any, limit: int) -> None:
+    if value is not None and len(str(value)) > limit:
+        raise ApiError.form(path, "BASE_TYPE_MAX_LENGTH", f"Must be {limit} or fewer in length.")
+
+
+def embed_size(embed: dict[str, Any]) -> int:
+    """Characters counted toward the 6000-character limit (title, description, fields, footer, author)."""
+    n = len(embed.get("title") or "") + len(embed.get("description") or "")
+    for f in embed.get("fields") or []:
+        n += len(f.get("name") or "") + len(f.get("value") or "")
+    n += len((embed.get("footer") or {}).get("text") or "")
+    n += len((embed.get("author") or {}).get("name") or "")
+    return n
+
+
+def validate_embeds(embeds: list[dict[str, Any]] | None) -> None:
+    if not embeds:
+        return
+    if len(embeds) > MAX_EMBEDS:
+        raise ApiError.form("embeds", "BASE_TYPE_MAX_LENGTH", "Must be 10 or fewer in length.")
+    total = 0
+    for i, e in enumerate(embeds):
+        p = f"embeds.{i}"
+        _max(f"{p}.title", e.get("title"), 256)
+        _max(f"{p}.description", e.get("description"), 4096)
+        fields = e.get("fields") or []
+        if len(fields) > 25:
+            raise ApiError.form(f"{p}.fields", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
+        for j, f in enumerate(fields):
+            for key, limit in (("name", 256), ("value", 1024)):
+                v = f.get(key)
+                if v is None or v == "":
+                    raise ApiError.form(f"{p}.fields.{j}.{key}", "BASE_TYPE_REQUIRED",
+                                        "This field is required")
+                _max(f"{p}.fields.{j}.{key}", v, limit)
+        _max(f"{p}.footer.text", (e.get("footer") or {}).get("text"), 2048)
+        _max(f"{p}.author.name", (e.get("author") or {}).get("name"), 256)
+        total += embed_size(e)
+    if total > MAX_EMBED_TOTAL:
+        raise ApiError.form("embeds", "MAX_EMBED_SIZE_EXCEEDED", "Embed size exceeds maximum size of 6000")
+
+
+def validate_allowed_mentions(am: dict[str, Any] | None) -> None:
+    if not am:
+        return
+    parse = am.get("parse") or []
+    for kind in ("users", "roles"):
+        if kind in parse and am.get(kind):
+            raise ApiError.form(
+                f"allowed_mentions.{kind}", "SET_TYPE_ALREADY_CONTAINS_VALUE",
+                f'parse:["{kind}"] and {kind}: [ids...] are mutually exclusive.')
+        if len(am.get(kind) or []) > 100:
+            raise ApiError.form(f"allowed_mentions.{kind}", "BASE_TYPE_MAX_LENGTH",
+                                "Must be 100 or fewer in length.")
+
+
+def validate_components(components: list[dict[str, Any]] | None) -> None:
+    if not components:
+        return
+    if len(components) > 5 and all(c.get("type") == 1 for c in components):
+        raise ApiError.form("components", "BASE_TYPE_MAX_LENGTH", "Must be 5 or fewer in length.")
+    for i, row in enumerate(components):
+        for j, c in enumerate(row.get("components") or []):
+            _max(f"components.{i}.components.{j}.custom_id", c.get("custom_id"), 100)
+            _max(f"components.{i}.components.{j}.label", c.get("label"), 80)
+
+
+def validate_message(payload: dict[str, Any], n_files: int, *, edit: bool = False) -> None:
+    """Check a create/edit message payload the way Discord does; raise :class:`ApiError`."""
+    content = payload.get("content")
+    if content is not None and not isinstance(content, str):
+        content = str(content)
+    _max("content", content, MAX_CONTENT)
+    validate_embeds(payload.get("embeds"))
+    validate_allowed_mentions(payload.get("allowed_mentions"))
+    validate_components(payload.get("components"))
+    if not edit:
+        empty = not (content or payload.get("embeds") or n_files or payload.get("components")
+                     or payload.get("sticker_ids") or payload.get("poll")
+                     or payload.get("attachments"))
+        if empty:
+            raise ApiError(400, 50006, "Cannot send an empty message")
+
+
+def validate_choices(choices: list[dict[str, Any]] | None) -> None:
+    choices = choices or []
+    if len(choices) > MAX_CHOICES:
+        raise ApiError.form("data.choices", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
+    for i, c in enumerate(choices):
+        name = c.get("name")
+        if not name or len(name) > 100:
+            raise ApiError.form(f"data.choices.{i}.name", "BASE_TYPE_BAD_LENGTH",
+                                "Must be between 1 and 100 in length.")
+        if isinstance(c.get("value"), str) and len(c["value"]) > 100:
+            raise ApiError.form(f"data.choices.{i}.value", "BASE_TYPE_MAX_LENGTH",
+                                "Must be 100 or fewer in length.")
+
+
+def modal_inputs(components: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The interactive components of a modal (text inputs, selects…), unwrapping rows and labels."""
+    out: list[dict[str, Any]] = []
+    for c in components or []:
+        if c.get("type") == 1:
+            out.extend(c.get("components") or [])
+        elif c.get("type") == 18:
+            out.append(c.get("component") or {})
+        elif c.get("type") != 10:  # text displays are not inputs
+            out.append(c)
+    return out
+
+
+def validate_modal(data: dict[str, Any]) -> None:
+    _max("data.title", data.get("title"), 45)
+    _max("data.custom_id", data.get("custom_id"), 100)
+    comps = data.get("components") or []
+    if not 1 <= len(comps) <= MAX_MODAL_INPUTS:
+        raise ApiError.form("data.components", "BASE_TYPE_BAD_LENGTH",
+                            "Must be between 1 and 5 in length.")
+    inputs = modal_inputs(comps)
+    if len(inputs) > MAX_MODAL_INPUTS:
+        raise ApiError.form("data.components", "BASE_TYPE_BAD_LENGTH",
+                            "Must be between 1 and 5 in length.")
+    for i, c in enumerate(inputs):
+        if c.get("type") == 4:
+            ml = c.get("max_length")
+            if ml is not None and not 1 <= ml <= MAX_TEXT_INPUT_LENGTH:
+                raise ApiError.form(f"data.components.{i}.components.0.max_length",
+                                    "NUMBER_TYPE_MAX", "int value should be less than or equal to 4000.")
+            _max(f"data.components.{i}.components.0.value", c.get("value"), MAX_TEXT_INPUT_LENGTH)
+            _max(f"data.components.{i}.components.0.label", c.get("label"), 45)
