@@ -1,0 +1,423 @@
+"""Citations: finding, validating and normalising the links people share.
+
+* :func:`find_urls` — the http(s) links of a Discord message, as Discord shows them.
+* :func:`validate_url` — is this a citable public web address?  If not,
+  :class:`InvalidURL` says what is wrong and how to fix it.
+* :func:`normalise_url` — one spelling per source, so that citations of the same page
+  are counted together (idempotent; never fails on a URL that ``validate_url`` accepts).
+
+Citations are *public sources*: something every participant can open.  So the host must
+be a public name or address: a dotted hostname (``example.org``), or a public IP
+address.  Refused: single-label hosts (``localhost``, ``intranet``), the special-use
+names ``*.localhost``, ``*.local``, ``*.internal``, ``*.lan``, ``*.home.arpa``,
+``*.example``, ``*.invalid``, ``*.test``; private, loopback, link-local and reserved IP
+addresses; numeric "hostnames" that are not plain dotted-quad IPv4 (``127.1``,
+``0x7f.1``), which browsers would read as an address.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Literal
+from urllib.parse import SplitResult, unquote, urlsplit
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = [
+    "MAX_URL_LENGTH",
+    "TRACKING_PARAMETERS",
+    "CitationCandidate",
+    "InvalidURL",
+    "extract_citations",
+    "find_urls",
+    "normalise_url",
+    "validate_url",
+]
+
+MAX_URL_LENGTH = 2048
+
+TRACKING_PARAMETERS = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "gclsrc",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "mc_cid",
+        "mc_eid",
+        "igshid",
+        "yclid",
+        "twclid",
+        "ttclid",
+        "li_fat_id",
+        "_hsenc",
+        "_hsmi",
+        "__hstc",
+        "__hssc",
+        "__hsfp",
+        "hsctatracking",
+        "ref_src",
+        "ref_url",
+        "mkt_tok",
+        "_ga",
+        "_gl",
+        "oly_anon_id",
+        "oly_enc_id",
+        "vero_id",
+        "vero_conv",
+        "wickedid",
+        "rb_clickid",
+        "s_cid",
+    }
+)
+"""Query parameters that only track the click (plus every ``utm_*``)."""
+
+_SPECIAL_SUFFIXES = (
+    "localhost",
+    "local",
+    "internal",
+    "lan",
+    "home.arpa",
+    "example",
+    "invalid",
+    "test",
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class InvalidURL(ValueError):
+    """A URL that cannot be cited; the message says what is wrong and how to fix it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# ------------------------------------------------------------------ finding
+
+_CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]*`", re.DOTALL)
+_MASKED = re.compile(
+    r"\[([^\]\n]*)\]\(\s*(<?)"
+    r"(https?://[^\s<>()]*(?:\([^\s<>()]*\)[^\s<>()]*)*)"
+    r">?\s*\)",
+    re.I,
+)
+_ANGLE = re.compile(r"<(https?://[^\s<>]+)>", re.I)
+_PLAIN = re.compile(r"https?://[^\s<>]+", re.I)
+_TRAILING = ".,;:!?'\"*_~|`"
+_PAIRS = {")": "(", "]": "[", "}": "{"}
+
+
+def _trim(url: str) -> str:
+    """Strip trailing punctuation that belongs to the sentence, not the URL."""
+    while url:
+        last = url[-1]
+        if last in _TRAILING:
+            url = url[:-1]
+        elif last in _PAIRS and url.count(last) > url.count(_PAIRS[last]):
+            url = url[:-1]
+        else:
+            break
+    return url
+
+
+def _find(text: str) -> list[tuple[str, str | None, bool]]:
+    """(url, label, embed suppressed) in order of appearance."""
+    text = _CODE.sub(lambda m: " " * len(m.group()), text)
+    found: list[tuple[int, str, str | None, bool]] = []
+    taken: list[tuple[int, int]] = []
+
+    def free(start: int, end: int) -> bool:
+        return not any(start < e and s < end for s, e in taken)
+
+    for m in _MASKED.finditer(text):
+        found.append((m.start(), m.group(3), m.group(1).strip() or None, m.group(2) == "<"))
+        taken.append(m.span())
+    for m in _ANGLE.finditer(text):
+        if free(*m.span()):
+            found.append((m.start(), _trim(m.group(1)), None, True))
+            taken.append(m.span())
+    for m in _PLAIN.finditer(text):
+        if free(*m.span()):
+            found.append((m.start(), _trim(m.group()), None, False))
+    found.sort(key=lambda f: f[0])
+    return [(u, label, sup) for _, u, label, sup in found if len(u) > len("https://")]
+
+
+def find_urls(text: str) -> list[str]:
+    """The http(s) URLs of a Discord message, in order, each once.
+
+    Finds plain links, ``<…>`` links (embed suppressed) and masked links
+    ``[text](url)``; strips sentence punctuation after a link (``.``, ``,``, ``!``…, and
+    ``)``/``]`` that close nothing inside the link).  Links inside code (`` `…` `` or
+    fenced blocks) are ignored: Discord does not make them clickable either.
+    """
+    out: list[str] = []
+    for url, _, _ in _find(text):
+        if url not in out:
+            out.append(url)
+    return out
+
+
+# ------------------------------------------------------------------ validation
+
+
+def _host_problem(host: str) -> str | None:
+    """Why ``host`` (already lower-case ASCII, no brackets) is not a public host."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        ip = None
+    if ip is not None:
+        if not ip.is_global or ip.is_multicast:
+            return (
+                f"{host} is a private or reserved address; cite a public web address "
+                "that every participant can open"
+            )
+        return None
+    if "." not in host:
+        return (
+            f"'{host}' is not a public host name; use the full address of the page, "
+            "like https://example.org/page"
+        )
+    labels = host.split(".")
+    if any(not label for label in labels):
+        return f"the host name '{host}' has an empty part (two dots in a row?)"
+    if len(host) > 253 or any(len(label) > 63 for label in labels):
+        return f"the host name '{host}' is too long"
+    for label in labels:
+        if not re.fullmatch(r"[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?", label):
+            return f"the host name '{host}' contains characters a host name cannot have"
+    tld = labels[-1]
+    if tld.isdigit() or not re.fullmatch(r"[a-z]{2,63}|xn--[a-z0-9-]{1,59}", tld):
+        return (
+            f"'{host}' is not a valid public host name; use the full address of the page, "
+            "like https://example.org/page"
+        )
+    if any(host == s or host.endswith("." + s) for s in _SPECIAL_SUFFIXES):
+        return (
+            f"'{host}' is a local or reserved name that other participants cannot open; "
+            "cite a public web address"
+        )
+    return None
+
+
+def _encode_host(host: str) -> str:
+    """Lower-case, IDNA-encoded (punycode) host; raises ``InvalidURL``."""
+    host = host.lower()
+    if host.endswith(".") and not host.endswith(".."):
+        host = host[:-1]
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii").lower()
+    except UnicodeError as exc:
+        raise InvalidURL(
+            f"the host name '{host}' is not a valid international domain name"
+        ) from exc
+
+
+def _split(url: str) -> tuple[SplitResult, str, int | None]:
+    """urlsplit + checked host and port; raises ``InvalidURL``."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidURL(
+            f"the address is malformed ({exc}); copy it again from the browser's address bar"
+        ) from exc
+    if "@" in parts.netloc:
+        raise InvalidURL(
+            "the address contains a user name or password (user:pass@…); "
+            "remove it and cite the public address"
+        )
+    raw_host = parts.hostname
+    if not raw_host:
+        raise InvalidURL("the address has no host; write it as https://example.org/page")
+    if "%" in raw_host:
+        raise InvalidURL(f"the host name '{raw_host}' contains '%'; check the address")
+    if port == 0:
+        raise InvalidURL("port 0 is not a valid port; remove ':0' from the address")
+    if parts.netloc.startswith("[") or ":" in raw_host:
+        try:
+            host = ipaddress.IPv6Address(raw_host.split("%")[0]).compressed
+        except ValueError as exc:
+            raise InvalidURL(f"'{raw_host}' is not a valid IPv6 address") from exc
+    else:
+        host = _encode_host(raw_host)
+    return parts, host, port
+
+
+def validate_url(raw: str) -> str:
+    """Check that ``raw`` is a citable public http(s) URL; return it stripped.
+
+    Raises :class:`InvalidURL` with a message that says what is wrong and how to fix
+    it: empty; longer than 2,048 characters; spaces or control characters inside;
+    no ``http://``/``https://`` (other schemes such as ``javascript:``, ``data:``,
+    ``file:``, ``ftp:`` are refused); credentials (``user:pass@``); a backslash; a
+    malformed port; no host, or a host that is not public (see the module docstring).
+    Surrounding whitespace and ``<…>`` (Discord's no-embed form) are removed.
+    """
+    url = raw.strip()
+    if url.startswith("<") and url.endswith(">"):
+        url = url[1:-1].strip()
+    if not url:
+        raise InvalidURL("no URL given; paste the full address, like https://example.org/page")
+    if len(url) > MAX_URL_LENGTH:
+        raise InvalidURL(
+            f"the URL is {len(url)} characters long; the limit is {MAX_URL_LENGTH}. "
+            "Cite a shorter address for the same page (without tracking parameters)"
+        )
+    if any(ch.isspace() or ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in url):
+        raise InvalidURL(
+            "the URL contains spaces or control characters; "
+            "copy it again from the browser's address bar (or encode spaces as %20)"
+        )
+    m = re.match(r"([A-Za-z][A-Za-z0-9+.-]*):", url)
+    scheme = m.group(1).lower() if m else ""
+    if scheme not in ("http", "https"):
+        if not m or "." in scheme or scheme.isdigit() or scheme == "localhost":
+            raise InvalidURL(
+                "the URL must start with https:// or http:// "
+                f"(did you mean https://{url.lstrip('/')} ?)"
+            )
+        raise InvalidURL(
+            f"'{scheme}:' links cannot be cited; only web pages (https:// or http://) can"
+        )
+    if not url[len(scheme) + 1 :].startswith("//"):
+        raise InvalidURL(f"the address has no host; write it as {scheme}://example.org/page")
+    if "\\" in url:
+        raise InvalidURL("the URL contains a backslash (\\); use / or copy the address again")
+    _, host, _ = _split(url)
+    problem = _host_problem(host)
+    if problem:
+        raise InvalidURL(problem)
+    return url
+
+
+# ------------------------------------------------------------------ normalisation
+
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_KEEP = _UNRESERVED | frozenset(":/?#[]@!$&'()*+,;=")
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _norm_encoding(text: str) -> str:
+    """Canonical percent-encoding: upper-case hex, unreserved characters decoded,
+    characters that must be encoded (non-ASCII, quotes, braces…) encoded as UTF-8, and a
+    ``%`` that starts no escape encoded as ``%25``."""
+    out: list[str] = []
+    i = 0
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "%":
+            if i + 2 < n and text[i + 1] in _HEX and text[i + 2] in _HEX:
+                byte = int(text[i + 1 : i + 3], 16)
+                c = chr(byte)
+                out.append(c if c in _UNRESERVED else f"%{byte:02X}")
+                i += 3
+                continue
+            out.append("%25")
+        elif ch in _KEEP:
+            out.append(ch)
+        else:
+            out.extend(f"%{b:02X}" for b in ch.encode("utf-8", "surrogatepass"))
+        i += 1
+    return "".join(out)
+
+
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 §5.2.4: resolve ``.`` and ``..`` segments."""
+    if "." not in path:
+        return path
+    segments = path.split("/")
+    out: list[str] = []
+    for seg in segments[1:]:
+        if seg == ".":
+            continue
+        if seg == "..":
+            if out:
+                out.pop()
+            continue
+        out.append(seg)
+    if segments[-1] in (".", ".."):
+        out.append("")
+    return "/" + "/".join(out)
+
+
+def _is_tracking(name: str) -> bool:
+    key = unquote(name).lower()
+    return key.startswith("utm_") or key in TRACKING_PARAMETERS
+
+
+def normalise_url(url: str) -> str:
+    """One canonical spelling of a (validated) URL, for counting citations together.
+
+    Lower-case scheme and host (unicode hosts IDNA-encoded), no default port, no
+    fragment, no tracking parameters (``utm_*``, ``fbclid``, ``gclid``… see
+    :data:`TRACKING_PARAMETERS`; the other parameters keep their order), ``/`` for an
+    empty path, dot segments resolved, percent-encoding canonical, no empty ``?``.
+    Idempotent: ``normalise_url(normalise_url(u)) == normalise_url(u)``.
+    """
+    url = url.strip()
+    if url.startswith("<") and url.endswith(">"):
+        url = url[1:-1].strip()
+    parts, host, port = _split(url)
+    scheme = parts.scheme.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host if port is None or port == _DEFAULT_PORTS.get(scheme) else f"{host}:{port}"
+    path = _remove_dot_segments(_norm_encoding(parts.path or "/")) or "/"
+    if not path.startswith("/"):
+        path = "/" + path
+    params = [
+        _norm_encoding(p) for p in parts.query.split("&") if p and not _is_tracking(p.split("=")[0])
+    ]
+    query = "&".join(params)
+    return f"{scheme}://{netloc}{path}" + (f"?{query}" if query else "")
+
+
+# ------------------------------------------------------------------ citations
+
+
+class CitationCandidate(BaseModel):
+    """A link found in a message, ready to be recorded as a citation."""
+
+    model_config = ConfigDict(frozen=True)
+
+    url: str
+    """As written (trimmed of surrounding punctuation)."""
+    normalised_url: str
+    label: str | None = None
+    """The text of a masked link ``[label](url)``."""
+    embed_suppressed: bool = False
+    source: Literal["message", "command"] = "message"
+
+
+def extract_citations(text: str) -> list[CitationCandidate]:
+    """Citable links of a message: found, validated, normalised, each source once.
+
+    Links that :func:`validate_url` refuses (private hosts, other schemes…) are
+    skipped silently: a message is not an error.
+    """
+    out: list[CitationCandidate] = []
+    seen: set[str] = set()
+    for url, label, suppressed in _find(text):
+        try:
+            valid = validate_url(url)
+            norm = normalise_url(valid)
+        except InvalidURL:
+            continue
+        if norm in seen:
+            continue
+        seen.add(norm)
+        out.append(
+            CitationCandidate(
+                url=valid, normalised_url=norm, label=label, embed_suppressed=suppressed
+            )
+        )
+    return out
