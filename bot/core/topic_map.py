@@ -1,0 +1,505 @@
+"""Related-topics map (pure core: no Discord, no storage).
+
+Edges between topics are typed and weighted; each kind scores in [0, 1]:
+
+* ``hierarchy``: a sub-item and its parent item (score 1, always kept);
+* ``cross-reference``: comments in one topic link the other topic's channel or a
+  message in it; score ``1 - 0.5 ** count`` (both directions summed);
+* ``shared sources``: both topics cite the same URLs; each shared URL counts its
+  IDF ``log(N / topics citing it)`` (a source cited everywhere carries no signal);
+  score ``1 - exp(-sum_idf / 4)``;
+* ``shared quotes``: passages of one topic's article quoted in the other;
+  score ``1 - 0.5 ** count``;
+* ``similar discussion``: cosine of the topics' hashed tf-idf vectors (article +
+  comments), counted from ``SIMILARITY_MIN`` (each topic's ``SIMILAR_TOP`` best).
+
+An edge's weight is the sum of its kinds' scores.  Only the strongest edges are
+kept: greedily by weight, an edge is kept while both ends have fewer than
+``max_edges_per_topic`` non-hierarchy edges (hierarchy edges are always kept), so no
+topic ever has more than the cap.  Communities (Louvain, fixed seed) group topics
+for the overview picture of large maps.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import textwrap
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.core.summary import N_FEATURES, FeatureCache, clean_text
+
+__all__ = [
+    "EDGE_KINDS",
+    "Edge",
+    "MapTopic",
+    "TopicMap",
+    "add_term_counts",
+    "build_map",
+    "hashed_term_counts",
+    "related_topics",
+    "render_png",
+    "render_text",
+]
+
+EdgeKind = Literal[
+    "hierarchy", "cross-reference", "shared sources", "shared quotes", "similar discussion"
+]
+EDGE_KINDS: tuple[str, ...] = (
+    "hierarchy",
+    "cross-reference",
+    "shared sources",
+    "shared quotes",
+    "similar discussion",
+)
+SIMILARITY_MIN = 0.2
+SIMILAR_TOP = 5
+OVERVIEW_THRESHOLD = 60  # more topics than this and no focus -> communities overview
+FOCUS_NEIGHBOURS = 15
+TITLE_CHARS = 28
+COMMUNITY_SEED = 0
+
+STATUS_COLOURS = {"open": "#2e9d57", "locked": "#d08c1a", "closed": "#8a8f98"}
+KIND_STYLES = {  # colour, linestyle
+    "hierarchy": ("#3b3b3b", "solid"),
+    "cross-reference": ("#2f6fd0", "dashed"),
+    "shared sources": ("#1d9a8a", "dotted"),
+    "shared quotes": ("#c2571a", "dashdot"),
+    "similar discussion": ("#b0b4bb", "solid"),
+    "links between groups": ("#7d8591", "solid"),
+}
+
+
+class MapTopic(BaseModel):
+    """A topic (agenda item or sub-item).  ``text`` is the article and its comments;
+    alternatively ``term_counts`` is a precomputed hashed term-count vector (index ->
+    count), kept up to date as messages arrive with :func:`add_term_counts`."""
+
+    topic_id: int
+    title: str
+    status: Literal["open", "locked", "closed"] = "open"
+    activity: int = 0
+    parent_id: int | None = None
+    text: str = ""
+    term_counts: dict[int, float] | None = None
+
+
+class Edge(BaseModel):
+    a: int
+    b: int
+    weight: float
+    kinds: dict[str, float]
+    reasons: list[str]
+
+    @property
+    def main_kind(self) -> str:
+        return max(self.kinds.items(), key=lambda kv: (kv[1], -EDGE_KINDS.index(kv[0])))[0]
+
+
+class TopicMap(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    topics: dict[int, MapTopic]
+    edges: list[Edge]
+    communities: list[list[int]] = Field(default_factory=list)
+
+    def neighbours(self, topic_id: int) -> list[tuple[int, Edge]]:
+        out = []
+        for e in self.edges:
+            if e.a == topic_id:
+                out.append((e.b, e))
+            elif e.b == topic_id:
+                out.append((e.a, e))
+        out.sort(key=lambda ne: (-ne[1].weight, ne[0]))
+        return out
+
+
+# --------------------------------------------------------------------------- text vectors
+
+_VEC_CACHE = FeatureCache(max_entries=None)
+
+
+def hashed_term_counts(text: str, cache: FeatureCache | None = None) -> dict[int, float]:
+    """Hashed unigram+bigram counts of one text (the same features as summaries)."""
+    row = (cache or _VEC_CACHE).transform([clean_text(text)])
+    return {int(i): float(v) for i, v in zip(row.indices, row.data, strict=True)}
+
+
+def add_term_counts(acc: dict[int, float], text: str, cache: FeatureCache | None = None) -> None:
+    """Add one comment's hashed counts to a topic's running vector (at ingestion)."""
+    for i, v in hashed_term_counts(text, cache).items():
+        acc[i] = acc.get(i, 0.0) + v
+
+
+def _topic_matrix(topics: Sequence[MapTopic], cache: FeatureCache | None) -> sp.csr_matrix:
+    n_features = cache.n_features if cache else N_FEATURES
+    fc = cache or _VEC_CACHE
+    rows, cols, vals = [], [], []
+    need = [i for i, t in enumerate(topics) if t.term_counts is None and t.text]
+    if need:
+        if cache is not None:
+            ents = cache.entries_for_keys(
+                [(-topics[i].topic_id, topics[i].text) for i in need]
+            )
+            for i, e in zip(need, ents, strict=True):
+                rows.append(np.full(len(e.indices), i))
+                cols.append(e.indices)
+                vals.append(e.counts)
+        else:
+            M = fc.transform([clean_text(topics[i].text) for i in need]).tocoo()
+            rows.append(np.asarray(need)[M.row])
+            cols.append(M.col)
+            vals.append(M.data)
+    for i, t in enumerate(topics):
+        if t.term_counts:
+            rows.append(np.full(len(t.term_counts), i))
+            cols.append(np.fromiter(t.term_counts.keys(), dtype=np.int64))
+            vals.append(np.fromiter(t.term_counts.values(), dtype=np.float64))
+    if not rows:
+        return sp.csr_matrix((len(topics), n_features), dtype=np.float32)
+    X = sp.csr_matrix(
+        (np.concatenate(vals).astype(np.float32), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(len(topics), n_features),
+    )
+    X.sum_duplicates()
+    df = np.bincount(X.indices, minlength=n_features)
+    n = len(topics)
+    idf = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
+    X.data = (1.0 + np.log(np.maximum(X.data, 1.0))) * idf[X.indices]
+    norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sp.csr_matrix(sp.diags(1.0 / norms) @ X)
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def build_map(
+    topics: Sequence[MapTopic],
+    cross_refs: Iterable[tuple[int, int, int]] = (),
+    citations: Iterable[tuple[int, str, int]] = (),
+    quote_links: Iterable[tuple[int, int, int]] = (),
+    *,
+    max_edges_per_topic: int = 3,
+    cache: FeatureCache | None = None,
+) -> TopicMap:
+    """Build the related-topics map.  ``cross_refs``/``quote_links``: (from topic, to
+    topic, count); ``citations``: (topic, normalised URL, citer id).  ``cache``: a
+    FeatureCache to reuse topic text features between calls (keyed by -topic_id)."""
+    by_id = {t.topic_id: t for t in topics}
+    ids = sorted(by_id)
+    n = len(ids)
+    kinds: dict[tuple[int, int], dict[str, float]] = defaultdict(dict)
+    reasons: dict[tuple[int, int], list[str]] = defaultdict(list)
+
+    def key(a: int, b: int) -> tuple[int, int]:
+        return (a, b) if a < b else (b, a)
+
+    for t in topics:  # hierarchy
+        if t.parent_id is not None and t.parent_id in by_id and t.parent_id != t.topic_id:
+            k = key(t.topic_id, t.parent_id)
+            kinds[k]["hierarchy"] = 1.0
+            reasons[k].append(f"**{_short(t.title)}** is a sub-topic of it")
+
+    xr: dict[tuple[int, int], int] = defaultdict(int)
+    for a, b, c in cross_refs:
+        if a != b and a in by_id and b in by_id and c > 0:
+            xr[key(a, b)] += c
+    for k, c in xr.items():
+        kinds[k]["cross-reference"] = 1 - 0.5**c
+        reasons[k].append(f"their discussions link to each other {c}×")
+
+    ql: dict[tuple[int, int], int] = defaultdict(int)
+    for a, b, c in quote_links:
+        if a != b and a in by_id and b in by_id and c > 0:
+            ql[key(a, b)] += c
+    for k, c in ql.items():
+        kinds[k]["shared quotes"] = 1 - 0.5**c
+        reasons[k].append(f"one quotes the other's article {c}×")
+
+    url_topics: dict[str, set[int]] = defaultdict(set)
+    for tid, url, _citer in citations:
+        if tid in by_id:
+            url_topics[url].add(tid)
+    shared: dict[tuple[int, int], list[float]] = defaultdict(list)
+    for _url, ts in url_topics.items():
+        if len(ts) < 2 or len(ts) > max(2, n // 4):  # ubiquitous: no signal, O(df²)
+            continue
+        idf = math.log(n / len(ts))
+        srt = sorted(ts)
+        for i, a in enumerate(srt):
+            for b in srt[i + 1 :]:
+                shared[(a, b)].append(idf)
+    for k, idfs in shared.items():
+        s = sum(idfs)
+        if s <= 0:
+            continue
+        kinds[k]["shared sources"] = 1 - math.exp(-s / 4)
+        reasons[k].append(f"they cite the same {_plural(len(idfs), 'source')}")
+
+    ordered = [by_id[i] for i in ids]
+    if n >= 2 and any(t.text or t.term_counts for t in ordered):
+        X = _topic_matrix(ordered, cache)
+        S = (X @ X.T).toarray()
+        np.fill_diagonal(S, 0.0)
+        top = min(SIMILAR_TOP, n - 1)
+        cand = np.argpartition(-S, top - 1, axis=1)[:, :top] if top > 0 else []
+        for i in range(n):
+            for j in cand[i]:
+                sim = float(S[i, j])
+                if sim >= SIMILARITY_MIN:
+                    k = key(ids[i], ids[int(j)])
+                    if "similar discussion" not in kinds[k]:
+                        kinds[k]["similar discussion"] = round(sim, 3)
+                        reasons[k].append(f"their discussions use similar words ({sim:.2f})")
+
+    # keep the strongest edges: greedy, both ends under the cap; hierarchy always
+    cand_edges = sorted(
+        ((sum(kd.values()), k) for k, kd in kinds.items()),
+        key=lambda wk: (-wk[0], wk[1]),
+    )
+    degree: dict[int, int] = defaultdict(int)
+    edges = []
+    for w, (a, b) in cand_edges:
+        kd = kinds[(a, b)]
+        if "hierarchy" not in kd:
+            if degree[a] >= max_edges_per_topic or degree[b] >= max_edges_per_topic:
+                continue
+            degree[a] += 1
+            degree[b] += 1
+        edges.append(
+            Edge(a=a, b=b, weight=round(w, 4), kinds=dict(kd), reasons=list(reasons[(a, b)]))
+        )
+
+    communities: list[list[int]] = []
+    if n:
+        G = nx.Graph()
+        G.add_nodes_from(ids)
+        G.add_weighted_edges_from((e.a, e.b, e.weight) for e in edges)
+        comms = nx.community.louvain_communities(G, weight="weight", seed=COMMUNITY_SEED)
+        communities = sorted(
+            (sorted(c) for c in comms),
+            key=lambda c: (-sum(by_id[t].activity for t in c), c[0]),
+        )
+    return TopicMap(topics=by_id, edges=edges, communities=communities)
+
+
+def related_topics(m: TopicMap, topic_id: int, k: int = 5) -> list[tuple[int, float, list[str]]]:
+    """The topic's strongest relations: (other topic, weight, reasons)."""
+    return [(o, e.weight, list(e.reasons)) for o, e in m.neighbours(topic_id)[:k]]
+
+
+# --------------------------------------------------------------------------- text
+
+
+def _short(title: str, n: int = TITLE_CHARS) -> str:
+    title = " ".join(title.split()).replace("@", "@\u200b")
+    return title if len(title) <= n else title[: n - 1].rstrip() + "…"
+
+
+def _reason_text(m: TopicMap, e: Edge, me: int) -> str:
+    parts = []
+    other = e.b if me == e.a else e.a
+    for r in e.reasons:
+        if r.endswith("is a sub-topic of it"):
+            if m.topics[me].parent_id == other:
+                parts.append("it is a sub-topic of that item")
+            else:
+                parts.append("that is one of its sub-topics")
+        else:
+            parts.append(r)
+    return ", ".join(parts)
+
+
+def render_text(m: TopicMap, focus: int | None = None, *, limit: int = 40) -> str:
+    """A bulleted list: **A** — related to **B** because …  (each topic's strongest
+    relations; with ``focus`` only that topic's).  At most ``limit`` topics."""
+    if not m.topics:
+        return "No topics yet."
+    if focus is not None:
+        order = [focus] if focus in m.topics else []
+    else:
+        order = sorted(m.topics, key=lambda t: (-m.topics[t].activity, t))
+    lines = []
+    shown = 0
+    for tid in order:
+        nb = m.neighbours(tid)[: (FOCUS_NEIGHBOURS if focus is not None else 3)]
+        if not nb:
+            if focus is not None:
+                lines.append(f"- **{_short(m.topics[tid].title, 80)}** — no related topics yet.")
+            continue
+        rel = "; ".join(
+            f"**{_short(m.topics[o].title, 60)}** because {_reason_text(m, e, tid)}" for o, e in nb
+        )
+        lines.append(f"- **{_short(m.topics[tid].title, 80)}** — related to {rel}")
+        shown += 1
+        if shown >= limit:
+            rest = sum(1 for t in order if m.neighbours(t)) - shown
+            if rest > 0:
+                lines.append(f"- … and {rest} more topics with relations.")
+            break
+    return "\n".join(lines) if lines else "No relations between topics yet."
+
+
+# --------------------------------------------------------------------------- picture
+
+
+def _layout(G: nx.Graph, seed: int = 0, center: int | None = None) -> dict:
+    if G.number_of_nodes() == 1:
+        return {next(iter(G.nodes)): np.array([0.0, 0.0])}
+    if center is not None:
+        others = [n for n in G.nodes if n != center]
+        pos = nx.shell_layout(G, nlist=[[center], others]) if others else {}
+        pos = nx.spring_layout(
+            G, pos=pos, fixed=[center], seed=seed, k=1.6 / math.sqrt(len(G)), iterations=40,
+            weight=None,
+        )
+        return pos
+    if nx.is_connected(G) and len(G) <= OVERVIEW_THRESHOLD:
+        return nx.kamada_kawai_layout(G, weight=None)
+    return nx.spring_layout(G, seed=seed, k=2.0 / math.sqrt(len(G)), iterations=80, weight=None)
+
+
+def _draw(
+    G: nx.Graph,
+    pos: dict,
+    labels: dict,
+    sizes: dict,
+    colours: dict,
+    title: str,
+    edge_styles: list[tuple[int, int, str, float]],
+    legend_status: bool = True,
+    radial: bool = False,
+) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
+    n = G.number_of_nodes()
+    side = 8 if n <= 16 else 11
+    fig = Figure(figsize=(side * 1.25, side), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.02, 0.02, 0.96, 0.9))
+    ax.set_axis_off()
+    fig.suptitle(textwrap.shorten(title, 90), fontsize=15, y=0.97)
+    wmax = max([w for *_, w in edge_styles], default=1.0) or 1.0
+    used_kinds = set()
+    for a, b, kind, w in edge_styles:
+        colour, ls = KIND_STYLES[kind]
+        used_kinds.add(kind)
+        (x1, y1), (x2, y2) = pos[a], pos[b]
+        ax.plot([x1, x2], [y1, y2], color=colour, linestyle=ls,
+                linewidth=0.8 + 4.0 * w / wmax, alpha=0.75, zorder=1)
+    nodes = list(G.nodes)
+    smax = max((sizes[v] for v in nodes), default=1) or 1
+    xs = [pos[v][0] for v in nodes]
+    ys = [pos[v][1] for v in nodes]
+    ss = [180 + 1800 * math.sqrt(sizes[v] / smax) for v in nodes]
+    ax.scatter(xs, ys, s=ss, c=[colours[v] for v in nodes], edgecolors="white",
+               linewidths=1.5, zorder=2)
+    fs = 10 if n <= 20 else 8
+    for v, size in zip(nodes, ss, strict=True):
+        r = 9 + math.sqrt(size) / 2.2
+        if radial:  # labels outside the circle, away from the edges
+            x, y = pos[v]
+            ang = math.atan2(y, x)
+            off = (r * math.cos(ang), r * math.sin(ang))
+            ha = "left" if math.cos(ang) > 0.3 else "right" if math.cos(ang) < -0.3 else "center"
+            va = "bottom" if math.sin(ang) > 0.3 else "top" if math.sin(ang) < -0.3 else "center"
+        else:
+            off, ha, va = (0, -r), "center", "top"
+        ax.annotate(labels[v], pos[v], xytext=off, textcoords="offset points", ha=ha, va=va,
+                    fontsize=fs, zorder=3,
+                    bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8})
+    if xs:
+        pad_x = (max(xs) - min(xs)) * (0.35 if radial else 0.12) + 0.3
+        pad_y = (max(ys) - min(ys)) * 0.12 + 0.3
+        ax.set_xlim(min(xs) - pad_x, max(xs) + pad_x)
+        ax.set_ylim(min(ys) - pad_y * 1.4, max(ys) + pad_y)
+    handles = []
+    if legend_status:
+        handles += [Line2D([], [], marker="o", ls="", color=c, markersize=10, label=s)
+                    for s, c in STATUS_COLOURS.items()]
+    handles += [Line2D([], [], color=KIND_STYLES[k][0], ls=KIND_STYLES[k][1], lw=2, label=k)
+                for k in KIND_STYLES if k in used_kinds]
+    if handles:
+        ax.legend(handles=handles, loc="lower left", fontsize=9, framealpha=0.85)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def render_png(m: TopicMap, focus: int | None = None, *, title: str | None = None) -> bytes:
+    """A PNG of the map.  Small maps: every topic.  More than ~60 topics and no
+    focus: one node per community, labelled by its top topics.  With ``focus``: the
+    topic and its (at most 15) strongest neighbours."""
+    topics = m.topics
+    if focus is not None and focus in topics:
+        nb = m.neighbours(focus)[:FOCUS_NEIGHBOURS]
+        keep = {focus} | {o for o, _ in nb}
+        G = nx.Graph()
+        G.add_nodes_from(sorted(keep))
+        styles = []
+        for e in m.edges:
+            if e.a in keep and e.b in keep:
+                G.add_edge(e.a, e.b)
+                styles.append((e.a, e.b, e.main_kind, e.weight))
+        pos = _layout(G, center=focus)
+        labels = {t: _short(topics[t].title) for t in G.nodes}
+        return _draw(
+            G, pos, labels, {t: max(1, topics[t].activity) for t in G.nodes},
+            {t: STATUS_COLOURS[topics[t].status] for t in G.nodes},
+            title or f"Topics related to {_short(topics[focus].title, 60)}", styles,
+        )
+    if len(topics) > OVERVIEW_THRESHOLD and m.communities:
+        comm_of = {t: i for i, c in enumerate(m.communities) for t in c}
+        G = nx.Graph()
+        G.add_nodes_from(range(len(m.communities)))
+        between: dict[tuple[int, int], float] = defaultdict(float)
+        for e in m.edges:
+            ca, cb = comm_of[e.a], comm_of[e.b]
+            if ca != cb:
+                between[(min(ca, cb), max(ca, cb))] += e.weight
+        strongest = sorted(between.items(), key=lambda kv: -kv[1])[: 2 * len(m.communities)]
+        for (a, b), w in strongest:
+            G.add_edge(a, b, weight=w)
+        labels, sizes, colours = {}, {}, {}
+        for i, c in enumerate(m.communities):
+            top = sorted(c, key=lambda t: (-topics[t].activity, t))[:2]
+            labels[i] = "\n".join(_short(topics[t].title, 24) for t in top) + f"\n({len(c)} topics)"
+            sizes[i] = max(1, sum(topics[t].activity for t in c))
+            n_open = sum(1 for t in c if topics[t].status == "open")
+            status = max(STATUS_COLOURS, key=lambda st, c=c: sum(topics[t].status == st for t in c))
+            colours[i] = STATUS_COLOURS["open" if n_open * 2 >= len(c) else status]
+        # groups on a circle, largest first: always legible, never a hairball
+        pos = nx.circular_layout(sorted(G.nodes)) if len(G) > 1 else _layout(G)
+        styles = [(a, b, "links between groups", w) for (a, b), w in strongest]
+        return _draw(
+            G, pos, labels, sizes, colours,
+            title or f"Topic map: {len(topics)} topics in {len(m.communities)} groups",
+            styles, legend_status=True, radial=len(G) > 1,
+        )
+    G = nx.Graph()
+    G.add_nodes_from(sorted(topics))
+    styles = []
+    for e in m.edges:
+        G.add_edge(e.a, e.b)
+        styles.append((e.a, e.b, e.main_kind, e.weight))
+    pos = _layout(G)
+    return _draw(
+        G, pos, {t: _short(topics[t].title) for t in G.nodes},
+        {t: max(1, topics[t].activity) for t in G.nodes},
+        {t: STATUS_COLOURS[topics[t].status] for t in G.nodes},
+        title or f"Topic map: {len(topics)} topics", styles,
+    )

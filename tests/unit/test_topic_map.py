@@ -1,0 +1,105 @@
+"""Topic map on generated topics with planted cross-references and shared citations."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+
+import matplotlib.image as mpimg
+import pytest
+
+from bench.corpus import make_topics
+from bot.core.topic_map import MapTopic, build_map, related_topics, render_png, render_text
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def planted():
+    return make_topics(50, seed=3)
+
+
+def _decode(png: bytes):
+    assert png.startswith(PNG)
+    img = mpimg.imread(io.BytesIO(png), format="png")
+    assert img.shape[0] > 200 and img.shape[1] > 200
+    return img
+
+
+def test_edges_match_planted_relations(planted):
+    m = build_map(planted.topics, planted.cross_refs, planted.citations, planted.quote_links,
+                  max_edges_per_topic=50)
+    edges = {frozenset((e.a, e.b)): e for e in m.edges}
+    for a, b, _ in planted.cross_refs:
+        assert "cross-reference" in edges[frozenset((a, b))].kinds
+    cited: dict[str, set[int]] = {}
+    for t, url, _ in planted.citations:
+        cited.setdefault(url, set()).add(t)
+    for url, ts in cited.items():
+        if url.startswith("https://example.org/source/") and len(ts) == 2:
+            e = edges[frozenset(ts)]
+            assert "shared sources" in e.kinds
+            assert any("cite the same" in r for r in e.reasons)
+    # the ubiquitous source carries no signal: shared-sources edges only for planted pairs
+    for key, e in edges.items():
+        if "shared sources" in e.kinds:
+            assert key in planted.planted_pairs
+
+
+def test_cap_respected_and_hierarchy_kept(planted):
+    m = build_map(planted.topics, planted.cross_refs, planted.citations, planted.quote_links)
+    deg = Counter()
+    for e in m.edges:
+        if "hierarchy" not in e.kinds:
+            deg[e.a] += 1
+            deg[e.b] += 1
+    assert max(deg.values()) <= 3
+    hier = {frozenset((e.a, e.b)) for e in m.edges if "hierarchy" in e.kinds}
+    for t in planted.topics:
+        if t.parent_id is not None:
+            assert frozenset((t.topic_id, t.parent_id)) in hier
+    # the strongest planted relations survive the cap
+    kept = {frozenset((e.a, e.b)) for e in m.edges}
+    assert len(kept & planted.planted_pairs) >= len(planted.planted_pairs) * 0.6
+
+
+def test_related_topics_and_text(planted):
+    m = build_map(planted.topics, planted.cross_refs, planted.citations, planted.quote_links)
+    tid = m.edges[0].a
+    rel = related_topics(m, tid, k=5)
+    assert rel and all(r[2] for r in rel)
+    assert [w for _, w, _ in rel] == sorted((w for _, w, _ in rel), reverse=True)
+    text = render_text(m)
+    assert "related to" in text and "because" in text
+    assert "cite the same 3 sources" in text
+    assert "related to" in render_text(m, focus=tid)
+
+
+def test_png_small_map():
+    topics = [
+        MapTopic(topic_id=1, title="4. Tackling cyber crime", status="open", activity=120,
+                 text="budapest convention cyber crime legislation"),
+        MapTopic(topic_id=2, title="Support for the Budapest Convention on Cybercrime",
+                 status="open", activity=40, parent_id=1,
+                 text="budapest convention sign ratify framework"),
+        MapTopic(topic_id=3, title="Legislation must be supported by a willingness to act",
+                 status="locked", activity=15, parent_id=1, text="forensic resources police"),
+        MapTopic(topic_id=4, title="Responsibility to prevent applies across all sectors",
+                 status="closed", activity=5, parent_id=1, text="industry secure devices"),
+        MapTopic(topic_id=5, title="3. International Security", status="open", activity=60,
+                 text="norms of state behaviour"),
+    ]
+    m = build_map(topics, cross_refs=[(5, 2, 2)],
+                  citations=[(2, "https://coe.int/bc", 1), (5, "https://coe.int/bc", 2)])
+    assert len(m.edges) >= 4
+    _decode(render_png(m))
+    _decode(render_png(m, focus=2))
+
+
+def test_thousand_topic_overview_and_focus():
+    p = make_topics(1000, seed=4, comments_per_topic=4)
+    m = build_map(p.topics, p.cross_refs, p.citations, p.quote_links)
+    assert 2 <= len(m.communities) <= 200
+    assert sorted(t for c in m.communities for t in c) == sorted(t.topic_id for t in p.topics)
+    _decode(render_png(m))
+    _decode(render_png(m, focus=p.topics[0].topic_id))
