@@ -694,9 +694,12 @@ class EmulatorBase:
 
     # --- waiting ------------------------------------------------------------------------
 
-    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
-        """Wait until ``predicate()`` is truthy, re-checking on every state change.
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0, *,
+                       poll: float = 0.01) -> Any:
+        """Wait until ``predicate()`` is truthy, re-checking on every emulator state change.
 
+        The predicate may also look at the bot's side (e.g. what a client has received); such
+        changes are not emulator events, so it is also re-checked every ``poll`` seconds.
         Returns the predicate's value; raises :class:`TimeoutError` after ``timeout`` seconds.
         """
         loop = asyncio.get_running_loop()
@@ -710,7 +713,7 @@ class EmulatorBase:
                 raise TimeoutError(f"condition not met within {timeout}s")
             ev = self._changed
             try:
-                await asyncio.wait_for(ev.wait(), remaining)
+                await asyncio.wait_for(ev.wait(), min(remaining, poll))
             except TimeoutError:
                 pass
 

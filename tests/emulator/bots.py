@@ -28,10 +28,22 @@ class Feedback(discord.ui.Modal, title="Feedback"):
 
 
 class TooBig(discord.ui.Modal, title="Too big"):
-    def __init__(self) -> None:
+    """discord.py itself stops at 5 children, so the 6th input is added at serialisation."""
+
+    def __init__(self, long_input: bool = False) -> None:
         super().__init__()
-        for i in range(6):
+        self.extra = not long_input
+        for i in range(5):
             self.add_item(discord.ui.TextInput(label=f"f{i}", custom_id=f"f{i}"))
+        if long_input:
+            self.children[0].max_length = 5000
+
+    def to_components(self) -> list[dict[str, Any]]:
+        rows = super().to_components()
+        if self.extra:
+            rows.append({"type": 1, "components": [
+                {"type": 4, "custom_id": "f5", "label": "f5", "style": 1}]})
+        return rows
 
 
 class Confirm(discord.ui.View):
@@ -161,9 +173,9 @@ class EmuBot(commands.Bot):
             await interaction.response.send_modal(Feedback())
 
         @tree.command(name="toobig", description="A modal with 6 inputs")
-        async def toobig(interaction: discord.Interaction) -> None:
+        async def toobig(interaction: discord.Interaction, long_input: bool = False) -> None:
             try:
-                await interaction.response.send_modal(TooBig())
+                await interaction.response.send_modal(TooBig(long_input))
             except discord.HTTPException as e:
                 bot.errors.append(e)
 
