@@ -1,1 +1,83 @@
-"""Subcommands beyond `run`, each registered with `bot.cli.command`."""
+"""Subcommands beyond `run`: check-agenda and export (rehearse lives in bot.rehearsal)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from bot.cli import EXIT_USAGE, command
+from bot.settings import Settings
+
+
+def _check_agenda_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", type=Path, help="the agenda file (.toml)")
+
+
+@command("check-agenda", "check an agenda file and list every problem in it", _check_agenda_args)
+def check_agenda(args: argparse.Namespace, _settings: Settings) -> int:
+    from bot.core.agenda import AgendaInvalid, load_agenda
+
+    try:
+        spec = load_agenda(args.file)
+    except FileNotFoundError:
+        print(f"error: {args.file} does not exist", file=sys.stderr)
+        return EXIT_USAGE
+    except AgendaInvalid as exc:
+        print(exc.format(), file=sys.stderr)
+        return 1
+    items = list(spec.walk())
+    subs = sum(1 for _path, _item, parent in items if parent)
+    print(f"{args.file}: OK — “{spec.title}”, {len(items) - subs} items and {subs} sub-items")
+    return 0
+
+
+def _export_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=["md", "csv", "json", "all"], default="all",
+                        help="Markdown report, CSV or JSON data files, or all (default)")
+    parser.add_argument("--out", type=Path, default=Path("export"), help="output folder")
+    parser.add_argument("--guild", type=int, help="only this server's consultations")
+    parser.add_argument("--include-hidden", action="store_true",
+                        help="also export comments moderators hid (never deleted or erased ones)")
+
+
+@command("export", "write the consultation report and data files from the database", _export_args)
+def export(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.database_path.exists():
+        print(f"error: no database at {settings.database_path} (set DATABASE_PATH)", file=sys.stderr)
+        return EXIT_USAGE
+    written = asyncio.run(_export(settings, args))
+    if not written:
+        print("nothing to export: no consultation has been published yet", file=sys.stderr)
+        return 1
+    for path in written:
+        print(path)
+    return 0
+
+
+async def _export(settings: Settings, args: argparse.Namespace) -> list[Path]:
+    from bot.core.insight import InsightService
+    from bot.core.report import ReportBuilder
+    from bot.storage import Repository
+
+    repo = await Repository.open(settings.database_path)
+    try:
+        builder = ReportBuilder(repo, InsightService(repo, settings.agree_emojis, settings.disagree_emojis))
+        consultations = []
+        async with repo.db.reading() as tx:
+            rows = await tx.fetchall("SELECT DISTINCT guild_id FROM consultations")
+        for (guild_id,) in rows:
+            if args.guild is None or guild_id == args.guild:
+                consultations += await repo.agenda.consultations(guild_id)
+        written = []
+        for consultation in consultations:
+            folder = args.out / consultation.key if len(consultations) > 1 else args.out
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, data in (await builder.build(consultation, args.format,
+                                                   include_hidden=args.include_hidden)).items():
+                (folder / name).write_bytes(data)
+                written.append(folder / name)
+        return written
+    finally:
+        await repo.close()

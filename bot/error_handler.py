@@ -1,4 +1,7 @@
-"""One place that turns every app-command error into a short ephemeral reply."""
+"""One place that turns every app-command error into a short ephemeral reply.
+
+Commands, modals and buttons all end up in `report_error`.
+"""
 
 from __future__ import annotations
 
@@ -13,44 +16,51 @@ from bot.core.errors import UserError
 log = logging.getLogger(__name__)
 
 
-def describe_error(error: app_commands.AppCommandError) -> tuple[str, bool]:
-    """(message for the user, whether it is unexpected and must be logged)."""
+def _perm_names(missing: list[str]) -> str:
+    return ", ".join(p.replace("_", " ").title() for p in missing)
+
+
+def describe_error(error: BaseException) -> str | None:
+    """The message for the user, or None when the error is unexpected (a bug)."""
     original = getattr(error, "original", None)
-    if isinstance(original, UserError):
-        return str(original), False
+    if original is not None and not isinstance(error, app_commands.TransformerError):
+        return describe_error(original)
+    if isinstance(error, UserError):
+        return str(error)
     if isinstance(error, app_commands.CommandOnCooldown):
-        return f"Slow down a little: you can use this again in {error.retry_after:.0f} s.", False
+        return f"Slow down a little: you can use this again in {error.retry_after:.0f} s."
     if isinstance(error, app_commands.MissingPermissions):
-        needed = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
-        return f"You need the {needed} permission to do that.", False
+        return f"You need the {_perm_names(error.missing_permissions)} permission to do that."
     if isinstance(error, app_commands.BotMissingPermissions):
-        needed = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
-        return f"I am missing the {needed} permission here; ask an admin to grant it.", False
+        return (f"I am missing the {_perm_names(error.missing_permissions)} permission here; "
+                "ask an admin to grant it to my role.")
     if isinstance(error, app_commands.NoPrivateMessage):
-        return "This command works in the consultation's server, not in direct messages.", False
+        return "This command works in the consultation's server, not in direct messages."
     if isinstance(error, app_commands.CheckFailure):
-        return str(error) or "You are not allowed to use this command.", False
+        return str(error) or "You are not allowed to use this command."
     if isinstance(error, app_commands.TransformerError):
-        return f"“{error.value}” is not a valid {error.type.name.lower()}.", False
-    if isinstance(original, discord.Forbidden):
+        return f"“{error.value}” is not a valid {error.type.name.lower()}."
+    if isinstance(error, discord.Forbidden):
         return ("Discord refused: I am missing a permission for that here "
-                f"({original.text or 'forbidden'}). Ask an admin to check my role."), False
-    return "", True
+                f"({error.text or 'forbidden'}). Ask an admin to check my role.")
+    return None
+
+
+async def report_error(interaction: discord.Interaction, error: BaseException, where: str) -> None:
+    message = describe_error(error)
+    if message is None:
+        ref = uuid.uuid4().hex[:8]
+        log.error("%s by user %s failed (ref %s)", where, interaction.user.id, ref,
+                  exc_info=getattr(error, "original", error))
+        message = f"Something went wrong on our side (ref {ref}); it has been logged."
+    await send_ephemeral(interaction, message)
 
 
 async def on_app_command_error(
     interaction: discord.Interaction, error: app_commands.AppCommandError
 ) -> None:
-    message, unexpected = describe_error(error)
-    if unexpected:
-        ref = uuid.uuid4().hex[:8]
-        command = interaction.command.qualified_name if interaction.command else "?"
-        log.error(
-            "command /%s by user %s failed (ref %s)", command, interaction.user.id, ref,
-            exc_info=getattr(error, "original", error),
-        )
-        message = f"Something went wrong on our side (ref {ref}); it has been logged."
-    await send_ephemeral(interaction, message)
+    command = interaction.command.qualified_name if interaction.command else "?"
+    await report_error(interaction, error, f"/{command}")
 
 
 async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:

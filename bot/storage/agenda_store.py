@@ -301,3 +301,20 @@ class AgendaStore(Store):
                      parent_id = excluded.parent_id""",
                 (followed, item_id, channel_id if thread_id else None),
             )
+
+    async def consultation_version(self, consultation_id: int) -> tuple[int, int, int]:
+        """Changes whenever any item, article or discussion of the consultation changes."""
+        async with self.db.reading() as tx:
+            row = await tx.fetchone(
+                """SELECT COALESCE(SUM(i.discussion_version), 0), COUNT(*),
+                          (SELECT COALESCE(MAX(r.id), 0) FROM item_revisions r
+                           JOIN items j ON j.id = r.item_id WHERE j.consultation_id = ?)
+                   FROM items i WHERE i.consultation_id = ?""",
+                (consultation_id, consultation_id),
+            )
+            locks = await tx.fetchone(
+                "SELECT COUNT(*) FROM locks l JOIN items i ON i.id = l.item_id "
+                "WHERE i.consultation_id = ?",
+                (consultation_id,),
+            )
+        return (row[0], row[1], row[2] * 1000 + locks[0])

@@ -474,3 +474,44 @@ class DiscussionStore(Store):
                 (consultation_id,),
             )
         return {r[0]: r[1] for r in rows}
+
+    async def reaction_tally(self, message_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+        """message_id -> {emoji: count} as stored (to compare with what Discord shows)."""
+        ids = list(message_ids)
+        if not ids:
+            return {}
+        tally: dict[int, dict[str, int]] = {}
+        async with self.db.reading() as tx:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                rows = await tx.fetchall(
+                    f"""SELECT c.message_id, r.emoji, COUNT(*) FROM reactions r
+                        JOIN comments c ON c.id = r.comment_id
+                        WHERE c.message_id IN ({",".join("?" * len(chunk))})
+                        GROUP BY c.message_id, r.emoji""",  # noqa: S608 - placeholders only
+                    chunk,
+                )
+                for message_id, emoji, count in rows:
+                    tally.setdefault(message_id, {})[emoji] = count
+        return tally
+
+    async def consultation_texts(self, consultation_id: int) -> list[tuple[int, int, str]]:
+        """(item_id, author_id, text) of every visible comment of a consultation (for the map)."""
+        async with self.db.reading() as tx:
+            rows = await tx.fetchall(
+                f"""SELECT c.item_id, c.author_id, c.content FROM comments c
+                    JOIN items i ON i.id = c.item_id
+                    WHERE i.consultation_id = ? AND {VISIBLE}
+                    ORDER BY c.item_id, c.id""",  # noqa: S608
+                (consultation_id,),
+            )
+        return [(r[0], r[1], r[2] or "") for r in rows]
+
+    async def consultation_quotes(self, consultation_id: int) -> list[Quote]:
+        async with self.db.reading() as tx:
+            rows = await tx.fetchall(
+                f"""{_QUOTE_SELECT} JOIN items i ON i.id = q.item_id
+                    WHERE i.consultation_id = ? AND {VISIBLE} ORDER BY q.id""",  # noqa: S608
+                (consultation_id,),
+            )
+        return [_quote(r) for r in rows]

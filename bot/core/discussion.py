@@ -1,0 +1,187 @@
+"""Turning Discord messages into the consultation record: comments, quotes, citations.
+
+Everything here is idempotent: recording the same message twice (a replayed
+gateway event, a catch-up that re-reads history) changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from bot.core import links, quotes
+from bot.core.errors import BadInput, TopicLocked
+from bot.storage import CitationIn, QuoteIn, Repository
+from bot.storage.discussion_store import RecordOutcome
+from bot.storage.models import IncomingMessage, Item
+
+log = logging.getLogger(__name__)
+
+
+def article_text(item_or_revision) -> str:
+    """The text participants quote: the summation, then the body."""
+    return f"{item_or_revision.summation}\n\n{item_or_revision.body}"
+
+
+def quotes_in(content: str, item: Item) -> list[QuoteIn]:
+    """The `> quoted` passages of a comment, each anchored to the item's current article."""
+    article = article_text(item)
+    found = []
+    for passage in quotes.extract_quoted_passages(content):
+        result = quotes.anchor(passage, article)
+        selector = result.selector
+        found.append(
+            QuoteIn(
+                revision_id=item.revision_id,
+                passage=passage,
+                exact=selector.exact if selector else None,
+                prefix=selector.prefix if selector else None,
+                suffix=selector.suffix if selector else None,
+                start=selector.start if selector else None,
+                end=selector.end if selector else None,
+                state=result.state,
+                score=result.score,
+            )
+        )
+    return found
+
+
+def citations_in(content: str, previews: dict[str, str]) -> list[CitationIn]:
+    """Every valid http(s) link of a comment; links that fail validation are skipped."""
+    titles = {}
+    for url, title in previews.items():
+        try:
+            titles[links.normalise_url(links.validate_url(url))] = title
+        except links.InvalidURL:
+            continue
+    seen: dict[str, CitationIn] = {}
+    for raw in links.find_urls(content):
+        try:
+            url = links.validate_url(raw)
+        except links.InvalidURL:
+            continue
+        normalized = links.normalise_url(url)
+        seen.setdefault(
+            normalized, CitationIn(normalized_url=normalized, url=url, title=titles.get(normalized))
+        )
+    return list(seen.values())
+
+
+class DiscussionService:
+    """Records what participants say in the consultation's channels and threads."""
+
+    def __init__(self, repo: Repository) -> None:
+        self.repo = repo
+
+    async def item_for(self, channel_id: int, parent_id: int | None) -> Item | None:
+        """The item a message in this channel/thread belongs to; follows new threads."""
+        item = await self.repo.agenda.item_at(channel_id)
+        if item is None and parent_id is not None:
+            parent_item = await self.repo.agenda.item_at(parent_id)
+            if parent_item is not None:
+                await self.repo.discussion.follow(channel_id, parent_item.id, parent_id)
+                item = parent_item
+        return item
+
+    async def record(
+        self, message: IncomingMessage, *, parent_id: int | None = None, kind: str = "message",
+        citations: list[CitationIn] | None = None,
+    ) -> RecordOutcome | None:
+        """Record a message (new or edited) if it is in a consultation channel.
+
+        `citations` replaces the links found in the text (for `/cite`, which has a note).
+        """
+        item = await self.item_for(message.channel_id, parent_id)
+        if item is None:
+            return None
+        return await self.repo.discussion.record(
+            item.id,
+            message,
+            quotes=quotes_in(message.content, item),
+            citations=citations if citations is not None
+            else citations_in(message.content, message.link_previews),
+            kind=kind,
+        )
+
+    async def record_link_previews(self, message_id: int, previews: dict[str, str]) -> None:
+        """Discord added link previews to a message: they give the cited sources' titles."""
+        for url, title in previews.items():
+            try:
+                normalized = links.normalise_url(links.validate_url(url))
+            except links.InvalidURL:
+                continue
+            await self.repo.discussion.set_link_title(message_id, normalized, title)
+
+    async def delete(self, message_ids: Iterable[int]) -> int:
+        return await self.repo.discussion.delete_messages(message_ids)
+
+    async def reanchor(self, item: Item) -> dict[str, int]:
+        """After an article edit: move every quote of the item to the new revision."""
+        article = article_text(item)
+        states: dict[str, int] = {}
+        for quote in await self.repo.discussion.quotes(item.id, visible_only=False):
+            if quote.revision_id == item.revision_id:
+                continue
+            if quote.exact is None or quote.state in ("orphaned", "unanchored"):
+                # Nothing to follow: try the participant's own words against the new text.
+                anchored = quotes.anchor(quote.passage or "", article)
+                state = anchored.state if anchored.state == "anchored" else quote.state
+                selector = anchored.selector if anchored.state == "anchored" else None
+                score = anchored.score
+            else:
+                old = quotes.QuoteSelector(
+                    exact=quote.exact, prefix=quote.prefix or "", suffix=quote.suffix or "",
+                    start=quote.start or 0, end=quote.end or 0,
+                )
+                result = quotes.reanchor(old, article)
+                state, selector, score = result.state, result.selector, result.score
+            await self.repo.discussion.update_quote_anchor(
+                quote.id,
+                QuoteIn(
+                    revision_id=item.revision_id, passage=quote.passage or "",
+                    exact=selector.exact if selector else None,
+                    prefix=selector.prefix if selector else None,
+                    suffix=selector.suffix if selector else None,
+                    start=selector.start if selector else None,
+                    end=selector.end if selector else None,
+                    state=state, score=score,
+                ),
+            )
+            states[state] = states.get(state, 0) + 1
+        return states
+
+    # --- commands --------------------------------------------------------------------------
+
+    @staticmethod
+    def check_open(item: Item) -> None:
+        if item.locked:
+            raise TopicLocked(item.title, item.lock_reason)
+
+    @staticmethod
+    def check_citation(url: str, note: str | None) -> CitationIn:
+        """Validate `/cite` input before anything is posted; errors say what to fix."""
+        try:
+            valid = links.validate_url(url.strip())
+        except links.InvalidURL as exc:
+            raise BadInput(f"That link cannot be cited: {exc}") from None
+        if note is not None and len(note) > 1000:
+            raise BadInput(f"The note is {len(note)} characters; keep it under 1,000.")
+        return CitationIn(normalized_url=links.normalise_url(valid), url=valid, note=note or None)
+
+    @staticmethod
+    def passage_for(item: Item, choice: str) -> str:
+        """The article sentence picked in `/quote` (an autocomplete value or typed text)."""
+        sentences = quotes.split_sentences(article_text(item))
+        index = quotes.choice_index(choice)
+        if index is not None and 0 <= index < len(sentences):
+            return " ".join(sentences[index].split())
+        typed = choice.strip()
+        if not typed:
+            raise BadInput("Pick a passage of the article from the list as you type.")
+        result = quotes.anchor(typed, article_text(item))
+        if result.state != "anchored" or result.selector is None:
+            raise BadInput(
+                "That passage is not in the article. Start typing a few words of it and pick "
+                "one of the suggested sentences."
+            )
+        return result.selector.exact

@@ -1,0 +1,208 @@
+"""Summaries of a topic's discussion: inputs from storage, caching, the report text.
+
+A summary is cached against the item's discussion version (bumped by every
+comment added, edited, deleted, hidden or reacted to), so it is recomputed only
+when the discussion changed. The clustering itself runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from bot.core import quotes as quoting
+from bot.core.discussion import article_text
+from bot.core.summary import (
+    DiscussionSummary,
+    EmbedData,
+    FeatureCache,
+    SummaryComment,
+    render_summary_markdown,
+    summarise,
+    summary_embed_fields,
+)
+from bot.core.topic_map import MapTopic, TopicMap, build_map, related_topics
+from bot.storage import Repository
+from bot.storage.models import Item
+
+# A comment that points at another topic: a channel mention or a link to a message/channel.
+_CHANNEL_MENTION = re.compile(r"<#(\d+)>")
+_DISCORD_LINK = re.compile(r"https?://(?:\w+\.)?discord(?:app)?\.com/channels/\d+/(\d+)")
+
+
+def jump_url(guild_id: int, channel_id: int, message_id: int) -> str:
+    return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
+
+
+def status_text(item: Item) -> str:
+    if item.locked:
+        return "Locked" + (f" ({item.lock_reason})" if item.lock_reason else "")
+    if item.closes_at:
+        return f"Open until {item.closes_at:%Y-%m-%d %H:%M} UTC"
+    return "Open"
+
+
+class SummaryResult(BaseModel):
+    item_id: int
+    summary: DiscussionSummary
+    markdown: str
+    embed: EmbedData
+    computed_at: datetime | None
+    from_cache: bool
+
+
+class InsightService:
+    """Summaries for the bot and the CLI; one feature cache per process."""
+
+    def __init__(self, repo: Repository, agree: Iterable[str], disagree: Iterable[str]) -> None:
+        self.repo = repo
+        self.agree = sorted(agree)
+        self.disagree = sorted(disagree)
+        self.features = FeatureCache()
+        self._lock = asyncio.Lock()  # one summary at a time: the cache is not thread-safe
+        self._maps: dict[int, tuple[tuple[int, int, int], TopicMap, dict[int, Item]]] = {}
+
+    async def summary_comments(self, item: Item) -> list[SummaryComment]:
+        comments = await self.repo.discussion.comments(item.id)
+        reactions = await self.repo.discussion.reaction_counts(item.id, self.agree, self.disagree)
+        return [
+            SummaryComment(
+                comment_id=c.id, author_id=c.author_id, text=c.content or "",
+                created_at=c.created_at,
+                jump_url=jump_url(item.guild_id, c.channel_id, c.message_id),
+                agree=reactions.get(c.id, (0, 0))[0], disagree=reactions.get(c.id, (0, 0))[1],
+            )
+            for c in comments
+        ]
+
+    async def top_quotes(self, item: Item, limit: int = 5) -> list[tuple[str, int]]:
+        counts = Counter(
+            " ".join(q.exact.split())
+            for q in await self.repo.discussion.quotes(item.id)
+            if q.exact and q.state in ("anchored", "moved")
+        )
+        return counts.most_common(limit)
+
+    async def top_sources(self, item: Item, limit: int = 5) -> list[tuple[str, str | None, int]]:
+        return [(s.url, s.title, s.citer_count) for s in (await self.repo.discussion.sources(item.id))[:limit]]
+
+    async def summary(self, item: Item) -> SummaryResult:
+        """The item's summary: cached when the discussion has not changed since."""
+        item = await self.repo.agenda.item(item.id) or item
+        version = item.discussion_version
+        cached = await self.repo.insight.cached_summary(item.id, version)
+        if cached is not None:
+            summary = DiscussionSummary.model_validate_json(cached)
+            computed = await self.repo.insight.summary_computed_at(item.id)
+            from_cache = True
+        else:
+            comments = await self.summary_comments(item)
+            async with self._lock:
+                summary = await asyncio.to_thread(summarise, comments, cache=self.features)
+            await self.repo.insight.store_summary(item.id, version, summary.model_dump_json())
+            computed, from_cache = None, False
+        quotes = await self.top_quotes(item)
+        sources = await self.top_sources(item)
+        status = status_text(item)
+        return SummaryResult(
+            item_id=item.id,
+            summary=summary,
+            markdown=render_summary_markdown(item.title, summary, quotes=quotes, sources=sources,
+                                             status_line=status),
+            embed=summary_embed_fields(item.title, summary, quotes=quotes, sources=sources,
+                                       status_line=status),
+            computed_at=computed[0] if computed else None,
+            from_cache=from_cache,
+        )
+
+    async def warm(self, pairs: list[tuple[int, str]]) -> None:
+        """Compute comments' features ahead of the first summary request (off the loop)."""
+        if pairs:
+            async with self._lock:
+                await asyncio.to_thread(self.features.add, pairs)
+
+    async def drop_derived_data(self) -> None:
+        """Forget features and maps computed from text that has since been erased."""
+        async with self._lock:
+            self.features = FeatureCache()
+            self._maps.clear()
+
+    # --- the related-topics map ------------------------------------------------------------
+
+    async def topic_map(self, consultation_id: int) -> tuple[TopicMap, dict[int, Item]]:
+        """The consultation's map, rebuilt only when something in it changed."""
+        version = await self.repo.agenda.consultation_version(consultation_id)
+        cached = self._maps.get(consultation_id)
+        if cached is not None and cached[0] == version:
+            return cached[1], cached[2]
+        items = {i.id: i for i in await self.repo.agenda.items(consultation_id)}
+        texts = await self.repo.discussion.consultation_texts(consultation_id)
+        citations = await self.repo.discussion.citations(None)
+        quotes = await self.repo.discussion.consultation_quotes(consultation_id)
+        built = await asyncio.to_thread(_build_map, items, texts, citations, quotes)
+        self._maps[consultation_id] = (version, built, items)
+        return built, items
+
+    async def related(self, item: Item, k: int = 5) -> list[tuple[Item, float, list[str]]]:
+        built, items = await self.topic_map(item.consultation_id)
+        return [(items[o], w, reasons) for o, w, reasons in related_topics(built, item.id, k)
+                if o in items]
+
+
+def _place_index(items: dict[int, Item]) -> dict[int, int]:
+    """Discord channel/thread id → item id."""
+    index: dict[int, int] = {}
+    for item in items.values():
+        if item.channel_id and item.parent_id is None:
+            index[item.channel_id] = item.id
+    for item in items.values():
+        if item.thread_id:
+            index[item.thread_id] = item.id
+    return index
+
+
+def _build_map(items: dict[int, Item], texts, citations, quotes) -> TopicMap:
+    """Evidence from storage → typed, weighted edges (runs in a worker thread)."""
+    activity: Counter[int] = Counter()
+    discussion: dict[int, list[str]] = {i: [] for i in items}
+    cross_refs: Counter[tuple[int, int]] = Counter()
+    places = _place_index(items)
+    for item_id, _author, text in texts:
+        activity[item_id] += 1
+        discussion.setdefault(item_id, []).append(text)
+        for match in (*_CHANNEL_MENTION.finditer(text), *_DISCORD_LINK.finditer(text)):
+            target = places.get(int(match.group(1)))
+            if target is not None and target != item_id:
+                cross_refs[(item_id, target)] += 1
+    # A passage of one item's article quoted in another item's discussion.
+    articles = {i: quoting.normalise_for_matching(article_text(item)) for i, item in items.items()}
+    quote_links: Counter[tuple[int, int]] = Counter()
+    for q in quotes:
+        if q.state != "unanchored" or not q.passage:
+            continue
+        passage = quoting.normalise_for_matching(q.passage)
+        if len(passage) < 20:
+            continue
+        for other, article in articles.items():
+            if other != q.item_id and passage in article:
+                quote_links[(q.item_id, other)] += 1
+                break
+    topics = [
+        MapTopic(
+            topic_id=i, title=item.title, status="locked" if item.locked else "open",
+            activity=activity[i], parent_id=item.parent_id,
+            text=article_text(item) + "\n" + "\n".join(discussion.get(i, [])),
+        )
+        for i, item in items.items()
+    ]
+    return build_map(
+        topics,
+        cross_refs=[(a, b, n) for (a, b), n in cross_refs.items()],
+        citations=[(c.item_id, c.normalized_url, c.citer_id) for c in citations if c.item_id in items],
+        quote_links=[(a, b, n) for (a, b), n in quote_links.items()],
+    )

@@ -1,0 +1,76 @@
+"""Storing an agenda file in the database, before it is shown in Discord.
+
+`store_agenda` is the database half of `/agenda publish`: it creates or updates
+the consultation and every item (a changed text becomes a new revision), and
+returns the items in agenda order for the Discord half to publish.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from bot.core.agenda import AgendaSpec, slugify
+from bot.storage import Repository
+from bot.storage.models import Consultation, Item
+
+
+class StoredAgenda(BaseModel):
+    consultation: Consultation
+    items: list[Item]           # agenda order: each item, then its sub-items
+    changed_text: list[int]     # ids of items whose article text changed
+    not_in_file: list[Item]     # items stored earlier that the file no longer has
+
+
+async def store_agenda(
+    repo: Repository, guild_id: int, spec: AgendaSpec, author_id: int | None
+) -> StoredAgenda:
+    consultation = await repo.agenda.upsert_consultation(
+        guild_id, slugify(spec.title), spec.title, spec.description
+    )
+    ids_by_key: dict[str, int] = {}
+    changed: list[int] = []
+    for position, (_path, spec_item, parent_key) in enumerate(spec.walk()):
+        item, text_changed = await repo.agenda.upsert_item(
+            consultation.id,
+            spec_item.key,
+            parent_id=ids_by_key[parent_key] if parent_key else None,
+            position=position,
+            title=spec_item.title,
+            summation=spec_item.summation,
+            body=spec_item.body,
+            closes_at=spec_item.closes_at,
+            author_id=author_id,
+        )
+        ids_by_key[spec_item.key] = item.id
+        if text_changed:
+            changed.append(item.id)
+    for _path, spec_item, _parent in spec.walk():
+        await repo.agenda.set_relations(
+            ids_by_key[spec_item.key], [ids_by_key[k] for k in spec_item.related if k in ids_by_key]
+        )
+    all_items = await repo.agenda.items(consultation.id)
+    in_file = set(ids_by_key.values())
+    return StoredAgenda(
+        consultation=consultation,
+        items=[i for i in all_items if i.id in in_file],
+        changed_text=changed,
+        not_in_file=[i for i in all_items if i.id not in in_file],
+    )
+
+
+async def add_item(
+    repo: Repository, consultation: Consultation, *, title: str, summation: str, body: str,
+    author_id: int,
+) -> Item:
+    """A new top-level item at the end of the agenda (from the `/agenda add` form)."""
+    existing = await repo.agenda.items(consultation.id)
+    keys = {i.key for i in existing}
+    key, n = slugify(title), 2
+    while key in keys:
+        key, n = f"{slugify(title)}-{n}", n + 1
+    item, _ = await repo.agenda.upsert_item(
+        consultation.id, key, parent_id=None,
+        position=max((i.position for i in existing), default=-1) + 1,
+        title=title, summation=summation, body=body, author_id=author_id,
+    )
+    return item

@@ -1,0 +1,64 @@
+"""Finding the agenda item a command is about: by name, or by where it is used."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.core.errors import TopicNotFound
+from bot.storage import Repository
+from bot.storage.models import Item
+
+CHOICE_LIMIT = 25  # Discord shows at most 25 autocomplete choices
+NAME_LIMIT = 100   # and each choice name is at most 100 characters
+
+
+def topic_choices(items: Sequence[Item], typed: str) -> list[tuple[str, str]]:
+    """(name, value) autocomplete choices: items whose title contains what was typed.
+
+    Titles starting with the typed text come first; the value is the item id.
+    """
+    query = " ".join(typed.lower().split())
+    ranked = []
+    for order, item in enumerate(items):
+        title = item.title.lower()
+        if query and query not in title and query not in item.key:
+            continue
+        rank = 0 if not query or title.startswith(query) else 1
+        ranked.append((rank, order, item))
+    ranked.sort(key=lambda r: (r[0], r[1]))
+    out = []
+    for _, _, item in ranked[:CHOICE_LIMIT]:
+        name = item.title if item.parent_id is None else f"↳ {item.title}"
+        if item.locked:
+            name += " 🔒"
+        out.append((name[: NAME_LIMIT - 1] + "…" if len(name) > NAME_LIMIT else name, str(item.id)))
+    return out
+
+
+async def resolve_topic(
+    repo: Repository, guild_id: int, topic: str | None, channel_ids: Sequence[int | None]
+) -> Item:
+    """The item named by `topic` (an id from autocomplete, a key or a title), or else the
+    item of the first of `channel_ids` (the thread, then its channel) that has one."""
+    if topic:
+        wanted = topic.strip()
+        items = await repo.agenda.guild_items(guild_id)
+        if wanted.isdigit():
+            for item in items:
+                if item.id == int(wanted):
+                    return item
+        lowered = wanted.lower()
+        for item in items:
+            if lowered in (item.key, item.title.lower()):
+                return item
+        matches = [i for i in items if lowered in i.title.lower()]
+        if len(matches) == 1:
+            return matches[0]
+        raise TopicNotFound(wanted)
+    for channel_id in channel_ids:
+        if channel_id is None:
+            continue
+        item = await repo.agenda.item_at(channel_id)
+        if item is not None and item.guild_id == guild_id:
+            return item
+    raise TopicNotFound()

@@ -1,0 +1,296 @@
+"""/agenda publish · add · edit · list, and /about: the consultation's agenda in Discord."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.checks import require_organiser
+from bot.client import ConsultationBot
+from bot.core import publishing
+from bot.core.agenda import AgendaInvalid, load_agenda
+from bot.core.discussion import DiscussionService
+from bot.core.errors import BadInput, UserError
+from bot.core.topics import resolve_topic, topic_choices
+from bot.error_handler import report_error
+from bot.publisher import Publisher, status_line
+from bot.render import BRAND_COLOUR, LOCKED_COLOUR, channel_link, fit, text_file, ts_tag
+from bot.storage.models import Item
+
+log = logging.getLogger(__name__)
+
+MAX_AGENDA_BYTES = 1_000_000
+MODAL_BODY_MAX = 4000  # Discord's limit for one text input
+
+
+async def topic_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    bot: ConsultationBot = interaction.client  # type: ignore[assignment]
+    if interaction.guild_id is None:
+        return []
+    items = await bot.repo.agenda.guild_items(interaction.guild_id)
+    return [app_commands.Choice(name=n, value=v) for n, v in topic_choices(items, current)]
+
+
+async def topic_for(interaction: discord.Interaction, topic: str | None) -> Item:
+    """`[topic]` as named, or the item of the channel/thread the command is used in."""
+    bot: ConsultationBot = interaction.client  # type: ignore[assignment]
+    channel = interaction.channel
+    parent_id = getattr(channel, "parent_id", None)
+    return await resolve_topic(
+        bot.repo, interaction.guild_id or 0, topic, [interaction.channel_id, parent_id]
+    )
+
+
+class ArticleForm(discord.ui.Modal):
+    """The seed page's "title / short summation / main body" form."""
+
+    def __init__(self, cog: AgendaCog, item: Item | None) -> None:
+        super().__init__(title="Edit agenda item" if item else "New agenda item", timeout=900)
+        self.cog, self.item = cog, item
+        self.article_title = discord.ui.TextInput(
+            label="Title", max_length=100, default=item.title if item else None,
+            placeholder="Enter the title of your article",
+        )
+        self.summation = discord.ui.TextInput(
+            label="Summation (max 500 characters)", style=discord.TextStyle.paragraph,
+            max_length=500, default=item.summation if item else None,
+            placeholder="Enter a short summation of your article",
+        )
+        self.body = discord.ui.TextInput(
+            label="Body (Markdown)", style=discord.TextStyle.paragraph, max_length=MODAL_BODY_MAX,
+            required=False, default=item.body if item else None,
+            placeholder="Enter the main body of your article",
+        )
+        for field in (self.article_title, self.summation, self.body):
+            self.add_item(field)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await self.cog.save_form(interaction, self.item, str(self.article_title.value).strip(),
+                                 str(self.summation.value).strip(), str(self.body.value).strip())
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+        await report_error(interaction, error, "agenda form")
+
+
+class AgendaCog(commands.Cog):
+    agenda = app_commands.Group(name="agenda", description="The consultation's agenda",
+                                guild_only=True)
+
+    def __init__(self, bot: ConsultationBot) -> None:
+        self.bot = bot
+        self.publisher = Publisher(bot, bot.repo)
+        self.discussion = DiscussionService(bot.repo)
+        self._publishing = asyncio.Lock()
+
+    # --- /agenda publish -------------------------------------------------------------------
+
+    @agenda.command(name="publish", description="Create or update the agenda's channels and posts")
+    @app_commands.describe(file="An agenda file (.toml); without it, the server's AGENDA_FILE")
+    async def publish(self, interaction: discord.Interaction, file: discord.Attachment | None = None) -> None:
+        require_organiser(interaction, self.bot.settings, "publish the agenda")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        source, base_dir = await self._agenda_source(file)
+        try:
+            spec = load_agenda(source, base_dir=base_dir)
+        except AgendaInvalid as exc:
+            await self._report_problems(interaction, exc)
+            return
+        if self._publishing.locked():
+            await interaction.followup.send("Another publish is running; I will start when it ends.",
+                                            ephemeral=True)
+        async with self._publishing:
+            stored = await publishing.store_agenda(self.bot.repo, interaction.guild_id, spec,
+                                                   interaction.user.id)
+            last_update = 0.0
+
+            async def progress(done: int, total: int, item: Item) -> None:
+                nonlocal last_update
+                if done == total or time.monotonic() - last_update > 0.5:
+                    last_update = time.monotonic()
+                    await interaction.edit_original_response(
+                        content=f"Publishing “{spec.title}”… {done}/{total}: {fit(item.title, 80)}"
+                    )
+
+            report = await self.publisher.publish(
+                interaction.guild, stored.consultation, stored.items, progress
+            )
+            for item_id in stored.changed_text:
+                item = await self.bot.repo.agenda.item(item_id)
+                if item is not None:
+                    await self.discussion.reanchor(item)
+        kept = (f"\n{len(stored.not_in_file)} item(s) no longer in the file were left as they are."
+                if stored.not_in_file else "")
+        await interaction.edit_original_response(
+            content=f"Published “{spec.title}”: {len(stored.items)} items — {report.line()}.{kept}"
+        )
+
+    async def _agenda_source(self, file: discord.Attachment | None) -> tuple[bytes, Path | None]:
+        if file is not None:
+            if not file.filename.lower().endswith(".toml"):
+                raise BadInput(f"“{file.filename}” is not an agenda file: attach a .toml file.")
+            if file.size > MAX_AGENDA_BYTES:
+                raise BadInput(f"The agenda file is {file.size:,} bytes; the limit is 1 MB.")
+            return await file.read(), None
+        path = self.bot.settings.agenda_file
+        if path is None:
+            raise BadInput("Attach an agenda file (.toml) to /agenda publish, or ask the bot's "
+                           "host to set AGENDA_FILE.")
+        try:
+            return path.read_bytes(), path.parent
+        except OSError as exc:
+            raise BadInput(f"The agenda file AGENDA_FILE={path} cannot be read ({exc.strerror}).") from None
+
+    @staticmethod
+    async def _report_problems(interaction: discord.Interaction, exc: AgendaInvalid) -> None:
+        text = exc.format() + "\n\nNothing was published. Fix these and run /agenda publish again."
+        if len(text) <= 1900:
+            await interaction.followup.send(text, ephemeral=True)
+        else:
+            await interaction.followup.send(
+                f"The agenda has {len(exc.problems)} problems (listed in the attached file). "
+                "Nothing was published.", file=text_file("agenda-problems.txt", text), ephemeral=True,
+            )
+
+    # --- /agenda add and edit --------------------------------------------------------------
+
+    @agenda.command(name="add", description="Add an agenda item with a form")
+    async def add(self, interaction: discord.Interaction) -> None:
+        require_organiser(interaction, self.bot.settings, "add agenda items")
+        if not await self.bot.repo.agenda.consultations(interaction.guild_id):
+            raise BadInput("There is no agenda here yet: run /agenda publish first.")
+        await interaction.response.send_modal(ArticleForm(self, None))
+
+    @agenda.command(name="edit", description="Edit an agenda item's article with a form")
+    @app_commands.describe(topic="The agenda item to edit")
+    @app_commands.autocomplete(topic=topic_autocomplete)
+    async def edit(self, interaction: discord.Interaction, topic: str | None = None) -> None:
+        require_organiser(interaction, self.bot.settings, "edit agenda items")
+        item = await topic_for(interaction, topic)
+        if len(item.body) > MODAL_BODY_MAX:
+            raise BadInput(
+                f"“{item.title}” has a {len(item.body):,}-character body, more than a form holds "
+                f"({MODAL_BODY_MAX:,}). Edit it in the agenda file and run /agenda publish."
+            )
+        await interaction.response.send_modal(ArticleForm(self, item))
+
+    async def save_form(self, interaction: discord.Interaction, item: Item | None, title: str,
+                        summation: str, body: str) -> None:
+        require_organiser(interaction, self.bot.settings, "edit agenda items")
+        if not title or not summation:
+            raise BadInput("Both a title and a summation are needed.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        repo = self.bot.repo
+        if item is None:
+            consultation = (await repo.agenda.consultations(interaction.guild_id))[-1]
+            item = await publishing.add_item(repo, consultation, title=title, summation=summation,
+                                              body=body, author_id=interaction.user.id)
+            await self.publisher.publish(interaction.guild, consultation, [item])
+            item = await repo.agenda.item(item.id)
+            await interaction.followup.send(
+                f"Added “{item.title}”: {channel_link(item.guild_id, item.channel_id)}", ephemeral=True
+            )
+            return
+        updated, changed = await repo.agenda.add_revision(
+            item.id, title=title, summation=summation, body=body, author_id=interaction.user.id
+        )
+        if not changed:
+            await interaction.followup.send("Nothing changed.", ephemeral=True)
+            return
+        await self.publisher.refresh_post(interaction.guild, updated)
+        states = await self.discussion.reanchor(updated)
+        moved = ", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "no quotes to move"
+        await interaction.followup.send(
+            f"Saved revision {updated.revision_number} of “{updated.title}” and updated its post "
+            f"(quotes: {moved}).", ephemeral=True,
+        )
+
+    # --- reading ---------------------------------------------------------------------------
+
+    @agenda.command(name="list", description="The agenda with links, status and activity")
+    async def list_items(self, interaction: discord.Interaction) -> None:
+        repo = self.bot.repo
+        consultations = await repo.agenda.consultations(interaction.guild_id)
+        if not consultations:
+            raise UserError("There is no agenda in this server yet.")
+        embeds = []
+        for consultation in consultations:
+            counts = await repo.discussion.comment_counts(consultation.id)
+            lines = []
+            for item in await repo.agenda.items(consultation.id):
+                where = item.discord_id
+                link = f"[{item.title}]({channel_link(item.guild_id, where)})" if where else item.title
+                indent = "" if item.parent_id is None else "  ↳ "
+                state = "🔒 locked" if item.locked else "open"
+                n = counts.get(item.id, 0)
+                lines.append(f"{indent}{link} — {state} · {n} comment{'s' if n != 1 else ''}")
+            for chunk in _chunks(lines, 4000):
+                embeds.append(discord.Embed(title=fit(consultation.title, 256), description=chunk,
+                                            colour=BRAND_COLOUR))
+        await interaction.response.send_message(embeds=embeds[:10], ephemeral=True)
+
+    @app_commands.command(name="about", description="Status, dates, counts and related topics")
+    @app_commands.describe(topic="An agenda item (default: this channel's)")
+    @app_commands.autocomplete(topic=topic_autocomplete)
+    @app_commands.guild_only()
+    async def about(self, interaction: discord.Interaction, topic: str | None = None) -> None:
+        item = await topic_for(interaction, topic)
+        repo = self.bot.repo
+        counts = await repo.discussion.counts(item.id)
+        e = discord.Embed(title=fit(item.title, 256), description=item.summation,
+                          colour=LOCKED_COLOUR if item.locked else BRAND_COLOUR)
+        e.add_field(name="Status", value=status_line(item), inline=False)
+        e.add_field(name="Created", value=ts_tag(item.created_at))
+        e.add_field(name="Last activity", value=ts_tag(counts.last_activity))
+        e.add_field(name="Revision", value=str(item.revision_number))
+        e.add_field(name="Comments", value=str(counts.comments))
+        e.add_field(name="Participants", value=str(counts.participants))
+        e.add_field(name="Quotes · Citations", value=f"{counts.quotes} · {counts.citations}")
+        if item.parent_id:
+            parent = await repo.agenda.item(item.parent_id)
+            e.add_field(name="Part of", value=_link(parent), inline=False)
+        related = await self.related_lines(item)
+        if related:
+            e.add_field(name="Related topics", value=fit("\n".join(related), 1024), inline=False)
+        if item.discord_id:
+            e.add_field(name="Channel", value=channel_link(item.guild_id, item.discord_id), inline=False)
+        await interaction.response.send_message(embed=e, ephemeral=True)
+
+    async def related_lines(self, item: Item) -> list[str]:
+        """Related topics: the insight cog's map when loaded, else the agenda's own links."""
+        insight = self.bot.get_cog("InsightCog")
+        if insight is not None:
+            return await insight.related_lines(item)  # type: ignore[attr-defined]
+        repo = self.bot.repo
+        items = {i.id: i for i in await repo.agenda.items(item.consultation_id)}
+        related = {b for a, b in await repo.agenda.relations(item.consultation_id) if a == item.id}
+        related |= {a for a, b in await repo.agenda.relations(item.consultation_id) if b == item.id}
+        related |= {i.id for i in items.values() if i.parent_id == item.id}
+        return [_link(items[r]) + " — listed as related in the agenda" for r in sorted(related) if r in items]
+
+
+def _link(item: Item | None) -> str:
+    if item is None:
+        return "—"
+    return f"[{item.title}]({channel_link(item.guild_id, item.discord_id)})" if item.discord_id else item.title
+
+
+def _chunks(lines: list[str], limit: int) -> list[str]:
+    chunks, current = [], ""
+    for line in lines:
+        if current and len(current) + len(line) + 1 > limit:
+            chunks.append(current)
+            current = ""
+        current = f"{current}\n{line}" if current else line
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+async def setup(bot: ConsultationBot) -> None:
+    await bot.add_cog(AgendaCog(bot))

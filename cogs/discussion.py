@@ -1,0 +1,156 @@
+"""Comments: every participant message in an item's channel or threads, and /quote."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.adapters import incoming, is_participant_message, link_previews, parent_id_of
+from bot.catchup import CatchUp
+from bot.client import ConsultationBot
+from bot.core import quotes
+from bot.core.discussion import DiscussionService, article_text
+from bot.render import BRAND_COLOUR, message_link
+from bot.storage.models import IncomingMessage
+from cogs.agenda import topic_autocomplete, topic_for
+
+log = logging.getLogger(__name__)
+
+
+class DiscussionCog(commands.Cog):
+    def __init__(self, bot: ConsultationBot) -> None:
+        self.bot = bot
+        self.discussion = DiscussionService(bot.repo)
+        self.catchup = CatchUp(bot, bot.repo, self.discussion)
+        self._catchup_task: asyncio.Task | None = None
+
+    async def cog_unload(self) -> None:
+        if self._catchup_task is not None:
+            self._catchup_task.cancel()
+
+    # --- catch-up on every (re)connect -----------------------------------------------------
+
+    def _schedule_catchup(self) -> None:
+        if self._catchup_task is not None and not self._catchup_task.done():
+            return
+        self._catchup_task = asyncio.create_task(self._run_catchup())
+
+    async def _run_catchup(self) -> None:
+        try:
+            await self.catchup.run()
+        except Exception:
+            log.exception("catch-up failed; it runs again at the next reconnect")
+        self.bot.dispatch("catchup_done")
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        self._schedule_catchup()
+
+    @commands.Cog.listener()
+    async def on_resumed(self) -> None:
+        self._schedule_catchup()
+
+    # --- live events -----------------------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        if message.guild is None:
+            return
+        if is_participant_message(message):
+            await self.discussion.record(incoming(message), parent_id=parent_id_of(message.channel))
+        elif message.author.id == self.bot.user.id:
+            await self.bot.repo.discussion.advance_cursor(message.channel.id, message.id)
+
+    @commands.Cog.listener()
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        message = payload.message
+        if is_participant_message(message) and "content" in payload.data:
+            await self.discussion.record(incoming(message), parent_id=parent_id_of(message.channel))
+        previews = link_previews(message)
+        if previews:
+            await self.discussion.record_link_previews(message.id, previews)
+
+    @commands.Cog.listener()
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        await self.discussion.delete([payload.message_id])
+
+    @commands.Cog.listener()
+    async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
+        await self.discussion.delete(payload.message_ids)
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        if payload.guild_id and payload.user_id != self.bot.user.id:
+            await self.bot.repo.discussion.set_reaction(
+                payload.message_id, payload.user_id, str(payload.emoji), True
+            )
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
+        if payload.guild_id:
+            await self.bot.repo.discussion.set_reaction(
+                payload.message_id, payload.user_id, str(payload.emoji), False
+            )
+
+    @commands.Cog.listener()
+    async def on_thread_create(self, thread: discord.Thread) -> None:
+        if await self.bot.repo.agenda.item_at(thread.id) is None and thread.parent_id:
+            await self.discussion.item_for(thread.id, thread.parent_id)
+
+    # --- /quote ----------------------------------------------------------------------------
+
+    @app_commands.command(name="quote", description="Quote a passage of the article, with your comment")
+    @app_commands.describe(
+        passage="Start typing words of the article and pick a sentence",
+        comment="What you want to say about it",
+        topic="An agenda item (default: this channel's)",
+    )
+    @app_commands.autocomplete(topic=topic_autocomplete)
+    @app_commands.guild_only()
+    @app_commands.checks.cooldown(3, 30.0, key=lambda i: i.user.id)
+    async def quote(
+        self, interaction: discord.Interaction, passage: str,
+        comment: app_commands.Range[str, 1, 1500], topic: str | None = None,
+    ) -> None:
+        item = await topic_for(interaction, topic)
+        self.discussion.check_open(item)
+        exact = self.discussion.passage_for(item, passage)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        place = self.bot.get_channel(item.discord_id) or await self.bot.fetch_channel(item.discord_id)
+        quoted = "\n".join(f"> {line}" for line in exact.splitlines())
+        post = discord.Embed(description=f"{quoted}\n\n{comment}", colour=BRAND_COLOUR)
+        post.set_author(name=f"{interaction.user.display_name} quoted the article",
+                        icon_url=interaction.user.display_avatar.url)
+        sent = await place.send(embed=post)
+        await self.discussion.record(
+            IncomingMessage(
+                message_id=sent.id, channel_id=place.id,
+                thread_id=place.id if isinstance(place, discord.Thread) else None,
+                author_id=interaction.user.id, content=f"{quoted}\n{comment}",
+                created_at=sent.created_at,
+            ),
+            parent_id=parent_id_of(place), kind="quote",
+        )
+        await interaction.followup.send(
+            f"Posted your quote: {message_link(item.guild_id, place.id, sent.id)}", ephemeral=True
+        )
+
+    @quote.autocomplete("passage")
+    async def passage_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        try:
+            item = await topic_for(interaction, getattr(interaction.namespace, "topic", None))
+        except Exception:
+            return []
+        sentences = quotes.split_sentences(article_text(item))
+        return [app_commands.Choice(name=n, value=v)
+                for n, v in quotes.sentence_choices(sentences, current)]
+
+
+async def setup(bot: ConsultationBot) -> None:
+    await bot.add_cog(DiscussionCog(bot))

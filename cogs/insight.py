@@ -1,0 +1,128 @@
+"""/summary, /map and /export: what the consultation said, how topics relate, the report."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.checks import require_organiser
+from bot.client import ConsultationBot
+from bot.core.errors import UserError
+from bot.core.insight import InsightService
+from bot.core.report import ReportBuilder
+from bot.core.topic_map import render_png, render_text
+from bot.render import BRAND_COLOUR, bytes_file, channel_link, fit, text_file, ts_tag
+from bot.storage.models import Item
+from cogs.agenda import topic_autocomplete, topic_for
+
+log = logging.getLogger(__name__)
+
+FORMATS = [
+    app_commands.Choice(name="everything (report + CSV + JSON)", value="all"),
+    app_commands.Choice(name="report (Markdown)", value="md"),
+    app_commands.Choice(name="data as CSV", value="csv"),
+    app_commands.Choice(name="data as JSON", value="json"),
+]
+
+
+class InsightCog(commands.Cog):
+    def __init__(self, bot: ConsultationBot) -> None:
+        self.bot = bot
+        self.insight = InsightService(bot.repo, bot.settings.agree_emojis, bot.settings.disagree_emojis)
+        self.reports = ReportBuilder(bot.repo, self.insight)
+
+    @commands.Cog.listener()
+    async def on_participant_erased(self, _user_id: int) -> None:
+        await self.insight.drop_derived_data()
+
+    # --- /summary --------------------------------------------------------------------------
+
+    @app_commands.command(name="summary", description="A summary of a topic's discussion, with links")
+    @app_commands.describe(topic="An agenda item (default: this channel's)",
+                           share="Post it in the channel for everyone (default: only you see it)")
+    @app_commands.autocomplete(topic=topic_autocomplete)
+    @app_commands.guild_only()
+    @app_commands.checks.cooldown(2, 30.0, key=lambda i: i.user.id)
+    async def summary(self, interaction: discord.Interaction, topic: str | None = None,
+                      share: bool = False) -> None:
+        item = await topic_for(interaction, topic)
+        await interaction.response.defer(ephemeral=not share, thinking=True)
+        result = await self.insight.summary(item)
+        data = result.embed
+        e = discord.Embed(title=data.title, description=data.description, colour=BRAND_COLOUR,
+                          url=channel_link(item.guild_id, item.discord_id) if item.discord_id else None)
+        for field in data.fields:
+            e.add_field(name=field.name, value=field.value, inline=field.inline)
+        freshness = f"cached from {ts_tag(result.computed_at, 'R')}" if result.from_cache else "just computed"
+        e.set_footer(text=fit(f"{data.footer} · {'from cache' if result.from_cache else 'fresh'}".strip(" ·"), 2048))
+        await interaction.followup.send(
+            content=f"Summary of “{fit(item.title, 150)}” ({freshness}); the full report is attached.",
+            embed=e, file=text_file(f"summary-{item.key}.md", result.markdown), ephemeral=not share,
+        )
+
+    # --- /map ------------------------------------------------------------------------------
+
+    @app_commands.command(name="map", description="A picture of how the consultation's topics relate")
+    @app_commands.describe(topic="Show one topic's neighbourhood (default: the whole consultation)")
+    @app_commands.autocomplete(topic=topic_autocomplete)
+    @app_commands.guild_only()
+    @app_commands.checks.cooldown(2, 30.0, key=lambda i: i.user.id)
+    async def map(self, interaction: discord.Interaction, topic: str | None = None) -> None:
+        focus: Item | None = await topic_for(interaction, topic) if topic else None
+        consultations = await self.bot.repo.agenda.consultations(interaction.guild_id)
+        if not consultations:
+            raise UserError("There is no agenda in this server yet.")
+        consultation_id = focus.consultation_id if focus else consultations[-1].id
+        await interaction.response.defer(thinking=True)
+        built, items = await self.insight.topic_map(consultation_id)
+        title = f"Related topics of “{focus.title}”" if focus else "Graph of this discussion"
+        png = await asyncio.to_thread(render_png, built, focus.id if focus else None, title=title)
+        text = render_text(built, focus.id if focus else None)
+        e = discord.Embed(title=fit(title, 256), description=fit(text, 4000), colour=BRAND_COLOUR)
+        e.set_image(url="attachment://map.png")
+        files = [bytes_file("map.png", png)]
+        if len(text) > 4000:
+            files.append(text_file("map.md", text))
+        await interaction.followup.send(embed=e, files=files)
+
+    async def related_lines(self, item: Item) -> list[str]:
+        """Lines for /about's "Related topics", from the same evidence as the map."""
+        lines = []
+        for other, _weight, reasons in await self.insight.related(item):
+            where = other.discord_id
+            name = f"[{other.title}]({channel_link(other.guild_id, where)})" if where else other.title
+            lines.append(f"{name} — {', '.join(reasons[:2])}")
+        return lines
+
+    # --- /export ---------------------------------------------------------------------------
+
+    @app_commands.command(name="export", description="The consultation report and data files")
+    @app_commands.describe(format="What to export", include_hidden="Also comments moderators hid")
+    @app_commands.choices(format=FORMATS)
+    @app_commands.guild_only()
+    @app_commands.checks.cooldown(2, 60.0, key=lambda i: i.user.id)
+    async def export(self, interaction: discord.Interaction,
+                     format: app_commands.Choice[str] | None = None,
+                     include_hidden: bool = False) -> None:
+        require_organiser(interaction, self.bot.settings, "export the consultation")
+        consultations = await self.bot.repo.agenda.consultations(interaction.guild_id)
+        if not consultations:
+            raise UserError("There is no agenda in this server yet: nothing to export.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        fmt = format.value if format else "all"
+        for consultation in consultations:
+            files = await self.reports.build(consultation, fmt, include_hidden=include_hidden)
+            attachments = [bytes_file(f"{consultation.key}-{name}", data) for name, data in files.items()]
+            for start in range(0, len(attachments), 10):  # Discord takes 10 files per message
+                await interaction.followup.send(
+                    f"“{fit(consultation.title, 150)}”: {', '.join(files)}" if start == 0 else None,
+                    files=attachments[start:start + 10], ephemeral=True,
+                )
+
+
+async def setup(bot: ConsultationBot) -> None:
+    await bot.add_cog(InsightCog(bot))

@@ -1,0 +1,258 @@
+"""/lock · /unlock · /modlog, hiding comments, and items that close at their closing date."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import discord
+from discord import app_commands
+from discord.ext import commands, tasks
+
+from bot.checks import require_moderator
+from bot.client import ConsultationBot
+from bot.core.errors import UserError
+from bot.error_handler import report_error
+from bot.locking import Locker
+from bot.publisher import Publisher
+from bot.render import LOCKED_COLOUR, fit, message_link, ts_tag
+from bot.storage.models import Item
+from cogs.agenda import topic_autocomplete, topic_for
+
+log = logging.getLogger(__name__)
+
+MODLOG_PAGE = 10
+CLOSING_CHECK_SECONDS = 30
+
+
+class HideReasonForm(discord.ui.Modal, title="Hide from consultation"):
+    reason = discord.ui.TextInput(label="Reason (shown in the moderation log)", max_length=300)
+
+    def __init__(self, cog: ModerationCog, message: discord.Message) -> None:
+        super().__init__(timeout=600)
+        self.cog, self.message = cog, message
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await self.cog.set_hidden(interaction, self.message, True, str(self.reason.value))
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+        await report_error(interaction, error, "hide form")
+
+
+class ModlogPager(discord.ui.View):
+    """Prev/next buttons that only the moderator who asked can press."""
+
+    def __init__(self, cog: ModerationCog, owner_id: int, guild_id: int, item: Item | None) -> None:
+        super().__init__(timeout=300)
+        self.cog, self.owner_id, self.guild_id, self.item, self.page = cog, owner_id, guild_id, item, 0
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id != self.owner_id:
+            await interaction.response.send_message("These buttons belong to someone else's /modlog.",
+                                                    ephemeral=True)
+            return False
+        return True
+
+    async def show(self, interaction: discord.Interaction, delta: int) -> None:
+        self.page = max(0, self.page + delta)
+        embed, pages = await self.cog.modlog_page(self.guild_id, self.item, self.page)
+        self.previous.disabled = self.page == 0
+        self.next.disabled = self.page >= pages - 1
+        await interaction.response.edit_message(embed=embed, view=self)
+
+    @discord.ui.button(label="Newer", style=discord.ButtonStyle.secondary, custom_id="modlog:prev")
+    async def previous(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
+        await self.show(interaction, -1)
+
+    @discord.ui.button(label="Older", style=discord.ButtonStyle.secondary, custom_id="modlog:next")
+    async def next(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
+        await self.show(interaction, +1)
+
+
+class ModerationCog(commands.Cog):
+    def __init__(self, bot: ConsultationBot) -> None:
+        self.bot = bot
+        self.locker = Locker(bot, bot.repo, bot.settings.moderator_role_id)
+        self.publisher = Publisher(bot, bot.repo)
+        self.menus = [
+            app_commands.ContextMenu(name="Hide from consultation", callback=self.hide_menu),
+            app_commands.ContextMenu(name="Unhide", callback=self.unhide_menu),
+        ]
+        for menu in self.menus:
+            menu.guild_only = True
+            menu.default_permissions = discord.Permissions(manage_threads=True)
+            bot.tree.add_command(menu)
+
+    async def cog_load(self) -> None:
+        self.close_due_items.start()
+
+    async def cog_unload(self) -> None:
+        self.close_due_items.cancel()
+        for menu in self.menus:
+            self.bot.tree.remove_command(menu.name, type=menu.type)
+
+    # --- lock / unlock ---------------------------------------------------------------------
+
+    @app_commands.command(name="lock", description="Lock this thread, or this whole agenda item")
+    @app_commands.describe(reason="Why (posted in the channel and kept in the moderation log)")
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_threads=True)
+    async def lock(self, interaction: discord.Interaction,
+                   reason: app_commands.Range[str, 1, 300] | None = None) -> None:
+        require_moderator(interaction, self.bot.settings, "lock discussions")
+        item = await topic_for(interaction, None)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        channel = interaction.channel
+        if isinstance(channel, discord.Thread):  # in a thread: that thread only
+            done = await self.locker.lock_thread(channel, item, reason=reason,
+                                                 moderator_id=interaction.user.id)
+            what = f"this thread (“{channel.name}”)"
+        else:
+            done = await self.lock_item(item, reason=reason, moderator_id=interaction.user.id)
+            what = f"“{item.title}”"
+        if not done:
+            await interaction.followup.send(f"{what[0].upper()}{what[1:]} was already locked.", ephemeral=True)
+            return
+        await self._notice(channel, f"🔒 A moderator locked {what}." + (f" Reason: {reason}" if reason else ""))
+        await interaction.followup.send(f"Locked {what}.", ephemeral=True)
+
+    @app_commands.command(name="unlock", description="Unlock this thread, or this whole agenda item")
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_threads=True)
+    async def unlock(self, interaction: discord.Interaction) -> None:
+        require_moderator(interaction, self.bot.settings, "unlock discussions")
+        item = await topic_for(interaction, None)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        channel = interaction.channel
+        if isinstance(channel, discord.Thread):
+            done = await self.locker.unlock_thread(channel, moderator_id=interaction.user.id)
+            what = f"this thread (“{channel.name}”)"
+        else:
+            done = await self.locker.unlock_item(item, moderator_id=interaction.user.id)
+            if done:
+                await self.publisher.refresh_post(interaction.guild, item)
+            what = f"“{item.title}”"
+        if not done:
+            await interaction.followup.send(f"{what[0].upper()}{what[1:]} was not locked.", ephemeral=True)
+            return
+        await self._notice(channel, f"🔓 A moderator unlocked {what}; comments are open again.")
+        await interaction.followup.send(f"Unlocked {what}.", ephemeral=True)
+
+    async def lock_item(self, item: Item, *, reason: str | None, moderator_id: int | None) -> bool:
+        done = await self.locker.lock_item(item, reason=reason, moderator_id=moderator_id)
+        if done:
+            guild = self.bot.get_guild(item.guild_id)
+            if guild is not None:
+                await self.publisher.refresh_post(guild, item)
+        return done
+
+    @staticmethod
+    async def _notice(channel, text: str) -> None:
+        try:
+            await channel.send(embed=discord.Embed(description=text, colour=LOCKED_COLOUR))
+        except discord.HTTPException as exc:
+            log.warning("could not post a lock notice: %s", exc)
+
+    # --- closing dates and restarts --------------------------------------------------------
+
+    @tasks.loop(seconds=CLOSING_CHECK_SECONDS)
+    async def close_due_items(self) -> None:
+        """Lock every item whose closing date has passed (also those that passed while down)."""
+        now = datetime.now(UTC)
+        for item in await self.bot.repo.agenda.all_items():
+            if item.closes_at and item.closes_at <= now and not item.locked and item.channel_id \
+                    and item.parent_id is None:
+                try:
+                    if await self.lock_item(item, reason="The closing date was reached.", moderator_id=None):
+                        channel = self.bot.get_channel(item.channel_id)
+                        if channel is not None:
+                            await self._notice(channel, f"🔒 “{item.title}” has closed: its closing "
+                                                        f"date ({ts_tag(item.closes_at)}) was reached.")
+                except (discord.HTTPException, UserError) as exc:
+                    log.warning("could not close %s: %s", item.key, exc)
+
+    @close_due_items.before_loop
+    async def _wait_until_ready(self) -> None:
+        await self.bot.wait_until_ready()
+        try:
+            fixed = await self.locker.reapply()
+            if fixed:
+                log.info("re-applied %d lock(s) that Discord had lost", fixed)
+        except Exception:
+            log.exception("re-applying locks failed")
+
+    # --- hide / unhide ---------------------------------------------------------------------
+
+    async def hide_menu(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        require_moderator(interaction, self.bot.settings, "hide comments")
+        await self._comment_or_error(message)
+        await interaction.response.send_modal(HideReasonForm(self, message))
+
+    async def unhide_menu(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        require_moderator(interaction, self.bot.settings, "unhide comments")
+        await self._comment_or_error(message)
+        await self.set_hidden(interaction, message, False, None)
+
+    async def _comment_or_error(self, message: discord.Message):
+        comment = await self.bot.repo.discussion.comment(message.id)
+        if comment is None:
+            raise UserError("That message is not a comment of the consultation.")
+        return comment
+
+    async def set_hidden(self, interaction: discord.Interaction, message: discord.Message,
+                         hidden: bool, reason: str | None) -> None:
+        require_moderator(interaction, self.bot.settings, "hide comments")
+        before = await self._comment_or_error(message)
+        if before.hidden == hidden:
+            await interaction.response.send_message(
+                f"That comment was already {'hidden' if hidden else 'visible'}.", ephemeral=True)
+            return
+        await self.bot.repo.discussion.set_hidden(message.id, hidden, reason)
+        await self.bot.repo.moderation.log(
+            action="hide" if hidden else "unhide", target_type="comment", target_id=message.id,
+            moderator_id=interaction.user.id, guild_id=interaction.guild_id, item_id=before.item_id,
+            reason=reason,
+        )
+        verb = "Hidden from summaries, the map and exports" if hidden else "Visible again in summaries"
+        await interaction.response.send_message(
+            f"{verb}: {message_link(interaction.guild_id, message.channel.id, message.id)}",
+            ephemeral=True,
+        )
+
+    # --- /modlog ---------------------------------------------------------------------------
+
+    @app_commands.command(name="modlog", description="The moderation log, newest first")
+    @app_commands.describe(topic="Only this agenda item (default: everything)")
+    @app_commands.autocomplete(topic=topic_autocomplete)
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_threads=True)
+    async def modlog(self, interaction: discord.Interaction, topic: str | None = None) -> None:
+        require_moderator(interaction, self.bot.settings, "read the moderation log")
+        item = await topic_for(interaction, topic) if topic else None
+        embed, pages = await self.modlog_page(interaction.guild_id, item, 0)
+        view = ModlogPager(self, interaction.user.id, interaction.guild_id, item)
+        view.previous.disabled = True
+        view.next.disabled = pages <= 1
+        await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
+
+    async def modlog_page(self, guild_id: int, item: Item | None, page: int) -> tuple[discord.Embed, int]:
+        actions, total = await self.bot.repo.moderation.actions(
+            guild_id=guild_id if item is None else None, item_id=item.id if item else None,
+            limit=MODLOG_PAGE, offset=page * MODLOG_PAGE,
+        )
+        pages = max(1, -(-total // MODLOG_PAGE))
+        title = "Moderation log" + (f" — {item.title}" if item else "")
+        e = discord.Embed(title=fit(title, 256), colour=LOCKED_COLOUR)
+        lines = []
+        for a in actions:
+            who = f"<@{a.moderator_id}>" if a.moderator_id else "the bot"
+            target = f"{a.target_type} {a.target_id}" if a.target_id else a.target_type
+            why = f" — {fit(a.reason, 200)}" if a.reason else ""
+            lines.append(f"{ts_tag(a.created_at, 'f')} · **{a.action}** {target} by {who}{why}")
+        e.description = "\n".join(lines) or "No moderation actions yet."
+        e.set_footer(text=f"Page {page + 1} of {pages} · {total} action(s)")
+        return e, pages
+
+
+async def setup(bot: ConsultationBot) -> None:
+    await bot.add_cog(ModerationCog(bot))

@@ -1,0 +1,129 @@
+"""/profile and /mydata: participants' own data — optional profile, export, erasure."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import ConsultationBot
+from bot.core.errors import BadInput
+from bot.error_handler import report_error
+from bot.render import BRAND_COLOUR, text_file
+
+log = logging.getLogger(__name__)
+
+AFFILIATIONS = ["individual", "organisation", "business", "government", "academia", "civil society",
+                "other"]
+
+
+class ConfirmErase(discord.ui.View):
+    """A confirm button that only the person whose data it is can press."""
+
+    def __init__(self, cog: PrivacyCog, owner_id: int) -> None:
+        super().__init__(timeout=120)
+        self.cog, self.owner_id = cog, owner_id
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id != self.owner_id:
+            await interaction.response.send_message("Only the person whose data this is can confirm.",
+                                                    ephemeral=True)
+            return False
+        return True
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception, _item) -> None:
+        await report_error(interaction, error, "mydata delete button")
+
+    @discord.ui.button(label="Erase my data", style=discord.ButtonStyle.danger, custom_id="mydata:erase")
+    async def confirm(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
+        self.stop()
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        erased = await self.cog.bot.repo.privacy.erase(self.owner_id)
+        self.cog.bot.dispatch("participant_erased", self.owner_id)
+        await interaction.followup.send(
+            f"Done. Erased your profile and the text of {erased['comments']} comment(s) and "
+            f"{erased['citation_notes']} citation note(s) from the consultation's records. Your "
+            "messages in Discord itself are untouched: delete them there if you wish.",
+            ephemeral=True,
+        )
+
+    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary, custom_id="mydata:cancel")
+    async def cancel(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
+        self.stop()
+        await interaction.response.edit_message(content="Nothing was erased.", view=None)
+
+
+class PrivacyCog(commands.Cog):
+    mydata = app_commands.Group(name="mydata", description="Your own data in this consultation")
+
+    def __init__(self, bot: ConsultationBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="profile", description="Optional: how reports may name you")
+    @app_commands.describe(
+        display_name="The name to use in published reports (leave out to stay pseudonymous)",
+        affiliation="Whom you speak for",
+        named="May published reports name you? (default: no — you appear as a pseudonym)",
+    )
+    @app_commands.choices(affiliation=[app_commands.Choice(name=a, value=a) for a in AFFILIATIONS])
+    @app_commands.checks.cooldown(3, 60.0, key=lambda i: i.user.id)
+    async def profile(
+        self, interaction: discord.Interaction,
+        display_name: app_commands.Range[str, 1, 80] | None = None,
+        affiliation: app_commands.Choice[str] | None = None, named: bool | None = None,
+    ) -> None:
+        repo = self.bot.repo
+        current = await repo.privacy.participant(interaction.user.id)
+        if display_name is None and affiliation is None and named is None:
+            await interaction.response.send_message(embed=self._profile_embed(current), ephemeral=True)
+            return
+        if display_name is not None and ("@" in display_name or "://" in display_name):
+            raise BadInput("A display name cannot contain “@” or links.")
+        saved = await repo.privacy.save_profile(
+            interaction.user.id,
+            display_name=display_name if display_name is not None else (current.display_name if current else None),
+            affiliation=affiliation.value if affiliation else (current.affiliation if current else None),
+            consent_named=named if named is not None else (current.consent_named if current else False),
+        )
+        await interaction.response.send_message("Saved.", embed=self._profile_embed(saved), ephemeral=True)
+
+    @staticmethod
+    def _profile_embed(p) -> discord.Embed:
+        e = discord.Embed(title="Your consultation profile", colour=BRAND_COLOUR)
+        if p is None:
+            e.description = ("You have no profile: reports show you as a pseudonym. That is fine; "
+                             "use /profile display_name:… named:True if you want to be named.")
+            return e
+        e.add_field(name="Pseudonym", value=p.pseudonym)
+        e.add_field(name="Display name", value=p.display_name or "—")
+        e.add_field(name="Affiliation", value=p.affiliation or "—")
+        e.add_field(name="Named in reports", value="yes" if p.consent_named else "no (pseudonymous)")
+        return e
+
+    @mydata.command(name="export", description="Get a file of everything stored about you")
+    @app_commands.checks.cooldown(2, 300.0, key=lambda i: i.user.id)
+    async def export(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        data = await self.bot.repo.privacy.export(interaction.user.id)
+        await interaction.followup.send(
+            f"Everything the consultation stores about you: {len(data['comments'])} comment(s), "
+            f"{len(data['quotes'])} quote(s), {len(data['citations'])} citation(s).",
+            file=text_file(f"my-consultation-data-{interaction.user.id}.json",
+                           json.dumps(data, indent=2, ensure_ascii=False)),
+            ephemeral=True,
+        )
+
+    @mydata.command(name="delete", description="Erase your profile and the text of your comments")
+    async def delete(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(
+            "This erases your profile and the text of all your comments, quotes and citation notes "
+            "from the consultation's records (counts stay, as anonymous tombstones). It cannot be "
+            "undone.", view=ConfirmErase(self, interaction.user.id), ephemeral=True,
+        )
+
+
+async def setup(bot: ConsultationBot) -> None:
+    await bot.add_cog(PrivacyCog(bot))
