@@ -145,6 +145,7 @@ class Emulator(ActionsMixin, EmulatorBase):
         """Stop serving (gateway connections are closed with 1001); all state is kept."""
         if self._runner is None:
             return
+        self.gateway.open.set()
         await self.gateway.close_all(1001)
         with contextlib.suppress(Exception):
             await self._runner.cleanup()
@@ -220,6 +221,14 @@ class Emulator(ActionsMixin, EmulatorBase):
     async def invalidate_session(self, resumable: bool = False) -> None:
         """Send INVALID_SESSION (op 9); non-resumable sessions are forgotten."""
         await self.gateway.invalidate(resumable)
+
+    def hold_gateway(self) -> None:
+        """Hold new gateway connections (they wait before the handshake) until
+        :meth:`release_gateway`: events produced meanwhile are buffered for a RESUME."""
+        self.gateway.open.clear()
+
+    def release_gateway(self) -> None:
+        self.gateway.open.set()
 
     async def request_reconnect(self) -> None:
         """Send RECONNECT (op 7)."""

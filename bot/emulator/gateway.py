@@ -99,6 +99,8 @@ class Gateway:
         self.connections: set[Connection] = set()
         #: every IDENTIFY / RESUME the gateway received, as ``(op name, payload)``
         self.log: list[tuple[str, dict[str, Any]]] = []
+        self.open = asyncio.Event()
+        self.open.set()
 
     @property
     def connected(self) -> bool:
@@ -133,6 +135,7 @@ class Gateway:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         transport = request.transport
+        await self.open.wait()  # held by Emulator.hold_gateway()
         ws = web.WebSocketResponse(max_msg_size=0, autoping=True)
         await ws.prepare(request)
         conn = Connection(ws, transport)

@@ -72,6 +72,9 @@ class EmuBot(commands.Bot):
     async def setup_hook(self) -> None:
         await self.tree.sync()
 
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """discord.py sleeps 5 s before every non-initial IDENTIFY; not against the emulator."""
+
     def record(self, name: str, *args: Any) -> None:
         self.seen[name].append(args[0] if len(args) == 1 else args)
 
