@@ -13,44 +13,17 @@ Example::
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from bot.emulator import Emulator, Guild, Member, P, Role, discord_py_targets, restore_discord_py
+from bot.emulator import Emulator, discord_py_targets, restore_discord_py
 from bot.emulator.harness import ClientRunner
+from bot.emulator.seed import ConsultationWorld, seed_consultation
 
-
-@dataclass
-class EmulatorEnv:
-    """The ``emulator`` fixture: ``emu`` plus the seeded guild, roles and members."""
-
-    emu: Emulator
-    guild: Guild
-    everyone: Role
-    bot_role: Role
-    organisers: Role
-    moderators: Role
-    alice: Member  # organiser
-    mo: Member  # moderator
-    pat: Member  # participant
-    sam: Member  # participant
-
-
-def seed_consultation(emu: Emulator) -> EmulatorEnv:
-    """Create the standard test guild on ``emu`` (usable outside pytest too)."""
-    guild = emu.create_guild("Consultation")
-    organisers = emu.create_role(guild.id, "Organisers", P.MANAGE_GUILD)
-    moderators = emu.create_role(guild.id, "Moderators", P.MANAGE_THREADS)
-    return EmulatorEnv(
-        emu=emu, guild=guild, everyone=guild.everyone_role,
-        bot_role=guild.roles[guild.bot_role_id], organisers=organisers, moderators=moderators,
-        alice=emu.add_member(guild.id, "alice", roles=[organisers.id]),
-        mo=emu.add_member(guild.id, "mo", roles=[moderators.id]),
-        pat=emu.add_member(guild.id, "pat"),
-        sam=emu.add_member(guild.id, "sam"),
-    )
+#: the ``emulator`` fixture's type: emu, guild, everyone, bot_role, organisers, moderators,
+#: alice (organiser), mo (moderator), pat, sam
+EmulatorEnv = ConsultationWorld
 
 
 @pytest.fixture
@@ -66,6 +39,8 @@ async def emulator() -> AsyncIterator[EmulatorEnv]:
     finally:
         await emu.stop()
         restore_discord_py(saved)
+    if emu.internal_errors:
+        pytest.fail(f"the emulator failed internally: {emu.internal_errors!r}")
 
 
 @pytest.fixture

@@ -80,7 +80,10 @@ class Emulator(ActionsMixin, EmulatorBase):
         super().__init__(**kw)
         self.gateway = Gateway(self)
         self.interactions = Interactions(self)
+        #: REST calls to routes the emulator does not implement (answered 404)
         self.unhandled: list[tuple[str, str]] = []
+        #: exceptions raised inside handlers (answered 400 "emulator internal error")
+        self.internal_errors: list[BaseException] = []
         self.faults: list[Fault] = []
         self.host = "127.0.0.1"
         self.port: int | None = None

@@ -141,6 +141,12 @@ async def handle(emu: Emulator, request: web.Request) -> web.StreamResponse:
         rec.status = e.status
         emu.notify()
         return json_response(e.status, e.to_json())
+    except Exception as e:  # an emulator bug: fail fast (a 5xx would make discord.py retry)
+        log.exception("emulator: internal error in %s %s", method, path)
+        emu.internal_errors.append(e)
+        rec.status = 400
+        emu.notify()
+        return json_response(400, {"message": f"emulator internal error: {e!r}", "code": 0})
     rec.status = 204 if out is None else status
     emu.notify()
     return json_response(status, out)
@@ -161,6 +167,14 @@ def _visible_channel(emu: Emulator, channel_id: int) -> Channel:
     if not emu.state.has(_bot(emu), 1 << 10, ch.id):
         raise ApiError(403, 50001, "Missing Access")
     return ch
+
+
+def _channel_message(emu: Emulator, req: Req) -> Message:
+    """A message addressed by channel route (ephemeral messages do not exist there)."""
+    m = emu.state.message(req.int("message_id"), req.int("channel_id"))
+    if m.ephemeral:
+        raise ApiError(404, 10008, "Unknown Message")
+    return m
 
 
 def _limit(req: Req, default: int = 50, maximum: int = 100) -> int:
@@ -368,11 +382,8 @@ def get_messages(emu: Emulator, req: Req) -> tuple[int, Any]:
 
 @route("GET", "/channels/{channel_id}/messages/{message_id}")
 def get_message(emu: Emulator, req: Req) -> tuple[int, Any]:
-    ch = _visible_channel(emu, req.int("channel_id"))
-    m = emu.state.message(req.int("message_id"), ch.id)
-    if m.ephemeral:
-        raise ApiError(404, 10008, "Unknown Message")
-    return 200, _msg(emu, m)
+    _visible_channel(emu, req.int("channel_id"))
+    return 200, _msg(emu, _channel_message(emu, req))
 
 
 @route("POST", "/channels/{channel_id}/messages")
@@ -383,14 +394,14 @@ def create_message(emu: Emulator, req: Req) -> tuple[int, Any]:
 
 @route("PATCH", "/channels/{channel_id}/messages/{message_id}")
 def edit_message(emu: Emulator, req: Req) -> tuple[int, Any]:
-    m = emu.state.message(req.int("message_id"), req.int("channel_id"))
+    m = _channel_message(emu, req)
     emu.op_edit_message(_bot(emu), m, req.body, req.files)
     return 200, _msg(emu, m)
 
 
 @route("DELETE", "/channels/{channel_id}/messages/{message_id}")
 def delete_message(emu: Emulator, req: Req) -> tuple[int, Any]:
-    m = emu.state.message(req.int("message_id"), req.int("channel_id"))
+    m = _channel_message(emu, req)
     emu.op_delete_message(_bot(emu), m)
     return 204, None
 
@@ -404,21 +415,21 @@ def bulk_delete(emu: Emulator, req: Req) -> tuple[int, Any]:
 
 @route("PUT", "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me")
 def add_own_reaction(emu: Emulator, req: Req) -> tuple[int, Any]:
-    m = emu.state.message(req.int("message_id"), req.int("channel_id"))
+    m = _channel_message(emu, req)
     emu.react(_bot(emu), m, req.params["emoji"])
     return 204, None
 
 
 @route("DELETE", "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me")
 def remove_own_reaction(emu: Emulator, req: Req) -> tuple[int, Any]:
-    m = emu.state.message(req.int("message_id"), req.int("channel_id"))
+    m = _channel_message(emu, req)
     emu.unreact(_bot(emu), m, req.params["emoji"])
     return 204, None
 
 
 @route("DELETE", "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/{user_id}")
 def remove_user_reaction(emu: Emulator, req: Req) -> tuple[int, Any]:
-    m = emu.state.message(req.int("message_id"), req.int("channel_id"))
+    m = _channel_message(emu, req)
     emu.state.require(_bot(emu), 1 << 13, m.channel_id)
     emu.unreact(req.int("user_id"), m, req.params["emoji"])
     return 204, None
@@ -428,7 +439,7 @@ def remove_user_reaction(emu: Emulator, req: Req) -> tuple[int, Any]:
 def reaction_users(emu: Emulator, req: Req) -> tuple[int, Any]:
     from .core import emoji_key
 
-    m = emu.state.message(req.int("message_id"), req.int("channel_id"))
+    m = _channel_message(emu, req)
     users = m.reactions.get(emoji_key(req.params["emoji"]), [])
     after = int(req.query.get("after", 0))
     ids = sorted(u for u in users if u > after)[: _limit(req, 25)]
@@ -437,7 +448,7 @@ def reaction_users(emu: Emulator, req: Req) -> tuple[int, Any]:
 
 @route("DELETE", "/channels/{channel_id}/messages/{message_id}/reactions")
 def clear_reactions(emu: Emulator, req: Req) -> tuple[int, Any]:
-    m = emu.state.message(req.int("message_id"), req.int("channel_id"))
+    m = _channel_message(emu, req)
     emu.state.require(_bot(emu), 1 << 13, m.channel_id)
     m.reactions.clear()
     emu.dispatch("MESSAGE_REACTION_REMOVE_ALL", {"channel_id": str(m.channel_id),
@@ -449,7 +460,7 @@ def clear_reactions(emu: Emulator, req: Req) -> tuple[int, Any]:
 # --- pins --------------------------------------------------------------------------------
 
 def _pin(emu: Emulator, req: Req, pinned: bool) -> tuple[int, Any]:
-    m = emu.state.message(req.int("message_id"), req.int("channel_id"))
+    m = _channel_message(emu, req)
     emu.pin(_bot(emu), m, pinned)
     return 204, None
 

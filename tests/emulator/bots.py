@@ -62,7 +62,7 @@ class EmuBot(commands.Bot):
 
     def __init__(self, **kw: Any) -> None:
         intents = kw.pop("intents", discord.Intents.all())
-        super().__init__(command_prefix="!", intents=intents, guild_ready_timeout=0.05, **kw)
+        super().__init__(command_prefix="!", intents=intents, guild_ready_timeout=0.01, **kw)
         self.seen: dict[str, list[Any]] = defaultdict(list)
         self.release = asyncio.Event()
         self.errors: list[BaseException] = []
