@@ -269,12 +269,19 @@ class ActionsMixin:
     def _check_command_permission(self: Emulator, user_id: int, ch: Channel,
                                   cmd: dict[str, Any]) -> None:
         need = cmd.get("default_member_permissions")
-        if need is None:
+        if need is None or self.interactions.permission_overrides.get((ch.guild_id, cmd["name"])):
             return
         perms = self.state.permissions(_id(user_id), ch.id)
         if int(need) == 0 or (perms & int(need)) != int(need):
             raise EmulatorForbidden(f"/{cmd['name']} is not available to this member "
                                     f"(default_member_permissions={need})")
+
+    def allow_command_for_everyone(self: Emulator, guild_id: int, name: str) -> None:
+        """What a server admin can do in Server Settings → Integrations: show command
+        ``name`` to everyone in the guild, overriding its ``default_member_permissions``.
+        (The bot must still check permissions itself.)"""
+        self.interactions.permission_overrides[(_id(guild_id), name)] = True
+        self.notify()
 
     async def slash(self: Emulator, user_id: int, channel_id: int, command: str,
                     options: dict[str, Any] | None = None, *,

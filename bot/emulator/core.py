@@ -470,18 +470,37 @@ class EmulatorBase:
 
     def _check_overwrites(self, actor_id: int, ch_or_guild: int, ows: list[dict[str, Any]],
                           *, channel: bool) -> None:
+        """Editing overwrites needs MANAGE_ROLES; and (Discord's rule) only permissions the
+        actor has in the guild — or in the parent category, if any — can be allowed/denied,
+        unless an overwrite in the channel explicitly grants the actor MANAGE_ROLES."""
+        st = self.state
         if channel:
-            perms = self.state.permissions(actor_id, ch_or_guild)
+            ch = st.channel(ch_or_guild)
+            perms = st.permissions(actor_id, ch.id)
+            if not perms & P.MANAGE_ROLES:
+                raise ApiError(403, 50013, "Missing Permissions")
+            if self._overwrite_grants_manage_roles(actor_id, ch):
+                return
+            if ch.parent_id and ch.parent_id in st.channels:
+                source = st.permissions(actor_id, ch.parent_id)
+            else:
+                source = st.permissions(actor_id, guild_id=ch.guild_id)
         else:
-            perms = self.state.permissions(actor_id, guild_id=ch_or_guild)
-        if not perms & (P.MANAGE_ROLES | P.ADMINISTRATOR):
-            raise ApiError(403, 50013, "Missing Permissions")
-        if perms == P.ALL:
+            source = st.permissions(actor_id, guild_id=ch_or_guild)
+            if not source & P.MANAGE_ROLES:
+                raise ApiError(403, 50013, "Missing Permissions")
+        if source == P.ALL:
             return
         for o in ows:
             bits = int(o.get("allow") or 0) | int(o.get("deny") or 0)
-            if bits & ~perms:
+            if bits & ~source:
                 raise ApiError(403, 50013, "Missing Permissions")
+
+    def _overwrite_grants_manage_roles(self, actor_id: int, ch: Channel) -> bool:
+        member = self.state.guild(ch.guild_id).members.get(actor_id)
+        targets = [actor_id] + (member.roles if member else [])
+        return any(t in ch.overwrites and ch.overwrites[t].allow & P.MANAGE_ROLES
+                   for t in targets)
 
     def create_channel(self, actor_id: int, guild_id: int, payload: dict[str, Any]) -> Channel:
         """POST /guilds/{id}/channels as ``actor_id``."""

@@ -64,7 +64,8 @@ class InteractionResult:
     #: callback type of the accepted initial response (4–9), or None
     type: int | None = None
     data: dict[str, Any] | None = None
-    #: the original response message as stored (also for deferred and component updates)
+    #: the original response message as stored (also for deferred and component updates;
+    #: the first follow-up after a deferral edits it, as on Discord, and is not a follow-up)
     message: Message | None = None
     followups: list[Message] = field(default_factory=list)
     modal: ModalSpec | None = None
@@ -127,6 +128,8 @@ class Interactions:
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
         self.by_id: dict[int, InteractionResult] = {}
         self.by_token: dict[str, InteractionResult] = {}
+        #: (guild id, command name) → True: an admin showed the command to everyone
+        self.permission_overrides: dict[tuple[int, str], bool] = {}
 
     # --- command registry ---------------------------------------------------------------
 
@@ -396,7 +399,8 @@ class Interactions:
                 # Discord: the first follow-up after a deferral edits the loading response.
                 body = {k: v for k, v in body.items() if k != "flags"}
                 body.setdefault("content", "")
-                m = self.emu.op_edit_message(self.emu.bot_user.id, r.message, body, files, check=False)
+                m = self.emu.op_edit_message(self.emu.bot_user.id, r.message, body, files,
+                                             check=False)
             else:
                 ephemeral = bool(int(body.get("flags") or 0) & 64)
                 m = self.emu.post_message(
@@ -404,10 +408,10 @@ class Interactions:
                     check=False, webhook_id=self.emu.application_id, ephemeral=ephemeral,
                     interaction_metadata=self._metadata(r), msg_type=0,
                 )
+                r.followups.append(m)
         except ApiError as e:
             r.errors.append(e)
             raise
-        r.followups.append(m)
         r._done.set()
         self.emu.notify()
         return m

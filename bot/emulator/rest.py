@@ -139,6 +139,7 @@ async def handle(emu: Emulator, request: web.Request) -> web.StreamResponse:
         status, out = result
     except ApiError as e:
         rec.status = e.status
+        log.info("emulator: %s %s -> %s %s %s", method, path, e.status, e.code, e.message)
         emu.notify()
         return json_response(e.status, e.to_json())
     except Exception as e:  # an emulator bug: fail fast (a 5xx would make discord.py retry)
