@@ -88,6 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _load_subcommands() -> None:
     """Import the modules that register more subcommands."""
     import bot.cli_commands  # noqa: F401
+    import bot.rehearsal  # noqa: F401
 
 
 if __name__ == "__main__":
