@@ -17,7 +17,7 @@ from . import payloads as pl
 from .core import FileUpload
 from .errors import ApiError, EmulatorError
 from .limits import modal_inputs, validate_choices, validate_message, validate_modal
-from .state import Attachment, Message
+from .state import Attachment, Message, P
 
 if TYPE_CHECKING:
     from .emulator import Emulator
@@ -200,7 +200,7 @@ class Interactions:
         if member is None:
             raise EmulatorError(f"user {user_id} is not a member of guild {g.id}")
         perms = st.permissions(member.id, ch.id)
-        if not perms & (1 << 10):
+        if not perms & P.VIEW_CHANNEL:
             raise EmulatorError("the member cannot see this channel")
         if not emu.connected:
             raise EmulatorError("the application did not respond: no bot is connected")

@@ -119,3 +119,21 @@ async def test_bot_in_another_process_killed(env):
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+async def test_emulator_restart_while_bot_runs_resumes_with_replay(env, monkeypatch):
+    """The emulator goes away and comes back on the same port: discord.py retries, RESUMEs,
+    and gets what happened meanwhile. (Its reconnect backoff, 0–2 s, is shortened here.)"""
+    import discord.backoff
+
+    monkeypatch.setattr(discord.backoff.ExponentialBackoff, "delay", lambda self: 0.01)
+    emu, bot = env.emu, env.bot
+    port = emu.port
+    await emu.stop()
+    missed = await emu.send_message(env.pat.id, env.chan.id, "during the outage")
+    await emu.start()
+    assert emu.port == port
+    await emu.wait_for(lambda: bot.seen["resumed"], timeout=10)
+    await emu.wait_for(lambda: bot.seen["message"])
+    assert bot.seen["message"][0].id == missed.id
+    assert ops(emu)[0] == "IDENTIFY" and "RESUME" in ops(emu)
