@@ -429,46 +429,77 @@ async def rehearse(options: Options, transcript: Transcript | None = None) -> Ou
     bad input files (before anything starts); step failures are in the outcome."""
     started = time.monotonic()
     transcript = transcript or Transcript(print_limit=options.print_limit)
-    agenda = load_agenda(options.agenda)
-    scenario = load_scenario(options.scenario, agenda) if options.scenario else None
-    out = options.out
-    out.mkdir(parents=True, exist_ok=True)
+    agenda, scenario = load_inputs(options)
     with tempfile.TemporaryDirectory(prefix="rehearsal-") as tmp:
-        database = options.database or Path(tmp) / "consultation.db"
-        world = World(database=database, agenda_file=options.agenda,
-                      log_file=out / "bot.log", log_level=options.log_level)
-        for username, display in (scenario.participants.items() if scenario else []):
-            world.add_person(username, display, scenario.role_of(username))
-        general = world.channel(scenario.scenario.publish_in if scenario else "general")
-        title = scenario.scenario.title if scenario else "publish only"
-        transcript.write(f"Rehearsal: “{agenda.title}” — {title}")
-        transcript.write(f"Bot database: {database}" + ("" if options.database else
-                                                        " (temporary)"))
-        async with world:
-            player = Player(world, transcript, out)
-            transcript.write(f"{len(world.members)} people in the server; the bot is connected "
-                             f"({time.monotonic() - started:.1f} s).\n")
-            await publish(player, general)
-            if scenario is not None and not player.failures:
-                for number, step in enumerate(scenario.timeline(), start=1):
-                    await player.play(step, number)
-                await player.check_recorded()
+        stage = Stage(options, agenda, scenario, transcript, options.database
+                      or Path(tmp) / "consultation.db")
+        async with stage.world:
+            player = await stage.setup(started)
             if not any(f.startswith("publish") for f in player.failures):
-                await player.finale(scenario, agenda, general)
-            files = [*player.files.values()]
-            files.append(transcript.save(out / "transcript.txt"))
-            (out / "posted.json").write_text(json.dumps(
-                {label: {"message_id": str(p.message_id), "author": p.author, "text": p.text,
-                         "deleted": p.deleted, "hidden": p.hidden}
-                 for label, p in player.posted.items()}, indent=2, ensure_ascii=False),
-                encoding="utf-8")
-            files.append(out / "posted.json")
-            files.append(out / "bot.log")
+                await player.finale(scenario, agenda, stage.general)
+            files = [*player.files.values(), *stage.save_records(player)]
     seconds = time.monotonic() - started
     finish(transcript, player, files, seconds)
-    transcript.save(out / "transcript.txt")
+    transcript.save(options.out / "transcript.txt")
     return Outcome(not player.failures, player.failures, files, player.posted, seconds,
                    player.steps)
+
+
+def load_inputs(options: Options) -> tuple[AgendaSpec, Scenario | None]:
+    """The agenda and scenario, checked (AgendaInvalid / ScenarioInvalid on problems)."""
+    agenda = load_agenda(options.agenda)
+    scenario = load_scenario(options.scenario, agenda) if options.scenario else None
+    return agenda, scenario
+
+
+class Stage:
+    """The server with the scenario's people, the bot, the published agenda and the played
+    scenario: what both the scripted and the interactive rehearsal start from."""
+
+    def __init__(self, options: Options, agenda: AgendaSpec, scenario: Scenario | None,
+                 transcript: Transcript, database: Path) -> None:
+        self.options, self.agenda, self.scenario = options, agenda, scenario
+        self.transcript = transcript
+        self.database = database
+        options.out.mkdir(parents=True, exist_ok=True)
+        self.world = World(database=database, agenda_file=options.agenda,
+                           log_file=options.out / "bot.log", log_level=options.log_level)
+        for username, display in (scenario.participants.items() if scenario else []):
+            self.world.add_person(username, display, scenario.role_of(username))
+        self.general = self.world.channel(scenario.scenario.publish_in if scenario
+                                          else "general")
+
+    async def setup(self, started: float, progress=None) -> Player:  # type: ignore[no-untyped-def]
+        """With the world started: publish, play the scenario, check what was recorded.
+        ``progress(done, total)`` is called while the scenario plays."""
+        transcript, scenario = self.transcript, self.scenario
+        title = scenario.scenario.title if scenario else "no scenario"
+        transcript.write(f"Rehearsal: “{self.agenda.title}” — {title}")
+        transcript.write(f"Bot database: {self.database}"
+                         + ("" if self.options.database else " (temporary)"))
+        player = Player(self.world, transcript, self.options.out)
+        transcript.write(f"{len(self.world.members)} people in the server; the bot is "
+                         f"connected ({time.monotonic() - started:.1f} s).\n")
+        await publish(player, self.general)
+        if scenario is not None and not player.failures:
+            timeline = scenario.timeline()
+            for number, step in enumerate(timeline, start=1):
+                await player.play(step, number)
+                if progress is not None:
+                    progress(number, len(timeline))
+            await player.check_recorded()
+        return player
+
+    def save_records(self, player: Player) -> list[Path]:
+        """transcript.txt, posted.json (what the scenario posted) and bot.log."""
+        out = self.options.out
+        (out / "posted.json").write_text(json.dumps(
+            {label: {"message_id": str(p.message_id), "author": p.author, "text": p.text,
+                     "deleted": p.deleted, "hidden": p.hidden}
+             for label, p in player.posted.items()}, indent=2, ensure_ascii=False),
+            encoding="utf-8")
+        return [self.transcript.save(out / "transcript.txt"), out / "posted.json",
+                out / "bot.log"]
 
 
 async def publish(player: Player, general: int) -> None:
