@@ -100,3 +100,20 @@ async def test_bad_token_fails_login(emulator):
     finally:
         await client.close()
         restore_discord_py(prev)
+
+
+async def test_global_429_is_retried(env):
+    env.emu.fail_next("GET", "/channels/{channel_id}", retry_after=0.01, global_=True)
+    channel = await env.bot.fetch_channel(env.chan.id)
+    assert channel.id == env.chan.id
+    assert [r.status for r in env.emu.calls("GET", "/channels/{channel_id}")] == [429, 200]
+
+
+async def test_json_content_type_is_exact(env):
+    import aiohttp
+
+    async with aiohttp.ClientSession() as s, s.get(
+            f"{env.emu.api_base}/users/@me",
+            headers={"Authorization": f"Bot {env.emu.bot_token}"}) as resp:
+        assert resp.headers["Content-Type"] == "application/json"
+        assert (await resp.json())["id"] == str(env.bot.user.id)

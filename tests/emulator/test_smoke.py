@@ -57,3 +57,28 @@ async def test_disallowed_privileged_intent_is_refused(start_client):
         assert isinstance(e.value.__cause__, discord.PrivilegedIntentsRequired)
     finally:
         await emu.stop()
+
+
+async def test_standalone_server_for_another_process():
+    import asyncio
+    import sys
+
+    import aiohttp
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.emulator", "--port", "0",
+        stdout=asyncio.subprocess.PIPE)
+    try:
+        lines = {}
+        for _ in range(4):
+            key, value = (await proc.stdout.readline()).decode().strip().split("=", 1)
+            lines[key] = value
+        async with aiohttp.ClientSession() as s, s.get(
+                lines["DISCORD_API_BASE"] + "/users/@me",
+                headers={"Authorization": f"Bot {lines['DISCORD_TOKEN']}"}) as resp:
+            assert resp.status == 200 and (await resp.json())["bot"] is True
+        assert lines["DISCORD_GATEWAY_URL"].startswith("ws://127.0.0.1:")
+        assert lines["GUILD_ID"].isdigit()
+    finally:
+        proc.terminate()
+        await proc.wait()
