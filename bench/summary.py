@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="write the results as JSON")
     ap.add_argument("--lexrank-max", type=int, default=10_000,
                     help="largest corpus LexRank is run on (0 = never)")
-    ap.add_argument("--lexrank-timeout", type=float, default=120.0)
+    ap.add_argument("--lexrank-timeout", type=float, default=600.0)
     ap.add_argument("--show-labels", action="store_true")
     a = ap.parse_args(argv)
     sizes = a.comments or [1000, 10_000, 100_000]

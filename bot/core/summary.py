@@ -66,7 +66,7 @@ __all__ = [
 # --------------------------------------------------------------------------- tunables
 
 N_FEATURES = 2**18
-BRIEF_THRESHOLD = 8  # fewer substantive comments than this -> brief, no clustering
+BRIEF_THRESHOLD = 8  # fewer distinct substantive comments -> brief, no clustering
 SAMPLE_SIZE = 4000  # rows k-means is fitted on
 MERGE_THRESHOLD = 0.5  # centroid cosine above which two clusters are one argument
 CORE_SHARE = 0.5  # a term in >= this share of a cluster's comments is one of its core terms
@@ -156,8 +156,9 @@ class DiscussionSummary(BaseModel):
     substantive: int  # comments that are not chatter
     themes: list[Theme]
     reactions_only: int  # chatter comments ("+1", "thanks")
-    other: int  # substantive comments in no displayed theme
+    other: int  # substantive comments in no coherent theme
     more_themes: int = 0  # coherent smaller themes not displayed (max_themes)
+    more_themes_comments: int = 0  # comments in those themes
     is_brief: bool
     listed: list[Representative] = Field(default_factory=list)  # brief mode: the comments
 
@@ -452,22 +453,26 @@ def _core_term_merge(
     B = X.copy()
     B.data[:] = 1.0
     M = sp.csr_matrix((w[ok], (lab[ok], np.flatnonzero(ok))), shape=(k, X.shape[0]))
-    D = np.asarray((M @ B).todense())  # weighted document frequency per cluster and term
+    Ds = sp.csc_matrix(M @ B)  # weighted document frequency per cluster and term
     size = np.bincount(lab[ok], weights=w[ok], minlength=k)
-    P = D / np.maximum(size, 1e-9)[:, None]
-    rowlen = np.diff(B.indptr)
-    tot = np.bincount(B.indices, weights=np.repeat(w, rowlen), minlength=B.shape[1])
-    core = (P >= CORE_SHARE) & (size[:, None] >= MIN_THEME_COMMENTS)
-    cols = np.flatnonzero(core.sum(axis=0) >= 2)
+    big = (size >= MIN_THEME_COMMENTS).astype(np.float64)
+    Ps = sp.csc_matrix(sp.diags(big / np.maximum(size, 1e-9)) @ Ds)
+    ncore = np.asarray((Ps >= CORE_SHARE).sum(axis=0)).ravel()
+    cols = np.flatnonzero(ncore >= 2)
     link = np.zeros((k, k))  # summed evidence of shared distinctive core terms
     if len(cols):
-        conc = (D[:, cols] * core[:, cols]).sum(axis=0) / np.maximum(tot[cols], 1e-9)
-        for t, ct in zip(cols.tolist(), conc.tolist(), strict=True):
+        rowlen = np.diff(B.indptr)
+        tot = np.bincount(B.indices, weights=np.repeat(w, rowlen), minlength=B.shape[1])[cols]
+        D = Ds[:, cols].toarray()
+        P = Ps[:, cols].toarray()
+        core = P >= CORE_SHARE
+        conc = (D * core).sum(axis=0) / np.maximum(tot, 1e-9)
+        for j, ct in enumerate(conc.tolist()):
             if ct < CORE_CONCENTRATION:
                 continue
-            ks = np.flatnonzero(core[:, t])
-            pk = P[ks, t]
-            strength = 1.0 if bigram[t] else UNIGRAM_EVIDENCE
+            ks = np.flatnonzero(core[:, j])
+            pk = P[ks, j]
+            strength = 1.0 if bigram[cols[j]] else UNIGRAM_EVIDENCE
             link[np.ix_(ks, ks)] += np.minimum.outer(pk, pk) * ct * strength
     score = np.maximum(score, link)
     np.fill_diagonal(score, 0.0)
@@ -652,7 +657,7 @@ def summarise(
     n_rows = len(row_first)
 
     if n_rows < BRIEF_THRESHOLD:
-        listed = [_rep(comments[i]) for i in subst_idx[:BRIEF_THRESHOLD * 2]]
+        listed = [_rep(comments[i]) for i in row_first]  # distinct texts, oldest first
         return DiscussionSummary(
             participation=participation,
             substantive=n_sub,
@@ -759,13 +764,15 @@ def summarise(
             )
         )
     in_shown = int(sum(sizes[c] for c in shown))
+    in_more = int(sum(sizes[c] for c in eligible if c not in shown))
     return DiscussionSummary(
         participation=participation,
         substantive=n_sub,
         themes=themes,
         reactions_only=reactions_only,
-        other=n_sub - in_shown,
+        other=n_sub - in_shown - in_more,
         more_themes=len(eligible) - len(shown),
+        more_themes_comments=in_more,
         is_brief=False,
     )
 
@@ -873,12 +880,14 @@ def render_summary_markdown(
         if s.other:
             rest.append(f"{s.other} comments made individual points that fit no theme")
         if s.more_themes:
-            rest.append(f"{s.more_themes} smaller themes are not shown")
+            rest.append(
+                f"{s.more_themes} smaller themes ({s.more_themes_comments} comments) are not shown"
+            )
         if rest:
             out.append("; ".join(rest).capitalize() + ".")
         out += ["", "### Where people agree and disagree"]
         order = {"broad support": 0, "divided": 1, "broad opposition": 2, "no clear signal": 3}
-        stmts = sorted(s.themes, key=lambda t: (order[t.stance], not t.minority, -t.comments))
+        stmts = sorted(s.themes, key=lambda t: (order[t.stance], t.minority, -t.comments))
         for t in stmts:
             if t.stance == "no clear signal" and not t.minority:
                 continue
@@ -943,7 +952,12 @@ def summary_embed_fields(
         if s.other or s.more_themes:
             desc_parts.append(
                 f"{s.other} comments fit no theme"
-                + (f"; {s.more_themes} smaller themes not shown." if s.more_themes else ".")
+                + (
+                    f"; {s.more_themes} smaller themes ({s.more_themes_comments} comments)"
+                    " not shown."
+                    if s.more_themes
+                    else "."
+                )
             )
     if quotes:
         v = "\n".join(f"\u201c{_excerpt(p, 90)}\u201d — {n}×" for p, n in quotes[:5])
