@@ -19,7 +19,8 @@ from bot.storage import Repository
 
 log = logging.getLogger(__name__)
 
-RECONCILE_WINDOW = 500  # recent messages per channel re-read for edits, deletions, reactions
+RECONCILE_WINDOW = 500
+PAGE = 100  # messages stored per transaction while catching up  # recent messages per channel re-read for edits, deletions, reactions
 
 
 class CatchUp:
@@ -83,14 +84,20 @@ class CatchUp:
     async def _catch_up_channel(self, channel, last_seen: int) -> tuple[int, int]:
         recorded = 0
         parent_id = parent_id_of(channel)
+        page: list = []
+        newest = last_seen
         async for message in channel.history(
             limit=None, after=discord.Object(last_seen), oldest_first=True
         ):
             if is_participant_message(message):
-                outcome = await self.discussion.record(incoming(message), parent_id=parent_id)
-                recorded += bool(outcome and outcome.changed)
-            else:
-                await self.repo.discussion.advance_cursor(channel.id, message.id)
+                page.append(incoming(message))
+            if len(page) >= PAGE:
+                recorded += await self.discussion.record_new(page, parent_id=parent_id)
+                page = []
+            newest = message.id
+        recorded += await self.discussion.record_new(page, parent_id=parent_id)
+        if newest > last_seen:  # bot messages and notices after the last comment
+            await self.repo.discussion.advance_cursor(channel.id, newest)
         window = [m async for m in channel.history(limit=RECONCILE_WINDOW)]
         stored = {c.message_id: c for c in await self.repo.discussion.comments_in_channel(channel.id)}
         recorded += await self._reconcile_edits(window, stored, parent_id)

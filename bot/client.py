@@ -6,6 +6,8 @@ import hashlib
 import json
 import logging
 import pkgutil
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 import discord
 from discord.ext import commands
@@ -41,8 +43,13 @@ class ConsultationBot(commands.Bot):
 
     repo: Repository
 
-    def __init__(self, settings: Settings, **client_options) -> None:
+    def __init__(
+        self, settings: Settings, *, clock: Callable[[], datetime] | None = None, **client_options
+    ) -> None:
         client_options.setdefault("guild_ready_timeout", 1.0)
+        # No message cache: the cogs use raw events, and a cached Message is edited in place
+        # by a later MESSAGE_UPDATE before the on_message handler has read it.
+        client_options.setdefault("max_messages", None)
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=bot_intents(),
@@ -51,6 +58,8 @@ class ConsultationBot(commands.Bot):
             **client_options,
         )
         self.settings = settings
+        #: "now" for closing dates; tests and rehearsals may move it forward
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.failed_cogs: dict[str, str] = {}
 
     async def setup_hook(self) -> None:

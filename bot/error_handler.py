@@ -65,6 +65,8 @@ async def on_app_command_error(
 
 async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:
     """Reply privately whether or not the interaction was already answered or deferred."""
+    if len(message) > 1900:  # Discord refuses content over 2000 characters
+        message = message[:1899] + "…"
     try:
         if interaction.response.is_done():
             await interaction.followup.send(message, ephemeral=True)

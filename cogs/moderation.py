@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 import discord
 from discord import app_commands
@@ -158,7 +157,7 @@ class ModerationCog(commands.Cog):
     @tasks.loop(seconds=CLOSING_CHECK_SECONDS)
     async def close_due_items(self) -> None:
         """Lock every item whose closing date has passed (also those that passed while down)."""
-        now = datetime.now(UTC)
+        now = self.bot.clock()
         for item in await self.bot.repo.agenda.all_items():
             if item.closes_at and item.closes_at <= now and not item.locked and item.channel_id \
                     and item.parent_id is None:

@@ -103,6 +103,19 @@ class DiscussionService:
             kind=kind,
         )
 
+    async def record_new(self, messages: list[IncomingMessage], *, parent_id: int | None) -> int:
+        """Store a batch of messages of one channel that may not be stored yet (catch-up)."""
+        if not messages:
+            return 0
+        item = await self.item_for(messages[0].channel_id, parent_id)
+        if item is None:
+            return 0
+        batch = [
+            (m, quotes_in(m.content, item), citations_in(m.content, m.link_previews))
+            for m in messages
+        ]
+        return await self.repo.discussion.record_new(item.id, batch)
+
     async def record_link_previews(self, message_id: int, previews: dict[str, str]) -> None:
         """Discord added link previews to a message: they give the cited sources' titles."""
         for url, title in previews.items():
@@ -163,7 +176,8 @@ class DiscussionService:
         try:
             valid = links.validate_url(url.strip())
         except links.InvalidURL as exc:
-            raise BadInput(f"That link cannot be cited: {exc}") from None
+            reason = str(exc) if len(str(exc)) <= 300 else str(exc)[:299] + "…"
+            raise BadInput(f"That link cannot be cited: {reason}") from None
         if note is not None and len(note) > 1000:
             raise BadInput(f"The note is {len(note)} characters; keep it under 1,000.")
         return CitationIn(normalized_url=links.normalise_url(valid), url=valid, note=note or None)

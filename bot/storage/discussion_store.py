@@ -149,7 +149,8 @@ class DiscussionStore(Store):
         """
         async with self.db.transaction() as tx:
             row = await tx.fetchone(
-                "SELECT id, content, edited_at, deleted_at, erased_at FROM comments WHERE message_id = ?",
+                "SELECT id, content, created_at, edited_at, deleted_at, erased_at FROM comments "
+                "WHERE message_id = ?",
                 (message.message_id,),
             )
             await self._advance(tx, message.channel_id, message.message_id)
@@ -172,6 +173,21 @@ class DiscussionStore(Store):
             comment_id = row["id"]
             if row["deleted_at"] or row["erased_at"] or row["content"] == message.content:
                 return RecordOutcome(comment_id=comment_id, created=False, changed=False)
+            stored_at = row["edited_at"] or row["created_at"]
+            incoming_at = ts(message.edited_at or message.created_at)
+            if incoming_at < stored_at:
+                # An older version arriving late (events are handled concurrently): keep it
+                # as a revision, never let it overwrite the newer text.
+                have = await tx.fetchone(
+                    "SELECT 1 FROM comment_revisions WHERE comment_id = ? AND edited_at = ?",
+                    (comment_id, incoming_at),
+                )
+                if have is None:
+                    await tx.execute(
+                        "INSERT INTO comment_revisions (comment_id, content, edited_at) VALUES (?, ?, ?)",
+                        (comment_id, message.content, incoming_at),
+                    )
+                return RecordOutcome(comment_id=comment_id, created=False, changed=False)
             edited_at = message.edited_at or utcnow()
             await tx.execute(
                 "INSERT INTO comment_revisions (comment_id, content, edited_at) VALUES (?, ?, ?)",
@@ -184,6 +200,69 @@ class DiscussionStore(Store):
             await self._replace_annotations(tx, comment_id, item_id, message, quotes, citations)
             await self._touch_item(tx, item_id, edited_at)
             return RecordOutcome(comment_id=comment_id, created=False, changed=True)
+
+    async def record_new(
+        self,
+        item_id: int,
+        batch: Sequence[tuple[IncomingMessage, Sequence[QuoteIn], Sequence[CitationIn]]],
+        *,
+        kind: str = "message",
+    ) -> int:
+        """Store many messages of one item in one transaction; ones already stored are skipped.
+
+        The fast path for catch-up and bulk ingestion (edits go through `record`).
+        Returns how many were new.
+        """
+        if not batch:
+            return 0
+        async with self.db.transaction() as tx:
+            ids = [m.message_id for m, _, _ in batch]
+            known: set[int] = set()
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                rows = await tx.fetchall(
+                    f"SELECT message_id FROM comments WHERE message_id IN ({','.join('?' * len(chunk))})",  # noqa: S608
+                    chunk,
+                )
+                known.update(r[0] for r in rows)
+            fresh = [entry for entry in batch if entry[0].message_id not in known]
+            seen: set[int] = set()
+            fresh = [e for e in fresh if not (e[0].message_id in seen or seen.add(e[0].message_id))]
+            await tx.executemany(
+                """INSERT INTO comments (message_id, item_id, channel_id, thread_id, author_id,
+                     reply_to_message_id, kind, content, created_at, edited_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [(m.message_id, item_id, m.channel_id, m.thread_id, m.author_id,
+                  m.reply_to_message_id, kind, m.content, ts(m.created_at), ts(m.edited_at))
+                 for m, _, _ in fresh],
+            )
+            annotated = [e for e in fresh if e[0].attachments or e[1] or e[2]]
+            if annotated:
+                comment_ids = {}
+                for m, _, _ in annotated:
+                    row = await tx.fetchone("SELECT id FROM comments WHERE message_id = ?", (m.message_id,))
+                    comment_ids[m.message_id] = row[0]
+                for m, quotes, citations in annotated:
+                    await tx.executemany(
+                        "INSERT INTO attachments (comment_id, filename, url, content_type) VALUES (?, ?, ?, ?)",
+                        [(comment_ids[m.message_id], a.filename, a.url, a.content_type)
+                         for a in m.attachments],
+                    )
+                    await self._replace_annotations(
+                        tx, comment_ids[m.message_id], item_id, m, quotes, citations)
+            newest: dict[int, int] = {}
+            for m, _, _ in batch:
+                newest[m.channel_id] = max(newest.get(m.channel_id, 0), m.message_id)
+            for channel_id, message_id in newest.items():
+                await self._advance(tx, channel_id, message_id)
+            if fresh:
+                last = max(m.edited_at or m.created_at for m, _, _ in fresh)
+                await tx.execute(
+                    """UPDATE items SET discussion_version = discussion_version + ?,
+                         last_activity_at = MAX(COALESCE(last_activity_at, ''), ?) WHERE id = ?""",
+                    (len(fresh), ts(last), item_id),
+                )
+        return len(fresh)
 
     @staticmethod
     async def _replace_annotations(
@@ -292,7 +371,7 @@ class DiscussionStore(Store):
         async with self.db.reading() as tx:
             rows = await tx.fetchall(
                 "SELECT comment_id, content, edited_at FROM comment_revisions "
-                "WHERE comment_id = ? ORDER BY id",
+                "WHERE comment_id = ? ORDER BY edited_at, id",
                 (comment_id,),
             )
         return [

@@ -60,7 +60,8 @@ class PrivacyStore(Store):
             out_comments = []
             for c in comments:
                 revisions = await tx.fetchall(
-                    "SELECT content, edited_at FROM comment_revisions WHERE comment_id = ? ORDER BY id",
+                    "SELECT content, edited_at FROM comment_revisions WHERE comment_id = ? "
+                    "ORDER BY edited_at, id",
                     (c["id"],),
                 )
                 attachments = await tx.fetchall(

@@ -37,8 +37,7 @@ async def published(emulator, consultation_bot):
     emu = emulator.emu
     general = emu.create_text_channel(emulator.guild.id, "general")
     result = await emu.slash(emulator.alice.id, general.id, "agenda publish")
-    await finished(emu, result)
-    assert result.message.content.startswith("Published"), result.message.content
+    await finished(emu, result, "Published")
     return consultation_bot
 
 
@@ -53,13 +52,41 @@ def answer_text(result) -> str:
     return "\n".join(p for p in parts if p)
 
 
+def answer_files(result) -> dict[str, bytes]:
+    """Files the bot attached to its answer (original response and follow-ups)."""
+    messages = ([result.message] if result.message else []) + list(result.followups)
+    return {name: data for message in messages for name, data in message.files}
+
+
 async def finished(emu, result, marker: str = "", timeout: float = 30):
-    """Wait until the bot's answer contains `marker` (or, without one, any follow-up or a
-    final edit that is not a progress line)."""
-    def done() -> bool:
-        text = answer_text(result)
-        if marker:
-            return marker in text
-        return bool(result.followups) or (bool(text) and "…" not in text.split("\n")[0])
-    await emu.wait_for(done, timeout=timeout)
+    """Wait for the bot's complete answer: with `marker`, until the answer contains it
+    (for answers edited in place, like publishing progress); otherwise until a direct
+    answer, the edit of a deferred one, or a follow-up has arrived."""
+    if marker:
+        await emu.wait_for(lambda: marker in answer_text(result), timeout=timeout)
+    else:
+        await result.wait_done(timeout=timeout)
     return result
+
+
+async def eventually(check, timeout: float = 10.0, interval: float = 0.02):
+    """Await `check()` (an async callable) until it returns something truthy.
+
+    The bot stores what it receives asynchronously; this waits for a stated condition
+    and fails with TimeoutError when it does not come, so it never passes by sleeping.
+    """
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        if loop.time() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(interval)
+
+
+async def item_by_key(bot, guild_id: int, key: str):
+    return next(i for i in await bot.repo.agenda.guild_items(guild_id) if i.key == key)

@@ -35,7 +35,7 @@ def article_text(messages) -> str:
 
 async def publish(emu, user_id, channel_id, options=None):
     result = await emu.slash(user_id, channel_id, "agenda publish", options or {})
-    return await finished(emu, result)
+    return await finished(emu, result, "Published")
 
 
 async def test_publish_creates_one_channel_per_item_threads_and_pinned_posts(emulator, published):

@@ -235,3 +235,34 @@ async def test_erasure_removes_text_from_the_file(repo, tmp_path):
     assert secret.encode() not in blob
     assert b"Alice Example" not in blob
     assert (await repo.discussion.comment(1)).erased_at is not None
+
+
+async def test_record_new_batch_is_idempotent_and_keeps_annotations(repo):
+    item = await make_item(repo, body="Cyber crime is a threat. Act together.")
+    quote = QuoteIn(revision_id=item.revision_id, passage="Act together", exact="Act together.",
+                    start=25, end=38, state="anchored", score=1.0)
+    cite = CitationIn(normalized_url="https://a.org/", url="https://a.org/")
+    batch = [(message(n, f"comment {n}", channel_id=item.channel_id, minutes=n),
+              [quote] if n == 3 else [], [cite] if n == 4 else []) for n in range(1, 6)]
+    assert await repo.discussion.record_new(item.id, batch) == 5
+    assert await repo.discussion.record_new(item.id, batch) == 0
+    assert [c.content for c in await repo.discussion.comments(item.id)] == [
+        f"comment {n}" for n in range(1, 6)
+    ]
+    assert [q.message_id for q in await repo.discussion.quotes(item.id)] == [3]
+    assert [c.message_id for c in await repo.discussion.citations(item.id)] == [4]
+    assert (await repo.discussion.cursor(item.channel_id)).last_message_id == 5
+    assert (await repo.agenda.item(item.id)).discussion_version == 5
+
+
+async def test_an_older_version_arriving_late_never_overwrites_the_newer(repo):
+    item = await make_item(repo)
+    original = message(1, "first words", channel_id=item.channel_id)
+    edited = original.model_copy(update={"content": "second words",
+                                         "edited_at": T0 + timedelta(minutes=5)})
+    await repo.discussion.record(item.id, edited)      # the edit event won the race
+    await repo.discussion.record(item.id, original)    # the create event comes after
+    await repo.discussion.record(item.id, original)
+    comment = await repo.discussion.comment(1)
+    assert comment.content == "second words"
+    assert [r.content for r in await repo.discussion.revisions(comment.id)] == ["first words"]
