@@ -604,6 +604,9 @@ class EmulatorBase:
             elif other.parent_id == ch.id:
                 other.parent_id = None
         self.state.channels.pop(ch.id, None)
+        for mid in ch.message_ids:
+            if mid in self.state.messages:
+                self.state.messages[mid].deleted = True
         g = self.state.guilds.get(ch.guild_id)
         if g and ch.id in g.channel_ids:
             g.channel_ids.remove(ch.id)

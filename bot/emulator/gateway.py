@@ -136,7 +136,7 @@ class Gateway:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         transport = request.transport
         await self.open.wait()  # held by Emulator.hold_gateway()
-        ws = web.WebSocketResponse(max_msg_size=0, autoping=True)
+        ws = web.WebSocketResponse(max_msg_size=0, autoping=True, timeout=1.0, compress=False)
         await ws.prepare(request)
         conn = Connection(ws, transport)
         conn.writer = asyncio.create_task(conn.write_loop())
