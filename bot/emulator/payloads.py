@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from typing import Any
 from urllib.parse import quote
 
@@ -147,7 +148,8 @@ def message_json(state: State, m: Message, base_url: str, *, viewer_id: int = 0,
             d["member"] = member_json(mem, with_user=False)
     ch = state.channels.get(m.channel_id)
     if ch is not None and ch.is_thread:
-        d["position"] = ch.message_ids.index(m.id) if m.id in ch.message_ids else 0
+        i = bisect.bisect_left(ch.message_ids, m.id)
+        d["position"] = i if i < len(ch.message_ids) and ch.message_ids[i] == m.id else 0
     return d
 
 

@@ -7,6 +7,7 @@ exactly (discord.py treats anything else as text).
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 import re
@@ -348,23 +349,21 @@ def typing(emu: Emulator, req: Req) -> tuple[int, Any]:
 
 def history(emu: Emulator, ch: Channel, *, limit: int = 50, before: int | None = None,
             after: int | None = None, around: int | None = None) -> list[Message]:
-    """Discord's paging: newest first; ``after`` returns the ``limit`` messages right after it."""
-    ids = ch.message_ids
+    """Discord's paging: newest first; ``after`` returns the ``limit`` messages right after it;
+    ``around`` about half newer and half older than the given id (including it)."""
+    ids = ch.message_ids  # ascending (snowflakes grow)
     if around is not None:
-        older = [i for i in ids if i < around][::-1]
-        newer = [i for i in ids if i > around]
-        half = limit // 2
-        picked_new = newer[:half] if limit > 1 else []
-        centre = [around] if around in ids else []
-        picked_old = older[: max(0, limit - len(picked_new) - len(centre))]
-        sel = picked_new[::-1] + centre + picked_old
+        i = bisect.bisect_left(ids, around)
+        centre = 1 if i < len(ids) and ids[i] == around else 0
+        newer = ids[i + centre: i + centre + (limit // 2 if limit > 1 else 0)]
+        n_old = max(0, limit - len(newer) - centre)
+        sel = ids[max(0, i - n_old): i + centre + len(newer)][::-1]
     elif after is not None:
-        sel = [i for i in ids if i > after][:limit][::-1]
+        i = bisect.bisect_right(ids, after)
+        sel = ids[i: i + limit][::-1]
     else:
-        newest_first = ids[::-1]
-        if before is not None:
-            newest_first = [i for i in newest_first if i < before]
-        sel = newest_first[:limit]
+        i = bisect.bisect_left(ids, before) if before is not None else len(ids)
+        sel = ids[max(0, i - limit): i][::-1]
     return [emu.state.messages[i] for i in sel]
 
 
