@@ -144,7 +144,8 @@ class InsightService:
         texts = await self.repo.discussion.consultation_texts(consultation_id)
         citations = await self.repo.discussion.citations(None)
         quotes = await self.repo.discussion.consultation_quotes(consultation_id)
-        built = await asyncio.to_thread(_build_map, items, texts, citations, quotes)
+        relations = await self.repo.agenda.relations(consultation_id)
+        built = await asyncio.to_thread(_build_map, items, texts, citations, quotes, relations)
         self._maps[consultation_id] = (version, built, items)
         return built, items
 
@@ -166,7 +167,7 @@ def _place_index(items: dict[int, Item]) -> dict[int, int]:
     return index
 
 
-def _build_map(items: dict[int, Item], texts, citations, quotes) -> TopicMap:
+def _build_map(items: dict[int, Item], texts, citations, quotes, relations) -> TopicMap:
     """Evidence from storage → typed, weighted edges (runs in a worker thread)."""
     activity: Counter[int] = Counter()
     discussion: dict[int, list[str]] = {i: [] for i in items}
@@ -205,4 +206,5 @@ def _build_map(items: dict[int, Item], texts, citations, quotes) -> TopicMap:
         cross_refs=[(a, b, n) for (a, b), n in cross_refs.items()],
         citations=[(c.item_id, c.normalized_url, c.citer_id) for c in citations if c.item_id in items],
         quote_links=[(a, b, n) for (a, b), n in quote_links.items()],
+        agenda_links=relations,
     )

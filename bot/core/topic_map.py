@@ -50,10 +50,12 @@ __all__ = [
 ]
 
 EdgeKind = Literal[
-    "hierarchy", "cross-reference", "shared sources", "shared quotes", "similar discussion"
+    "hierarchy", "agenda", "cross-reference", "shared sources", "shared quotes",
+    "similar discussion",
 ]
 EDGE_KINDS: tuple[str, ...] = (
     "hierarchy",
+    "agenda",
     "cross-reference",
     "shared sources",
     "shared quotes",
@@ -69,6 +71,7 @@ COMMUNITY_SEED = 0
 STATUS_COLOURS = {"open": "#2e9d57", "locked": "#d08c1a", "closed": "#8a8f98"}
 KIND_STYLES = {  # colour, linestyle
     "hierarchy": ("#3b3b3b", "solid"),
+    "agenda": ("#6b4fb3", "solid"),
     "cross-reference": ("#2f6fd0", "dashed"),
     "shared sources": ("#1d9a8a", "dotted"),
     "shared quotes": ("#c2571a", "dashdot"),
@@ -185,18 +188,28 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+#: Kinds of evidence someone stated (organisers or participants): never dropped by the cap.
+EXPLICIT_KINDS = frozenset({"hierarchy", "agenda", "cross-reference", "shared quotes"})
+
+
 def build_map(
     topics: Sequence[MapTopic],
     cross_refs: Iterable[tuple[int, int, int]] = (),
     citations: Iterable[tuple[int, str, int]] = (),
     quote_links: Iterable[tuple[int, int, int]] = (),
     *,
+    agenda_links: Iterable[tuple[int, int]] = (),
     max_edges_per_topic: int = 3,
     cache: FeatureCache | None = None,
 ) -> TopicMap:
     """Build the related-topics map.  ``cross_refs``/``quote_links``: (from topic, to
-    topic, count); ``citations``: (topic, normalised URL, citer id).  ``cache``: a
-    FeatureCache to reuse topic text features between calls (keyed by -topic_id)."""
+    topic, count); ``citations``: (topic, normalised URL, citer id); ``agenda_links``:
+    pairs the agenda itself lists as related.  ``cache``: a FeatureCache to reuse topic
+    text features between calls (keyed by -topic_id).
+
+    Explicit evidence (hierarchy, the agenda's links, cross-references, quotes of another
+    topic's article) is always kept; the cap of ``max_edges_per_topic`` applies to edges
+    that rest only on inferred evidence (shared sources, similar words)."""
     by_id = {t.topic_id: t for t in topics}
     ids = sorted(by_id)
     n = len(ids)
@@ -211,6 +224,13 @@ def build_map(
             k = key(t.topic_id, t.parent_id)
             kinds[k]["hierarchy"] = 1.0
             reasons[k].append(f"**{_short(t.title)}** is a sub-topic of it")
+
+    for a, b in agenda_links:
+        if a != b and a in by_id and b in by_id:
+            k = key(a, b)
+            if "agenda" not in kinds[k]:
+                kinds[k]["agenda"] = 1.0
+                reasons[k].append("the agenda lists them as related")
 
     xr: dict[tuple[int, int], int] = defaultdict(int)
     for a, b, c in cross_refs:
@@ -264,7 +284,7 @@ def build_map(
                         kinds[k]["similar discussion"] = round(sim, 3)
                         reasons[k].append(f"their discussions use similar words ({sim:.2f})")
 
-    # keep the strongest edges: greedy, both ends under the cap; hierarchy always
+    # keep the strongest edges: greedy, both ends under the cap; explicit evidence always
     cand_edges = sorted(
         ((sum(kd.values()), k) for k, kd in kinds.items()),
         key=lambda wk: (-wk[0], wk[1]),
@@ -273,7 +293,7 @@ def build_map(
     edges = []
     for w, (a, b) in cand_edges:
         kd = kinds[(a, b)]
-        if "hierarchy" not in kd:
+        if not EXPLICIT_KINDS & kd.keys():
             if degree[a] >= max_edges_per_topic or degree[b] >= max_edges_per_topic:
                 continue
             degree[a] += 1

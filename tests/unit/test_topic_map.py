@@ -9,7 +9,14 @@ import matplotlib.image as mpimg
 import pytest
 
 from bench.corpus import make_topics
-from bot.core.topic_map import MapTopic, build_map, related_topics, render_png, render_text
+from bot.core.topic_map import (
+    EXPLICIT_KINDS,
+    MapTopic,
+    build_map,
+    related_topics,
+    render_png,
+    render_text,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -50,7 +57,7 @@ def test_cap_respected_and_hierarchy_kept(planted):
     m = build_map(planted.topics, planted.cross_refs, planted.citations, planted.quote_links)
     deg = Counter()
     for e in m.edges:
-        if "hierarchy" not in e.kinds:
+        if not EXPLICIT_KINDS & e.kinds.keys():
             deg[e.a] += 1
             deg[e.b] += 1
     assert max(deg.values()) <= 3
@@ -103,3 +110,13 @@ def test_thousand_topic_overview_and_focus():
     assert sorted(t for c in m.communities for t in c) == sorted(t.topic_id for t in p.topics)
     _decode(render_png(m))
     _decode(render_png(m, focus=p.topics[0].topic_id))
+
+
+def test_explicit_evidence_survives_the_cap():
+    """Similar wording fills every topic's cap; a stated cross-reference still shows."""
+    same = "legislation cooperation convention enforcement network capacity " * 5
+    topics = [MapTopic(topic_id=i, title=f"T{i}", activity=1, text=same) for i in range(1, 8)]
+    m = build_map(topics, cross_refs=[(1, 7, 1)], agenda_links=[(2, 6)], max_edges_per_topic=1)
+    edges = {frozenset((e.a, e.b)): e for e in m.edges}
+    assert "cross-reference" in edges[frozenset((1, 7))].kinds
+    assert edges[frozenset((2, 6))].reasons[0] == "the agenda lists them as related"

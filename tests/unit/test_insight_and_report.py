@@ -1,0 +1,137 @@
+"""Summaries cached against the discussion, the map's evidence from storage, the report files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.core.discussion import DiscussionService
+from bot.core.insight import InsightService
+from bot.core.report import ReportBuilder
+from bot.storage import Repository
+from bot.storage.models import IncomingMessage
+
+T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parents[2]
+THEMES = {
+    "network": "Every country should join the 24/7 Network of law enforcement contact points",
+    "industry": "Industry must ship secure devices and software by default to prevent crime",
+    "privacy": "Cross-border access to data threatens the privacy of ordinary citizens",
+}
+
+
+@pytest.fixture
+async def repo(tmp_path):
+    repository = await Repository.open(tmp_path / "insight.db")
+    yield repository
+    await repository.close()
+
+
+async def seed(repo: Repository):
+    consultation = await repo.agenda.upsert_consultation(7, "london", "The London Agenda", "")
+    items = []
+    for n, key in enumerate(("crime", "security")):
+        item, _ = await repo.agenda.upsert_item(
+            consultation.id, key, parent_id=None, position=n, title=f"Item {key}",
+            summation="Summation.", body="What is unacceptable offline is also unacceptable online.",
+        )
+        await repo.agenda.save_place(item.id, channel_id=100 + n)
+        items.append(await repo.agenda.item(item.id))
+    return consultation, items
+
+
+def msg(mid, text, channel_id, author, minutes=0):
+    return IncomingMessage(message_id=mid, channel_id=channel_id, author_id=author, content=text,
+                           created_at=T0 + timedelta(minutes=minutes))
+
+
+async def test_summary_is_cached_until_the_discussion_changes(repo):
+    _, (crime, _security) = await seed(repo)
+    insight = InsightService(repo, ["👍"], ["👎"])
+    mid = 1
+    for theme, sentence in THEMES.items():
+        for k in range(6):
+            await repo.discussion.record(crime.id, msg(mid, f"{sentence}, variant {k} {theme}.", 100, mid))
+            mid += 1
+    first = await insight.summary(crime)
+    assert not first.from_cache and len(first.summary.themes) >= 2
+    again = await insight.summary(crime)
+    assert again.from_cache and again.markdown == first.markdown
+    await repo.discussion.record(crime.id, msg(mid, "A brand new point about capacity building.", 100, 99))
+    fresh = await insight.summary(crime)
+    assert not fresh.from_cache
+    assert fresh.summary.participation.comments == first.summary.participation.comments + 1
+
+
+async def test_three_comments_get_a_brief_factual_summary(repo):
+    _, (crime, _) = await seed(repo)
+    for n in range(3):
+        await repo.discussion.record(crime.id, msg(n + 1, f"Point number {n}: prevention should come before any new legislation.", 100, n))
+    result = await InsightService(repo, [], []).summary(crime)
+    assert result.summary.is_brief and result.summary.themes == []
+    assert result.markdown.count("https://discord.com/channels/7/100/") == 3
+
+
+async def test_map_evidence_cross_references_and_shared_sources(repo):
+    _, (crime, security) = await seed(repo)
+    await repo.discussion.record(crime.id, msg(1, "See also <#101> on this.", 100, 5))
+    await repo.discussion.record(
+        security.id, msg(2, "Source https://example.org/report", 101, 6),
+        citations=[],
+    )
+    insight = InsightService(repo, [], [])
+    related = await insight.related(crime)
+    assert related and related[0][0].id == security.id
+    assert any("link to each other" in reason for reason in related[0][2]), related
+
+
+async def test_report_files_exclude_hidden_and_deleted_and_respect_consent(repo):
+    consultation, (crime, _) = await seed(repo)
+    await repo.privacy.save_profile(11, display_name="Named Person", affiliation="academia",
+                                    consent_named=True)
+    await repo.privacy.save_profile(12, display_name="Secret Name", affiliation="government",
+                                    consent_named=False)
+    await DiscussionService(repo).record(
+        msg(1, "> unacceptable offline is also unacceptable online\nYes.", 100, 11))
+    await repo.discussion.record(crime.id, msg(2, "A visible comment.", 100, 12))
+    await repo.discussion.record(crime.id, msg(3, "A hidden comment.", 100, 13))
+    await repo.discussion.record(crime.id, msg(4, "A deleted comment.", 100, 13))
+    await repo.discussion.set_hidden(3, True, "spam")
+    await repo.discussion.delete_messages([4])
+    files = await ReportBuilder(repo, InsightService(repo, [], [])).build(consultation, "all")
+    rows = list(csv.DictReader(io.StringIO(files["comments.csv"].decode())))
+    assert [r["content"] for r in rows] == [
+        "> unacceptable offline is also unacceptable online\nYes.", "A visible comment."
+    ]
+    assert rows[0]["author"] == "Named Person" and rows[0]["affiliation"] == "academia"
+    assert rows[1]["author"].startswith("Participant ") and "Secret" not in files["comments.json"].decode()
+    annotations = json.loads(files["quotes.annotations.json"])
+    assert annotations[0]["type"] == "Annotation"
+    selectors = {s["type"]: s for s in annotations[0]["target"]["selector"]}
+    assert selectors["TextQuoteSelector"]["exact"].startswith("unacceptable offline")
+    assert "# The London Agenda" in files["report.md"].decode()
+    hidden = await ReportBuilder(repo, InsightService(repo, [], [])).build(
+        consultation, "json", include_hidden=True)
+    assert "A hidden comment." in hidden["comments.json"].decode()
+    assert "A deleted comment." not in hidden["comments.json"].decode()
+
+
+async def test_export_cli_writes_the_files(repo, tmp_path):
+    consultation, (crime, _) = await seed(repo)
+    await repo.discussion.record(crime.id, msg(1, "Exported words.", 100, 5))
+    await repo.db.checkpoint()
+    out = tmp_path / "out"
+    env = {"DATABASE_PATH": str(repo.db.path), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-m", "bot", "export", "--format", "csv", "--out", str(out)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (out / "comments.csv").read_text().count("Exported words.") == 1
+    assert {p.name for p in out.iterdir()} == {"comments.csv", "quotes.csv", "citations.csv",
+                                               "moderation.csv"}
