@@ -77,6 +77,9 @@ class Posted:
     author: str
     place: int
     text: str
+    #: "message" (written by the person), or "quote" / "citation" (posted by the bot for them;
+    #: ``text`` is then the comment or note, a part of what the bot records)
+    kind: str = "message"
     deleted: bool = False
     hidden: bool = False
     reactions: Counter[str] = field(default_factory=Counter)
@@ -218,8 +221,9 @@ class Player:
                                                reply_to=reply_to)
         except EmulatorForbidden as exc:
             return str(exc)
-        if step.label:
-            self.posted[step.label] = Posted(step.label, sent.id, step.user, place, step.text)
+        if not step.where.startswith("#"):  # other channels are not part of the consultation
+            label = step.label or f"step {self.steps}"
+            self.posted[label] = Posted(label, sent.id, step.user, place, step.text)
         return None
 
     async def _thread(self, step: Thread) -> str | None:
@@ -295,7 +299,7 @@ class Player:
         self.say(place, step.user, f"/quote passage:{step.passage} comment:{step.comment}")
         answer = await self.world.slash(step.user, place, "quote",
                                         {"passage": step.passage, "comment": step.comment})
-        self._label_post(step.label, step.user, answer, f"{step.passage} {step.comment}")
+        self._label_post(step.label, step.user, answer, step.comment, "quote")
         return answer
 
     async def _cite(self, step: Cite) -> Answer:
@@ -303,13 +307,16 @@ class Player:
         options = {"url": step.url} | ({"note": step.note} if step.note else {})
         self.say(place, step.user, "/cite " + " ".join(f"{k}:{v}" for k, v in options.items()))
         answer = await self.world.slash(step.user, place, "cite", options)
-        self._label_post(step.label, step.user, answer, f"{step.url} {step.note or ''}")
+        self._label_post(step.label, step.user, answer, step.note or step.url, "citation")
         return answer
 
-    def _label_post(self, label: str | None, user: str, answer: Answer, text: str) -> None:
-        if label and answer.posts:
+    def _label_post(self, label: str | None, user: str, answer: Answer, text: str,
+                    kind: str) -> None:
+        """Remember the post the bot made for a /quote or /cite (unlabelled: "step N")."""
+        if answer.posts:
             post = answer.posts[0]
-            self.posted[label] = Posted(label, post.id, user, post.channel_id, text)
+            label = label or f"step {self.steps}"
+            self.posted[label] = Posted(label, post.id, user, post.channel_id, text, kind)
 
     async def _lock(self, step: Lock) -> Answer:
         place = self.place(step.where)
@@ -358,7 +365,7 @@ class Player:
                     if c.content is not None:
                         problems.append(f"{p.label}: deleted, but its text is still stored")
                     continue
-                if p.label in self._own_texts() and c.content != p.text:
+                if p.kind == "message" and c.content != p.text:
                     problems.append(f"{p.label}: stored text differs (edit not recorded?)")
                 if p.hidden and not c.hidden:
                     problems.append(f"{p.label}: hidden, but not marked hidden")
@@ -382,11 +389,6 @@ class Player:
             alive = sum(1 for p in self.posted.values() if not p.deleted)
             self.transcript.write(f"  ✓ {len(self.posted)} labelled messages checked "
                                   f"({alive} kept, {len(self.posted) - alive} deleted)")
-
-    def _own_texts(self) -> set[str]:
-        """Labels of messages people wrote themselves (not the bot's quote/cite posts)."""
-        return {label for label, p in self.posted.items()
-                if self.emu.state.messages[p.message_id].author_id != self.emu.bot_user.id}
 
     async def finale(self, scenario: Scenario | None, agenda: AgendaSpec, where: int) -> None:
         finale = scenario.finale if scenario else None
@@ -494,8 +496,8 @@ class Stage:
         """transcript.txt, posted.json (what the scenario posted) and bot.log."""
         out = self.options.out
         (out / "posted.json").write_text(json.dumps(
-            {label: {"message_id": str(p.message_id), "author": p.author, "text": p.text,
-                     "deleted": p.deleted, "hidden": p.hidden}
+            {label: {"message_id": str(p.message_id), "author": p.author, "kind": p.kind,
+                     "text": p.text, "deleted": p.deleted, "hidden": p.hidden}
              for label, p in player.posted.items()}, indent=2, ensure_ascii=False),
             encoding="utf-8")
         return [self.transcript.save(out / "transcript.txt"), out / "posted.json",
