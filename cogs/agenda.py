@@ -111,7 +111,7 @@ class AgendaCog(commands.Cog):
 
             async def progress(done: int, total: int, item: Item) -> None:
                 nonlocal last_update
-                if done == total or time.monotonic() - last_update > 0.5:
+                if done in (1, total) or time.monotonic() - last_update > 1.0:
                     last_update = time.monotonic()
                     await interaction.edit_original_response(
                         content=f"Publishing “{spec.title}”… {done}/{total}: {fit(item.title, 80)}"

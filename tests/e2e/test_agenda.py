@@ -203,3 +203,21 @@ async def test_list_and_about(emulator, published):
     choices = await emu.autocomplete(emulator.pat.id, crime.channel_id, "about", {"topic": "budap"},
                                      focused="topic")
     assert [c["name"] for c in choices] == ["↳ Support for the Budapest Convention on Cybercrime"]
+
+
+async def test_fifty_items_show_progress_and_survive_429s(emulator, consultation_bot):
+    emu = emulator.emu
+    items = "".join(f'[[items]]\ntitle = "Question {n}"\nsummation = "What do you think of {n}?"\n'
+                    for n in range(1, 51))
+    agenda = f'[consultation]\ntitle = "Fifty"\n{items}'
+    emu.fail_next("POST", "/guilds/{guild_id}/channels", status=429, retry_after=0.05, count=3)
+    general = emu.create_text_channel(emulator.guild.id, "general")
+    result = await publish(emu, emulator.alice.id, general.id,
+                           {"file": emu.upload("fifty.toml", agenda.encode())})
+    assert "50 items — 50 created, 0 updated, 0 unchanged" in answer_text(result)
+    _category, channels = category_channels(emu, emulator.guild.id, "Fifty")
+    assert len(channels) == 50 and channels[0].name == "01-question-1"
+    progress = [r.json.get("content") for r in emu.requests
+                if r.method == "PATCH" and r.path.endswith("/messages/@original") and r.json]
+    assert any("1/50" in (text or "") for text in progress)
+    assert sum(1 for r in emu.requests if r.status == 429) == 3

@@ -189,3 +189,34 @@ async def test_mydata_export_and_delete(emulator, published):
     assert secret.encode() not in blob and b"Pat Example" not in blob
     assert b"sam-words-only" in blob
     assert (await bot.repo.discussion.counts(crime.id)).comments >= 1
+
+
+async def test_lock_is_reapplied_after_restart_when_discord_lost_it(emulator, start_client, tmp_path):
+    emu, g = emulator.emu, emulator.guild
+    first = ConsultationBot(make_settings(tmp_path, emulator), guild_ready_timeout=0.05)
+    await start_client(first, emu)
+    general = emu.create_text_channel(g.id, "general")
+    await finished(emu, await emu.slash(emulator.alice.id, general.id, "agenda publish"), "Published")
+    crime = await item_by_key(first, g.id, "tackling-cyber-crime")
+    await run(emu, emulator.mo.id, crime.channel_id, "lock", {"reason": "paused"})
+    locked = overwrites_of(emu, crime.channel_id)
+    await first.close()
+
+    emu.set_overwrite(crime.channel_id, g.id, allow=0, deny=0, type=0)  # an admin undid it
+    await emu.send_message(emulator.pat.id, crime.channel_id, "slipped in while the bot was down")
+
+    second = ConsultationBot(make_settings(tmp_path, emulator), guild_ready_timeout=0.05)
+    await start_client(second, emu)
+    await emu.wait_for(lambda: overwrites_of(emu, crime.channel_id) == locked, timeout=10)
+    with pytest.raises(EmulatorForbidden):
+        await emu.send_message(emulator.pat.id, crime.channel_id, "and now?")
+
+
+async def test_commands_are_rate_limited_per_user(emulator, published):
+    emu, bot, g = emulator.emu, published, emulator.guild
+    crime = await item_by_key(bot, g.id, "tackling-cyber-crime")
+    answers = [await run(emu, emulator.pat.id, crime.channel_id, "summary") for _ in range(3)]
+    assert "Slow down" not in answer_text(answers[1])
+    assert answers[2].ephemeral and "Slow down" in answer_text(answers[2])
+    other = await run(emu, emulator.sam.id, crime.channel_id, "summary")
+    assert "Slow down" not in answer_text(other)
