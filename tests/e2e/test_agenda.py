@@ -221,3 +221,25 @@ async def test_fifty_items_show_progress_and_survive_429s(emulator, consultation
                 if r.method == "PATCH" and r.path.endswith("/messages/@original") and r.json]
     assert any("1/50" in (text or "") for text in progress)
     assert sum(1 for r in emu.requests if r.status == 429) == 3
+
+
+async def test_add_form_creates_a_new_item_channel(emulator, published):
+    emu, bot = emulator.emu, published
+    general = emu.channel_named(emulator.guild.id, "general")
+    refused = await emu.slash(emulator.pat.id, general.id, "agenda add")
+    assert refused.modal is None and "Only organisers" in answer_text(refused)
+    form = await emu.slash(emulator.alice.id, general.id, "agenda add")
+    inputs = {c.get("label", ""): c["custom_id"] for c in form.modal.inputs}
+    title_id = next(v for k, v in inputs.items() if k.startswith("Title"))
+    summation_id = next(v for k, v in inputs.items() if k.startswith("Summation"))
+    body_id = next(v for k, v in inputs.items() if k.startswith("Body"))
+    done = await emu.submit_modal(emulator.alice.id, form.modal, {
+        title_id: "8. Skills and education", summation_id: "Who should teach cyber hygiene?",
+        body_id: "Schools, employers or governments?",
+    })
+    await finished(emu, done, "Added")
+    item = next(i for i in await bot.repo.agenda.guild_items(emulator.guild.id)
+                if i.title == "8. Skills and education")
+    channel = emu.channel(item.channel_id)
+    assert channel.name == "08-skills-and-education"
+    assert article_text(item_posts(emu, item)) == "Schools, employers or governments?"
