@@ -254,9 +254,9 @@ class AgendaCog(commands.Cog):
         if item.parent_id:
             parent = await repo.agenda.item(item.parent_id)
             e.add_field(name="Part of", value=_link(parent), inline=False)
-        related = await self.related_lines(item)
+        related = _whole_lines(await self.related_lines(item), 1024)
         if related:
-            e.add_field(name="Related topics", value=fit("\n".join(related), 1024), inline=False)
+            e.add_field(name="Related topics", value=related, inline=False)
         if item.discord_id:
             e.add_field(name="Channel", value=channel_link(item.guild_id, item.discord_id), inline=False)
         await interaction.response.send_message(embed=e, ephemeral=True)
@@ -278,6 +278,17 @@ def _link(item: Item | None) -> str:
     if item is None:
         return "—"
     return f"[{item.title}]({channel_link(item.guild_id, item.discord_id)})" if item.discord_id else item.title
+
+
+def _whole_lines(lines: list[str], limit: int) -> str:
+    """As many whole lines as fit (a cut line would break its Markdown link)."""
+    out = ""
+    for line in lines:
+        candidate = f"{out}\n{line}" if out else line
+        if len(candidate) > limit:
+            break
+        out = candidate
+    return out
 
 
 def _chunks(lines: list[str], limit: int) -> list[str]:

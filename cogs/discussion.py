@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 
 import discord
 from discord import app_commands
@@ -21,9 +22,28 @@ from cogs.agenda import topic_autocomplete, topic_for
 log = logging.getLogger(__name__)
 
 
+class MessageOrder:
+    """One lock per message id, taken before a handler's first await.
+
+    discord.py runs every event handler as its own task, so a reaction, an edit or a
+    deletion could be stored before the message itself. Tasks start in the order the
+    events arrived, so taking the message's lock first keeps that order.
+    """
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def __call__(self, message_id: int) -> asyncio.Lock:
+        lock = self._locks.get(message_id)
+        if lock is None:
+            lock = self._locks[message_id] = asyncio.Lock()
+        return lock
+
+
 class DiscussionCog(commands.Cog):
     def __init__(self, bot: ConsultationBot) -> None:
         self.bot = bot
+        self.in_order = MessageOrder()
         self.discussion = DiscussionService(bot.repo)
         self.catchup = CatchUp(bot, bot.repo, self.discussion)
         self._catchup_task: asyncio.Task | None = None
@@ -61,40 +81,45 @@ class DiscussionCog(commands.Cog):
         if message.guild is None:
             return
         if is_participant_message(message):
-            await self.discussion.record(incoming(message), parent_id=parent_id_of(message.channel))
+            async with self.in_order(message.id):
+                await self.discussion.record(incoming(message), parent_id=parent_id_of(message.channel))
         elif message.author.id == self.bot.user.id:
             await self.bot.repo.discussion.advance_cursor(message.channel.id, message.id)
 
     @commands.Cog.listener()
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
         message = payload.message
-        if is_participant_message(message) and "content" in payload.data:
-            await self.discussion.record(incoming(message), parent_id=parent_id_of(message.channel))
-        previews = link_previews(message)
-        if previews:
-            await self.discussion.record_link_previews(message.id, previews)
+        async with self.in_order(message.id):
+            if is_participant_message(message) and "content" in payload.data:
+                await self.discussion.record(incoming(message), parent_id=parent_id_of(message.channel))
+            previews = link_previews(message)
+            if previews:
+                await self.discussion.record_link_previews(message.id, previews)
 
     @commands.Cog.listener()
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
-        await self.discussion.delete([payload.message_id])
+        async with self.in_order(payload.message_id):
+            await self.discussion.delete([payload.message_id], payload.channel_id)
 
     @commands.Cog.listener()
     async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
-        await self.discussion.delete(payload.message_ids)
+        await self.discussion.delete(payload.message_ids, payload.channel_id)
 
     @commands.Cog.listener()
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
         if payload.guild_id and payload.user_id != self.bot.user.id:
-            await self.bot.repo.discussion.set_reaction(
-                payload.message_id, payload.user_id, str(payload.emoji), True
-            )
+            async with self.in_order(payload.message_id):
+                await self.bot.repo.discussion.set_reaction(
+                    payload.message_id, payload.user_id, str(payload.emoji), True
+                )
 
     @commands.Cog.listener()
     async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
         if payload.guild_id:
-            await self.bot.repo.discussion.set_reaction(
-                payload.message_id, payload.user_id, str(payload.emoji), False
-            )
+            async with self.in_order(payload.message_id):
+                await self.bot.repo.discussion.set_reaction(
+                    payload.message_id, payload.user_id, str(payload.emoji), False
+                )
 
     @commands.Cog.listener()
     async def on_thread_create(self, thread: discord.Thread) -> None:

@@ -125,8 +125,8 @@ class DiscussionService:
                 continue
             await self.repo.discussion.set_link_title(message_id, normalized, title)
 
-    async def delete(self, message_ids: Iterable[int]) -> int:
-        return await self.repo.discussion.delete_messages(message_ids)
+    async def delete(self, message_ids: Iterable[int], channel_id: int | None = None) -> int:
+        return await self.repo.discussion.delete_messages(message_ids, channel_id=channel_id)
 
     async def reanchor(self, item: Item) -> dict[str, int]:
         """After an article edit: move every quote of the item to the new revision."""

@@ -45,7 +45,7 @@ class CitationIn(BaseModel):
 
 
 class RecordOutcome(BaseModel):
-    comment_id: int
+    comment_id: int | None  # None: the message was deleted before it could be stored
     created: bool
     changed: bool
 
@@ -154,6 +154,10 @@ class DiscussionStore(Store):
                 (message.message_id,),
             )
             await self._advance(tx, message.channel_id, message.message_id)
+            if row is None and await tx.fetchone(
+                "SELECT 1 FROM deleted_messages WHERE message_id = ?", (message.message_id,)
+            ):
+                return RecordOutcome(comment_id=None, created=False, changed=False)
             if row is None:
                 comment_id = await tx.insert(
                     """INSERT INTO comments (message_id, item_id, channel_id, thread_id, author_id,
@@ -220,9 +224,11 @@ class DiscussionStore(Store):
             known: set[int] = set()
             for start in range(0, len(ids), 500):
                 chunk = ids[start:start + 500]
+                marks = ",".join("?" * len(chunk))
                 rows = await tx.fetchall(
-                    f"SELECT message_id FROM comments WHERE message_id IN ({','.join('?' * len(chunk))})",  # noqa: S608
-                    chunk,
+                    f"SELECT message_id FROM comments WHERE message_id IN ({marks}) "  # noqa: S608
+                    f"UNION SELECT message_id FROM deleted_messages WHERE message_id IN ({marks})",
+                    chunk + chunk,
                 )
                 known.update(r[0] for r in rows)
             fresh = [entry for entry in batch if entry[0].message_id not in known]
@@ -297,19 +303,35 @@ class DiscussionStore(Store):
             (ts(when), item_id),
         )
 
-    async def delete_messages(self, message_ids: Iterable[int], when: datetime | None = None) -> int:
-        """Tombstone deleted messages and erase their text, quotes and citations."""
+    async def delete_messages(
+        self, message_ids: Iterable[int], when: datetime | None = None, *,
+        channel_id: int | None = None,
+    ) -> int:
+        """Tombstone deleted messages and erase their text, quotes and citations.
+
+        A deletion in a followed `channel_id` of a message not stored yet is remembered,
+        so that a create event or a history page handled later never stores its text.
+        """
         ids = list(message_ids)
         if not ids:
             return 0
         deleted = 0
         async with self.db.transaction() as tx:
+            followed = channel_id is not None and await tx.fetchone(
+                "SELECT 1 FROM channel_cursors WHERE channel_id = ?", (channel_id,)
+            )
             for message_id in ids:
                 row = await tx.fetchone(
-                    "SELECT id, item_id FROM comments WHERE message_id = ? AND deleted_at IS NULL",
+                    "SELECT id, item_id, deleted_at FROM comments WHERE message_id = ?",
                     (message_id,),
                 )
-                if row is None:
+                if row is None and followed:
+                    await tx.execute(
+                        "INSERT OR IGNORE INTO deleted_messages (message_id, channel_id, deleted_at) "
+                        "VALUES (?, ?, ?)",
+                        (message_id, channel_id, ts(when or utcnow())),
+                    )
+                if row is None or row["deleted_at"] is not None:
                     continue
                 await self._erase_comment_text(tx, row["id"])
                 await tx.execute("DELETE FROM quotes WHERE comment_id = ?", (row["id"],))

@@ -180,3 +180,22 @@ async def test_locked_item_refuses_quote_and_cite(emulator, published):
         result = await emu.slash(emulator.mo.id, crime.channel_id, command, options)
         await finished(emu, result)
         assert result.ephemeral and "is locked" in answer_text(result)
+
+
+async def test_reactions_and_deletions_right_after_posting_are_not_lost(emulator, published):
+    emu, bot, g = emulator.emu, published, emulator.guild
+    crime = await item_by_key(bot, g.id, "tackling-cyber-crime")
+    liked = await emu.send_message(emulator.pat.id, crime.channel_id, "React to me at once.")
+    await emu.add_reaction(emulator.sam.id, liked.id, "👍")
+    await emu.add_reaction(emulator.mo.id, liked.id, "👎")
+    regret = await emu.send_message(emulator.sam.id, crime.channel_id, "regret-this-xyz at once")
+    await emu.delete_message(emulator.sam.id, regret.id)
+    marker = await emu.send_message(emulator.pat.id, crime.channel_id, "marker")
+
+    async def settled():
+        counts = await bot.repo.discussion.reaction_counts(crime.id, ["👍"], ["👎"])
+        c = await comment_of(bot, liked.id)
+        return c and counts.get(c.id) == (1, 1) and await comment_of(bot, marker.id)
+    await eventually(settled)
+    stored = await comment_of(bot, regret.id)
+    assert stored is None or stored.content is None

@@ -266,3 +266,18 @@ async def test_an_older_version_arriving_late_never_overwrites_the_newer(repo):
     comment = await repo.discussion.comment(1)
     assert comment.content == "second words"
     assert [r.content for r in await repo.discussion.revisions(comment.id)] == ["first words"]
+
+
+async def test_a_deletion_seen_before_the_message_keeps_its_text_out(repo):
+    item = await make_item(repo)
+    assert await repo.discussion.delete_messages([7], channel_id=item.channel_id) == 0
+    outcome = await repo.discussion.record(item.id, message(7, "gone already", channel_id=item.channel_id))
+    assert outcome.comment_id is None and not outcome.created
+    batch = [(message(7, "gone already", channel_id=item.channel_id), [], [])]
+    assert await repo.discussion.record_new(item.id, batch) == 0
+    assert await repo.discussion.comment(7) is None
+    # deletions in channels the bot does not follow are not remembered
+    await repo.discussion.delete_messages([8], channel_id=424242)
+    async with repo.db.reading() as tx:
+        rows = await tx.fetchall("SELECT message_id FROM deleted_messages")
+    assert [r[0] for r in rows] == [7]
