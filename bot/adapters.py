@@ -47,3 +47,8 @@ def incoming(message: discord.Message) -> IncomingMessage:
         ],
         link_previews=link_previews(message),
     )
+
+
+async def item_place(client: discord.Client, item) -> discord.abc.Messageable:
+    """The channel or thread that is the item in Discord (where the bot posts for it)."""
+    return client.get_channel(item.discord_id) or await client.fetch_channel(item.discord_id)

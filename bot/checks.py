@@ -26,17 +26,20 @@ def is_moderator(interaction: discord.Interaction, settings: Settings) -> bool:
     )
 
 
-def require_organiser(interaction: discord.Interaction, settings: Settings, action: str) -> None:
+def _require(allowed: bool, interaction: discord.Interaction, who: str, permission: str,
+             role_id: int | None, action: str) -> None:
     if interaction.guild is None:
         raise NotPermitted("This works in the consultation's server, not in direct messages.")
-    if not is_organiser(interaction, settings):
-        role = " or the organiser role" if settings.organiser_role_id else ""
-        raise NotPermitted(f"Only organisers can {action}: it needs the Manage Server permission{role}.")
+    if not allowed:
+        role = f" or the {who[:-1]} role" if role_id else ""
+        raise NotPermitted(f"Only {who} can {action}: it needs the {permission} permission{role}.")
+
+
+def require_organiser(interaction: discord.Interaction, settings: Settings, action: str) -> None:
+    _require(is_organiser(interaction, settings), interaction, "organisers", "Manage Server",
+             settings.organiser_role_id, action)
 
 
 def require_moderator(interaction: discord.Interaction, settings: Settings, action: str) -> None:
-    if interaction.guild is None:
-        raise NotPermitted("This works in the consultation's server, not in direct messages.")
-    if not is_moderator(interaction, settings):
-        role = " or the moderator role" if settings.moderator_role_id else ""
-        raise NotPermitted(f"Only moderators can {action}: it needs the Manage Threads permission{role}.")
+    _require(is_moderator(interaction, settings), interaction, "moderators", "Manage Threads",
+             settings.moderator_role_id, action)

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 import discord
 
 from bot.core.agenda import ArticlePart, channel_name, fingerprint, render_article, thread_name
+from bot.core.topics import status_line
 from bot.render import part_embeds
 from bot.storage import Repository
 from bot.storage.models import Consultation, Item
@@ -31,14 +32,6 @@ class PublishReport:
     def line(self) -> str:
         return (f"{len(self.created)} created, {len(self.updated)} updated, "
                 f"{len(self.unchanged)} unchanged")
-
-
-def status_line(item: Item) -> str:
-    if item.locked:
-        return "🔒 Locked" + (f": {item.lock_reason}" if item.lock_reason else "")
-    if item.closes_at:
-        return f"Open until {item.closes_at:%Y-%m-%d %H:%M} UTC"
-    return "Open for comments"
 
 
 def article_parts(item: Item) -> list[ArticlePart]:

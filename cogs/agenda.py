@@ -17,9 +17,9 @@ from bot.core import publishing
 from bot.core.agenda import AgendaInvalid, load_agenda
 from bot.core.discussion import DiscussionService
 from bot.core.errors import BadInput, UserError
-from bot.core.topics import resolve_topic, topic_choices
+from bot.core.topics import resolve_topic, status_line, topic_choices
 from bot.error_handler import report_error
-from bot.publisher import Publisher, status_line
+from bot.publisher import Publisher
 from bot.render import BRAND_COLOUR, LOCKED_COLOUR, channel_link, fit, text_file, ts_tag
 from bot.storage.models import Item
 

@@ -6,11 +6,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.adapters import parent_id_of
+from bot.adapters import item_place, parent_id_of
 from bot.client import ConsultationBot
 from bot.core.discussion import DiscussionService
 from bot.render import BRAND_COLOUR, fit, message_link
-from bot.storage.models import IncomingMessage
 from cogs.agenda import topic_autocomplete, topic_for
 
 PREVIEWABLE_URL = 1900  # longer links go in the embed only (message content is ≤ 2000)
@@ -35,7 +34,7 @@ class CitationsCog(commands.Cog):
         self.discussion.check_open(item)
         citation = self.discussion.check_citation(url, note)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        place = self.bot.get_channel(item.discord_id) or await self.bot.fetch_channel(item.discord_id)
+        place = await item_place(self.bot, item)
         post = discord.Embed(description=note, colour=BRAND_COLOUR)
         post.set_author(name=f"{interaction.user.display_name} cites a source")
         if len(citation.url) > PREVIEWABLE_URL:
@@ -43,14 +42,11 @@ class CitationsCog(commands.Cog):
         sent = await place.send(
             content=citation.url if len(citation.url) <= PREVIEWABLE_URL else None, embed=post
         )
-        await self.discussion.record(
-            IncomingMessage(
-                message_id=sent.id, channel_id=place.id,
-                thread_id=place.id if isinstance(place, discord.Thread) else None,
-                author_id=interaction.user.id,
-                content=citation.url + (f"\n{note}" if note else ""), created_at=sent.created_at,
-            ),
-            parent_id=parent_id_of(place), kind="citation", citations=[citation],
+        await self.discussion.record_post(
+            message_id=sent.id, place_id=place.id, in_thread=isinstance(place, discord.Thread),
+            parent_id=parent_id_of(place), author_id=interaction.user.id,
+            content=citation.url + (f"\n{note}" if note else ""), created_at=sent.created_at,
+            kind="citation", citations=[citation],
         )
         await interaction.followup.send(
             f"Cited {citation.normalized_url} in “{item.title}”: "

@@ -10,13 +10,18 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.adapters import incoming, is_participant_message, link_previews, parent_id_of
+from bot.adapters import (
+    incoming,
+    is_participant_message,
+    item_place,
+    link_previews,
+    parent_id_of,
+)
 from bot.catchup import CatchUp
 from bot.client import ConsultationBot
 from bot.core import quotes
 from bot.core.discussion import DiscussionService, article_text
 from bot.render import BRAND_COLOUR, message_link
-from bot.storage.models import IncomingMessage
 from cogs.agenda import topic_autocomplete, topic_for
 
 log = logging.getLogger(__name__)
@@ -145,20 +150,16 @@ class DiscussionCog(commands.Cog):
         self.discussion.check_open(item)
         exact = self.discussion.passage_for(item, passage)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        place = self.bot.get_channel(item.discord_id) or await self.bot.fetch_channel(item.discord_id)
+        place = await item_place(self.bot, item)
         quoted = "\n".join(f"> {line}" for line in exact.splitlines())
         post = discord.Embed(description=f"{quoted}\n\n{comment}", colour=BRAND_COLOUR)
         post.set_author(name=f"{interaction.user.display_name} quoted the article",
                         icon_url=interaction.user.display_avatar.url)
         sent = await place.send(embed=post)
-        await self.discussion.record(
-            IncomingMessage(
-                message_id=sent.id, channel_id=place.id,
-                thread_id=place.id if isinstance(place, discord.Thread) else None,
-                author_id=interaction.user.id, content=f"{quoted}\n{comment}",
-                created_at=sent.created_at,
-            ),
-            parent_id=parent_id_of(place), kind="quote",
+        await self.discussion.record_post(
+            message_id=sent.id, place_id=place.id, in_thread=isinstance(place, discord.Thread),
+            parent_id=parent_id_of(place), author_id=interaction.user.id,
+            content=f"{quoted}\n{comment}", created_at=sent.created_at, kind="quote",
         )
         await interaction.followup.send(
             f"Posted your quote: {message_link(item.guild_id, place.id, sent.id)}", ephemeral=True

@@ -116,6 +116,21 @@ class DiscussionService:
         ]
         return await self.repo.discussion.record_new(item.id, batch)
 
+    async def record_post(
+        self, *, message_id: int, place_id: int, in_thread: bool, parent_id: int | None,
+        author_id: int, content: str, created_at, kind: str,
+        citations: list[CitationIn] | None = None,
+    ) -> RecordOutcome | None:
+        """Record a message the bot posted for a participant (`/quote`, `/cite`) as theirs."""
+        return await self.record(
+            IncomingMessage(
+                message_id=message_id, channel_id=place_id,
+                thread_id=place_id if in_thread else None, author_id=author_id,
+                content=content, created_at=created_at,
+            ),
+            parent_id=parent_id, kind=kind, citations=citations,
+        )
+
     async def record_link_previews(self, message_id: int, previews: dict[str, str]) -> None:
         """Discord added link previews to a message: they give the cited sources' titles."""
         for url, title in previews.items():

@@ -27,6 +27,7 @@ from bot.core.summary import (
     summary_embed_fields,
 )
 from bot.core.topic_map import MapTopic, TopicMap, build_map, related_topics
+from bot.core.topics import status_line
 from bot.storage import Repository
 from bot.storage.models import Item
 
@@ -37,14 +38,6 @@ _DISCORD_LINK = re.compile(r"https?://(?:\w+\.)?discord(?:app)?\.com/channels/\d
 
 def jump_url(guild_id: int, channel_id: int, message_id: int) -> str:
     return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
-
-
-def status_text(item: Item) -> str:
-    if item.locked:
-        return "Locked" + (f" ({item.lock_reason})" if item.lock_reason else "")
-    if item.closes_at:
-        return f"Open until {item.closes_at:%Y-%m-%d %H:%M} UTC"
-    return "Open"
 
 
 class SummaryResult(BaseModel):
@@ -108,7 +101,7 @@ class InsightService:
             computed, from_cache = None, False
         quotes = await self.top_quotes(item)
         sources = await self.top_sources(item)
-        status = status_text(item)
+        status = status_line(item)
         return SummaryResult(
             item_id=item.id,
             summary=summary,

@@ -13,7 +13,8 @@ import json
 from collections.abc import Iterable
 from typing import Literal
 
-from bot.core.insight import InsightService, jump_url, status_text
+from bot.core.insight import InsightService, jump_url
+from bot.core.topics import status_line
 from bot.storage import Repository
 from bot.storage.models import Consultation, Item, Participant
 from bot.storage.privacy_store import pseudonym_for
@@ -74,7 +75,7 @@ class ReportBuilder:
         for item in items:
             depth = "##" if item.parent_id is None else "###"
             out += [f"{depth} {item.title}", "", f"*{item.summation}*", "",
-                    f"Status: {status_text(item)} · article revision {item.revision_number}", ""]
+                    f"Status: {status_line(item)} · article revision {item.revision_number}", ""]
             result = await self.insight.summary(item)
             body = result.markdown.split("\n", 1)[1] if "\n" in result.markdown else ""
             out += [body.replace("\n### ", "\n#### ").strip(), ""]

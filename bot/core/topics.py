@@ -35,6 +35,15 @@ def topic_choices(items: Sequence[Item], typed: str) -> list[tuple[str, str]]:
     return out
 
 
+def status_line(item: Item) -> str:
+    """An item's status as people read it: open, open until…, or locked (and why)."""
+    if item.locked:
+        return "🔒 Locked" + (f": {item.lock_reason}" if item.lock_reason else "")
+    if item.closes_at:
+        return f"Open until {item.closes_at:%Y-%m-%d %H:%M} UTC"
+    return "Open for comments"
+
+
 async def resolve_topic(
     repo: Repository, guild_id: int, topic: str | None, channel_ids: Sequence[int | None]
 ) -> Item:

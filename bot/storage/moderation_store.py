@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.storage.common import Store, parse_ts, ts
+from bot.storage.database import Transaction
 from bot.storage.models import Lock, ModerationAction, utcnow
 
 
@@ -20,6 +21,20 @@ def _action(row) -> ModerationAction:
     data = dict(zip(row.keys(), row, strict=True))
     data["created_at"] = parse_ts(data["created_at"])
     return ModerationAction(**data)
+
+
+async def log_action(
+    tx: Transaction, *, action: str, target_type: str, target_id: int | None,
+    moderator_id: int | None, guild_id: int | None, item_id: int | None, reason: str | None,
+    when: str | None = None,
+) -> int:
+    """Append to the moderation log inside the caller's transaction."""
+    return await tx.insert(
+        """INSERT INTO moderation_actions (guild_id, item_id, moderator_id, action,
+             target_type, target_id, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+        (guild_id, item_id, moderator_id, action, target_type, target_id, reason,
+         when or ts(utcnow())),
+    )
 
 
 class ModerationStore(Store):
@@ -48,11 +63,9 @@ class ModerationStore(Store):
             )
             if not cur.rowcount:
                 return False
-            await tx.execute(
-                """INSERT INTO moderation_actions (guild_id, item_id, moderator_id, action,
-                     target_type, target_id, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-                (guild_id, item_id, locked_by, "lock", scope, target_id, reason, when_ts),
-            )
+            await log_action(tx, action="lock", target_type=scope, target_id=target_id,
+                             moderator_id=locked_by, guild_id=guild_id, item_id=item_id,
+                             reason=reason, when=when_ts)
         return True
 
     async def remove_lock(
@@ -65,12 +78,9 @@ class ModerationStore(Store):
             if row is None:
                 return None
             await tx.execute("DELETE FROM locks WHERE target_id = ?", (target_id,))
-            await tx.execute(
-                """INSERT INTO moderation_actions (guild_id, item_id, moderator_id, action,
-                     target_type, target_id, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-                (guild_id, row["item_id"], moderator_id, "unlock", row["scope"], target_id, reason,
-                 ts(utcnow())),
-            )
+            await log_action(tx, action="unlock", target_type=row["scope"], target_id=target_id,
+                             moderator_id=moderator_id, guild_id=guild_id, item_id=row["item_id"],
+                             reason=reason)
         return _lock(row)
 
     async def log(
@@ -78,12 +88,9 @@ class ModerationStore(Store):
         guild_id: int | None, item_id: int | None = None, reason: str | None = None,
     ) -> int:
         async with self.db.transaction() as tx:
-            return await tx.insert(
-                """INSERT INTO moderation_actions (guild_id, item_id, moderator_id, action,
-                     target_type, target_id, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-                (guild_id, item_id, moderator_id, action, target_type, target_id, reason,
-                 ts(utcnow())),
-            )
+            return await log_action(tx, action=action, target_type=target_type,
+                                    target_id=target_id, moderator_id=moderator_id,
+                                    guild_id=guild_id, item_id=item_id, reason=reason)
 
     async def actions(
         self, *, guild_id: int | None = None, item_id: int | None = None,

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.storage.common import Store, parse_ts, ts
 from bot.storage.models import Participant, utcnow
+from bot.storage.moderation_store import log_action
 
 
 def pseudonym_for(user_id: int) -> str:
@@ -161,11 +162,9 @@ class PrivacyStore(Store):
                 [(i,) for i in items],
             )
             await tx.executemany("DELETE FROM summary_cache WHERE item_id = ?", [(i,) for i in items])
-            await tx.execute(
-                """INSERT INTO moderation_actions (guild_id, item_id, moderator_id, action,
-                     target_type, target_id, reason, created_at)
-                   VALUES (NULL, NULL, ?, 'erase', 'participant', NULL, NULL, ?)""",
-                (None, now),
-            )
+            # that an erasure happened is logged; what was erased is not
+            await log_action(tx, action="erase", target_type="participant", target_id=None,
+                             moderator_id=None, guild_id=None, item_id=None, reason=None,
+                             when=now)
         await self.db.checkpoint()
         return {"comments": len(ids), "citation_notes": notes, "profile": profile.rowcount}
