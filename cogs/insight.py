@@ -36,6 +36,11 @@ class InsightCog(commands.Cog):
         self.reports = ReportBuilder(bot.repo, self.insight)
 
     @commands.Cog.listener()
+    async def on_catchup_done(self) -> None:
+        """After a (re)connect's catch-up: prepare every topic's summary features."""
+        await self.insight.warm(await self.bot.repo.agenda.all_items())
+
+    @commands.Cog.listener()
     async def on_participant_erased(self, _user_id: int) -> None:
         await self.insight.drop_derived_data()
 

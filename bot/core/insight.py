@@ -113,11 +113,16 @@ class InsightService:
             from_cache=from_cache,
         )
 
-    async def warm(self, pairs: list[tuple[int, str]]) -> None:
-        """Compute comments' features ahead of the first summary request (off the loop)."""
-        if pairs:
-            async with self._lock:
-                await asyncio.to_thread(self.features.add, pairs)
+    async def warm(self, items: Iterable[Item]) -> int:
+        """Compute the comments' features ahead of the first summary request (off the loop),
+        so that even the first `/summary` after a start is answered from a warm cache."""
+        added = 0
+        for item in items:
+            pairs = [(c.id, c.content or "") for c in await self.repo.discussion.comments(item.id)]
+            if pairs:
+                async with self._lock:
+                    added += await asyncio.to_thread(self.features.add, pairs)
+        return added
 
     async def drop_derived_data(self) -> None:
         """Forget features and maps computed from text that has since been erased."""

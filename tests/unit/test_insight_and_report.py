@@ -135,3 +135,14 @@ async def test_export_cli_writes_the_files(repo, tmp_path):
     assert (out / "comments.csv").read_text().count("Exported words.") == 1
     assert {p.name for p in out.iterdir()} == {"comments.csv", "quotes.csv", "citations.csv",
                                                "moderation.csv"}
+
+
+async def test_warming_fills_the_feature_cache_for_every_comment(repo):
+    _, (crime, security) = await seed(repo)
+    for n in range(5):
+        await repo.discussion.record(crime.id, msg(n + 1, f"Comment {n} on crime prevention today.", 100, n))
+    await repo.discussion.record(security.id, msg(9, "A comment on international security norms.", 101, 9))
+    insight = InsightService(repo, [], [])
+    assert await insight.warm([crime, security]) == 6
+    assert len(insight.features) == 6
+    assert await insight.warm([crime, security]) == 0
