@@ -141,7 +141,11 @@ class DiscussionService:
             await self.repo.discussion.set_link_title(message_id, normalized, title)
 
     async def delete(self, message_ids: Iterable[int], channel_id: int | None = None) -> int:
-        return await self.repo.discussion.delete_messages(message_ids, channel_id=channel_id)
+        """Tombstone deleted messages; their text leaves the database file and its WAL."""
+        deleted = await self.repo.discussion.delete_messages(message_ids, channel_id=channel_id)
+        if deleted:
+            await self.repo.db.checkpoint()
+        return deleted
 
     async def reanchor(self, item: Item) -> dict[str, int]:
         """After an article edit: move every quote of the item to the new revision."""

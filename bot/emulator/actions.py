@@ -145,6 +145,14 @@ class ActionsMixin:
         except ApiError as e:
             raise _forbidden(e) from None
 
+    def archive_thread(self: Emulator, thread_id: int) -> Channel:
+        """Discord archiving an inactive thread (its auto-archive duration passed)."""
+        th = self.state.channel(_id(thread_id))
+        if not th.is_thread:
+            raise EmulatorError(f"channel {th.id} is not a thread")
+        self._set_archived(th, True)
+        return th
+
     # --- interactions -------------------------------------------------------------------
 
     def _resolve_value(self: Emulator, opt: dict[str, Any], value: Any, channel_id: int,

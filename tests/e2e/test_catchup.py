@@ -35,6 +35,9 @@ async def test_restart_catches_up_posts_edits_deletions_and_reactions(emulator, 
     in_thread = await emu.send_message(emulator.pat.id, sub.thread_id, "A reply in a sub-item thread.")
     side = await emu.create_thread(emulator.pat.id, crime.channel_id, "a new side thread")
     in_side = await emu.send_message(emulator.pat.id, side.id, "Said in a thread opened while down.")
+    quiet = await emu.create_thread(emulator.sam.id, crime.channel_id, "archived while down")
+    in_quiet = await emu.send_message(emulator.sam.id, quiet.id, "Said, then the thread slept.")
+    emu.archive_thread(quiet.id)
     await emu.add_reaction(emulator.sam.id, early.id, "👍")
 
     second = ConsultationBot(make_settings(tmp_path, emulator), guild_ready_timeout=0.05)
@@ -53,6 +56,7 @@ async def test_restart_catches_up_posts_edits_deletions_and_reactions(emulator, 
     assert [m.id for m in missed] == [i for i in stored if i in {m.id for m in missed}]
     assert (await repo.comment(in_thread.id)).item_id == sub.id
     assert (await repo.comment(in_side.id)).item_id == crime.id
+    assert (await repo.comment(in_quiet.id)).thread_id == quiet.id
     counts = await repo.reaction_counts(crime.id, ["👍"], [])
     assert counts[(await repo.comment(early.id)).id] == (1, 0)
 
