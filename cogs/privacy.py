@@ -41,7 +41,7 @@ class ConfirmErase(discord.ui.View):
     async def confirm(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
         self.stop()
         await interaction.response.defer(ephemeral=True, thinking=True)
-        erased = await self.cog.bot.repo.privacy.erase(self.owner_id)
+        erased = await self.cog.bot.repo.privacy.erase(self.owner_id, guild_id=interaction.guild_id)
         self.cog.bot.dispatch("participant_erased", self.owner_id)
         await interaction.followup.send(
             f"Done. Erased your profile and the text of {erased['comments']} comment(s) and "

@@ -119,7 +119,7 @@ class PrivacyStore(Store):
             "reactions_given": [{"message_id": str(r[0]), "emoji": r[1]} for r in reactions_given],
         }
 
-    async def erase(self, user_id: int) -> dict[str, int]:
+    async def erase(self, user_id: int, *, guild_id: int | None = None) -> dict[str, int]:
         """Erase a person's profile and the text they wrote; keep tombstones for counts.
 
         Also drops cached summaries of the items they spoke in (those quote their
@@ -164,7 +164,7 @@ class PrivacyStore(Store):
             await tx.executemany("DELETE FROM summary_cache WHERE item_id = ?", [(i,) for i in items])
             # that an erasure happened is logged; what was erased is not
             await log_action(tx, action="erase", target_type="participant", target_id=None,
-                             moderator_id=None, guild_id=None, item_id=None, reason=None,
+                             moderator_id=None, guild_id=guild_id, item_id=None, reason=None,
                              when=now)
         await self.db.checkpoint()
         return {"comments": len(ids), "citation_notes": notes, "profile": profile.rowcount}

@@ -188,6 +188,9 @@ async def test_mydata_export_and_delete(emulator, published):
     blob = b"".join(p.read_bytes() for p in bot.settings.database_path.parent.glob("consultation.db*"))
     assert secret.encode() not in blob and b"Pat Example" not in blob
     assert b"sam-words-only" in blob
+    actions, _ = await bot.repo.moderation.actions(guild_id=g.id)
+    erase = next(a for a in actions if a.action == "erase")
+    assert erase.target_id is None and erase.reason is None  # that it happened, not what
     assert (await bot.repo.discussion.counts(crime.id)).comments >= 1
 
 
