@@ -4,23 +4,37 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Callable, Sequence
 
 from bot.discord_urls import point_discord_py_at
 from bot.logging_setup import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
-
-log = logging.getLogger("bot")
+from bot.storage.database import DatabaseError
 
 EXIT_USAGE = 2
 
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable]] = {}
 
-def _run(args: argparse.Namespace, settings: Settings) -> int:
+
+def command(name: str, help_text: str, configure: Callable[[argparse.ArgumentParser], None]):
+    """Register a subcommand `python -m bot NAME` (each feature module adds its own)."""
+
+    def wrap(func):
+        COMMANDS[name] = (help_text, configure, func)
+        return func
+
+    return wrap
+
+
+@command("run", "connect to Discord (or DISCORD_API_BASE/DISCORD_GATEWAY_URL) and run the bot",
+         lambda parser: None)
+def run(args: argparse.Namespace, settings: Settings) -> int:
     token = settings.require_token()
     configure_logging(settings.log_level, secrets=[token])
     point_discord_py_at(settings.discord_api_base, settings.discord_gateway_url)
+    import discord
+
     from bot.client import ConsultationBot
 
     bot = ConsultationBot(settings)
@@ -28,8 +42,6 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     async def main() -> None:
         async with bot:
             await bot.start(token)
-
-    import discord
 
     try:
         asyncio.run(main())
@@ -44,22 +56,6 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     except KeyboardInterrupt:
         pass
     return 0
-
-
-COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable]] = {}
-
-
-def command(name: str, help_text: str, configure: Callable[[argparse.ArgumentParser], None]):
-    """Register a subcommand; later features add theirs next to `run`."""
-
-    def wrap(func):
-        COMMANDS[name] = (help_text, configure, func)
-        return func
-
-    return wrap
-
-
-command("run", "connect to Discord and run the bot", lambda p: None)(_run)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         return COMMANDS[args.command][2](args, settings) or 0
-    except SettingsError as exc:
+    except (SettingsError, DatabaseError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 

@@ -62,8 +62,10 @@ class InsightCog(commands.Cog):
                           url=channel_link(item.guild_id, item.discord_id) if item.discord_id else None)
         for field in data.fields:
             e.add_field(name=field.name, value=field.value, inline=field.inline)
-        freshness = f"cached from {ts_tag(result.computed_at, 'R')}" if result.from_cache else "just computed"
-        e.set_footer(text=fit(f"{data.footer} · {'from cache' if result.from_cache else 'fresh'}".strip(" ·"), 2048))
+        if data.footer:
+            e.set_footer(text=data.footer)
+        freshness = (f"unchanged since {ts_tag(result.computed_at, 'R')}" if result.from_cache
+                     else "computed now")
         await interaction.followup.send(
             content=f"Summary of “{fit(item.title, 150)}” ({freshness}); the full report is attached.",
             embed=e, file=text_file(f"summary-{item.key}.md", result.markdown), ephemeral=not share,

@@ -37,7 +37,7 @@ async def test_summary_map_and_export(emulator, published):
     assert summary.ephemeral or all(m.ephemeral for m in summary.followups)
 
     cached = await finished(emu, await emu.slash(emulator.pat.id, crime.channel_id, "summary"))
-    assert "cached" in answer_text(cached)
+    assert "unchanged since" in answer_text(cached)
 
     whole = await finished(emu, await emu.slash(emulator.pat.id, crime.channel_id, "map"))
     png = answer_files(whole)["map.png"]

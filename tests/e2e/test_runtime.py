@@ -90,3 +90,18 @@ def test_every_error_kind_has_a_friendly_message():
     assert "4 s" in describe_error(cooldown)
     assert "Manage Threads" in describe_error(app_commands.MissingPermissions(["manage_threads"]))
     assert describe_error(RuntimeError("bug")) is None
+
+
+async def test_a_database_from_a_newer_version_is_refused_in_one_line(emulator, tmp_path):
+    import sqlite3
+
+    from bot.storage.database import latest_version
+
+    db = tmp_path / "newer.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute(f"PRAGMA user_version = {latest_version() + 1}")
+    env = {"DISCORD_TOKEN": emulator.emu.bot_token, "DISCORD_API_BASE": emulator.emu.api_base,
+           "DISCORD_GATEWAY_URL": emulator.emu.gateway_url, "DATABASE_PATH": str(db)}
+    done = await asyncio.to_thread(run_cli, "run", env=env)
+    assert done.returncode == 2
+    assert "written by a newer consultation-bot" in done.stderr and "Traceback" not in done.stderr
