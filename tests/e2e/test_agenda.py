@@ -243,3 +243,21 @@ async def test_add_form_creates_a_new_item_channel(emulator, published):
     channel = emu.channel(item.channel_id)
     assert channel.name == "08-skills-and-education"
     assert article_text(item_posts(emu, item)) == "Schools, employers or governments?"
+
+
+async def test_publish_interrupted_midway_completes_without_duplicates(emulator, consultation_bot):
+    emu, bot = emulator.emu, consultation_bot
+    general = emu.create_text_channel(emulator.guild.id, "general")
+    emu.fail_next("POST", "/channels/{channel_id}/messages", status=403, count=1)
+    first = await emu.slash(emulator.alice.id, general.id, "agenda publish")
+    await finished(emu, first, "Discord refused")
+    assert first.ephemeral
+    _category, partial = category_channels(emu, emulator.guild.id, "The London Agenda")
+    assert len(partial) == 1  # the first channel exists, its article was refused
+    result = await publish(emu, emulator.alice.id, general.id)
+    assert "12 created" in answer_text(result)
+    _category, channels = category_channels(emu, emulator.guild.id, "The London Agenda")
+    assert len(channels) == 7 and channels[0].id == partial[0].id
+    for item in await bot.repo.agenda.guild_items(emulator.guild.id):
+        posts = item_posts(emu, item)
+        assert posts and posts[0].embeds[0]["title"] == item.title
