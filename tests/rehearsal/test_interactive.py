@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -13,7 +14,8 @@ from pathlib import Path
 from bot.rehearsal.interactive import Names, completions
 
 ROOT = Path(__file__).resolve().parents[2]
-PROMPT = b"> "
+# The prompt is "user @ place> "; a bare "> " also starts quoted lines in the bot's answers.
+PROMPT = re.compile(rb"[a-z]+ @ \S+> ")
 
 
 class Terminal:
@@ -26,11 +28,12 @@ class Terminal:
         os.close(child)
         self.seen = b""
 
-    def read_until(self, marker: bytes, timeout: float = 30) -> str:
+    def read_until(self, marker: bytes | re.Pattern[bytes], timeout: float = 30) -> str:
         """Everything printed until ``marker`` (a prompt) appears; fails after ``timeout``."""
         start = len(self.seen)
         deadline = time.monotonic() + timeout
-        while marker not in self.seen[start:]:
+        pattern = marker if isinstance(marker, re.Pattern) else re.compile(re.escape(marker))
+        while not pattern.search(self.seen, start):
             if time.monotonic() > deadline:
                 raise AssertionError(f"no {marker!r} within {timeout}s; got:\n"
                                      + self.seen[start:].decode(errors="replace"))
@@ -42,7 +45,7 @@ class Terminal:
                     break
         return self.seen[start:].decode(errors="replace")
 
-    def type(self, line: str, until: bytes = PROMPT) -> str:
+    def type(self, line: str, until: bytes | re.Pattern[bytes] = PROMPT) -> str:
         os.write(self.fd, line.encode() + b"\n")
         return self.read_until(until)
 
