@@ -12,14 +12,23 @@ Example::
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from bot.emulator import Emulator, discord_py_targets, restore_discord_py
 from bot.emulator.harness import ClientRunner
 from bot.emulator.seed import ConsultationWorld, seed_consultation
+
+# Property tests judge correctness, not speed: no per-example deadline (a loaded CI machine
+# would make them flaky), and in CI the same examples every run.
+hypothesis_settings.register_profile(
+    "project", deadline=None, derandomize=bool(os.environ.get("CI")), print_blob=True
+)
+hypothesis_settings.load_profile("project")
 
 #: the ``emulator`` fixture's type: emu, guild, everyone, bot_role, organisers, moderators,
 #: alice (organiser), mo (moderator), pat, sam
