@@ -58,7 +58,8 @@ class CatchUp:
             return channel
         try:
             return await self.bot.fetch_channel(channel_id)
-        except discord.NotFound:
+        except discord.NotFound:  # deleted: stop following it (a re-publish follows the new one)
+            await self.repo.discussion.forget_channel(channel_id)
             return None
         except discord.Forbidden:
             log.warning("channel %s is not visible to the bot", channel_id)
