@@ -19,8 +19,8 @@ from bot.storage import Repository
 
 log = logging.getLogger(__name__)
 
-RECONCILE_WINDOW = 500
-PAGE = 100  # messages stored per transaction while catching up  # recent messages per channel re-read for edits, deletions, reactions
+RECONCILE_WINDOW = 500  # recent messages per channel re-read for edits, deletions, reactions
+PAGE = 500  # messages stored per transaction while catching up (5 history pages)
 
 
 class CatchUp:

@@ -11,6 +11,8 @@ def ts(value: datetime | None) -> str | None:
     """Store times as ISO-8601 UTC text (sortable, readable in sqlite3)."""
     if value is None:
         return None
+    if value.tzinfo is UTC:  # the common case, and the hot path of bulk ingestion
+        return value.isoformat(timespec="microseconds")
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat(timespec="microseconds")

@@ -53,8 +53,10 @@ class Transaction:
     async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> aiosqlite.Cursor:
         return await self._conn.execute(sql, params)
 
-    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        await self._conn.executemany(sql, rows)
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
+        """Run `sql` for every row; returns how many rows it changed in all."""
+        cursor = await self._conn.executemany(sql, rows)
+        return max(cursor.rowcount, 0)
 
     async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> aiosqlite.Row | None:
         async with self._conn.execute(sql, params) as cursor:

@@ -220,21 +220,13 @@ class DiscussionStore(Store):
         if not batch:
             return 0
         async with self.db.transaction() as tx:
-            ids = [m.message_id for m, _, _ in batch]
-            known: set[int] = set()
-            for start in range(0, len(ids), 500):
-                chunk = ids[start:start + 500]
-                marks = ",".join("?" * len(chunk))
-                rows = await tx.fetchall(
-                    f"SELECT message_id FROM comments WHERE message_id IN ({marks}) "  # noqa: S608
-                    f"UNION SELECT message_id FROM deleted_messages WHERE message_id IN ({marks})",
-                    chunk + chunk,
-                )
-                known.update(r[0] for r in rows)
-            fresh = [entry for entry in batch if entry[0].message_id not in known]
-            seen: set[int] = set()
-            fresh = [e for e in fresh if not (e[0].message_id in seen or seen.add(e[0].message_id))]
-            await tx.executemany(
+            known = await self._known(tx, [m.message_id for m, _, _ in batch])
+            fresh, seen = [], set(known)
+            for entry in batch:
+                if entry[0].message_id not in seen:
+                    seen.add(entry[0].message_id)
+                    fresh.append(entry)
+            added = await tx.executemany(
                 """INSERT INTO comments (message_id, item_id, channel_id, thread_id, author_id,
                      reply_to_message_id, kind, content, created_at, edited_at)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
@@ -242,33 +234,45 @@ class DiscussionStore(Store):
                   m.reply_to_message_id, kind, m.content, ts(m.created_at), ts(m.edited_at))
                  for m, _, _ in fresh],
             )
+            # Messages with quotes, links or files: their annotations need the new comment id.
             annotated = [e for e in fresh if e[0].attachments or e[1] or e[2]]
-            if annotated:
-                comment_ids = {}
-                for m, _, _ in annotated:
-                    row = await tx.fetchone("SELECT id FROM comments WHERE message_id = ?", (m.message_id,))
-                    comment_ids[m.message_id] = row[0]
-                for m, quotes, citations in annotated:
-                    await tx.executemany(
-                        "INSERT INTO attachments (comment_id, filename, url, content_type) VALUES (?, ?, ?, ?)",
-                        [(comment_ids[m.message_id], a.filename, a.url, a.content_type)
-                         for a in m.attachments],
-                    )
-                    await self._replace_annotations(
-                        tx, comment_ids[m.message_id], item_id, m, quotes, citations)
+            for m, quotes, citations in annotated:
+                row = await tx.fetchone("SELECT id FROM comments WHERE message_id = ?",
+                                        (m.message_id,))
+                await tx.executemany(
+                    "INSERT INTO attachments (comment_id, filename, url, content_type) "
+                    "VALUES (?, ?, ?, ?)",
+                    [(row[0], a.filename, a.url, a.content_type) for a in m.attachments],
+                )
+                await self._replace_annotations(tx, row[0], item_id, m, quotes, citations)
             newest: dict[int, int] = {}
             for m, _, _ in batch:
                 newest[m.channel_id] = max(newest.get(m.channel_id, 0), m.message_id)
             for channel_id, message_id in newest.items():
                 await self._advance(tx, channel_id, message_id)
-            if fresh:
+            if added:
                 last = max(m.edited_at or m.created_at for m, _, _ in fresh)
                 await tx.execute(
                     """UPDATE items SET discussion_version = discussion_version + ?,
                          last_activity_at = MAX(COALESCE(last_activity_at, ''), ?) WHERE id = ?""",
-                    (len(fresh), ts(last), item_id),
+                    (added, ts(last), item_id),
                 )
-        return len(fresh)
+        return added
+
+    @staticmethod
+    async def _known(tx: Transaction, message_ids: list[int]) -> set[int]:
+        """Which of these messages are stored already, or were deleted before being stored."""
+        known: set[int] = set()
+        for start in range(0, len(message_ids), 400):
+            chunk = message_ids[start:start + 400]
+            marks = ",".join("?" * len(chunk))
+            rows = await tx.fetchall(
+                f"SELECT message_id FROM comments WHERE message_id IN ({marks}) "  # noqa: S608
+                f"UNION SELECT message_id FROM deleted_messages WHERE message_id IN ({marks})",
+                chunk + chunk,
+            )
+            known.update(r[0] for r in rows)
+        return known
 
     @staticmethod
     async def _replace_annotations(
