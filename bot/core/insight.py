@@ -40,6 +40,17 @@ def jump_url(guild_id: int, channel_id: int, message_id: int) -> str:
     return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
 
 
+def to_summary_comments(rows: list[tuple], guild_id: int) -> list[SummaryComment]:
+    """Storage rows → the summary engine's input (CPU-bound for big topics: run off the loop)."""
+    parse = datetime.fromisoformat
+    base = f"https://discord.com/channels/{guild_id}/"
+    return [
+        SummaryComment(comment_id, author_id, text or "", parse(created), f"{base}{channel}/{message}",
+                       agree, disagree)
+        for comment_id, author_id, text, created, channel, message, agree, disagree in rows
+    ]
+
+
 class SummaryResult(BaseModel):
     item_id: int
     summary: DiscussionSummary
@@ -61,17 +72,8 @@ class InsightService:
         self._maps: dict[int, tuple[tuple[int, int, int], TopicMap, dict[int, Item]]] = {}
 
     async def summary_comments(self, item: Item) -> list[SummaryComment]:
-        comments = await self.repo.discussion.comments(item.id)
-        reactions = await self.repo.discussion.reaction_counts(item.id, self.agree, self.disagree)
-        return [
-            SummaryComment(
-                comment_id=c.id, author_id=c.author_id, text=c.content or "",
-                created_at=c.created_at,
-                jump_url=jump_url(item.guild_id, c.channel_id, c.message_id),
-                agree=reactions.get(c.id, (0, 0))[0], disagree=reactions.get(c.id, (0, 0))[1],
-            )
-            for c in comments
-        ]
+        rows = await self.repo.discussion.summary_rows(item.id, self.agree, self.disagree)
+        return await asyncio.to_thread(to_summary_comments, rows, item.guild_id)
 
     async def top_quotes(self, item: Item, limit: int = 5) -> list[tuple[str, int]]:
         counts = Counter(

@@ -452,6 +452,30 @@ class DiscussionStore(Store):
             )
             await self._touch_item(tx, row["item_id"], None)
 
+    async def summary_rows(
+        self, item_id: int, agree: Iterable[str], disagree: Iterable[str]
+    ) -> list[tuple]:
+        """The visible comments of an item as plain tuples, for summaries of 100k comments:
+        (comment id, author, text, created_at ISO, channel id, message id, agree, disagree)
+        where agree/disagree count distinct people (not the author) per side."""
+        agree, disagree = list(agree) or [""], list(disagree) or [""]
+        a_marks, d_marks = ",".join("?" * len(agree)), ",".join("?" * len(disagree))
+        async with self.db.reading() as tx:
+            return [tuple(r) for r in await tx.fetchall(
+                f"""SELECT c.id, c.author_id, c.content, c.created_at, c.channel_id, c.message_id,
+                      COALESCE(r.agree, 0), COALESCE(r.disagree, 0)
+                    FROM comments c LEFT JOIN (
+                      SELECT x.comment_id,
+                        COUNT(DISTINCT CASE WHEN x.emoji IN ({a_marks}) THEN x.user_id END) AS agree,
+                        COUNT(DISTINCT CASE WHEN x.emoji IN ({d_marks}) THEN x.user_id END) AS disagree
+                      FROM reactions x JOIN comments y ON y.id = x.comment_id
+                      WHERE y.item_id = ? AND x.user_id != y.author_id
+                      GROUP BY x.comment_id) r ON r.comment_id = c.id
+                    WHERE c.item_id = ? AND {VISIBLE}
+                    ORDER BY c.created_at, c.message_id""",  # noqa: S608 - placeholders only
+                (*agree, *disagree, item_id, item_id),
+            )]
+
     async def reaction_counts(
         self, item_id: int, agree: Iterable[str], disagree: Iterable[str]
     ) -> dict[int, tuple[int, int]]:
