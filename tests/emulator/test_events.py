@@ -8,14 +8,6 @@ from bot.emulator import EmulatorForbidden
 from .bots import EmuBot
 
 
-@pytest.fixture
-async def env(emulator, start_client):
-    emu = emulator.emu
-    emulator.chan = emu.create_text_channel(emulator.guild.id, "general")
-    emulator.bot = await start_client(EmuBot(), emu)
-    return emulator
-
-
 def seen(env, name, n=1):
     return lambda: len(env.bot.seen[name]) >= n
 

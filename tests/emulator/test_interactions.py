@@ -5,15 +5,7 @@ import pytest
 
 from bot.emulator import EmulatorError, EmulatorForbidden
 
-from .bots import PNG, EmuBot
-
-
-@pytest.fixture
-async def env(emulator, start_client):
-    emu = emulator.emu
-    emulator.chan = emu.create_text_channel(emulator.guild.id, "general")
-    emulator.bot = await start_client(EmuBot(), emu)
-    return emulator
+from .bots import PNG
 
 
 async def test_commands_are_synced_with_schema(env):

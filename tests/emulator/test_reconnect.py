@@ -7,17 +7,7 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
-
 from .bots import EmuBot
-
-
-@pytest.fixture
-async def env(emulator, start_client):
-    emu = emulator.emu
-    emulator.chan = emu.create_text_channel(emulator.guild.id, "general")
-    emulator.bot = await start_client(EmuBot(), emu)
-    return emulator
 
 
 def ops(emu):

@@ -3,17 +3,6 @@
 import discord
 import pytest
 
-from .bots import EmuBot
-
-
-@pytest.fixture
-async def env(emulator, start_client):
-    emu = emulator.emu
-    emulator.chan = emu.create_text_channel(emulator.guild.id, "general")
-    emulator.bot = await start_client(EmuBot(), emu)
-    emulator.dchan = emulator.bot.get_channel(emulator.chan.id)
-    return emulator
-
 
 async def test_history_paging_like_discord(env):
     emu = env.emu

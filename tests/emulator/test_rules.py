@@ -5,17 +5,6 @@ import pytest
 
 from bot.emulator import P
 
-from .bots import EmuBot
-
-
-@pytest.fixture
-async def env(emulator, start_client):
-    emu = emulator.emu
-    emulator.chan = emu.create_text_channel(emulator.guild.id, "general")
-    emulator.bot = await start_client(EmuBot(), emu)
-    emulator.dchan = emulator.bot.get_channel(emulator.chan.id)
-    return emulator
-
 
 async def test_content_limit(env):
     with pytest.raises(discord.HTTPException) as e:
