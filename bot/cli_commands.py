@@ -64,12 +64,7 @@ async def _export(settings: Settings, args: argparse.Namespace) -> list[Path]:
     repo = await Repository.open(settings.database_path)
     try:
         builder = ReportBuilder(repo, InsightService(repo, settings.agree_emojis, settings.disagree_emojis))
-        consultations = []
-        async with repo.db.reading() as tx:
-            rows = await tx.fetchall("SELECT DISTINCT guild_id FROM consultations")
-        for (guild_id,) in rows:
-            if args.guild is None or guild_id == args.guild:
-                consultations += await repo.agenda.consultations(guild_id)
+        consultations = await repo.agenda.consultations(args.guild)
         written = []
         for consultation in consultations:
             folder = args.out / consultation.key if len(consultations) > 1 else args.out

@@ -262,16 +262,9 @@ class AgendaCog(commands.Cog):
         await interaction.response.send_message(embed=e, ephemeral=True)
 
     async def related_lines(self, item: Item) -> list[str]:
-        """Related topics: the insight cog's map when loaded, else the agenda's own links."""
+        """Related topics come from the map's evidence, which the insight cog owns."""
         insight = self.bot.get_cog("InsightCog")
-        if insight is not None:
-            return await insight.related_lines(item)  # type: ignore[attr-defined]
-        repo = self.bot.repo
-        items = {i.id: i for i in await repo.agenda.items(item.consultation_id)}
-        related = {b for a, b in await repo.agenda.relations(item.consultation_id) if a == item.id}
-        related |= {a for a, b in await repo.agenda.relations(item.consultation_id) if b == item.id}
-        related |= {i.id for i in items.values() if i.parent_id == item.id}
-        return [_link(items[r]) + " — listed as related in the agenda" for r in sorted(related) if r in items]
+        return await insight.related_lines(item) if insight is not None else []  # type: ignore[attr-defined]
 
 
 def _link(item: Item | None) -> str:

@@ -11,6 +11,7 @@ from discord.ext import commands, tasks
 from bot.checks import require_moderator
 from bot.client import ConsultationBot
 from bot.core.errors import UserError
+from bot.core.moderation import due_for_closing
 from bot.error_handler import report_error
 from bot.locking import Locker
 from bot.publisher import Publisher
@@ -106,6 +107,8 @@ class ModerationCog(commands.Cog):
             done = await self.locker.lock_thread(channel, item, reason=reason,
                                                  moderator_id=interaction.user.id)
             what = f"this thread (“{channel.name}”)"
+            if done and channel.id == item.thread_id:  # a sub-item's own thread: the topic
+                await self._refresh(item)
         else:
             done = await self.lock_item(item, reason=reason, moderator_id=interaction.user.id)
             what = f"“{item.title}”"
@@ -126,10 +129,12 @@ class ModerationCog(commands.Cog):
         if isinstance(channel, discord.Thread):
             done = await self.locker.unlock_thread(channel, moderator_id=interaction.user.id)
             what = f"this thread (“{channel.name}”)"
+            if done and channel.id == item.thread_id:
+                await self._refresh(item)
         else:
             done = await self.locker.unlock_item(item, moderator_id=interaction.user.id)
             if done:
-                await self.publisher.refresh_post(interaction.guild, item)
+                await self._refresh(item)
             what = f"“{item.title}”"
         if not done:
             await interaction.followup.send(f"{what[0].upper()}{what[1:]} was not locked.", ephemeral=True)
@@ -140,10 +145,14 @@ class ModerationCog(commands.Cog):
     async def lock_item(self, item: Item, *, reason: str | None, moderator_id: int | None) -> bool:
         done = await self.locker.lock_item(item, reason=reason, moderator_id=moderator_id)
         if done:
-            guild = self.bot.get_guild(item.guild_id)
-            if guild is not None:
-                await self.publisher.refresh_post(guild, item)
+            await self._refresh(item)
         return done
+
+    async def _refresh(self, item: Item) -> None:
+        """Show the item's new status in its article's footer."""
+        guild = self.bot.get_guild(item.guild_id)
+        if guild is not None:
+            await self.publisher.refresh_post(guild, item)
 
     @staticmethod
     async def _notice(channel, text: str) -> None:
@@ -157,18 +166,23 @@ class ModerationCog(commands.Cog):
     @tasks.loop(seconds=CLOSING_CHECK_SECONDS)
     async def close_due_items(self) -> None:
         """Lock every item whose closing date has passed (also those that passed while down)."""
-        now = self.bot.clock()
-        for item in await self.bot.repo.agenda.all_items():
-            if item.closes_at and item.closes_at <= now and not item.locked and item.channel_id \
-                    and item.parent_id is None:
-                try:
-                    if await self.lock_item(item, reason="The closing date was reached.", moderator_id=None):
-                        channel = self.bot.get_channel(item.channel_id)
-                        if channel is not None:
-                            await self._notice(channel, f"🔒 “{item.title}” has closed: its closing "
-                                                        f"date ({ts_tag(item.closes_at)}) was reached.")
-                except (discord.HTTPException, UserError) as exc:
-                    log.warning("could not close %s: %s", item.key, exc)
+        reason = "The closing date was reached."
+        for item in due_for_closing(await self.bot.repo.agenda.all_items(), self.bot.clock()):
+            try:
+                if item.parent_id is None:
+                    closed = await self.lock_item(item, reason=reason, moderator_id=None)
+                else:  # a sub-item: its thread
+                    thread = await self.bot.fetch_channel(item.thread_id)
+                    closed = await self.locker.lock_thread(thread, item, reason=reason,
+                                                           moderator_id=None)
+                    await self._refresh(item)
+                if closed:
+                    place = self.bot.get_channel(item.discord_id)
+                    if place is not None:
+                        await self._notice(place, f"🔒 “{item.title}” has closed: its closing "
+                                                  f"date ({ts_tag(item.closes_at)}) was reached.")
+            except (discord.HTTPException, UserError) as exc:
+                log.warning("could not close %s: %s", item.key, exc)
 
     @close_due_items.before_loop
     async def _wait_until_ready(self) -> None:

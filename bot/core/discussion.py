@@ -6,14 +6,16 @@ gateway event, a catch-up that re-reads history) changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import Counter
 from collections.abc import Iterable
 
 from bot.core import links, quotes
 from bot.core.errors import BadInput, TopicLocked
 from bot.storage import CitationIn, QuoteIn, Repository
 from bot.storage.discussion_store import RecordOutcome
-from bot.storage.models import IncomingMessage, Item
+from bot.storage.models import IncomingMessage, Item, Quote
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,43 @@ def citations_in(content: str, previews: dict[str, str]) -> list[CitationIn]:
     return list(seen.values())
 
 
+def annotate(
+    messages: list[IncomingMessage], item: Item
+) -> list[tuple[IncomingMessage, list[QuoteIn], list[CitationIn]]]:
+    """Each message with its quotes (anchored to the item's article) and its citations."""
+    return [(m, quotes_in(m.content, item), citations_in(m.content, m.link_previews))
+            for m in messages]
+
+
+def reanchored(quote: Quote, item: Item) -> QuoteIn:
+    """A stored quote moved to the item's current article: anchored, moved or orphaned.
+
+    A quote that had no anchor is tried again from the participant's own words.
+    """
+    article = article_text(item)
+    if quote.exact is None or quote.state in ("orphaned", "unanchored"):
+        found = quotes.anchor(quote.passage or "", article)
+        state = "anchored" if found.state == "anchored" else quote.state
+        selector = found.selector if found.state == "anchored" else None
+        score = found.score
+    else:
+        old = quotes.QuoteSelector(
+            exact=quote.exact, prefix=quote.prefix or "", suffix=quote.suffix or "",
+            start=quote.start or 0, end=quote.end or 0,
+        )
+        result = quotes.reanchor(old, article)
+        state, selector, score = result.state, result.selector, result.score
+    return QuoteIn(
+        revision_id=item.revision_id, passage=quote.passage or "",
+        exact=selector.exact if selector else None,
+        prefix=selector.prefix if selector else None,
+        suffix=selector.suffix if selector else None,
+        start=selector.start if selector else None,
+        end=selector.end if selector else None,
+        state=state, score=score,
+    )
+
+
 class DiscussionService:
     """Records what participants say in the consultation's channels and threads."""
 
@@ -110,10 +149,7 @@ class DiscussionService:
         item = await self.item_for(messages[0].channel_id, parent_id)
         if item is None:
             return 0
-        batch = [
-            (m, quotes_in(m.content, item), citations_in(m.content, m.link_previews))
-            for m in messages
-        ]
+        batch = await asyncio.to_thread(annotate, messages, item)  # fuzzy matching is CPU work
         return await self.repo.discussion.record_new(item.id, batch)
 
     async def record_post(
@@ -149,38 +185,11 @@ class DiscussionService:
 
     async def reanchor(self, item: Item) -> dict[str, int]:
         """After an article edit: move every quote of the item to the new revision."""
-        article = article_text(item)
-        states: dict[str, int] = {}
-        for quote in await self.repo.discussion.quotes(item.id, visible_only=False):
-            if quote.revision_id == item.revision_id:
-                continue
-            if quote.exact is None or quote.state in ("orphaned", "unanchored"):
-                # Nothing to follow: try the participant's own words against the new text.
-                anchored = quotes.anchor(quote.passage or "", article)
-                state = anchored.state if anchored.state == "anchored" else quote.state
-                selector = anchored.selector if anchored.state == "anchored" else None
-                score = anchored.score
-            else:
-                old = quotes.QuoteSelector(
-                    exact=quote.exact, prefix=quote.prefix or "", suffix=quote.suffix or "",
-                    start=quote.start or 0, end=quote.end or 0,
-                )
-                result = quotes.reanchor(old, article)
-                state, selector, score = result.state, result.selector, result.score
-            await self.repo.discussion.update_quote_anchor(
-                quote.id,
-                QuoteIn(
-                    revision_id=item.revision_id, passage=quote.passage or "",
-                    exact=selector.exact if selector else None,
-                    prefix=selector.prefix if selector else None,
-                    suffix=selector.suffix if selector else None,
-                    start=selector.start if selector else None,
-                    end=selector.end if selector else None,
-                    state=state, score=score,
-                ),
-            )
-            states[state] = states.get(state, 0) + 1
-        return states
+        stale = [q for q in await self.repo.discussion.quotes(item.id, visible_only=False)
+                 if q.revision_id != item.revision_id]
+        moved = await asyncio.to_thread(lambda: [(q.id, reanchored(q, item)) for q in stale])
+        await self.repo.discussion.update_quote_anchors(moved)
+        return dict(Counter(new.state for _, new in moved))
 
     # --- commands --------------------------------------------------------------------------
 

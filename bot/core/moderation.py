@@ -8,9 +8,13 @@ exactly. Overwrites are modelled as `{target_id: Overwrite}`.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel
+
+from bot.storage.models import Item
 
 # Discord permission bits (https://discord.com/developers/docs/topics/permissions).
 SEND_MESSAGES = 1 << 11
@@ -68,3 +72,8 @@ def load_overwrites(text: str | None) -> Overwrites:
     if not text:
         return {}
     return {int(k): Overwrite(**v) for k, v in json.loads(text).items()}
+
+
+def due_for_closing(items: Iterable[Item], now: datetime) -> list[Item]:
+    """Published, still-open items whose closing date has passed (also while the bot was down)."""
+    return [i for i in items if i.closes_at and i.closes_at <= now and not i.locked and i.discord_id]

@@ -22,7 +22,8 @@ JOIN consultations c ON c.id = i.consultation_id
 JOIN item_revisions r ON r.item_id = i.id
      AND r.number = (SELECT MAX(number) FROM item_revisions WHERE item_id = i.id)
 LEFT JOIN places p ON p.item_id = i.id
-LEFT JOIN locks l ON l.item_id = i.id AND l.scope = 'item'
+LEFT JOIN locks l ON l.item_id = i.id
+     AND (l.scope = 'item' OR l.target_id = p.thread_id)  -- a sub-item's own thread
 """
 
 
@@ -107,11 +108,15 @@ class AgendaStore(Store):
                 "UPDATE consultations SET category_id = ? WHERE id = ?", (category_id, consultation_id)
             )
 
-    async def consultations(self, guild_id: int) -> list[Consultation]:
+    async def consultations(self, guild_id: int | None) -> list[Consultation]:
+        """A server's consultations, oldest first (every server's with `None`)."""
         async with self.db.reading() as tx:
-            rows = await tx.fetchall(
-                "SELECT * FROM consultations WHERE guild_id = ? ORDER BY id", (guild_id,)
-            )
+            if guild_id is None:
+                rows = await tx.fetchall("SELECT * FROM consultations ORDER BY id")
+            else:
+                rows = await tx.fetchall(
+                    "SELECT * FROM consultations WHERE guild_id = ? ORDER BY id", (guild_id,)
+                )
         return [_consultation(r) for r in rows]
 
     async def consultation(self, consultation_id: int) -> Consultation | None:

@@ -508,14 +508,14 @@ class DiscussionStore(Store):
             )
         return [_quote(r) for r in rows]
 
-    async def update_quote_anchor(self, quote_id: int, quote: QuoteIn) -> None:
-        """Re-anchor a quote to a new article revision."""
+    async def update_quote_anchors(self, moved: Sequence[tuple[int, QuoteIn]]) -> None:
+        """Re-anchor quotes to a new article revision, all in one transaction."""
         async with self.db.transaction() as tx:
-            await tx.execute(
+            await tx.executemany(
                 """UPDATE quotes SET revision_id = ?, exact = ?, prefix = ?, suffix = ?, start = ?,
                      "end" = ?, state = ?, score = ? WHERE id = ?""",
-                (quote.revision_id, quote.exact, quote.prefix, quote.suffix, quote.start,
-                 quote.end, quote.state, quote.score, quote_id),
+                [(q.revision_id, q.exact, q.prefix, q.suffix, q.start, q.end, q.state, q.score,
+                  quote_id) for quote_id, q in moved],
             )
 
     # --- citations -------------------------------------------------------------------------

@@ -106,15 +106,17 @@ async def test_item_whose_closing_date_passed_while_down_is_locked_on_start(emul
     emu, g = emulator.emu, emulator.guild
     closes = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     agenda = ('[consultation]\ntitle = "Timed"\n[[items]]\ntitle = "Closing soon"\n'
-              f'summation = "Comments close in an hour."\ncloses_at = {closes}\n')
+              f'summation = "Comments close in an hour."\ncloses_at = {closes}\n'
+              '[[items.items]]\ntitle = "A sub-question"\nsummation = "Also closing."\n'
+              f'closes_at = {closes}\n')
     general = emu.create_text_channel(g.id, "general")
     first = ConsultationBot(make_settings(tmp_path, emulator), guild_ready_timeout=0.05)
     await start_client(first, emu)
     await finished(emu, await emu.slash(emulator.alice.id, general.id, "agenda publish",
                                         {"file": emu.upload("timed.toml", agenda.encode())}),
                    "Published")
-    (item,) = await first.repo.agenda.guild_items(g.id)
-    assert not item.locked
+    item, sub = await first.repo.agenda.guild_items(g.id)
+    assert not item.locked and not sub.locked
     await first.close()
 
     later = lambda: datetime.now(UTC) + timedelta(hours=2)  # noqa: E731 - the bot was down 2 h
@@ -122,11 +124,16 @@ async def test_item_whose_closing_date_passed_while_down_is_locked_on_start(emul
     await start_client(second, emu)
 
     async def locked():
-        return (await second.repo.agenda.item(item.id)).locked
+        return all([(await second.repo.agenda.item(i.id)).locked for i in (item, sub)])
     await eventually(locked)
     with pytest.raises(EmulatorForbidden):
         await emu.send_message(emulator.pat.id, item.channel_id, "too late")
+    with pytest.raises(EmulatorForbidden):
+        await emu.send_message(emulator.pat.id, sub.thread_id, "too late here too")
+    assert emu.channel(sub.thread_id).locked
     assert "closing date" in emu.messages_in(item.channel_id)[-1].embeds[0]["description"]
+    refused = await run(emu, emulator.mo.id, sub.thread_id, "cite", {"url": "https://example.org/"})
+    assert "is locked" in answer_text(refused)
 
 
 async def test_hide_removes_a_comment_from_summary_and_export(emulator, published):
