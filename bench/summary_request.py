@@ -1,7 +1,7 @@
 """A whole /summary request as the bot serves it, on a topic with N stored comments:
 reading the comments and reactions from SQLite, clustering, rendering the embed and the
-Markdown report. Cold (features computed in the request) and warm (features computed
-after catch-up, as the bot does).
+Markdown report. Cold: a fresh process, nothing prepared. Warm: comments loaded and their
+features computed after catch-up, as the bot does, then one new comment arrives.
 
     python bench/summary_request.py [--comments N ...] [--json PATH]
 """
@@ -64,9 +64,11 @@ async def measure(n: int, seed: int) -> dict:
             cold_s = time.perf_counter() - start
 
             warm_service = InsightService(repo, [AGREE], [DISAGREE])
-            await warm_service.warm([item])
-            async with repo.db.transaction() as tx:  # make the cached summary stale
-                await tx.execute("UPDATE items SET discussion_version = discussion_version + 1")
+            await warm_service.warm([item])  # what the bot does after catch-up
+            # A participant comments: the cached summary is stale, one row has changed.
+            await repo.discussion.record(item_id, IncomingMessage(
+                message_id=1, channel_id=500, author_id=1, created_at=cold.summary.participation.last_activity,
+                content="One more comment arrives: the 24/7 Network should answer at night."))
             item = await repo.agenda.item(item_id)
             start = time.perf_counter()
             warm = await warm_service.summary(item)

@@ -40,15 +40,19 @@ def jump_url(guild_id: int, channel_id: int, message_id: int) -> str:
     return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
 
 
-def to_summary_comments(rows: list[tuple], guild_id: int) -> list[SummaryComment]:
-    """Storage rows → the summary engine's input (CPU-bound for big topics: run off the loop)."""
+def apply_rows(current: dict[int, SummaryComment], rows: list[tuple], guild_id: int) -> None:
+    """Update an item's summary inputs with changed storage rows (CPU-bound for big topics:
+    run it off the loop). Rows no longer visible are dropped, with their text."""
     parse = datetime.fromisoformat
     base = f"https://discord.com/channels/{guild_id}/"
-    return [
-        SummaryComment(comment_id, author_id, text or "", parse(created), f"{base}{channel}/{message}",
-                       agree, disagree)
-        for comment_id, author_id, text, created, channel, message, agree, disagree in rows
-    ]
+    for comment_id, author_id, text, created, channel, message, agree, disagree, visible in rows:
+        if visible:
+            current[comment_id] = SummaryComment(
+                comment_id, author_id, text or "", parse(created), f"{base}{channel}/{message}",
+                agree, disagree,
+            )
+        else:
+            current.pop(comment_id, None)
 
 
 class SummaryResult(BaseModel):
@@ -70,10 +74,23 @@ class InsightService:
         self.features = FeatureCache()
         self._lock = asyncio.Lock()  # one summary at a time: the cache is not thread-safe
         self._maps: dict[int, tuple[tuple[int, int, int], TopicMap, dict[int, Item]]] = {}
+        #: item id -> (discussion version, {comment id: engine input}) — see summary_comments
+        self._inputs: dict[int, tuple[int, dict[int, SummaryComment]]] = {}
 
     async def summary_comments(self, item: Item) -> list[SummaryComment]:
-        rows = await self.repo.discussion.summary_rows(item.id, self.agree, self.disagree)
-        return await asyncio.to_thread(to_summary_comments, rows, item.guild_id)
+        """The item's visible comments as the engine's input.
+
+        Kept in memory per item and brought up to date with only the comments changed
+        since (their change_seq), so a warm request on 100k comments reads a handful of rows.
+        """
+        seq, current = self._inputs.get(item.id, (0, {}))
+        version, rows = await self.repo.discussion.summary_rows(
+            item.id, self.agree, self.disagree, since=seq)
+        if rows:
+            current = dict(current)  # never mutate what a running summary may be reading
+            await asyncio.to_thread(apply_rows, current, rows, item.guild_id)
+        self._inputs[item.id] = (version, current)
+        return list(current.values())
 
     async def top_quotes(self, item: Item, limit: int = 5) -> list[tuple[str, int]]:
         counts = Counter(
@@ -116,11 +133,11 @@ class InsightService:
         )
 
     async def warm(self, items: Iterable[Item]) -> int:
-        """Compute the comments' features ahead of the first summary request (off the loop),
-        so that even the first `/summary` after a start is answered from a warm cache."""
+        """Load the comments and compute their features ahead of the first summary request
+        (off the loop), so that even the first `/summary` after a start is a warm one."""
         added = 0
         for item in items:
-            pairs = [(c.id, c.content or "") for c in await self.repo.discussion.comments(item.id)]
+            pairs = [(c.comment_id, c.text) for c in await self.summary_comments(item)]
             if pairs:
                 async with self._lock:
                     added += await asyncio.to_thread(self.features.add, pairs)
@@ -131,6 +148,7 @@ class InsightService:
         async with self._lock:
             self.features = FeatureCache()
             self._maps.clear()
+            self._inputs.clear()
 
     # --- the related-topics map ------------------------------------------------------------
 

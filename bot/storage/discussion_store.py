@@ -172,7 +172,8 @@ class DiscussionStore(Store):
                     [(comment_id, a.filename, a.url, a.content_type) for a in message.attachments],
                 )
                 await self._replace_annotations(tx, comment_id, item_id, message, quotes, citations)
-                await self._touch_item(tx, item_id, message.edited_at or message.created_at)
+                await self._touch_item(tx, item_id, message.edited_at or message.created_at,
+                                       comment_id)
                 return RecordOutcome(comment_id=comment_id, created=True, changed=True)
             comment_id = row["id"]
             if row["deleted_at"] or row["erased_at"] or row["content"] == message.content:
@@ -202,7 +203,7 @@ class DiscussionStore(Store):
                 (message.content, ts(edited_at), comment_id),
             )
             await self._replace_annotations(tx, comment_id, item_id, message, quotes, citations)
-            await self._touch_item(tx, item_id, edited_at)
+            await self._touch_item(tx, item_id, edited_at, comment_id)
             return RecordOutcome(comment_id=comment_id, created=False, changed=True)
 
     async def record_new(
@@ -257,6 +258,11 @@ class DiscussionStore(Store):
                          last_activity_at = MAX(COALESCE(last_activity_at, ''), ?) WHERE id = ?""",
                     (added, ts(last), item_id),
                 )
+                await tx.execute(  # the rows just inserted are the item's only ones at 0
+                    "UPDATE comments SET change_seq = (SELECT discussion_version FROM items "
+                    "WHERE id = ?) WHERE item_id = ? AND change_seq = 0",
+                    (item_id, item_id),
+                )
         return added
 
     @staticmethod
@@ -299,13 +305,22 @@ class DiscussionStore(Store):
         )
 
     @staticmethod
-    async def _touch_item(tx: Transaction, item_id: int, when: datetime | None) -> None:
+    async def _touch_item(
+        tx: Transaction, item_id: int, when: datetime | None, comment_id: int | None = None
+    ) -> None:
+        """Bump the item's discussion version; mark `comment_id` as changed at that version."""
         await tx.execute(
             """UPDATE items SET discussion_version = discussion_version + 1,
                  last_activity_at = MAX(COALESCE(last_activity_at, ''), COALESCE(?, ''))
                WHERE id = ?""",
             (ts(when), item_id),
         )
+        if comment_id is not None:
+            await tx.execute(
+                "UPDATE comments SET change_seq = (SELECT discussion_version FROM items WHERE id = ?) "
+                "WHERE id = ?",
+                (item_id, comment_id),
+            )
 
     async def delete_messages(
         self, message_ids: Iterable[int], when: datetime | None = None, *,
@@ -343,7 +358,7 @@ class DiscussionStore(Store):
                 await tx.execute(
                     "UPDATE comments SET deleted_at = ? WHERE id = ?", (ts(when or utcnow()), row["id"])
                 )
-                await self._touch_item(tx, row["item_id"], None)
+                await self._touch_item(tx, row["item_id"], None, row["id"])
                 deleted += 1
         return deleted
 
@@ -367,7 +382,7 @@ class DiscussionStore(Store):
                 (int(hidden), reason if hidden else None, row["id"]),
             )
             if bool(row["hidden"]) != hidden:
-                await self._touch_item(tx, row["item_id"], None)
+                await self._touch_item(tx, row["item_id"], None, row["id"])
             row = await tx.fetchone("SELECT * FROM comments WHERE id = ?", (row["id"],))
         return _comment(row)
 
@@ -425,7 +440,7 @@ class DiscussionStore(Store):
                     (row["id"], user_id, emoji),
                 )
             if cur.rowcount:
-                await self._touch_item(tx, row["item_id"], None)
+                await self._touch_item(tx, row["item_id"], None, row["id"])
         return True
 
     async def replace_reactions(self, message_id: int, reactions: Iterable[tuple[int, str]]) -> None:
@@ -450,31 +465,36 @@ class DiscussionStore(Store):
                 "INSERT INTO reactions (comment_id, user_id, emoji) VALUES (?, ?, ?)",
                 [(row["id"], u, e) for u, e in sorted(wanted)],
             )
-            await self._touch_item(tx, row["item_id"], None)
+            await self._touch_item(tx, row["item_id"], None, row["id"])
 
     async def summary_rows(
-        self, item_id: int, agree: Iterable[str], disagree: Iterable[str]
-    ) -> list[tuple]:
-        """The visible comments of an item as plain tuples, for summaries of 100k comments:
-        (comment id, author, text, created_at ISO, channel id, message id, agree, disagree)
-        where agree/disagree count distinct people (not the author) per side."""
+        self, item_id: int, agree: Iterable[str], disagree: Iterable[str], *, since: int = 0
+    ) -> tuple[int, list[tuple]]:
+        """Comments changed after discussion version `since` (all of them with 0), as plain
+        tuples for summaries of 100k comments, and the version they are current at:
+        (comment id, author, text, created_at ISO, channel, message, agree, disagree, visible).
+        agree/disagree count distinct people (not the author); invisible rows are comments
+        deleted, erased or hidden since, for the caller to drop."""
         agree, disagree = list(agree) or [""], list(disagree) or [""]
         a_marks, d_marks = ",".join("?" * len(agree)), ",".join("?" * len(disagree))
         async with self.db.reading() as tx:
-            return [tuple(r) for r in await tx.fetchall(
+            version = await tx.fetchone(
+                "SELECT discussion_version FROM items WHERE id = ?", (item_id,)
+            )
+            rows = await tx.fetchall(
                 f"""SELECT c.id, c.author_id, c.content, c.created_at, c.channel_id, c.message_id,
-                      COALESCE(r.agree, 0), COALESCE(r.disagree, 0)
+                      COALESCE(r.agree, 0), COALESCE(r.disagree, 0), {VISIBLE}
                     FROM comments c LEFT JOIN (
                       SELECT x.comment_id,
                         COUNT(DISTINCT CASE WHEN x.emoji IN ({a_marks}) THEN x.user_id END) AS agree,
                         COUNT(DISTINCT CASE WHEN x.emoji IN ({d_marks}) THEN x.user_id END) AS disagree
                       FROM reactions x JOIN comments y ON y.id = x.comment_id
-                      WHERE y.item_id = ? AND x.user_id != y.author_id
+                      WHERE y.item_id = ? AND y.change_seq > ? AND x.user_id != y.author_id
                       GROUP BY x.comment_id) r ON r.comment_id = c.id
-                    WHERE c.item_id = ? AND {VISIBLE}
-                    ORDER BY c.created_at, c.message_id""",  # noqa: S608 - placeholders only
-                (*agree, *disagree, item_id, item_id),
-            )]
+                    WHERE c.item_id = ? AND c.change_seq > ?""",  # noqa: S608 - placeholders only
+                (*agree, *disagree, item_id, since, item_id, since),
+            )
+        return (version[0] if version else 0), [tuple(r) for r in rows]
 
     async def reaction_counts(
         self, item_id: int, agree: Iterable[str], disagree: Iterable[str]

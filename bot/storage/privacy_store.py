@@ -161,6 +161,11 @@ class PrivacyStore(Store):
                 "UPDATE items SET discussion_version = discussion_version + 1 WHERE id = ?",
                 [(i,) for i in items],
             )
+            await tx.execute(  # summaries re-read these comments (and drop their text)
+                "UPDATE comments SET change_seq = (SELECT discussion_version FROM items "
+                "WHERE items.id = comments.item_id) WHERE author_id = ?",
+                (user_id,),
+            )
             await tx.executemany("DELETE FROM summary_cache WHERE item_id = ?", [(i,) for i in items])
             # that an erasure happened is logged; what was erased is not
             await log_action(tx, action="erase", target_type="participant", target_id=None,

@@ -146,3 +146,30 @@ async def test_warming_fills_the_feature_cache_for_every_comment(repo):
     assert await insight.warm([crime, security]) == 6
     assert len(insight.features) == 6
     assert await insight.warm([crime, security]) == 0
+
+
+async def test_summary_inputs_follow_every_change_incrementally(repo):
+    _, (crime, _) = await seed(repo)
+    for n in range(1, 7):
+        await repo.discussion.record(crime.id, msg(n, f"Comment number {n} on prevention policy.", 100, n))
+    warm = InsightService(repo, ["👍"], ["👎"])
+    assert len(await warm.summary_comments(crime)) == 6
+
+    await repo.discussion.record(crime.id, msg(1, "Comment number 1, edited.", 100, 1).model_copy(
+        update={"edited_at": T0 + timedelta(hours=1)}))
+    await repo.discussion.delete_messages([2])
+    await repo.discussion.set_hidden(3, True, "spam")
+    await repo.discussion.set_reaction(4, 77, "👍", True)
+    await repo.discussion.record(crime.id, msg(7, "A seventh comment arrives later on.", 100, 7))
+    await repo.privacy.erase(5)
+
+    def view(comments):
+        return sorted((c.comment_id, c.text, c.agree, c.disagree) for c in comments)
+
+    incremental = view(await warm.summary_comments(crime))
+    from_scratch = view(await InsightService(repo, ["👍"], ["👎"]).summary_comments(crime))
+    assert incremental == from_scratch
+    texts = {text for _, text, _, _ in incremental}
+    assert "Comment number 1, edited." in texts and len(incremental) == 4
+    assert not any("number 2" in t or "number 3" in t or "number 5" in t for t in texts)
+    assert (4, "Comment number 4 on prevention policy.", 1, 0) in incremental
