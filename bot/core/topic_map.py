@@ -232,21 +232,18 @@ def build_map(
                 kinds[k]["agenda"] = 1.0
                 reasons[k].append("the agenda lists them as related")
 
-    xr: dict[tuple[int, int], int] = defaultdict(int)
-    for a, b, c in cross_refs:
-        if a != b and a in by_id and b in by_id and c > 0:
-            xr[key(a, b)] += c
-    for k, c in xr.items():
-        kinds[k]["cross-reference"] = 1 - 0.5**c
-        reasons[k].append(f"their discussions link to each other {c}×")
-
-    ql: dict[tuple[int, int], int] = defaultdict(int)
-    for a, b, c in quote_links:
-        if a != b and a in by_id and b in by_id and c > 0:
-            ql[key(a, b)] += c
-    for k, c in ql.items():
-        kinds[k]["shared quotes"] = 1 - 0.5**c
-        reasons[k].append(f"one quotes the other's article {c}×")
+    # Counted links in either direction: each more one is worth half the one before.
+    for links, kind, reason in (
+        (cross_refs, "cross-reference", "their discussions link to each other {}×"),
+        (quote_links, "shared quotes", "one quotes the other's article {}×"),
+    ):
+        counts: dict[tuple[int, int], int] = defaultdict(int)
+        for a, b, c in links:
+            if a != b and a in by_id and b in by_id and c > 0:
+                counts[key(a, b)] += c
+        for k, c in counts.items():
+            kinds[k][kind] = 1 - 0.5**c
+            reasons[k].append(reason.format(c))
 
     url_topics: dict[str, set[int]] = defaultdict(set)
     for tid, url, _citer in citations:

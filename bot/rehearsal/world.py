@@ -55,6 +55,14 @@ class Answer:
     #: options that were autocompleted: name → (what was typed, the choice picked)
     picked: dict[str, tuple[str, str]] = field(default_factory=dict)
 
+    def not_sent(self, exc: EmulatorError) -> Answer:
+        """Discord refused (EmulatorForbidden) or the command could not be sent at all."""
+        if isinstance(exc, EmulatorForbidden):
+            self.refused = str(exc)
+        else:
+            self.problem = str(exc)
+        return self
+
     @property
     def messages(self) -> list[Message]:
         """The bot's reply: the original response, then its follow-ups."""
@@ -316,12 +324,8 @@ class World:
             options = await self._autocomplete(uid, channel_id, command, dict(options or {}),
                                                answer)
             result = await self.emu.slash(uid, channel_id, command, options, timeout=timeout)
-        except EmulatorForbidden as exc:
-            answer.refused = str(exc)
-            return answer
         except EmulatorError as exc:
-            answer.problem = str(exc)
-            return answer
+            return answer.not_sent(exc)
         return await self._complete(answer, result, mark, timeout)
 
     async def context_menu(self, user: str, message: Message, name: str,
@@ -340,12 +344,8 @@ class World:
                     return answer
                 values = fill_modal(result.modal.inputs, modal_values)
                 result = await self.emu.submit_modal(uid, result.modal, values, timeout=timeout)
-        except EmulatorForbidden as exc:
-            answer.refused = str(exc)
-            return answer
         except EmulatorError as exc:
-            answer.problem = str(exc)
-            return answer
+            return answer.not_sent(exc)
         return await self._complete(answer, result, mark, timeout)
 
     async def _autocomplete(self, uid: int, channel_id: int, command: str,
