@@ -24,33 +24,80 @@ PAGE = 500  # messages stored per transaction while catching up (5 history pages
 
 
 class CatchUp:
+    """One pass reads every followed channel; a channel that fails (a 429 after discord.py's
+    own retries, a 5xx, a database error) does not stop the others and is tried again with
+    backoff, from its cursor, until it is done. Only `Forbidden` and deleted channels are
+    given up (they cannot succeed)."""
+
+    backoff = 0.5  # seconds before the first retry of the channels that failed; doubles
+    max_backoff = 30.0
+
     def __init__(self, bot: discord.Client, repo: Repository, discussion: DiscussionService) -> None:
         self.bot = bot
         self.repo = repo
         self.discussion = discussion
         self._lock = asyncio.Lock()
         self.runs = 0
+        self.running = False
 
     async def run(self) -> dict[str, int]:
         """One full pass; concurrent calls wait and then run again (a reconnect mid-pass)."""
         async with self._lock:
-            stats = {"channels": 0, "recorded": 0, "deleted": 0}
+            self.running = True
+            try:
+                return await self._run()
+            finally:
+                self.running = False
+
+    async def _run(self) -> dict[str, int]:
+        epoch = self.discussion.epoch
+        stats = {"channels": 0, "recorded": 0, "deleted": 0, "retries": 0}
+        # Cursors first: live messages never move them over a hole (see DiscussionService),
+        # and each channel is resumed from its stored cursor after a failure.
+        pending = [c.channel_id for c in await self.repo.discussion.cursors()]
+        try:
             await self._discover_threads()
-            for cursor in await self.repo.discussion.cursors():
-                channel = await self._channel(cursor.channel_id)
-                if channel is None:
+        except Exception:
+            log.exception("thread discovery failed; followed channels are caught up anyway")
+        pending += [c.channel_id for c in await self.repo.discussion.cursors()
+                    if c.channel_id not in pending]
+        delay = self.backoff
+        while True:
+            failed = []
+            for channel_id in pending:
+                try:
+                    done = await self._catch_up_one(channel_id, epoch)
+                except discord.Forbidden:
+                    log.warning("cannot read history of channel %s: missing permission", channel_id)
+                    continue
+                except Exception as exc:  # HTTPException after retries, 5xx, database errors
+                    log.warning("catch-up of channel %s failed (%r); retrying from its cursor",
+                                channel_id, exc)
+                    failed.append(channel_id)
+                    continue
+                if done is None:
                     continue
                 stats["channels"] += 1
-                try:
-                    recorded, deleted = await self._catch_up_channel(channel, cursor.last_message_id)
-                except discord.Forbidden:
-                    log.warning("cannot read history of channel %s: missing permission", channel.id)
-                    continue
-                stats["recorded"] += recorded
-                stats["deleted"] += deleted
-            self.runs += 1
-            log.info("catch-up done: %s", stats)
-            return stats
+                stats["recorded"] += done[0]
+                stats["deleted"] += done[1]
+            if not failed:
+                break
+            pending = failed
+            stats["retries"] += 1
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.max_backoff)
+        self.runs += 1
+        log.info("catch-up done: %s", stats)
+        return stats
+
+    async def _catch_up_one(self, channel_id: int, epoch: int) -> tuple[int, int] | None:
+        cursor = await self.repo.discussion.cursor(channel_id)
+        if cursor is None:
+            return None
+        channel = await self._channel(channel_id)
+        if channel is None:
+            return None
+        return await self._catch_up_channel(channel, cursor.last_message_id, epoch)
 
     async def _channel(self, channel_id: int):
         channel = self.bot.get_channel(channel_id)
@@ -82,7 +129,7 @@ class CatchUp:
                 if await self.repo.agenda.item_at(thread.id) is None:
                     await self.repo.discussion.follow(thread.id, item.id, channel.id)
 
-    async def _catch_up_channel(self, channel, last_seen: int) -> tuple[int, int]:
+    async def _catch_up_channel(self, channel, last_seen: int, epoch: int) -> tuple[int, int]:
         recorded = 0
         parent_id = parent_id_of(channel)
         page: list = []
@@ -97,12 +144,14 @@ class CatchUp:
                 page = []
             newest = message.id
         recorded += await self.discussion.record_new(page, parent_id=parent_id)
-        if newest > last_seen:  # bot messages and notices after the last comment
-            await self.repo.discussion.advance_cursor(channel.id, newest)
+        # Read in order up to the live stream: the hole is closed (bot messages and notices
+        # after the last comment count too), and live messages may move the cursor again.
+        await self.repo.discussion.close_gap(channel.id, newest)
+        self.discussion.mark_in_sync(channel.id, epoch)
         window = [m async for m in channel.history(limit=RECONCILE_WINDOW)]
         stored = {c.message_id: c for c in await self.repo.discussion.comments_in_channel(channel.id)}
         recorded += await self._reconcile_edits(window, stored, parent_id)
-        return recorded, await self._reconcile_deletions(window, stored)
+        return recorded, await self._reconcile_deletions(window, stored, channel.id)
 
     async def _reconcile_edits(
         self, window: list[discord.Message], stored: dict, parent_id: int | None
@@ -126,13 +175,24 @@ class CatchUp:
                 await self.repo.discussion.replace_reactions(message.id, pairs)
         return changed
 
-    async def _reconcile_deletions(self, window: list[discord.Message], stored: dict) -> int:
-        """Tombstone stored comments of the window that Discord no longer has."""
+    async def _reconcile_deletions(
+        self, window: list[discord.Message], stored: dict, channel_id: int
+    ) -> int:
+        """Tombstone stored comments of the window that Discord no longer has.
+
+        Only ids inside the window read are judged: a comment newer than the window (it
+        arrived live meanwhile) or older than it (not re-read) is not known to be deleted.
+        The deletion goes through `DiscussionService.delete` (text erased, WAL checkpointed).
+        """
+        if not window:
+            return 0  # nothing read: nothing can be judged (the channel may be empty, or not)
         present = {m.id for m in window}
         oldest = min(present) if len(window) >= RECONCILE_WINDOW else 0
+        newest = max(present)
         missing = [
             c.message_id
             for c in stored.values()
-            if c.deleted_at is None and c.message_id >= oldest and c.message_id not in present
+            if c.deleted_at is None and oldest <= c.message_id <= newest
+            and c.message_id not in present
         ]
-        return await self.repo.discussion.delete_messages(missing)
+        return await self.discussion.delete(missing, channel_id)

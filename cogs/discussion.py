@@ -52,6 +52,7 @@ class DiscussionCog(commands.Cog):
         self.discussion = DiscussionService(bot.repo)
         self.catchup = CatchUp(bot, bot.repo, self.discussion)
         self._catchup_task: asyncio.Task | None = None
+        self._catchup_again = False
 
     async def cog_unload(self) -> None:
         if self._catchup_task is not None:
@@ -60,23 +61,34 @@ class DiscussionCog(commands.Cog):
     # --- catch-up on every (re)connect -----------------------------------------------------
 
     def _schedule_catchup(self) -> None:
+        self._catchup_again = True
         if self._catchup_task is not None and not self._catchup_task.done():
-            return
+            return  # the running task goes round again: a reconnect came mid-pass
         self._catchup_task = asyncio.create_task(self._run_catchup())
 
     async def _run_catchup(self) -> None:
-        try:
-            await self.catchup.run()
-        except Exception:
-            log.exception("catch-up failed; it runs again at the next reconnect")
+        while self._catchup_again:
+            self._catchup_again = False
+            try:
+                await self.catchup.run()
+            except Exception:
+                log.exception("catch-up failed; it runs again")
+                self._catchup_again = True
+                await asyncio.sleep(self.catchup.max_backoff)
         self.bot.dispatch("catchup_done")
 
     @commands.Cog.listener()
+    async def on_disconnect(self) -> None:
+        self.discussion.desync()  # before any event of the next connection is handled
+
+    @commands.Cog.listener()
     async def on_ready(self) -> None:
+        self.discussion.desync()
         self._schedule_catchup()
 
     @commands.Cog.listener()
     async def on_resumed(self) -> None:
+        self.discussion.desync()
         self._schedule_catchup()
 
     # --- live events -----------------------------------------------------------------------
@@ -87,16 +99,20 @@ class DiscussionCog(commands.Cog):
             return
         if is_participant_message(message):
             async with self.in_order(message.id):
-                await self.discussion.record(incoming(message), parent_id=parent_id_of(message.channel))
+                await self.discussion.record(
+                    incoming(message), parent_id=parent_id_of(message.channel), live=True
+                )
         elif message.author.id == self.bot.user.id:
-            await self.bot.repo.discussion.advance_cursor(message.channel.id, message.id)
+            await self.discussion.seen_live(message.channel.id, message.id)
 
     @commands.Cog.listener()
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
         message = payload.message
         async with self.in_order(message.id):
             if is_participant_message(message) and "content" in payload.data:
-                await self.discussion.record(incoming(message), parent_id=parent_id_of(message.channel))
+                await self.discussion.record(
+                    incoming(message), parent_id=parent_id_of(message.channel), live=True
+                )
             previews = link_previews(message)
             if previews:
                 await self.discussion.record_link_previews(message.id, previews)

@@ -111,6 +111,34 @@ class DiscussionService:
 
     def __init__(self, repo: Repository) -> None:
         self.repo = repo
+        # Channels whose history has been read up to the live stream in this connection:
+        # only there may a live message move the cursor. A disconnect clears it (new epoch).
+        self.epoch = 0
+        self._in_sync: set[int] = set()
+
+    # --- the gap between history and the live stream -----------------------------------------
+
+    def desync(self, channel_id: int | None = None) -> None:
+        """The live stream may have missed messages (all channels, or one): catch-up must read."""
+        if channel_id is None:
+            self.epoch += 1
+            self._in_sync.clear()
+        else:
+            self._in_sync.discard(channel_id)
+
+    def mark_in_sync(self, channel_id: int, epoch: int) -> None:
+        """Catch-up read history up to the live stream, with no disconnect since `epoch`."""
+        if epoch == self.epoch:
+            self._in_sync.add(channel_id)
+
+    def in_sync(self, channel_id: int) -> bool:
+        return channel_id in self._in_sync
+
+    async def seen_live(self, channel_id: int, message_id: int) -> None:
+        """A message received live that is not a comment (the bot's own, a notice)."""
+        await self.repo.discussion.advance_cursor(
+            channel_id, message_id, contiguous=self.in_sync(channel_id)
+        )
 
     async def item_for(self, channel_id: int, parent_id: int | None) -> Item | None:
         """The item a message in this channel/thread belongs to; follows new threads."""
@@ -124,11 +152,12 @@ class DiscussionService:
 
     async def record(
         self, message: IncomingMessage, *, parent_id: int | None = None, kind: str = "message",
-        citations: list[CitationIn] | None = None,
+        citations: list[CitationIn] | None = None, live: bool = False,
     ) -> RecordOutcome | None:
         """Record a message (new or edited) if it is in a consultation channel.
 
         `citations` replaces the links found in the text (for `/cite`, which has a note).
+        A `live` message moves the channel's cursor only if the channel is in sync.
         """
         item = await self.item_for(message.channel_id, parent_id)
         if item is None:
@@ -140,6 +169,7 @@ class DiscussionService:
             citations=citations if citations is not None
             else citations_in(message.content, message.link_previews),
             kind=kind,
+            contiguous=not live or self.in_sync(message.channel_id),
         )
 
     async def record_new(self, messages: list[IncomingMessage], *, parent_id: int | None) -> int:
@@ -164,7 +194,7 @@ class DiscussionService:
                 thread_id=place_id if in_thread else None, author_id=author_id,
                 content=content, created_at=created_at,
             ),
-            parent_id=parent_id, kind=kind, citations=citations,
+            parent_id=parent_id, kind=kind, citations=citations, live=True,
         )
 
     async def record_link_previews(self, message_id: int, previews: dict[str, str]) -> None:

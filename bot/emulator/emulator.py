@@ -57,6 +57,21 @@ class Fault:
                             headers={"Content-Type": "application/json"})
 
 
+@dataclass
+class NthFault(Fault):
+    """A fault that lets the first ``skip`` matching calls through (see :meth:`Emulator.fail_nth`)."""
+
+    skip: int = 0
+
+    def matches(self, method: str, template: str, path: str) -> bool:
+        if not super().matches(method, template, path):
+            return False
+        if self.skip > 0:
+            self.skip -= 1
+            return False
+        return True
+
+
 class Emulator(ActionsMixin, EmulatorBase):
     """A loopback Discord: REST under ``api_base``, the gateway at ``gateway_url``.
 
@@ -200,6 +215,13 @@ class Emulator(ActionsMixin, EmulatorBase):
         (``"/channels/{channel_id}/messages"``) or a regex on the path. 429s carry
         ``Via: 1.1 google`` and ``{message, retry_after, global}`` so discord.py retries."""
         f = Fault(method.upper(), route, status, retry_after, global_, count)
+        self.faults.append(f)
+        return f
+
+    def fail_nth(self, method: str, route: str | re.Pattern[str], n: int, status: int = 429, *,
+                 retry_after: float = 0.05, count: int = 1) -> Fault:
+        """Like :meth:`fail_next`, but the first ``n - 1`` matching calls succeed."""
+        f = NthFault(method.upper(), route, status, retry_after, False, count, skip=n - 1)
         self.faults.append(f)
         return f
 

@@ -110,18 +110,55 @@ class DiscussionStore(Store):
 
     async def cursors(self) -> list[ChannelCursor]:
         async with self.db.reading() as tx:
-            rows = await tx.fetchall("SELECT * FROM channel_cursors ORDER BY channel_id")
+            rows = await tx.fetchall("SELECT channel_id, item_id, parent_id, last_message_id FROM channel_cursors "
+                "ORDER BY channel_id")
         return [ChannelCursor(**dict(zip(r.keys(), r, strict=True))) for r in rows]
 
     async def cursor(self, channel_id: int) -> ChannelCursor | None:
         async with self.db.reading() as tx:
-            r = await tx.fetchone("SELECT * FROM channel_cursors WHERE channel_id = ?", (channel_id,))
+            r = await tx.fetchone(
+                "SELECT channel_id, item_id, parent_id, last_message_id FROM channel_cursors "
+                "WHERE channel_id = ?", (channel_id,)
+            )
         return ChannelCursor(**dict(zip(r.keys(), r, strict=True))) if r else None
 
-    async def advance_cursor(self, channel_id: int, message_id: int) -> None:
-        """Note that the bot has seen `message_id` here (also for bot messages it does not store)."""
+    async def advance_cursor(self, channel_id: int, message_id: int, *, contiguous: bool = True) -> None:
+        """Note that the bot has seen `message_id` here (also for bot messages it does not store).
+
+        Not `contiguous` (received live while history may have a hole before it): the cursor
+        stays where it is and the message is noted as the gap's first live id instead.
+        """
         async with self.db.transaction() as tx:
-            await self._advance(tx, channel_id, message_id)
+            await self._seen(tx, channel_id, message_id, contiguous)
+
+    async def close_gap(self, channel_id: int, newest: int) -> None:
+        """History has been read in order up to `newest`: the hole, if any, is closed."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE channel_cursors SET last_message_id = MAX(last_message_id, ?), "
+                "first_live_id = NULL WHERE channel_id = ?",
+                (newest, channel_id),
+            )
+
+    async def gaps(self) -> dict[int, tuple[int, int]]:
+        """channel id -> (last message read in order, first message received live after it)."""
+        async with self.db.reading() as tx:
+            rows = await tx.fetchall(
+                "SELECT channel_id, last_message_id, first_live_id FROM channel_cursors "
+                "WHERE first_live_id IS NOT NULL"
+            )
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    @classmethod
+    async def _seen(cls, tx: Transaction, channel_id: int, message_id: int, contiguous: bool) -> None:
+        if contiguous:
+            await cls._advance(tx, channel_id, message_id)
+            return
+        await tx.execute(
+            "UPDATE channel_cursors SET first_live_id = MIN(COALESCE(first_live_id, ?), ?) "
+            "WHERE channel_id = ? AND last_message_id < ?",
+            (message_id, message_id, channel_id, message_id),
+        )
 
     @staticmethod
     async def _advance(tx: Transaction, channel_id: int, message_id: int) -> None:
@@ -140,6 +177,7 @@ class DiscussionStore(Store):
         quotes: Sequence[QuoteIn] = (),
         citations: Sequence[CitationIn] = (),
         kind: str = "message",
+        contiguous: bool = True,
     ) -> RecordOutcome:
         """Store a message as a comment, idempotently.
 
@@ -153,7 +191,7 @@ class DiscussionStore(Store):
                 "WHERE message_id = ?",
                 (message.message_id,),
             )
-            await self._advance(tx, message.channel_id, message.message_id)
+            await self._seen(tx, message.channel_id, message.message_id, contiguous)
             if row is None and await tx.fetchone(
                 "SELECT 1 FROM deleted_messages WHERE message_id = ?", (message.message_id,)
             ):

@@ -1,0 +1,107 @@
+"""Catch-up under faults: nothing said while the bot was down is lost, nothing is invented."""
+
+from __future__ import annotations
+
+from .conftest import caught_up, eventually, item_by_key, restart, stored_texts
+
+HISTORY = "/channels/{}/messages"
+
+
+async def test_a_429_storm_and_5xx_on_one_channel_do_not_abort_the_others(
+    emulator, published, start_client, tmp_path
+):
+    emu, g = emulator.emu, emulator.guild
+    crime = await item_by_key(published, g.id, "tackling-cyber-crime")
+    other = await item_by_key(published, g.id, "willingness-to-act")  # a sub-item thread
+    await published.close()
+    missed = [await emu.send_message(emulator.pat.id, crime.channel_id, f"Down {n}.")
+              for n in range(120)]
+    missed_other = [await emu.send_message(emulator.sam.id, other.thread_id, f"Thread {n}.")
+                    for n in range(30)]
+    # Every history read of the channel is rate limited beyond discord.py's own 5 retries,
+    # then the server fails twice: each failure is one HTTPException out of history().
+    emu.fail_next("GET", HISTORY.format(crime.channel_id), 429, retry_after=0.01, count=11)
+    emu.fail_next("GET", HISTORY.format(crime.channel_id), 503, count=2)
+
+    bot = await restart(emulator, start_client, tmp_path)
+    await caught_up(bot)
+    texts = await stored_texts(bot, crime.id)
+    assert [m.id for m in missed if texts.get(m.id) == m.content] == [m.id for m in missed]
+    texts = await stored_texts(bot, other.id)
+    assert all(texts.get(m.id) == m.content for m in missed_other)
+    assert not emu.faults  # the faults were all hit: the channel was retried past them
+
+
+async def test_messages_posted_while_down_survive_live_traffic_at_restart(
+    emulator, published, start_client, tmp_path
+):
+    emu, g = emulator.emu, emulator.guild
+    crime = await item_by_key(published, g.id, "tackling-cyber-crime")
+    await published.close()
+    missed = [await emu.send_message(emulator.sam.id, crime.channel_id, f"Missed {n}.")
+              for n in range(300)]
+    # Thread discovery is slowed (one 429 of 1 s): live messages arrive before history is read.
+    emu.fail_next("GET", r"/channels/\d+/threads/archived/public", 429, retry_after=1.0)
+    bot = await restart(emulator, start_client, tmp_path)
+    live = [await emu.send_message(emulator.pat.id, crime.channel_id, f"Live {n}.") for n in range(5)]
+    await eventually(lambda: bot.repo.discussion.comment(live[-1].id))
+    await caught_up(bot)
+    texts = await stored_texts(bot, crime.id)
+    lost = [m.id for m in missed + live if texts.get(m.id) != m.content]
+    assert lost == []
+    assert await bot.repo.discussion.gaps() == {}  # the hole was read and closed
+    # in sync now: a live message moves the cursor again
+    after = await emu.send_message(emulator.pat.id, crime.channel_id, "After catch-up.")
+
+    async def advanced():
+        return (await bot.repo.discussion.cursor(crime.channel_id)).last_message_id == after.id
+    await eventually(advanced)
+
+
+async def test_a_failed_catch_up_leaves_a_gap_record_and_a_later_pass_fills_it(
+    emulator, published, start_client, tmp_path
+):
+    emu, g = emulator.emu, emulator.guild
+    crime = await item_by_key(published, g.id, "tackling-cyber-crime")
+    before = (await published.repo.discussion.cursor(crime.channel_id)).last_message_id
+    await published.close()
+    missed = [await emu.send_message(emulator.sam.id, crime.channel_id, f"Missed {n}.")
+              for n in range(50)]
+    emu.fail_next("GET", HISTORY.format(crime.channel_id), 403, count=1)  # this pass gives up
+    bot = await restart(emulator, start_client, tmp_path)
+    await caught_up(bot)
+    live = await emu.send_message(emulator.pat.id, crime.channel_id, "Live while a hole is open.")
+    await eventually(lambda: bot.repo.discussion.comment(live.id))
+    last_read, first_live = (await bot.repo.discussion.gaps())[crime.channel_id]
+    assert last_read == before and first_live <= live.id  # the cursor stayed before the hole
+    await emu.close_gateway(4000)  # a reconnect: the next pass reads the hole
+    await caught_up(bot, runs=2)
+    texts = await stored_texts(bot, crime.id)
+    assert all(texts.get(m.id) == m.content for m in missed)
+    assert await bot.repo.discussion.gaps() == {}
+
+
+async def test_live_messages_during_catch_up_are_never_tombstoned(
+    emulator, published, start_client, tmp_path
+):
+    emu, g = emulator.emu, emulator.guild
+    crime = await item_by_key(published, g.id, "tackling-cyber-crime")
+    await published.close()
+    for n in range(150):
+        await emu.send_message(emulator.sam.id, crime.channel_id, f"Missed {n}.")
+    route = HISTORY.format(crime.channel_id)
+    start = len(emu.calls("GET", "/channels/{channel_id}/messages"))
+    # History after the cursor takes 2 pages (100 + 50), the recent window 2 more: the
+    # window's second page is held 1 s, and a live message arrives meanwhile.
+    emu.fail_nth("GET", route, 4, 429, retry_after=1.0)
+    bot = await restart(emulator, start_client, tmp_path)
+
+    async def window_held():
+        return any(r.status == 429 for r in emu.calls("GET", "/channels/{channel_id}/messages")[start:])
+    await eventually(window_held)
+    live = await emu.send_message(emulator.pat.id, crime.channel_id, "Said during catch-up.")
+    await eventually(lambda: bot.repo.discussion.comment(live.id))
+    await caught_up(bot)
+    comment = await bot.repo.discussion.comment(live.id)
+    assert comment.deleted_at is None and comment.content == "Said during catch-up."
+    assert not emu.faults
