@@ -11,7 +11,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import require_organiser
+from bot.checks import readable, require_organiser, require_read
 from bot.client import ConsultationBot
 from bot.core import publishing
 from bot.core.agenda import AgendaInvalid, load_agenda
@@ -33,18 +33,22 @@ async def topic_autocomplete(interaction: discord.Interaction, current: str) -> 
     bot: ConsultationBot = interaction.client  # type: ignore[assignment]
     if interaction.guild_id is None:
         return []
-    items = await bot.repo.agenda.guild_items(interaction.guild_id)
+    items = readable(interaction, await bot.repo.agenda.guild_items(interaction.guild_id))
     return [app_commands.Choice(name=n, value=v) for n, v in topic_choices(items, current)]
 
 
 async def topic_for(interaction: discord.Interaction, topic: str | None) -> Item:
-    """`[topic]` as named, or the item of the channel/thread the command is used in."""
+    """`[topic]` as named, or the item of the channel/thread the command is used in.
+
+    Refused unless the member can read the item's channel or thread (see bot.checks)."""
     bot: ConsultationBot = interaction.client  # type: ignore[assignment]
     channel = interaction.channel
     parent_id = getattr(channel, "parent_id", None)
-    return await resolve_topic(
+    item = await resolve_topic(
         bot.repo, interaction.guild_id or 0, topic, [interaction.channel_id, parent_id]
     )
+    require_read(interaction, item)
+    return item
 
 
 class ArticleForm(discord.ui.Modal):
@@ -214,6 +218,7 @@ class AgendaCog(commands.Cog):
 
     @agenda.command(name="list", description="The agenda with links, status and activity")
     async def list_items(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
         repo = self.bot.repo
         consultations = await repo.agenda.consultations(interaction.guild_id)
         if not consultations:
@@ -222,23 +227,24 @@ class AgendaCog(commands.Cog):
         for consultation in consultations:
             counts = await repo.discussion.comment_counts(consultation.id)
             lines = []
-            for item in await repo.agenda.items(consultation.id):
+            for item in readable(interaction, await repo.agenda.items(consultation.id)):
                 where = item.discord_id
                 link = f"[{item.title}]({channel_link(item.guild_id, where)})" if where else item.title
                 indent = "" if item.parent_id is None else "  ↳ "
                 state = "🔒 locked" if item.locked else "open"
                 n = counts.get(item.id, 0)
                 lines.append(f"{indent}{link} — {state} · {n} comment{'s' if n != 1 else ''}")
-            for chunk in _chunks(lines, 4000):
+            for chunk in _chunks(lines or ["No items you can see."], 4000):
                 embeds.append(discord.Embed(title=fit(consultation.title, 256), description=chunk,
                                             colour=BRAND_COLOUR))
-        await interaction.response.send_message(embeds=embeds[:10], ephemeral=True)
+        await interaction.followup.send(embeds=embeds[:10], ephemeral=True)
 
     @app_commands.command(name="about", description="Status, dates, counts and related topics")
     @app_commands.describe(topic="An agenda item (default: this channel's)")
     @app_commands.autocomplete(topic=topic_autocomplete)
     @app_commands.guild_only()
     async def about(self, interaction: discord.Interaction, topic: str | None = None) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
         item = await topic_for(interaction, topic)
         repo = self.bot.repo
         counts = await repo.discussion.counts(item.id)
@@ -254,17 +260,19 @@ class AgendaCog(commands.Cog):
         if item.parent_id:
             parent = await repo.agenda.item(item.parent_id)
             e.add_field(name="Part of", value=_link(parent), inline=False)
-        related = _whole_lines(await self.related_lines(item), 1024)
+        related = _whole_lines(await self.related_lines(item, interaction), 1024)
         if related:
             e.add_field(name="Related topics", value=related, inline=False)
         if item.discord_id:
             e.add_field(name="Channel", value=channel_link(item.guild_id, item.discord_id), inline=False)
-        await interaction.response.send_message(embed=e, ephemeral=True)
+        await interaction.followup.send(embed=e, ephemeral=True)
 
-    async def related_lines(self, item: Item) -> list[str]:
-        """Related topics come from the map's evidence, which the insight cog owns."""
+    async def related_lines(self, item: Item, interaction: discord.Interaction) -> list[str]:
+        """Related topics (only those the member can read) come from the map's evidence, which the insight cog owns."""
         insight = self.bot.get_cog("InsightCog")
-        return await insight.related_lines(item) if insight is not None else []  # type: ignore[attr-defined]
+        if insight is None:
+            return []
+        return await insight.related_lines(item, interaction)  # type: ignore[attr-defined]
 
 
 def _link(item: Item | None) -> str:

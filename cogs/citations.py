@@ -7,6 +7,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.adapters import item_place, parent_id_of
+from bot.checks import require_post
 from bot.client import ConsultationBot
 from bot.core.discussion import DiscussionService
 from bot.render import BRAND_COLOUR, fit, message_link
@@ -30,11 +31,12 @@ class CitationsCog(commands.Cog):
         self, interaction: discord.Interaction, url: app_commands.Range[str, 1, 2100],
         note: app_commands.Range[str, 1, 1000] | None = None, topic: str | None = None,
     ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
         item = await topic_for(interaction, topic)
         self.discussion.check_open(item)
         citation = self.discussion.check_citation(url, note)
-        await interaction.response.defer(ephemeral=True, thinking=True)
         place = await item_place(self.bot, item)
+        require_post(interaction, item, place)
         post = discord.Embed(description=note, colour=BRAND_COLOUR)
         post.set_author(name=f"{interaction.user.display_name} cites a source")
         if len(citation.url) > PREVIEWABLE_URL:
@@ -59,6 +61,7 @@ class CitationsCog(commands.Cog):
     @app_commands.autocomplete(topic=topic_autocomplete)
     @app_commands.guild_only()
     async def citations(self, interaction: discord.Interaction, topic: str | None = None) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
         item = await topic_for(interaction, topic)
         sources = await self.bot.repo.discussion.sources(item.id)
         e = discord.Embed(title=fit(f"Sources cited in “{item.title}”", 256), colour=BRAND_COLOUR)
@@ -81,7 +84,7 @@ class CitationsCog(commands.Cog):
             lines.append(line)
         if lines:
             e.description = "\n".join(lines)
-        await interaction.response.send_message(embed=e, ephemeral=True)
+        await interaction.followup.send(embed=e, ephemeral=True)
 
 
 async def setup(bot: ConsultationBot) -> None:

@@ -18,6 +18,7 @@ from bot.adapters import (
     parent_id_of,
 )
 from bot.catchup import CatchUp
+from bot.checks import require_post
 from bot.client import ConsultationBot
 from bot.core import quotes
 from bot.core.discussion import DiscussionService, article_text
@@ -162,11 +163,12 @@ class DiscussionCog(commands.Cog):
         self, interaction: discord.Interaction, passage: str,
         comment: app_commands.Range[str, 1, 1500], topic: str | None = None,
     ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
         item = await topic_for(interaction, topic)
         self.discussion.check_open(item)
         exact = self.discussion.passage_for(item, passage)
-        await interaction.response.defer(ephemeral=True, thinking=True)
         place = await item_place(self.bot, item)
+        require_post(interaction, item, place)
         quoted = "\n".join(f"> {line}" for line in exact.splitlines())
         post = discord.Embed(description=f"{quoted}\n\n{comment}", colour=BRAND_COLOUR)
         post.set_author(name=f"{interaction.user.display_name} quoted the article",

@@ -9,12 +9,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import require_organiser
+from bot.checks import can_read, require_organiser
 from bot.client import ConsultationBot
 from bot.core.errors import UserError
 from bot.core.insight import InsightService
 from bot.core.report import ReportBuilder
 from bot.core.topic_map import render_png, render_text
+from bot.core.topics import only_topics
 from bot.render import BRAND_COLOUR, bytes_file, channel_link, fit, text_file, ts_tag
 from bot.storage.models import Item
 from cogs.agenda import topic_autocomplete, topic_for
@@ -54,8 +55,12 @@ class InsightCog(commands.Cog):
     @app_commands.checks.cooldown(2, 30.0, key=lambda i: i.user.id)
     async def summary(self, interaction: discord.Interaction, topic: str | None = None,
                       share: bool = False) -> None:
-        item = await topic_for(interaction, topic)
-        await interaction.response.defer(ephemeral=not share, thinking=True)
+        if share:  # a refusal must stay private: check before the public "thinking…"
+            item = await topic_for(interaction, topic)
+            await interaction.response.defer(thinking=True)
+        else:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            item = await topic_for(interaction, topic)
         result = await self.insight.summary(item)
         data = result.embed
         e = discord.Embed(title=data.title, description=data.description, colour=BRAND_COLOUR,
@@ -86,6 +91,7 @@ class InsightCog(commands.Cog):
         consultation_id = focus.consultation_id if focus else consultations[-1].id
         await interaction.response.defer(thinking=True)
         built, items = await self.insight.topic_map(consultation_id)
+        built = only_topics(built, {i for i, item in items.items() if can_read(interaction, item)})
         title = f"Related topics of “{focus.title}”" if focus else "Graph of this discussion"
         png = await asyncio.to_thread(render_png, built, focus.id if focus else None, title=title)
         text = render_text(built, focus.id if focus else None)
@@ -96,10 +102,13 @@ class InsightCog(commands.Cog):
             files.append(text_file("map.md", text))
         await interaction.followup.send(embed=e, files=files)
 
-    async def related_lines(self, item: Item) -> list[str]:
-        """Lines for /about's "Related topics", from the same evidence as the map."""
+    async def related_lines(self, item: Item, interaction: discord.Interaction) -> list[str]:
+        """Lines for /about's "Related topics", from the same evidence as the map (only
+        topics the member can read)."""
         lines = []
         for other, _weight, reasons in await self.insight.related(item):
+            if not can_read(interaction, other):
+                continue
             where = other.discord_id
             name = f"[{other.title}]({channel_link(other.guild_id, where)})" if where else other.title
             lines.append(f"{name} — {', '.join(reasons[:2])}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.core.errors import TopicNotFound
+from bot.core.topic_map import TopicMap
 from bot.storage import Repository
 from bot.storage.models import Item
 
@@ -71,3 +72,12 @@ async def resolve_topic(
         if item is not None and item.guild_id == guild_id:
             return item
     raise TopicNotFound()
+
+
+def only_topics(built: TopicMap, topic_ids: set[int]) -> TopicMap:
+    """The map with only `topic_ids` in it: the others, their edges and community places go."""
+    return TopicMap(
+        topics={t: topic for t, topic in built.topics.items() if t in topic_ids},
+        edges=[e for e in built.edges if e.a in topic_ids and e.b in topic_ids],
+        communities=[c for c in ([t for t in com if t in topic_ids] for com in built.communities) if c],
+    )

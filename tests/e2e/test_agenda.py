@@ -193,11 +193,11 @@ async def test_list_and_about(emulator, published):
     crime = next(i for i in await bot.repo.agenda.guild_items(emulator.guild.id)
                  if i.key == "tackling-cyber-crime")
     await emu.send_message(emulator.pat.id, crime.channel_id, "I support the 24/7 Network.")
-    listing = await emu.slash(emulator.pat.id, crime.channel_id, "agenda list")
+    listing = await finished(emu, await emu.slash(emulator.pat.id, crime.channel_id, "agenda list"))
     text = answer_text(listing)
     assert listing.ephemeral and "4. Tackling cyber crime" in text and "open" in text
     await emu.wait_for(lambda: True)
-    about = await emu.slash(emulator.pat.id, crime.channel_id, "about")
+    about = await finished(emu, await emu.slash(emulator.pat.id, crime.channel_id, "about"))
     text = answer_text(about)
     assert "Tackling cyber crime" in text and "Status" in text and "Related topics" in text
     choices = await emu.autocomplete(emulator.pat.id, crime.channel_id, "about", {"topic": "budap"},

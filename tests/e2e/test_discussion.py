@@ -147,7 +147,7 @@ async def test_links_are_cited_and_titled_by_discord_preview(emulator, published
     ]
     assert sources[0].title == "The Budapest Convention"
     assert b.id in {cit.message_id for cit in sources[0].citations}
-    listing = await emu.slash(emulator.pat.id, crime.channel_id, "citations")
+    listing = await finished(emu, await emu.slash(emulator.pat.id, crime.channel_id, "citations"))
     text = answer_text(listing)
     assert text.index("The Budapest Convention") < text.index("example.org")
     assert "2 people" in text
