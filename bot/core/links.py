@@ -165,6 +165,26 @@ def find_urls(text: str) -> list[str]:
 # ------------------------------------------------------------------ validation
 
 
+_SPECIAL_V4 = [ipaddress.ip_network(n) for n in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+    "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16",
+    "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/3",
+)]
+
+
+def _special_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Explicit deny of every non-global range (``is_global`` alone lets 192.0.0.0/24 by)."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.is_site_local or ip.ipv4_mapped or ip.sixtofour or ip.teredo:
+            return True
+        if int(ip) >> 32 == 0:  # IPv4-compatible ::a.b.c.d (deprecated), and :: / ::1
+            return True
+    else:
+        if any(ip in net for net in _SPECIAL_V4):
+            return True
+    return not ip.is_global or ip.is_multicast or ip.is_reserved
+
+
 def _host_problem(host: str) -> str | None:
     """Why ``host`` (already lower-case ASCII, no brackets) is not a public host."""
     try:
@@ -172,7 +192,7 @@ def _host_problem(host: str) -> str | None:
     except ValueError:
         ip = None
     if ip is not None:
-        if not ip.is_global or ip.is_multicast:
+        if _special_ip(ip):
             return (
                 f"{host} is a private or reserved address; cite a public web address "
                 "that every participant can open"
