@@ -221,7 +221,9 @@ class Publisher:
         try:
             await channel.get_partial_message(message_id).pin(reason="agenda article")
         except discord.Forbidden:
-            log.warning("cannot pin in #%s: the bot lacks Manage Messages", channel.name)
+            # Since Feb 2026 pinning needs Pin Messages; Manage Messages no longer covers it.
+            log.warning("cannot pin in #%s: the bot lacks the Pin Messages permission "
+                        "(re-invite it with the README's permission integer)", channel.name)
 
     @staticmethod
     async def _delete_quietly(channel: discord.abc.Messageable, message_id: int) -> None:

@@ -435,7 +435,7 @@ class EmulatorBase:
         perms = self.state.permissions(actor_id, ch.id)
         if not perms & P.VIEW_CHANNEL:
             raise ApiError(403, 50001, "Missing Access")
-        if not perms & (P.MANAGE_MESSAGES | P.PIN_MESSAGES):
+        if not perms & P.PIN_MESSAGES:  # Manage Messages no longer covers pinning
             raise ApiError(403, 50013, "Missing Permissions")
         if ch.is_thread and ch.archived:
             raise ApiError(400, 50083, "Thread is archived")

@@ -59,14 +59,12 @@ DEFAULT_EVERYONE_PERMISSIONS = (
     | P.CREATE_PRIVATE_THREADS | P.SEND_MESSAGES_IN_THREADS
 )
 
-#: The bot role's default permissions: a sensible moderation bot, but not administrator.
-DEFAULT_BOT_PERMISSIONS = (
-    P.VIEW_CHANNEL | P.SEND_MESSAGES | P.SEND_MESSAGES_IN_THREADS | P.EMBED_LINKS
-    | P.ATTACH_FILES | P.READ_MESSAGE_HISTORY | P.ADD_REACTIONS | P.USE_EXTERNAL_EMOJIS
-    | P.MANAGE_CHANNELS | P.MANAGE_ROLES | P.MANAGE_THREADS | P.MANAGE_MESSAGES
-    | P.PIN_MESSAGES | P.CREATE_PUBLIC_THREADS | P.CREATE_PRIVATE_THREADS
-    | P.MENTION_EVERYONE | P.USE_APPLICATION_COMMANDS | P.VIEW_AUDIT_LOG
-)
+#: The permission integer of the README's invite: exactly what the bot uses.
+README_INVITE_PERMISSIONS = 326686075984
+#: The bot role's default permissions: the README's invite integer (not administrator), so the
+#: emulator refuses what Discord refuses a bot invited as the README says. Since Feb 2026 pinning
+#: needs Pin Messages, which the invite now requests.
+DEFAULT_BOT_PERMISSIONS = README_INVITE_PERMISSIONS | P.PIN_MESSAGES
 
 # channel types
 TEXT, DM, CATEGORY, NEWS, NEWS_THREAD, PUBLIC_THREAD, PRIVATE_THREAD, FORUM = (

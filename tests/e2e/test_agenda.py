@@ -261,3 +261,23 @@ async def test_publish_interrupted_midway_completes_without_duplicates(emulator,
     for item in await bot.repo.agenda.guild_items(emulator.guild.id):
         posts = item_posts(emu, item)
         assert posts and posts[0].embeds[0]["title"] == item.title
+
+
+async def test_pins_need_pin_messages_and_the_hint_says_so(emulator, consultation_bot, caplog):
+    """The README's invite (with Pin Messages) pins; with only Manage Messages it cannot, and
+    the log names the permission that is missing."""
+    import logging
+
+    from bot.emulator import P
+    from bot.emulator.state import README_INVITE_PERMISSIONS
+
+    emu = emulator.emu
+    assert emu.state.guild(emulator.guild.id).roles[emulator.guild.bot_role_id].permissions == (
+        README_INVITE_PERMISSIONS | P.PIN_MESSAGES)
+    emu.set_role_permissions(emulator.guild.id, emulator.guild.bot_role_id,
+                             README_INVITE_PERMISSIONS)  # the old invite: Manage Messages only
+    general = emu.create_text_channel(emulator.guild.id, "general")
+    with caplog.at_level(logging.WARNING, logger="bot.publisher"):
+        await finished(emu, await publish(emu, emulator.alice.id, general.id), "Published")
+    assert "lacks the Pin Messages permission" in caplog.text
+    assert not any(m.pinned for m in emu.state.messages.values())

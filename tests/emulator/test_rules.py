@@ -146,6 +146,11 @@ async def test_pins_need_permission(env):
                              emu.default_bot_permissions & ~(P.MANAGE_MESSAGES | P.PIN_MESSAGES))
     with pytest.raises(discord.Forbidden):
         await m.pin()
+    # Since Feb 2026 Manage Messages no longer covers pinning: Pin Messages is needed.
+    emu.set_role_permissions(env.guild.id, env.bot_role.id,
+                             emu.default_bot_permissions & ~P.PIN_MESSAGES | P.MANAGE_MESSAGES)
+    with pytest.raises(discord.Forbidden):
+        await m.pin()
 
 
 async def test_channel_names(env):
@@ -160,6 +165,9 @@ async def test_channel_names(env):
 
 async def test_would_ping(env):
     emu = env.emu
+    # The README's invite has no Mention Everyone; this test is about what it would allow.
+    emu.set_role_permissions(env.guild.id, env.bot_role.id,
+                             emu.default_bot_permissions | P.MENTION_EVERYONE)
     ping = f"<@{env.pat.id}> <@&{env.moderators.id}> @everyone"
     m = await env.dchan.send(ping)  # no allowed_mentions: everything parsed
     wp = emu.get_message(m.id).would_ping

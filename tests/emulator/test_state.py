@@ -84,6 +84,8 @@ def test_mentions_rules(world):
     m = emu.post_message(pat.id, ch.id, {"content": text})
     # a participant without MENTION_EVERYONE: user pinged; unmentionable role and @here not
     assert m.would_ping.users == [pat.id] and not m.would_ping.roles and not m.would_ping.here
+    # a sender with MENTION_EVERYONE (not in the README's invite: granted here for the rule)
+    emu.set_role_permissions(g.id, g.bot_role_id, emu.default_bot_permissions | P.MENTION_EVERYONE)
     m = emu.post_message(emu.bot_user.id, ch.id, {"content": text,
                                                   "allowed_mentions": {"parse": ["everyone"]}})
     assert m.would_ping.here and not m.would_ping.users
