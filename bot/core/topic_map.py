@@ -63,6 +63,9 @@ EDGE_KINDS: tuple[str, ...] = (
 )
 SIMILARITY_MIN = 0.2
 SIMILAR_TOP = 5
+#: A "similar discussion" edge needs at least this many comments on both ends: the
+#: words of two or three comments are noise, not a finding.
+SIMILAR_MIN_COMMENTS = 5
 OVERVIEW_THRESHOLD = 60  # more topics than this and no focus -> communities overview
 FOCUS_NEIGHBOURS = 15
 TITLE_CHARS = 28
@@ -275,7 +278,9 @@ def build_map(
         for i in range(n):
             for j in cand[i]:
                 sim = float(S[i, j])
-                if sim >= SIMILARITY_MIN:
+                if sim >= SIMILARITY_MIN and min(
+                    ordered[i].activity, ordered[int(j)].activity
+                ) >= SIMILAR_MIN_COMMENTS:
                     k = key(ids[i], ids[int(j)])
                     if "similar discussion" not in kinds[k]:
                         kinds[k]["similar discussion"] = round(sim, 3)
@@ -323,6 +328,12 @@ def related_topics(m: TopicMap, topic_id: int, k: int = 5) -> list[tuple[int, fl
 def _short(title: str, n: int = TITLE_CHARS) -> str:
     title = " ".join(title.split()).replace("@", "@\u200b")
     return title if len(title) <= n else title[: n - 1].rstrip() + "…"
+
+
+def _wrapped(title: str, width: int = 22, lines: int = 3) -> str:
+    """A title wrapped on word boundaries (cut only past ``lines`` lines)."""
+    title = " ".join(title.split()).replace("@", "@\u200b")
+    return "\n".join(textwrap.wrap(title, width, max_lines=lines, placeholder=" …"))
 
 
 def _reason_text(m: TopicMap, e: Edge, me: int) -> str:
@@ -398,6 +409,9 @@ def _draw(
     edge_styles: list[tuple[int, int, str, float]],
     legend_status: bool = True,
     radial: bool = False,
+    focus: int | None = None,
+    statuses: dict | None = None,
+    size_unit: str = "comments",
 ) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -423,8 +437,9 @@ def _draw(
     xs = [pos[v][0] for v in nodes]
     ys = [pos[v][1] for v in nodes]
     ss = [180 + 1800 * math.sqrt(sizes[v] / smax) for v in nodes]
-    ax.scatter(xs, ys, s=ss, c=[colours[v] for v in nodes], edgecolors="white",
-               linewidths=1.5, zorder=2)
+    ax.scatter(xs, ys, s=ss, c=[colours[v] for v in nodes],
+               edgecolors=["#111111" if v == focus else "white" for v in nodes],
+               linewidths=[4.0 if v == focus else 1.5 for v in nodes], zorder=2)
     fs = 10 if n <= 20 else 8
     for v, size in zip(nodes, ss, strict=True):
         r = 9 + math.sqrt(size) / 2.2
@@ -437,7 +452,7 @@ def _draw(
         else:
             off, ha, va = (0, -r), "center", "top"
         ax.annotate(labels[v], pos[v], xytext=off, textcoords="offset points", ha=ha, va=va,
-                    fontsize=fs, zorder=3,
+                    fontsize=fs, zorder=3, fontweight="bold" if v == focus else "normal",
                     bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8})
     if xs:
         pad_x = (max(xs) - min(xs)) * (0.35 if radial else 0.12) + 0.3
@@ -446,14 +461,23 @@ def _draw(
         ax.set_ylim(min(ys) - pad_y * 1.4, max(ys) + pad_y)
     handles = []
     if legend_status:
+        present = set((statuses or {}).values()) or set(STATUS_COLOURS)
         handles += [Line2D([], [], marker="o", ls="", color=c, markersize=10, label=s)
-                    for s, c in STATUS_COLOURS.items()]
+                    for s, c in STATUS_COLOURS.items() if s in present]
+    if focus is not None and focus in G:
+        handles.append(Line2D([], [], marker="o", ls="", color="white", markeredgecolor="#111111",
+                              markeredgewidth=3, markersize=12, label="focus topic"))
+    if nodes:
+        handles.append(Line2D([], [], marker="o", ls="", color="#cccccc", markersize=14,
+                              label=f"circle size: {size_unit}"))
+    if edge_styles:
+        handles.append(Line2D([], [], color="#555555", lw=4, label="line width: strength of evidence"))
     handles += [Line2D([], [], color=KIND_STYLES[k][0], ls=KIND_STYLES[k][1], lw=2, label=k)
                 for k in KIND_STYLES if k in used_kinds]
     if handles:
         ax.legend(handles=handles, loc="lower left", fontsize=9, framealpha=0.85)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    fig.savefig(buf, format="png", bbox_inches="tight", pad_inches=0.15)  # crop to the drawing
     return buf.getvalue()
 
 
@@ -473,11 +497,12 @@ def render_png(m: TopicMap, focus: int | None = None, *, title: str | None = Non
                 G.add_edge(e.a, e.b)
                 styles.append((e.a, e.b, e.main_kind, e.weight))
         pos = _layout(G, center=focus)
-        labels = {t: _short(topics[t].title) for t in G.nodes}
+        labels = {t: _wrapped(topics[t].title) for t in G.nodes}
         return _draw(
             G, pos, labels, {t: max(1, topics[t].activity) for t in G.nodes},
             {t: STATUS_COLOURS[topics[t].status] for t in G.nodes},
             title or f"Topics related to {_short(topics[focus].title, 60)}", styles,
+            focus=focus, statuses={t: topics[t].status for t in G.nodes},
         )
     if len(topics) > OVERVIEW_THRESHOLD and m.communities:
         comm_of = {t: i for i, c in enumerate(m.communities) for t in c}
@@ -506,6 +531,8 @@ def render_png(m: TopicMap, focus: int | None = None, *, title: str | None = Non
             G, pos, labels, sizes, colours,
             title or f"Topic map: {len(topics)} topics in {len(m.communities)} groups",
             styles, legend_status=True, radial=len(G) > 1,
+            statuses={i: next(s for s, c in STATUS_COLOURS.items() if c == colours[i]) for i in G},
+            size_unit="comments in the group",
         )
     G = nx.Graph()
     G.add_nodes_from(sorted(topics))
@@ -515,8 +542,9 @@ def render_png(m: TopicMap, focus: int | None = None, *, title: str | None = Non
         styles.append((e.a, e.b, e.main_kind, e.weight))
     pos = _layout(G)
     return _draw(
-        G, pos, {t: _short(topics[t].title) for t in G.nodes},
+        G, pos, {t: _wrapped(topics[t].title) for t in G.nodes},
         {t: max(1, topics[t].activity) for t in G.nodes},
         {t: STATUS_COLOURS[topics[t].status] for t in G.nodes},
         title or f"Topic map: {len(topics)} topics", styles,
+        statuses={t: topics[t].status for t in G.nodes},
     )

@@ -115,8 +115,21 @@ def test_thousand_topic_overview_and_focus():
 def test_explicit_evidence_survives_the_cap():
     """Similar wording fills every topic's cap; a stated cross-reference still shows."""
     same = "legislation cooperation convention enforcement network capacity " * 5
-    topics = [MapTopic(topic_id=i, title=f"T{i}", activity=1, text=same) for i in range(1, 8)]
+    topics = [MapTopic(topic_id=i, title=f"T{i}", activity=10, text=same) for i in range(1, 8)]
     m = build_map(topics, cross_refs=[(1, 7, 1)], agenda_links=[(2, 6)], max_edges_per_topic=1)
     edges = {frozenset((e.a, e.b)): e for e in m.edges}
     assert "cross-reference" in edges[frozenset((1, 7))].kinds
     assert edges[frozenset((2, 6))].reasons[0] == "the agenda lists them as related"
+
+
+def test_similarity_edge_needs_comments_on_both_ends():
+    from bot.core.topic_map import SIMILAR_MIN_COMMENTS
+
+    same = "legislation cooperation convention enforcement network capacity " * 5
+    big = SIMILAR_MIN_COMMENTS
+    topics = [MapTopic(topic_id=1, title="A", activity=big, text=same),
+              MapTopic(topic_id=2, title="B", activity=big, text=same),
+              MapTopic(topic_id=3, title="C", activity=big - 1, text=same)]
+    pairs = {frozenset((e.a, e.b)) for e in build_map(topics).edges}
+    assert frozenset((1, 2)) in pairs
+    assert frozenset((1, 3)) not in pairs and frozenset((2, 3)) not in pairs
