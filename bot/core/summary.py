@@ -80,6 +80,8 @@ MINORITY_SHARE = 0.05  # themes below this share of substantive comments are min
 MIN_THEME_COMMENTS = 3
 MIN_THEME_PARTICIPANTS = 2
 RANDOM_STATE = 0
+SCALE_SPARSE_VOTERS = True  # Pol.is: projections of people who saw few statements scaled up
+IMPUTE_MEAN = 0.0  # a missing vote counts as a pass (1.0: as the statement's mean vote)
 
 # Stance rule (documented in stance_for)
 STANCE_MIN_REACTIONS = 5
@@ -744,7 +746,7 @@ def opinion_groups(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pol.is-style opinion groups from (voter, statement, vote) triples (latest votes,
     +1 / -1 / 0).  Participants with enough votes (7, or half the statements if fewer)
-    form a matrix whose missing cells are the statement's mean vote; PCA to two
+    form a matrix whose missing cells are 0 (as a pass; closer to Pol.is' groups on its data); PCA to two
     components (projections scaled up for participants who saw few statements, as
     Pol.is does), then k-means for k = 2..5, the k with the best silhouette.
     Returns (participant ids clustered, their group 0..k-1); empty when too few."""
@@ -777,12 +779,13 @@ def opinion_groups(
     sums = np.bincount(cc, weights=v, minlength=n_s)
     seen = np.bincount(cc, minlength=n_s)
     mean = (sums / np.maximum(seen, 1)).astype(np.float32)
-    M = np.tile(mean, (n_p, 1))
+    M = np.tile(mean * IMPUTE_MEAN, (n_p, 1))
     M[r, cc] = v
     k_comp = min(2, n_s, n_p)
     proj = PCA(n_components=k_comp, random_state=seed).fit_transform(M)
     nvoted = np.bincount(r, minlength=n_p).astype(np.float64)
-    proj *= np.sqrt(n_s / np.maximum(nvoted, 1.0))[:, None]
+    if SCALE_SPARSE_VOTERS:
+        proj *= np.sqrt(n_s / np.maximum(nvoted, 1.0))[:, None]
     from sklearn.cluster import KMeans as _KM
 
     best, best_lab = -2.0, None
