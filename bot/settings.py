@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     log_level: LogLevel = "INFO"
     agree_emoji: str = "👍,✅,💯"
     disagree_emoji: str = "👎,❌"
+    pass_emoji: str = "🤷"
 
     @field_validator("*", mode="before")
     @classmethod
@@ -74,7 +75,7 @@ class Settings(BaseSettings):
             raise ValueError("must start with ws:// or wss://, e.g. ws://127.0.0.1:8080/gateway")
         return value
 
-    @field_validator("agree_emoji", "disagree_emoji", mode="before")
+    @field_validator("agree_emoji", "disagree_emoji", "pass_emoji", mode="before")
     @classmethod
     def _default_emoji(cls, value: object, info) -> object:
         if value is None:
@@ -88,6 +89,10 @@ class Settings(BaseSettings):
     @property
     def disagree_emojis(self) -> frozenset[str]:
         return frozenset(e.strip() for e in self.disagree_emoji.split(",") if e.strip())
+
+    @property
+    def pass_emojis(self) -> frozenset[str]:
+        return frozenset(e.strip() for e in self.pass_emoji.split(",") if e.strip())
 
     def require_token(self) -> str:
         """The token, or a SettingsError saying how to provide one."""

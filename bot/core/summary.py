@@ -80,13 +80,19 @@ MINORITY_SHARE = 0.05  # themes below this share of substantive comments are min
 MIN_THEME_COMMENTS = 3
 MIN_THEME_PARTICIPANTS = 2
 RANDOM_STATE = 0
+SCALE_SPARSE_VOTERS = True  # Pol.is: projections of people who saw few statements scaled up
+IMPUTE_MEAN = 0.0  # a missing vote counts as a pass (1.0: as the statement's mean vote)
 
 # Stance rule (documented in stance_for)
 STANCE_MIN_REACTIONS = 5
-BROAD_SHARE = 0.70
+STRONG_SHARE = 0.85
+SUPPORT_SHARE = 0.65
 DIVIDED_LOW, DIVIDED_HIGH = 0.35, 0.65
 
-Stance = Literal["broad support", "broad opposition", "divided", "no clear signal"]
+Stance = Literal[
+    "very strong support", "broad support", "divided", "broad opposition", "little support",
+    "mixed", "no clear signal",
+]
 
 CHATTER_WORDS = frozenset(
     """+1 1 agree agreed agreeing yes yep yeah ok okay thanks thank thx ty cheers great good nice
@@ -101,7 +107,11 @@ STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | CHATTER_WORDS | frozenset(
 _QUOTE_LINE = re.compile(r"^\s*>.*$", re.MULTILINE)
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _MENTION = re.compile(r"<(?:@[!&]?|#|a?:\w+:)\d+>")
-_WORD = re.compile(r"[a-z0-9+][a-z0-9'+]*")
+# Unicode words (accents kept, "24/7" and "e-mail" whole); scripts written without
+# spaces (CJK, Thai) are read as runs and cut into character bigrams.
+_NOSPACE = "\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_WORD = re.compile(rf"[{_NOSPACE}]+|\+?[^\W_](?:[\w'’/+-]*[^\W_])?")
+_NOSPACE_RUN = re.compile(rf"[{_NOSPACE}]")
 _EXCERPT_WS = re.compile(r"\s+")
 
 
@@ -120,12 +130,18 @@ class SummaryComment:
     jump_url: str
     agree: int = 0
     disagree: int = 0
+    passes: int = 0
+    #: per-person votes in the order cast, ``(voter id, +1 / -1 / 0)``; when present they
+    #: replace the counts above (each person's latest vote counts, the author's ignored)
+    votes: tuple[tuple[int, int], ...] = ()
 
 
 class Representative(BaseModel):
     comment_id: int
     jump_url: str
     excerpt: str = Field(max_length=200)
+    agree: int = 0
+    disagree: int = 0
 
 
 class Theme(BaseModel):
@@ -139,7 +155,11 @@ class Theme(BaseModel):
     agree: int
     disagree: int
     stance: Stance
-    minority: bool
+    minority: bool  # a view few support (its statements are mostly rejected)
+    small: bool = False  # a smaller theme (under MINORITY_SHARE of the comments)
+    supported: list[Representative] = Field(default_factory=list)  # its supported statements
+    rejected: list[Representative] = Field(default_factory=list)  # its rejected statements
+    split: list[Representative] = Field(default_factory=list)  # its divided statements
     comment_ids: list[int] = Field(default_factory=list, exclude=True, repr=False)
 
 
@@ -161,6 +181,7 @@ class DiscussionSummary(BaseModel):
     more_themes_comments: int = 0  # comments in those themes
     is_brief: bool
     listed: list[Representative] = Field(default_factory=list)  # brief mode: the comments
+    opinion: Opinion | None = None  # statements, votes and opinion groups
 
 
 class EmbedField(BaseModel):
@@ -197,7 +218,27 @@ def clean_text(text: str) -> str:
 
 
 def _words(cleaned: str) -> list[str]:
-    return _WORD.findall(cleaned.lower())
+    """Word tokens, lower-cased; a CJK/Thai run becomes its character bigrams."""
+    out: list[str] = []
+    for w in _WORD.findall(cleaned.lower()):
+        if _NOSPACE_RUN.match(w):
+            out.extend([w] if len(w) < 2 else [w[i : i + 2] for i in range(len(w) - 1)])
+        else:
+            out.append(w.replace("’", "'"))
+    return out
+
+
+def _terms(words: list[str]) -> list[str]:
+    return [w for w in words if w not in STOP_WORDS and (len(w) > 1 or _NOSPACE_RUN.match(w))]
+
+
+def _unigrams(text: str) -> list[str]:
+    return _terms(_words(text))
+
+
+def _bigrams(text: str) -> list[str]:
+    t = [w for w in _terms(_words(text)) if not _NOSPACE_RUN.match(w)]
+    return [f"{a} {b}" for a, b in zip(t, t[1:], strict=False)]
 
 
 def is_chatter(text: str) -> bool:
@@ -206,7 +247,9 @@ def is_chatter(text: str) -> bool:
 
 
 def _chatter_words(words: list[str]) -> bool:
-    content = sum(1 for w in words if len(w) > 2 and w not in STOP_WORDS)
+    content = sum(
+        1 for w in words if (len(w) > 2 or _NOSPACE_RUN.match(w)) and w not in STOP_WORDS
+    )
     return content <= 1 or (len(words) < 6 and content <= 2)
 
 
@@ -221,10 +264,7 @@ class _Entry:
 def _make_vectorizer(n_features: int, ngram: tuple[int, int]) -> HashingVectorizer:
     return HashingVectorizer(
         n_features=n_features,
-        lowercase=True,
-        token_pattern=r"(?u)\b[a-z][a-z0-9']+\b",
-        stop_words=sorted(STOP_WORDS),
-        ngram_range=ngram,
+        analyzer=_unigrams if ngram == (1, 1) else _bigrams,
         alternate_sign=False,
         norm=None,
         dtype=np.float32,
@@ -321,25 +361,32 @@ class FeatureCache:
 # --------------------------------------------------------------------------- stance
 
 
-def stance_for(agree: int, disagree: int) -> Stance:
-    """The documented stance rule.
+def stance_for(agree: int, disagree: int, min_votes: int = STANCE_MIN_REACTIONS) -> Stance:
+    """The documented stance rule for one statement, on its agree share
+    p = A / (A + D).  The bands are contiguous:
 
-    * fewer than ``STANCE_MIN_REACTIONS`` (5) agree+disagree reactions -> "no clear signal";
-    * agree share >= 70 % -> "broad support"; <= 30 % -> "broad opposition";
-    * agree share between 35 % and 65 % -> "divided";
-    * the bands in between (30-35 %, 65-70 %) -> "no clear signal".
+    * fewer than ``min_votes`` agree+disagree votes -> "no clear signal";
+    * p >= 85 % -> "very strong support"; 65 % <= p < 85 % -> "broad support";
+    * 35 % < p < 65 % -> "divided";
+    * 15 % < p <= 35 % -> "broad opposition"; p <= 15 % -> "little support".
     """
     total = agree + disagree
-    if total < STANCE_MIN_REACTIONS:
+    if total < min_votes:
         return "no clear signal"
     share = agree / total
-    if share >= BROAD_SHARE:
+    if share >= STRONG_SHARE:
+        return "very strong support"
+    if share >= SUPPORT_SHARE:
         return "broad support"
-    if share <= 1 - BROAD_SHARE:
-        return "broad opposition"
-    if DIVIDED_LOW <= share <= DIVIDED_HIGH:
+    if share > DIVIDED_LOW:
         return "divided"
-    return "no clear signal"
+    if share > 1 - STRONG_SHARE:
+        return "broad opposition"
+    return "little support"
+
+
+SUPPORTIVE = ("very strong support", "broad support")
+OPPOSED = ("broad opposition", "little support")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -623,6 +670,348 @@ def _key_phrases(
     return out
 
 
+# --------------------------------------------------------------------------- statements
+
+
+def statement_score(agree: int, disagree: int) -> float:
+    """Pol.is' agreement estimate: (A+1)/(A+D+2)."""
+    return (agree + 1) / (agree + disagree + 2)
+
+
+def min_votes_for(voters: int) -> int:
+    """Votes a statement needs before it is judged: 5, or 5 % of the people who voted
+    in the discussion if that is more (capped at 25)."""
+    return max(STANCE_MIN_REACTIONS, min(25, math.ceil(0.05 * voters)))
+
+
+def tally(c: SummaryComment) -> tuple[int, int, int]:
+    """(agree, disagree, pass) of a comment: from its per-person votes when it has them
+    (each person's latest vote, the author's own ignored), else its stored counts."""
+    if not c.votes:
+        return c.agree, c.disagree, c.passes
+    latest: dict[int, int] = {}
+    for voter, v in c.votes:
+        if voter != c.author_id:
+            latest[voter] = v
+    vals = list(latest.values())
+    return vals.count(1), vals.count(-1), vals.count(0)
+
+
+class StatementView(BaseModel):
+    comment_id: int
+    jump_url: str
+    excerpt: str = Field(max_length=200)
+    author_id: int = 0
+    agree: int
+    disagree: int
+    passes: int = 0
+    score: float  # (A+1)/(A+D+2)
+    stance: Stance
+    consensus: float | None = None  # group-informed consensus, when there are groups
+
+
+class OpinionGroup(BaseModel):
+    label: str  # "Group A"
+    size: int
+    agrees: list[StatementView]  # statements this group agrees with more than the rest
+    disagrees: list[StatementView]
+
+
+class Opinion(BaseModel):
+    statements: int  # comments with at least one vote
+    voters: int
+    votes: int
+    min_votes: int
+    consensus: list[StatementView]
+    divisive: list[StatementView]
+    rejected: list[StatementView]
+    groups: list[OpinionGroup] = Field(default_factory=list)
+    clustered: int = 0  # participants placed in a group
+    group_consensus: list[StatementView] = Field(default_factory=list)
+
+
+def _view(c: SummaryComment, a: int, d: int, p: int, min_votes: int,
+          gic: float | None = None) -> StatementView:
+    return StatementView(
+        comment_id=c.comment_id, jump_url=c.jump_url, excerpt=_excerpt(c.text),
+        author_id=c.author_id, agree=a, disagree=d, passes=p,
+        score=round(statement_score(a, d), 4), stance=stance_for(a, d, min_votes),
+        consensus=None if gic is None else round(gic, 4),
+    )
+
+
+def opinion_groups(
+    voter_ids: np.ndarray, stmt_idx: np.ndarray, vals: np.ndarray, n_statements: int,
+    *, min_participant_votes: int | None = None, seed: int = RANDOM_STATE,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pol.is-style opinion groups from (voter, statement, vote) triples (latest votes,
+    +1 / -1 / 0).  Participants with enough votes (7, or half the statements if fewer)
+    form a matrix whose missing cells are 0 (as a pass; closer to Pol.is' groups on its data); PCA to two
+    components (projections scaled up for participants who saw few statements, as
+    Pol.is does), then k-means for k = 2..5, the k with the best silhouette.
+    Returns (participant ids clustered, their group 0..k-1); empty when too few."""
+    from sklearn.decomposition import PCA
+    from sklearn.metrics import silhouette_score
+
+    empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    if len(vals) == 0 or n_statements < 3:
+        return empty
+    people, prow = np.unique(voter_ids, return_inverse=True)
+    counts = np.bincount(prow, minlength=len(people))
+    need = min_participant_votes or min(7, max(2, math.ceil(n_statements / 2)))
+    keep = counts >= need
+    if keep.sum() < 10:
+        return empty
+    newrow = np.full(len(people), -1, dtype=np.int64)
+    newrow[keep] = np.arange(int(keep.sum()))
+    sel = newrow[prow] >= 0
+    r, cidx, v = newrow[prow][sel], stmt_idx[sel], vals[sel].astype(np.float32)
+    # statements: those voted on by the kept people, at most 2,000 (the most voted)
+    sc = np.bincount(cidx, minlength=n_statements)
+    cols = np.flatnonzero(sc > 0)
+    if len(cols) > 2000:
+        cols = cols[np.argsort(-sc[cols], kind="stable")[:2000]]
+    cmap = np.full(n_statements, -1, dtype=np.int64)
+    cmap[cols] = np.arange(len(cols))
+    ok = cmap[cidx] >= 0
+    r, cc, v = r[ok], cmap[cidx][ok], v[ok]
+    n_p, n_s = int(keep.sum()), len(cols)
+    sums = np.bincount(cc, weights=v, minlength=n_s)
+    seen = np.bincount(cc, minlength=n_s)
+    mean = (sums / np.maximum(seen, 1)).astype(np.float32)
+    M = np.tile(mean * IMPUTE_MEAN, (n_p, 1))
+    M[r, cc] = v
+    k_comp = min(2, n_s, n_p)
+    proj = PCA(n_components=k_comp, random_state=seed).fit_transform(M)
+    nvoted = np.bincount(r, minlength=n_p).astype(np.float64)
+    if SCALE_SPARSE_VOTERS:
+        proj *= np.sqrt(n_s / np.maximum(nvoted, 1.0))[:, None]
+    from sklearn.cluster import KMeans as _KM
+
+    best, best_lab = -2.0, None
+    rng = np.random.default_rng(seed)
+    sample = rng.choice(n_p, min(n_p, 3000), replace=False)
+    for k in range(2, min(5, n_p - 1) + 1):
+        lab = _KM(n_clusters=k, n_init=4, random_state=seed).fit_predict(proj)
+        if len(np.unique(lab[sample])) < 2:
+            continue
+        s_ = float(silhouette_score(proj[sample], lab[sample]))
+        if s_ > best + 1e-9:
+            best, best_lab = s_, lab
+    if best_lab is None:
+        return empty
+    # groups numbered by size, biggest first
+    sizes = np.bincount(best_lab)
+    order = np.argsort(-sizes, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return people[keep], rank[best_lab].astype(np.int64)
+
+
+def analyse_statements(comments: Sequence[SummaryComment], *, top: int = 10) -> Opinion | None:
+    """Statements (comments people voted on) with their figures, ranked; opinion groups
+    from per-person votes where the comments carry them.  None when nobody voted."""
+    tallies = [tally(c) for c in comments]
+    voted = [i for i, (a, d, p) in enumerate(tallies) if a + d + p > 0]
+    if not voted:
+        return None
+    voter_list: list[int] = []
+    stmt_list: list[int] = []
+    val_list: list[int] = []
+    for j, i in enumerate(voted):
+        c = comments[i]
+        if not c.votes:
+            continue
+        latest: dict[int, int] = {}
+        for voter, v in c.votes:
+            if voter != c.author_id:
+                latest[voter] = v
+        voter_list.extend(latest)
+        val_list.extend(latest.values())
+        stmt_list.extend([j] * len(latest))
+    voter_ids = np.asarray(voter_list, dtype=np.int64)
+    stmt_idx = np.asarray(stmt_list, dtype=np.int64)
+    vals = np.asarray(val_list, dtype=np.int64)
+    n_voters = len(np.unique(voter_ids)) if len(voter_ids) else max(
+        sum(tallies[i][0] + tallies[i][1] + tallies[i][2] for i in voted) // max(1, len(voted)), 1
+    )
+    min_votes = min_votes_for(n_voters)
+    A = np.array([tallies[i][0] for i in voted])
+    D = np.array([tallies[i][1] for i in voted])
+    P = np.array([tallies[i][2] for i in voted])
+    judged = np.flatnonzero(A + D >= min_votes)
+    share = A / np.maximum(A + D, 1)
+
+    people, groups = opinion_groups(voter_ids, stmt_idx, vals, len(voted))
+    gic = None
+    group_models: list[OpinionGroup] = []
+    if len(people):
+        k = int(groups.max()) + 1
+        gmap = dict(zip(people.tolist(), groups.tolist(), strict=True))
+        g_of = np.array([gmap.get(int(x), -1) for x in voter_ids], dtype=np.int64)
+        inside = g_of >= 0
+        Ag = np.zeros((k, len(voted)))
+        Dg = np.zeros((k, len(voted)))
+        Sg = np.zeros((k, len(voted)))
+        np.add.at(Ag, (g_of[inside & (vals == 1)], stmt_idx[inside & (vals == 1)]), 1)
+        np.add.at(Dg, (g_of[inside & (vals == -1)], stmt_idx[inside & (vals == -1)]), 1)
+        np.add.at(Sg, (g_of[inside], stmt_idx[inside]), 1)
+        gic = np.prod((Ag + 1) / (Ag + Dg + 2), axis=0)
+        gsize = np.bincount(groups, minlength=k)
+        for g in range(k):
+            a_in, d_in, s_in = Ag[g], Dg[g], Sg[g]
+            a_out, d_out, s_out = Ag.sum(0) - a_in, Dg.sum(0) - d_in, Sg.sum(0) - s_in
+            pa_in, pa_out = (a_in + 1) / (s_in + 2), (a_out + 1) / (s_out + 2)
+            pd_in, pd_out = (d_in + 1) / (s_in + 2), (d_out + 1) / (s_out + 2)
+            enough = (a_in + d_in) >= max(3, min_votes // 2)
+            ra = np.where(enough & (pa_in > 0.5) & (pa_in > pa_out + 0.15), pa_in / pa_out, 0)
+            rd = np.where(enough & (pd_in > 0.5) & (pd_in > pd_out + 0.15), pd_in / pd_out, 0)
+            agrees = [j for j in np.argsort(-ra, kind="stable")[:2] if ra[j] > 0]
+            disagrees = [j for j in np.argsort(-rd, kind="stable")[:2] if rd[j] > 0]
+
+            def gview(j: int, g: int = g) -> StatementView:
+                return _view(comments[voted[j]], int(Ag[g, j]), int(Dg[g, j]),
+                             int(Sg[g, j] - Ag[g, j] - Dg[g, j]), max(3, min_votes // 2))
+
+            group_models.append(OpinionGroup(
+                label=f"Group {chr(65 + g)}", size=int(gsize[g]),
+                agrees=[gview(int(j)) for j in agrees],
+                disagrees=[gview(int(j)) for j in disagrees],
+            ))
+
+    def view(j: int) -> StatementView:
+        return _view(comments[voted[j]], int(A[j]), int(D[j]), int(P[j]), min_votes,
+                     None if gic is None else float(gic[j]))
+
+    score = (A + 1) / (A + D + 2)
+    cons = [j for j in judged if share[j] >= SUPPORT_SHARE]
+    cons.sort(key=lambda j: (-score[j], -A[j], j))
+    div = [j for j in judged if DIVIDED_LOW < share[j] < DIVIDED_HIGH]
+    div.sort(key=lambda j: (-min(A[j], D[j]), j))
+    rej = [j for j in judged if share[j] <= 1 - SUPPORT_SHARE]
+    rej.sort(key=lambda j: (score[j], -D[j], j))
+    gcons: list[StatementView] = []
+    if gic is not None:
+        gorder = sorted(judged.tolist(), key=lambda j: (-gic[j], j))
+        gcons = [view(j) for j in gorder[:5] if share[j] >= SUPPORT_SHARE]
+    return Opinion(
+        statements=len(voted), voters=int(n_voters), votes=int((A + D + P).sum()),
+        min_votes=min_votes, consensus=[view(j) for j in cons[:top]],
+        divisive=[view(j) for j in div[:top]], rejected=[view(j) for j in rej[:top]],
+        groups=group_models, clustered=len(people), group_consensus=gcons,
+    )
+
+
+def _rep_votes(c: SummaryComment, t: tuple[int, int, int]) -> Representative:
+    return Representative(comment_id=c.comment_id, jump_url=c.jump_url,
+                          excerpt=_excerpt(c.text), agree=t[0], disagree=t[1])
+
+
+def _theme_stance(comments, tallies, members, central, min_votes):
+    """A theme's stance from its statements, each judged on its own votes (never pooled):
+    "mixed" when it holds both supported and rejected statements; "divided" when its
+    judged statements are themselves mostly split; else the side most of them are on.
+    Returns (stance, supported, rejected, divided) with examples best-first."""
+    sup, rej, spl = [], [], []
+    for i in members.tolist():
+        a, d, _ = tallies[i]
+        st = stance_for(a, d, min_votes)
+        if st in SUPPORTIVE:
+            sup.append((-statement_score(a, d), -(a + d), i))
+        elif st in OPPOSED:
+            rej.append((statement_score(a, d), -(a + d), i))
+        elif st == "divided":
+            spl.append((-min(a, d), i, i))
+    sup.sort()
+    rej.sort()
+    spl.sort()
+    n = len(sup) + len(rej) + len(spl)
+    total = sum(tallies[i][0] + tallies[i][1] for i in members.tolist())
+    judged = sum(-x[1] for x in sup + rej) + sum(
+        tallies[x[-1]][0] + tallies[x[-1]][1] for x in spl)
+    if total and judged < 0.5 * total:
+        # most of its votes are on statements too lightly voted to judge one by one:
+        # the only signal is their sum, and the examples are its most central comments
+        a = sum(tallies[i][0] for i in members.tolist())
+        d = total - a
+        st = stance_for(a, d)
+        ex = [_rep_votes(comments[i], tallies[i]) for i in central[:3]]
+        return st, (ex if st in SUPPORTIVE else []), (ex if st in OPPOSED else []), (
+            ex if st == "divided" else [])
+
+    def reps(xs):
+        return [_rep_votes(comments[x[-1]], tallies[x[-1]]) for x in xs[:3]]
+
+    if n == 0:
+        stance: Stance = "no clear signal"
+    elif len(sup) > 0.5 * n:
+        strong = sum(1 for x in sup if -x[0] >= STRONG_SHARE)
+        stance = "very strong support" if strong > 0.5 * len(sup) else "broad support"
+    elif len(rej) > 0.5 * n:
+        weak = sum(1 for x in rej if x[0] <= 1 - STRONG_SHARE)
+        stance = "little support" if weak > 0.5 * len(rej) else "broad opposition"
+    elif sup and rej and min(len(sup), len(rej)) >= 0.2 * n and len(spl) < 0.5 * n:
+        stance = "mixed"
+    else:
+        stance = "divided"  # no side holds most of its statements: they are split
+    return stance, reps(sup), reps(rej), reps(spl)
+
+
+_LABEL_MAX = 70
+
+
+def _theme_label(comments, central, phrases, texts) -> str:
+    """The theme's most central short statement, else a key phrase in its original
+    casing ("24/7 Network"); never a stop word, never empty."""
+    for i in central[:12]:
+        ex = _excerpt(comments[i].text, 400).rstrip(" .!;:")
+        if 8 <= len(ex) <= _LABEL_MAX and len(_unigrams(ex)) >= 2:
+            return ex
+    cased = [_original_case(p, texts) for p in phrases[:2]]
+    cased = [c for c in cased if c]
+    if cased:
+        return ", ".join(cased)
+    for i in central[:1]:
+        return _excerpt(comments[i].text, _LABEL_MAX).rstrip(" .!;:")
+    return "other points"
+
+
+def _original_case(phrase: str, texts: Sequence[str]) -> str:
+    """The most common original spelling of a lower-cased key phrase in ``texts``."""
+    parts = phrase.split()
+    if not parts:
+        return ""
+    pat = re.compile(r"(?<!\w)" + r"\W+(?:\w+\W+){0,2}?".join(map(re.escape, parts)) + r"(?!\w)",
+                     re.IGNORECASE)
+    seen: Counter[str] = Counter()
+    for t in texts[:200]:
+        for m in pat.finditer(t):
+            seen[m.group(0)] += 1
+    if not seen:
+        return phrase
+    best = seen.most_common(1)[0][0]
+    return _EXCERPT_WS.sub(" ", best)
+
+
+def _merge_same_label(themes: list[Theme]) -> list[Theme]:
+    """Themes that came out with the same label are one theme."""
+    out: dict[str, Theme] = {}
+    for t in themes:
+        key = t.label.casefold()
+        if key not in out:
+            out[key] = t
+            continue
+        m = out[key]
+        out[key] = m.model_copy(update={
+            "comments": m.comments + t.comments,
+            "participants": max(m.participants, t.participants),
+            "share": round(m.share + t.share, 4),
+            "agree": m.agree + t.agree, "disagree": m.disagree + t.disagree,
+            "comment_ids": m.comment_ids + t.comment_ids,
+        })
+    return list(out.values())
+
+
 # --------------------------------------------------------------------------- summarise
 
 
@@ -638,7 +1027,13 @@ def summarise(
     if cache is None:
         cache = FeatureCache(max_entries=None)
     ents = cache.entries(comments)
-    chatter = np.fromiter((e.chatter for e in ents), dtype=bool, count=len(ents))
+    tallies = [tally(c) for c in comments]
+    opinion = analyse_statements(comments)
+    # chatter: short, without content *and* without votes
+    chatter = np.fromiter(
+        (e.chatter and sum(t) == 0 for e, t in zip(ents, tallies, strict=True)),
+        dtype=bool, count=len(ents),
+    )
     subst_idx = np.flatnonzero(~chatter)
     n_sub = len(subst_idx)
     reactions_only = int(chatter.sum())
@@ -666,6 +1061,7 @@ def summarise(
             other=0,
             is_brief=True,
             listed=listed,
+            opinion=opinion,
         )
 
     X, used = _build_matrix(ents, row_first, cache.n_features)
@@ -675,8 +1071,8 @@ def summarise(
 
     # per substantive comment: label, then per-theme stats
     authors = np.fromiter((comments[i].author_id for i in subst_idx), dtype=np.int64, count=n_sub)
-    agree = np.fromiter((comments[i].agree for i in subst_idx), dtype=np.int64, count=n_sub)
-    disagree = np.fromiter((comments[i].disagree for i in subst_idx), dtype=np.int64, count=n_sub)
+    agree = np.fromiter((tallies[i][0] for i in subst_idx), dtype=np.int64, count=n_sub)
+    disagree = np.fromiter((tallies[i][1] for i in subst_idx), dtype=np.int64, count=n_sub)
     lab = row_lab[row_of_sub]
     k = int(row_lab.max()) + 1 if (row_lab >= 0).any() else 0
     inside = lab >= 0
@@ -744,25 +1140,38 @@ def summarise(
     sub_ids = np.fromiter(
         (comments[i].comment_id for i in subst_idx), dtype=np.int64, count=n_sub
     )
+    min_votes = opinion.min_votes if opinion else STANCE_MIN_REACTIONS
     themes = []
     for c, ph in zip(shown, phrases, strict=True):
         a_, d_ = int(ag[c]), int(dis[c])
+        members = subst_idx[lab == c]
+        rows_c = row_order[row_lab[row_order] == c]
+        central = [int(row_first[r]) for r in rows_c[:50]]
+        stance, sup, rej, spl = _theme_stance(comments, tallies, members, central, min_votes)
+        reps = [_rep(comments[i]) for i in reps_by[c]]
+        if stance != "no clear signal":  # examples fit the label they illustrate
+            reps = (sup + rej + spl)[:3] if stance == "mixed" else (
+                sup if stance in SUPPORTIVE else rej if stance in OPPOSED else spl)[:3]
+        label = _theme_label(comments, central, ph, member_texts[shown.index(c)])
         themes.append(
             Theme(
-                label=", ".join(ph) if ph else "(unlabelled)",
+                label=label,
                 key_phrases=ph,
                 comments=int(sizes[c]),
                 participants=int(parts[c]),
                 share=round(float(sizes[c]) / max(1, n_sub), 4),
                 cohesion=round(float(coh[c]), 4),
-                representatives=[_rep(comments[i]) for i in reps_by[c]],
+                representatives=reps,
                 agree=a_,
                 disagree=d_,
-                stance=stance_for(a_, d_),
-                minority=bool(sizes[c] < MINORITY_SHARE * n_sub),
+                stance=stance,
+                minority=stance in OPPOSED,
+                small=bool(sizes[c] < MINORITY_SHARE * n_sub),
+                supported=sup[:3], rejected=rej[:3], split=spl[:3],
                 comment_ids=sub_ids[lab == c].tolist(),
             )
         )
+    themes = _merge_same_label(themes)
     in_shown = int(sum(sizes[c] for c in shown))
     in_more = int(sum(sizes[c] for c in eligible if c not in shown))
     return DiscussionSummary(
@@ -774,6 +1183,7 @@ def summarise(
         more_themes=len(eligible) - len(shown),
         more_themes_comments=in_more,
         is_brief=False,
+        opinion=opinion,
     )
 
 
@@ -820,26 +1230,102 @@ def _participation_line(s: DiscussionSummary) -> str:
     return line
 
 
-def _statement(t: Theme) -> str:
-    topic = f"**{_safe(t.label)}**"
-    eg = f" — e.g. \u201c{t.representatives[0].excerpt}\u201d" if t.representatives else ""
-    links = _links(t.representatives)
-    if t.stance == "broad support":
-        head = f"There was broad support for points on {topic} ({_pct(t.agree, t.disagree)})"
-    elif t.stance == "broad opposition":
-        head = (
-            f"Most reactions disagreed with points on {topic} "
-            f"({_pct(t.agree, t.disagree)})"
-        )
-    elif t.stance == "divided":
-        head = f"Opinion was divided on {topic} ({_pct(t.agree, t.disagree)})"
-    elif t.minority:
-        head = (
-            f"A minority of participants ({t.participants}) raised {topic}"
-        )
+def _votes(a: int, d: int) -> str:
+    t = a + d
+    return f"{a} of {t} votes agree" if t else "no votes"
+
+
+def _q(excerpt: str, n: int = 140) -> str:
+    return f"\u201c{_safe(_excerpt(excerpt, n))}\u201d"
+
+
+def _grade(stance: str) -> str:
+    return {
+        "very strong support": "There was very strong support for",
+        "broad support": "There was broad support for",
+        "divided": "Opinion was divided on",
+        "broad opposition": "Most participants disagreed with",
+        "little support": "There was little support for",
+    }.get(stance, "Some participants raised")
+
+
+def headline(s: DiscussionSummary, limit: int = 6) -> list[str]:
+    """3–6 graded opening sentences about named statements, each with its figures and
+    a link: the strongest consensus first, then what divided people, then what was
+    rejected."""
+    o = s.opinion
+    out: list[str] = []
+    if o is None:
+        for t in s.themes[:3]:
+            out.append(f"{_grade(t.stance)} **{_safe(t.label)}** ({t.comments} comments from "
+                       f"{t.participants} participants). {_links(t.representatives[:1])}".rstrip())
+        return out
+    picks = [*o.consensus[:3], *o.divisive[:2], *o.rejected[:1]]
+    for v in picks[:limit]:
+        people = v.agree + v.disagree + v.passes
+        out.append(f"{_grade(v.stance)} {_q(v.excerpt)} ({_votes(v.agree, v.disagree)}; "
+                   f"{people} participants voted). [link]({v.jump_url})")
+    return out
+
+
+def _stmt_line(v: StatementView) -> str:
+    gic = f"; all groups: {v.consensus:.2f}" if v.consensus is not None else ""
+    return (f"{_q(v.excerpt)} — {v.agree} agree, {v.disagree} disagree, {v.passes} pass "
+            f"({v.stance}{gic}) [link]({v.jump_url})")
+
+
+def _theme_line(t: Theme) -> str:
+    tag = " *(smaller theme)*" if t.small else ""
+    if t.stance == "mixed":
+        say = ("support for " + "; ".join(f"{_q(r.excerpt, 90)} ({_votes(r.agree, r.disagree)})"
+                                         for r in t.supported[:1])
+               + ", and rejection of "
+               + "; ".join(f"{_q(r.excerpt, 90)} ({_votes(r.agree, r.disagree)})"
+                           for r in t.rejected[:1]))
+    elif t.stance == "no clear signal":
+        say = "votes gave no clear signal"
     else:
-        head = f"Some participants raised {topic}; reactions gave no clear signal"
-    return f"{head}{eg} {links}".rstrip()
+        r = t.representatives[0] if t.representatives else None
+        say = t.stance + (f", e.g. {_q(r.excerpt, 90)} ({_votes(r.agree, r.disagree)})"
+                          if r else "")
+    return (f"**{_safe(t.label)}**{tag} — {t.comments} comments from {t.participants} "
+            f"participants; {say}. {_links(t.representatives)}").rstrip()
+
+
+METHOD_NOTE = (
+    "Each comment people voted on is a statement; a person's latest vote counts and votes on "
+    "one's own comment are ignored. Agreement is (A+1)/(A+D+2). A statement is judged once it "
+    "has {min_votes} agree/disagree votes (5, or 5 % of voters, at most 25). Bands on the agree "
+    "share: ≥85 % very strong support, 65–85 % broad support, 35–65 % divided, 15–35 % broad "
+    "opposition, ≤15 % little support. Opinion groups: PCA of the participant × statement "
+    "votes, then k-means (k 2–5 by silhouette), participants with at least 7 votes (or half the "
+    "statements). Group-informed consensus is the product over groups of (A_g+1)/(A_g+D_g+2). "
+    "A theme's stance comes from its statements, each judged on its own votes."
+)
+
+
+def _sections(s: DiscussionSummary, n: int) -> list[tuple[str, list[str]]]:
+    o = s.opinion
+    out: list[tuple[str, list[str]]] = []
+    if o is not None:
+        out.append(("Consensus statements", [_stmt_line(v) for v in o.consensus[:n]]))
+        out.append(("Divisive statements", [_stmt_line(v) for v in o.divisive[:n]]))
+        out.append(("Broadly rejected statements", [_stmt_line(v) for v in o.rejected[:n]]))
+        if o.groups:
+            lines = []
+            for g in o.groups:
+                bits = [f"**{g.label}** ({g.size} participants)"]
+                if g.agrees:
+                    bits.append("agreed more than others with " + "; ".join(
+                        f"{_q(v.excerpt, 80)} ({_votes(v.agree, v.disagree)} in the group)"
+                        for v in g.agrees[:2]))
+                if g.disagrees:
+                    bits.append("disagreed more with " + "; ".join(
+                        f"{_q(v.excerpt, 80)} ({_votes(v.agree, v.disagree)} in the group)"
+                        for v in g.disagrees[:2]))
+                lines.append(", ".join(bits) + ".")
+            out.append((f"Opinion groups ({o.clustered} participants placed)", lines))
+    return out
 
 
 def render_summary_markdown(
@@ -850,11 +1336,16 @@ def render_summary_markdown(
     sources: Sequence[tuple[str, str | None, int]] = (),
     status_line: str = "",
 ) -> str:
-    """The report in the voice of a conference summary, each statement linked to
-    the messages it draws on.  ``quotes``: (passage, times quoted); ``sources``:
-    (url, title or None, number of citers)."""
-    out = [f"## Summary: {_safe(topic_title)}", "", "### Participation", _participation_line(s)]
-    out += ["", "### Themes"]
+    """The report in the voice of a conference summary: graded headline sentences, then
+    consensus / divisive / rejected statements, opinion groups, themes, quotes and
+    sources, participation and the method.  ``quotes``: (passage, times quoted);
+    ``sources``: (url, title or None, number of citers)."""
+    out = [f"## Summary: {_safe(topic_title)}", ""]
+    out += headline(s) or [_participation_line(s)]
+    for name, lines in _sections(s, 10):
+        out += ["", f"### {name}"]
+        out += [f"- {ln}" for ln in lines] or ["- None so far."]
+    out += ["", "### Themes of the discussion"]
     if s.is_brief:
         if s.substantive == 0:
             out.append("No substantive comments yet, so there is nothing to summarise.")
@@ -869,13 +1360,7 @@ def render_summary_markdown(
         if not s.themes:
             out.append("No coherent themes emerged; the comments cover many separate points.")
         for i, t in enumerate(s.themes, 1):
-            tag = " *(minority view)*" if t.minority else ""
-            out.append(
-                f"{i}. **{_safe(t.label)}**{tag} — {t.comments} comments from "
-                f"{t.participants} participants. {_links(t.representatives)}"
-            )
-            if t.representatives:
-                out.append(f"   > {t.representatives[0].excerpt}")
+            out.append(f"{i}. {_theme_line(t)}")
         rest = []
         if s.other:
             rest.append(f"{s.other} comments made individual points that fit no theme")
@@ -885,20 +1370,6 @@ def render_summary_markdown(
             )
         if rest:
             out.append("; ".join(rest).capitalize() + ".")
-        out += ["", "### Where people agree and disagree"]
-        order = {"broad support": 0, "divided": 1, "broad opposition": 2, "no clear signal": 3}
-        stmts = sorted(s.themes, key=lambda t: (order[t.stance], t.minority, -t.comments))
-        for t in stmts:
-            if t.stance == "no clear signal" and not t.minority:
-                continue
-            out.append(f"- {_statement(t)}")
-        quiet = [t for t in s.themes if t.stance == "no clear signal" and not t.minority]
-        if quiet:
-            out.append(
-                "- Reactions gave no clear signal on "
-                + "; ".join(f"**{_safe(t.label)}** {_links(t.representatives[:1])}" for t in quiet)
-                + "."
-            )
     if quotes:
         out += ["", "### Most-quoted passages"]
         for passage, n in quotes:
@@ -908,13 +1379,22 @@ def render_summary_markdown(
         for url, title, n in sources:
             name = _safe(title) if title else url
             out.append(f"- [{name}](<{url}>) — cited by {n}")
+    out += ["", "### Participation", _participation_line(s)]
+    if s.opinion is not None:
+        o = s.opinion
+        out.append(f"{o.votes} votes from {o.voters} participants on {o.statements} statements.")
     if status_line:
         out += ["", "### Status", _safe(status_line)]
+    out += ["", "### Method", METHOD_NOTE.format(
+        min_votes=s.opinion.min_votes if s.opinion else STANCE_MIN_REACTIONS)]
     return "\n".join(out).strip() + "\n"
 
 
 def _clip(s: str, n: int) -> str:
     return s if len(s) <= n else s[: n - 1].rstrip() + "…"
+
+
+EMBED_UNITS = 40
 
 
 def summary_embed_fields(
@@ -926,52 +1406,45 @@ def summary_embed_fields(
     status_line: str = "",
 ) -> EmbedData:
     """Plain data for one Discord embed within Discord's limits (title 256,
-    description 4096, ≤25 fields of name 256 / value 1024, 6000 in total)."""
+    description 4096, ≤25 fields of name 256 / value 1024, 6000 in total), with at most
+    ``EMBED_UNITS`` (40) sentences or bullets."""
     title = _clip(f"Summary: {_safe(topic_title)}", 256)
-    desc_parts = [_participation_line(s)]
+    units = 0
+    head = headline(s)
+    desc_parts = ["\n".join(head)] if head else []
+    units += len(head)
+    desc_parts.append(_participation_line(s))
+    units += 1
     fields: list[EmbedField] = []
+
+    def add(name: str, lines: list[str]) -> None:
+        nonlocal units
+        room = EMBED_UNITS - units - 1
+        if not lines or room <= 0:
+            return
+        lines = lines[:room]
+        units += len(lines)
+        fields.append(EmbedField(name=_clip(name, 256), value=_clip("\n".join(lines), 1024)))
+
+    for name, lines in _sections(s, 3):
+        add(name, [f"• {_clip(ln, 300)}" for ln in lines])
     if s.is_brief:
         lines = [f"{i}. \u201c{_excerpt(r.excerpt, 140)}\u201d [link]({r.jump_url})"
                  for i, r in enumerate(s.listed, 1)]
-        desc_parts.append(
-            "Too few comments to identify themes. Here is what was said:\n" + "\n".join(lines)
-            if lines else "No substantive comments yet."
-        )
+        add("What was said" if lines else "No substantive comments yet", lines or ["—"])
     else:
-        for t in s.themes[:20]:
-            tag = " (minority view)" if t.minority else ""
-            name = _clip(f"{_safe(t.label)}{tag}", 256)
-            value = (
-                f"{t.comments} comments · {t.participants} participants · {t.stance}"
-                f" ({_pct(t.agree, t.disagree)})\n"
-            )
-            if t.representatives:
-                value += f"\u201c{_excerpt(t.representatives[0].excerpt, 160)}\u201d\n"
-            value += _links(t.representatives)
-            fields.append(EmbedField(name=name, value=_clip(value, 1024)))
-        if s.other or s.more_themes:
-            desc_parts.append(
-                f"{s.other} comments fit no theme"
-                + (
-                    f"; {s.more_themes} smaller themes ({s.more_themes_comments} comments)"
-                    " not shown."
-                    if s.more_themes
-                    else "."
-                )
-            )
+        add("Themes of the discussion", [f"• {_clip(_theme_line(t), 300)}" for t in s.themes[:6]])
     if quotes:
-        v = "\n".join(f"\u201c{_excerpt(p, 90)}\u201d — {n}×" for p, n in quotes[:5])
-        fields.append(EmbedField(name="Most-quoted passages", value=_clip(v, 1024)))
+        add("Most-quoted passages",
+            [f"\u201c{_excerpt(p, 90)}\u201d — {n}×" for p, n in quotes[:3]])
     if sources:
-        v = "\n".join(
-            f"[{_clip(_safe(t or u), 60)}](<{u}>) — {n}" for u, t, n in sources[:5]
-        )
-        fields.append(EmbedField(name="Most-cited sources", value=_clip(v, 1024)))
+        add("Most-cited sources",
+            [f"[{_clip(_safe(t or u), 60)}](<{u}>) — {n}" for u, t, n in sources[:3]])
     desc = _clip("\n\n".join(desc_parts), 4096)
     footer = _clip(_safe(status_line), 2048)
     emb = EmbedData(title=title, description=desc, fields=fields[:25], footer=footer)
     while emb.total_chars() > 6000 and emb.fields:
-        emb.fields.pop(-3 if len(emb.fields) > 2 else -1)
+        emb.fields.pop(-1)
     if emb.total_chars() > 6000:
         emb.description = _clip(emb.description, max(1, 6000 - emb.total_chars() +
                                                      len(emb.description)))

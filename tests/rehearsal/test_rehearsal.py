@@ -56,10 +56,14 @@ def test_the_summary_of_item_4_names_the_planted_themes(played):
     _outcome, out, _transcript = played
     summary = (out / "summaries" / "tackling-cyber-crime.md").read_text(encoding="utf-8")
     lowered = summary.lower()
-    for phrase in ("budapest convention", "secure products", "privacy", "join network",
-                   "cross border"):
+    for phrase in ("budapest convention", "secure products", "privacy", "24/7 network",
+                   "cross-border"):
         assert phrase in lowered, phrase
-    assert "broad support" in lowered and "divided" in lowered
+    # the opening reads like the seed: the 24/7 Network has very strong support
+    opening = summary.split("###")[0]
+    assert any("There was very strong support for" in ln and "24/7 Network" in ln
+               for ln in opening.splitlines())
+    assert "Opinion was divided on" in opening
     assert "Most-cited sources" in summary and "coe.int" in summary
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "budapest convention" in report.lower()

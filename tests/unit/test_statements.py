@@ -1,0 +1,92 @@
+"""Statements, votes, theme stance, chatter, any-language tokens and labels."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot.core.summary import (
+    SummaryComment,
+    is_chatter,
+    render_summary_markdown,
+    stance_for,
+    summarise,
+    tally,
+)
+
+T0 = datetime(2024, 5, 1, tzinfo=UTC)
+
+
+def c(i, text, author=None, votes=(), agree=0, disagree=0):
+    return SummaryComment(i, author if author is not None else 1000 + i, text,
+                          T0 + timedelta(minutes=i), f"https://discord.com/channels/1/2/{i}",
+                          agree=agree, disagree=disagree, votes=tuple(votes))
+
+
+def test_latest_vote_counts_and_own_votes_ignored():
+    x = c(1, "Join the 24/7 Network", author=7,
+          votes=[(1, 1), (1, -1), (2, 1), (7, 1), (3, 0)])
+    assert tally(x) == (1, 1, 1)
+
+
+def test_bands_are_contiguous():
+    seen = [stance_for(a, 100 - a) for a in range(101)]
+    order = ["little support", "broad opposition", "divided", "broad support",
+             "very strong support"]
+    idx = [order.index(s) for s in seen]
+    assert idx == sorted(idx) and set(seen) == set(order)
+    assert stance_for(64, 36) == "divided" and stance_for(66, 34) == "broad support"
+
+
+def test_short_voted_statement_is_not_chatter():
+    s = summarise([c(1, "I voted to Remain.", agree=155, disagree=6), c(2, "+1")])
+    assert s.reactions_only == 1
+    assert s.opinion.consensus[0].comment_id == 1
+    assert is_chatter("+1")
+
+
+def _theme_corpus():
+    out = []
+    for i in range(12):
+        out.append(c(i, f"Countries should join the 24/7 Network of contact points, point {i}.",
+                     agree=121 if i == 0 else 0, disagree=3 if i == 0 else 0))
+    out.append(c(50, "Countries should not join the 24/7 Network of contact points, point 50.",
+                 agree=4, disagree=157))
+    for i in range(100, 112):
+        out.append(c(i, f"The Budapest Convention should be ratified by every state, reason {i}."))
+    for i in range(200, 212):
+        out.append(c(i, f"Data retention for two years is far too long for privacy {i}."))
+    return out
+
+
+def test_supported_and_rejected_statement_in_one_theme():
+    s = summarise(_theme_corpus())
+    t = next(t for t in s.themes if 0 in t.comment_ids)
+    assert 50 in t.comment_ids
+    assert t.stance == "mixed", t.stance
+    assert [r.comment_id for r in t.supported] == [0]
+    assert [r.comment_id for r in t.rejected] == [50]
+    md = render_summary_markdown("t", s)
+    assert "support for" in md and "rejection of" in md
+    assert "divided" not in md.split("### Themes of the discussion")[1].split("###")[0]
+
+
+def test_labels_keep_24_7_and_budapest_convention():
+    s = summarise(_theme_corpus())
+    labels = " | ".join(t.label for t in s.themes)
+    assert "24/7 Network" in labels and "Budapest Convention" in labels, labels
+    assert "(unlabelled)" not in labels
+
+
+def test_accented_and_cjk_text_is_clustered():
+    fr = [c(i, f"La rétention des données est trop longue, exemple {i}.") for i in range(10)]
+    de = [c(20 + i, f"Die Vorratsdatenspeicherung verletzt die Privatsphäre, Fall {i}.")
+          for i in range(10)]
+    zh = [c(40 + i, f"政府应该加强网络安全教育和培训{i}") for i in range(10)]
+    ar = [c(60 + i, f"يجب على الحكومة حماية خصوصية البيانات الشخصية {i}") for i in range(10)]
+    s = summarise(fr + de + zh + ar)
+    assert s.reactions_only == 0 and not s.is_brief
+    groups = [set(t.comment_ids) for t in s.themes]
+    for block in (fr, de, zh, ar):
+        ids = {x.comment_id for x in block}
+        assert any(len(ids & g) >= 8 for g in groups), [t.label for t in s.themes]
+    assert any("rétention" in t.label for t in s.themes)
