@@ -31,6 +31,7 @@ class CatchUp:
 
     backoff = 0.5  # seconds before the first retry of the channels that failed; doubles
     max_backoff = 30.0
+    max_rounds = 10  # then the pass ends; the failed channels keep their gap for the next pass
 
     def __init__(self, bot: discord.Client, repo: Repository, discussion: DiscussionService) -> None:
         self.bot = bot
@@ -38,16 +39,11 @@ class CatchUp:
         self.discussion = discussion
         self._lock = asyncio.Lock()
         self.runs = 0
-        self.running = False
 
     async def run(self) -> dict[str, int]:
         """One full pass; concurrent calls wait and then run again (a reconnect mid-pass)."""
         async with self._lock:
-            self.running = True
-            try:
-                return await self._run()
-            finally:
-                self.running = False
+            return await self._run()
 
     async def _run(self) -> dict[str, int]:
         epoch = self.discussion.epoch
@@ -81,6 +77,11 @@ class CatchUp:
                 stats["recorded"] += done[0]
                 stats["deleted"] += done[1]
             if not failed:
+                break
+            if stats["retries"] >= self.max_rounds:
+                log.error("catch-up gave up on channels %s after %d retries; their gap is kept "
+                          "and read again at the next reconnect", failed, stats["retries"])
+                stats["given_up"] = len(failed)
                 break
             pending = failed
             stats["retries"] += 1

@@ -105,3 +105,22 @@ async def test_live_messages_during_catch_up_are_never_tombstoned(
     comment = await bot.repo.discussion.comment(live.id)
     assert comment.deleted_at is None and comment.content == "Said during catch-up."
     assert not emu.faults
+
+
+async def test_a_channel_that_keeps_failing_ends_the_pass_and_keeps_its_gap(
+    emulator, published, start_client, tmp_path
+):
+    emu, g = emulator.emu, emulator.guild
+    crime = await item_by_key(published, g.id, "tackling-cyber-crime")
+    other = await item_by_key(published, g.id, "international-security")
+    await published.close()
+    lost_for_now = await emu.send_message(emulator.pat.id, crime.channel_id, "Behind a wall.")
+    fine = await emu.send_message(emulator.sam.id, other.channel_id, "Got through.")
+    emu.fail_next("GET", HISTORY.format(crime.channel_id), 503, count=1000)
+    bot = await restart(emulator, start_client, tmp_path)
+    bot.get_cog("DiscussionCog").catchup.max_backoff = 0.05
+    await caught_up(bot, timeout=30.0)  # the pass ends instead of retrying forever
+    assert (await stored_texts(bot, other.id)).get(fine.id) == fine.content
+    assert lost_for_now.id not in await stored_texts(bot, crime.id)
+    cursor = await bot.repo.discussion.cursor(crime.channel_id)
+    assert cursor.last_message_id < lost_for_now.id  # the gap stays, for the next reconnect
