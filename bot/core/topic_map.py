@@ -394,9 +394,26 @@ def _layout(G: nx.Graph, seed: int = 0, center: int | None = None) -> dict:
             weight=None,
         )
         return pos
-    if nx.is_connected(G) and len(G) <= OVERVIEW_THRESHOLD:
-        return nx.kamada_kawai_layout(G, weight=None)
+    if len(G) <= OVERVIEW_THRESHOLD:
+        return _packed_components(G)
     return nx.spring_layout(G, seed=seed, k=2.0 / math.sqrt(len(G)), iterations=80, weight=None)
+
+
+def _packed_components(G: nx.Graph) -> dict:
+    """Each connected group of topics laid out on its own, the groups set side by side on
+    a grid (largest first), so a few unconnected topics do not squeeze the rest together."""
+    comps = sorted((sorted(c) for c in nx.connected_components(G)), key=lambda c: (-len(c), c))
+    cols = math.ceil(math.sqrt(len(comps)))
+    cell = max(math.sqrt(len(c)) for c in comps) * 2.2
+    pos: dict = {}
+    for k, comp in enumerate(comps):
+        sub = G.subgraph(comp)
+        local = nx.kamada_kawai_layout(sub, weight=None) if len(comp) > 1 else {comp[0]: np.zeros(2)}
+        scale = math.sqrt(len(comp))
+        origin = np.array([(k % cols) * cell, -(k // cols) * cell])
+        for v, xy in local.items():
+            pos[v] = origin + np.asarray(xy) * scale
+    return pos
 
 
 def _draw(
@@ -475,7 +492,9 @@ def _draw(
     handles += [Line2D([], [], color=KIND_STYLES[k][0], ls=KIND_STYLES[k][1], lw=2, label=k)
                 for k in KIND_STYLES if k in used_kinds]
     if handles:
-        ax.legend(handles=handles, loc="lower left", fontsize=9, framealpha=0.85)
+        # below the drawing, never over a topic (the tight crop keeps it in the picture)
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3,
+                  fontsize=9, frameon=False)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight", pad_inches=0.15)  # crop to the drawing
     return buf.getvalue()
