@@ -81,9 +81,9 @@ def raw_rate(rows: list[IncomingMessage], folder: Path, batch: int) -> float:
 
 async def end_to_end_rate(n: int, folder: Path) -> float:
     """Participants post `n` messages through the emulator; time until all are stored."""
-    from bot.client import ConsultationBot
     from bot.emulator import Emulator, discord_py_targets, restore_discord_py
     from bot.emulator.harness import ClientRunner
+    from bot.runtime.client import ConsultationBot
     from bot.settings import Settings
 
     saved = discord_py_targets()

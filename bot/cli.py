@@ -35,7 +35,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     point_discord_py_at(settings.discord_api_base, settings.discord_gateway_url)
     import discord
 
-    from bot.client import ConsultationBot
+    from bot.runtime.client import ConsultationBot
 
     bot = ConsultationBot(settings)
 

@@ -11,16 +11,16 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import readable, require_organiser, require_read
-from bot.client import ConsultationBot
 from bot.core import publishing
 from bot.core.agenda import AgendaInvalid, load_agenda
 from bot.core.discussion import DiscussionService
 from bot.core.errors import BadInput, UserError
 from bot.core.topics import resolve_topic, status_line, topic_choices
-from bot.error_handler import report_error
-from bot.publisher import Publisher
-from bot.render import BRAND_COLOUR, LOCKED_COLOUR, channel_link, fit, text_file, ts_tag
+from bot.runtime.checks import readable, require_organiser, require_read
+from bot.runtime.client import ConsultationBot
+from bot.runtime.error_handler import report_error
+from bot.runtime.publisher import Publisher
+from bot.runtime.render import BRAND_COLOUR, LOCKED_COLOUR, channel_link, fit, text_file, ts_tag
 from bot.storage.models import Item
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ async def topic_autocomplete(interaction: discord.Interaction, current: str) -> 
 async def topic_for(interaction: discord.Interaction, topic: str | None) -> Item:
     """`[topic]` as named, or the item of the channel/thread the command is used in.
 
-    Refused unless the member can read the item's channel or thread (see bot.checks)."""
+    Refused unless the member can read the item's channel or thread (see bot.runtime.checks)."""
     bot: ConsultationBot = interaction.client  # type: ignore[assignment]
     channel = interaction.channel
     parent_id = getattr(channel, "parent_id", None)

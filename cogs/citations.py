@@ -6,11 +6,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.adapters import item_place, parent_id_of
-from bot.checks import require_post
-from bot.client import ConsultationBot
 from bot.core.discussion import DiscussionService
-from bot.render import BRAND_COLOUR, fit, message_link
+from bot.runtime.adapters import item_place, parent_id_of
+from bot.runtime.checks import require_post
+from bot.runtime.client import ConsultationBot
+from bot.runtime.render import BRAND_COLOUR, fit, message_link
 from cogs.agenda import topic_autocomplete, topic_for
 
 PREVIEWABLE_URL = 1900  # longer links go in the embed only (message content is ≤ 2000)

@@ -10,19 +10,19 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.adapters import (
+from bot.core import quotes
+from bot.core.discussion import DiscussionService, article_text
+from bot.runtime.adapters import (
     incoming,
     is_participant_message,
     item_place,
     link_previews,
     parent_id_of,
 )
-from bot.catchup import CatchUp
-from bot.checks import require_post
-from bot.client import ConsultationBot
-from bot.core import quotes
-from bot.core.discussion import DiscussionService, article_text
-from bot.render import BRAND_COLOUR, message_link
+from bot.runtime.catchup import CatchUp
+from bot.runtime.checks import require_post
+from bot.runtime.client import ConsultationBot
+from bot.runtime.render import BRAND_COLOUR, message_link
 from cogs.agenda import topic_autocomplete, topic_for
 
 log = logging.getLogger(__name__)

@@ -9,14 +9,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import can_read, require_organiser
-from bot.client import ConsultationBot
 from bot.core.errors import UserError
 from bot.core.insight import InsightService
 from bot.core.report import ReportBuilder
 from bot.core.topic_map import render_png, render_text
 from bot.core.topics import only_topics
-from bot.render import BRAND_COLOUR, bytes_file, channel_link, fit, text_file, ts_tag
+from bot.runtime.checks import can_read, require_organiser
+from bot.runtime.client import ConsultationBot
+from bot.runtime.render import BRAND_COLOUR, bytes_file, channel_link, fit, text_file, ts_tag
 from bot.storage.models import Item
 from cogs.agenda import topic_autocomplete, topic_for
 

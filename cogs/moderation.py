@@ -8,14 +8,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from bot.checks import require_moderator
-from bot.client import ConsultationBot
 from bot.core.errors import UserError
 from bot.core.moderation import due_for_closing
-from bot.error_handler import report_error
-from bot.locking import Locker
-from bot.publisher import Publisher
-from bot.render import LOCKED_COLOUR, fit, message_link, ts_tag
+from bot.runtime.checks import require_moderator
+from bot.runtime.client import ConsultationBot
+from bot.runtime.error_handler import report_error
+from bot.runtime.locking import Locker
+from bot.runtime.publisher import Publisher
+from bot.runtime.render import LOCKED_COLOUR, fit, message_link, ts_tag
 from bot.storage.models import Item
 from cogs.agenda import topic_autocomplete, topic_for
 

@@ -9,10 +9,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import ConsultationBot
 from bot.core.errors import BadInput
-from bot.error_handler import report_error
-from bot.render import BRAND_COLOUR, text_file
+from bot.runtime.client import ConsultationBot
+from bot.runtime.error_handler import report_error
+from bot.runtime.render import BRAND_COLOUR, text_file
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.client import ConsultationBot
 from bot.emulator import (
     Emulator,
     EmulatorError,
@@ -28,8 +27,9 @@ from bot.emulator import (
     restore_discord_py,
 )
 from bot.emulator.seed import ConsultationWorld, seed_consultation
-from bot.error_handler import describe_error
 from bot.logging_setup import RedactSecrets
+from bot.runtime.client import ConsultationBot
+from bot.runtime.error_handler import describe_error
 from bot.settings import Settings
 from bot.storage.models import Item
 

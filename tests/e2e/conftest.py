@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.client import ConsultationBot
+from bot.runtime.client import ConsultationBot
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

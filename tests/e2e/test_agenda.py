@@ -277,7 +277,7 @@ async def test_pins_need_pin_messages_and_the_hint_says_so(emulator, consultatio
     emu.set_role_permissions(emulator.guild.id, emulator.guild.bot_role_id,
                              README_INVITE_PERMISSIONS)  # the old invite: Manage Messages only
     general = emu.create_text_channel(emulator.guild.id, "general")
-    with caplog.at_level(logging.WARNING, logger="bot.publisher"):
+    with caplog.at_level(logging.WARNING, logger="bot.runtime.publisher"):
         await finished(emu, await publish(emu, emulator.alice.id, general.id), "Published")
     assert "lacks the Pin Messages permission" in caplog.text
     assert not any(m.pinned for m in emu.state.messages.values())

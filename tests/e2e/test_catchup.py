@@ -9,7 +9,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from bot.client import ConsultationBot
+from bot.runtime.client import ConsultationBot
 from tests.e2e.conftest import LONDON, ROOT, eventually, finished, item_by_key, make_settings
 
 

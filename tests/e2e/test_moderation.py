@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.client import ConsultationBot
 from bot.emulator import EmulatorForbidden, P
+from bot.runtime.client import ConsultationBot
 from tests.e2e.conftest import (
     answer_files,
     answer_text,

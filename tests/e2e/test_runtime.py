@@ -10,10 +10,10 @@ import sys
 
 import pytest
 
-from bot import client as client_module
-from bot.client import ConsultationBot
-from bot.error_handler import describe_error
 from bot.logging_setup import RedactSecrets
+from bot.runtime import client as client_module
+from bot.runtime.client import ConsultationBot
+from bot.runtime.error_handler import describe_error
 from tests.e2e.conftest import ROOT, make_settings
 
 

@@ -3,7 +3,7 @@ emulator's fault API. Fixtures come from the end-to-end suite."""
 
 from __future__ import annotations
 
-from bot.client import ConsultationBot
+from bot.runtime.client import ConsultationBot
 from tests.e2e.conftest import consultation_bot, eventually, item_by_key, make_settings, published  # noqa: F401  (fixtures)
 
 

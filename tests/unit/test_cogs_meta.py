@@ -8,7 +8,7 @@ from collections import Counter
 import discord
 import pytest
 
-from bot.client import ConsultationBot, cog_modules
+from bot.runtime.client import ConsultationBot, cog_modules
 from bot.settings import Settings
 from bot.storage import Repository
 

@@ -14,7 +14,7 @@ import discord
 
 from bot.core.agenda import ArticlePart, channel_name, fingerprint, render_article, thread_name
 from bot.core.topics import status_line
-from bot.render import part_embeds
+from bot.runtime.render import part_embeds
 from bot.storage import Repository
 from bot.storage.models import Consultation, Item
 

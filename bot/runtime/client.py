@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import discord
 from discord.ext import commands
 
-from bot.error_handler import on_app_command_error
+from bot.runtime.error_handler import on_app_command_error
 from bot.settings import Settings
 from bot.storage import Repository
 

@@ -13,8 +13,8 @@ import logging
 
 import discord
 
-from bot.adapters import incoming, is_participant_message, parent_id_of
 from bot.core.discussion import DiscussionService
+from bot.runtime.adapters import incoming, is_participant_message, parent_id_of
 from bot.storage import Repository
 
 log = logging.getLogger(__name__)
