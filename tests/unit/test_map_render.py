@@ -1,0 +1,112 @@
+"""The map's labels, measured from matplotlib's own geometry: after ``fig.canvas.draw()``
+each label's box is ``Text.get_window_extent(renderer)`` and each topic's disc is its
+circle in display space.  No two labels may overlap, no label may cross a disc other than
+its own topic's, and each label's nearest disc is its own topic's (so a reader can tell
+which topic a label names)."""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from itertools import combinations
+from pathlib import Path
+
+import pytest
+
+from bench.corpus import make_topics
+from bot.core.topic_map import MapTopic, TopicMap, build_map, map_figure
+
+AGENDA = Path(__file__).resolve().parents[2] / "data" / "agendas" / "london-2011.toml"
+
+
+def london_map() -> TopicMap:
+    """The London agenda's 12 items and sub-items as the rehearsal sees them: sub-items
+    under their item, the agenda's related pairs, uneven activity, a locked and a closed
+    topic."""
+    doc = tomllib.loads(AGENDA.read_text(encoding="utf-8"))
+    topics: list[MapTopic] = []
+    keys: dict[str, int] = {}
+    related: list[tuple[str, str]] = []
+
+    def add(item: dict, parent: int | None) -> None:
+        tid = len(topics) + 1
+        keys[item["key"]] = tid
+        activity = [3, 9, 14, 41, 12, 7, 22, 5, 10, 2, 0, 1][(tid - 1) % 12]
+        topics.append(MapTopic(topic_id=tid, title=item["title"], activity=activity,
+                               parent_id=parent, text=item.get("body", "")))
+        related.extend((item["key"], r) for r in item.get("related", []))
+        for sub in item.get("items", []):
+            add(sub, tid)
+
+    for item in doc["items"]:
+        add(item, None)
+    topics[5] = topics[5].model_copy(update={"status": "locked"})
+    topics[9] = topics[9].model_copy(update={"status": "closed"})
+    links = [(keys[a], keys[b]) for a, b in related if a in keys and b in keys]
+    return build_map(topics, agenda_links=links)
+
+
+def synthetic_map(n: int, seed: int = 0) -> TopicMap:
+    p = make_topics(n, seed)
+    return build_map(p.topics, p.cross_refs, p.citations, p.quote_links)
+
+
+def _box_circle_distance(box, cx: float, cy: float) -> float:
+    dx = max(box.x0 - cx, 0.0, cx - box.x1)
+    dy = max(box.y0 - cy, 0.0, cy - box.y1)
+    return math.hypot(dx, dy)
+
+
+def label_problems(mf) -> dict[str, list]:
+    fig = mf.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = {v: t.get_window_extent(renderer) for v, t in mf.labels.items()}
+    discs = mf.node_circles()
+    overlapping = [(a, b) for a, b in combinations(sorted(boxes), 2)
+                   if boxes[a].overlaps(boxes[b])]
+    crossing = [(v, u) for v, box in boxes.items() for u, (cx, cy, r) in discs.items()
+                if u != v and _box_circle_distance(box, cx, cy) < r]
+    astray = []
+    for v, box in boxes.items():
+        dist = {u: _box_circle_distance(box, cx, cy) - r for u, (cx, cy, r) in discs.items()}
+        if min(dist, key=lambda u: (dist[u], u != v)) != v:
+            astray.append(v)
+    return {"overlapping label pairs": overlapping, "labels crossing a node": crossing,
+            "labels nearer another node": astray, "count": len(boxes)}
+
+
+def _check(mf, n_labels: int) -> None:
+    problems = label_problems(mf)
+    assert problems.pop("count") == n_labels
+    assert problems == {"overlapping label pairs": [], "labels crossing a node": [],
+                        "labels nearer another node": []}
+
+
+@pytest.mark.parametrize("n", [5, 60])
+def test_synthetic_maps_have_no_label_overlaps(n):
+    m = synthetic_map(n)
+    mf = map_figure(m)
+    assert set(mf.labels) == set(m.topics)
+    for v, t in mf.labels.items():  # wrapped, not cut: the title's words are all there
+        assert t.get_text().split() == m.topics[v].title.split()
+    _check(mf, n)
+
+
+def test_london_agenda_map_has_no_label_overlaps():
+    m = london_map()
+    assert len(m.topics) == 12
+    _check(map_figure(m), 12)
+
+
+def test_focus_map_has_no_label_overlaps():
+    m = london_map()
+    mf = map_figure(m, focus=4)
+    _check(mf, len(mf.labels))
+    assert len(mf.labels) == 1 + len(m.neighbours(4))
+
+
+def test_thousand_topic_overview_has_no_label_overlaps():
+    m = synthetic_map(1000, seed=1)
+    mf = map_figure(m)
+    _check(mf, len(m.communities))
