@@ -43,12 +43,24 @@ KIND_STYLES = {  # colour, linestyle
     "links between groups": ("#7d8591", "solid"),
 }
 
+#: What each kind of line means, in the legend's words.
+KIND_LEGEND = {
+    "hierarchy": "sub-topic of an item",
+    "agenda": "related, says the agenda",
+    "cross-reference": "discussions link each other",
+    "shared sources": "cite the same sources",
+    "shared quotes": "one quotes the other",
+    "similar discussion": "similar words in comments",
+    "links between groups": "links between groups",
+}
+
 DPI = 100
 GAP = 3.0  # points between a disc and its label, and around every label
 CLEAR = 10.0  # points at least between a label and any other topic's disc (so it is clear
 #              which disc a label names: its own is GAP away)
 GROUP_MARGIN = 14.0  # points between packed groups
 TARGET_ASPECT = 1.45  # width / height the packing aims for (Discord previews landscape)
+SHRINK_STEPS = 6
 SPREAD = 0.9  # nearest-neighbour distance, in typical node boxes, before overlap removal
 
 
@@ -71,6 +83,19 @@ class MapFigure:
     ax: object
     labels: dict = field(default_factory=dict)  # node -> matplotlib Text
     discs: dict = field(default_factory=dict)  # node -> matplotlib Circle
+    edges: list = field(default_factory=list)  # (a, b) per edge, as drawn
+
+    def ink_boxes(self) -> list[tuple[float, float, float, float]]:
+        """Display-pixel boxes (x0, y0, x1, y1) of every disc, label and edge drawn."""
+        self.figure.canvas.draw()
+        renderer = self.figure.canvas.get_renderer()
+        out = [tuple(t.get_window_extent(renderer).extents) for t in self.labels.values()]
+        circles = self.node_circles()
+        out += [(x - r, y - r, x + r, y + r) for x, y, r in circles.values()]
+        for a, b in self.edges:
+            (xa, ya, _), (xb, yb, _) = circles[a], circles[b]
+            out.append((min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb)))
+        return out
 
     def node_circles(self) -> dict:
         """node -> (x, y, radius) of its disc, outline included, in display pixels."""
@@ -84,7 +109,8 @@ class MapFigure:
 
     def png(self) -> bytes:
         buf = io.BytesIO()
-        self.figure.savefig(buf, format="png", dpi=DPI, bbox_inches="tight", pad_inches=0.12)
+        # the figure is already sized to the drawing, title and legend: no crop pass
+        self.figure.savefig(buf, format="png", dpi=DPI)
         return buf.getvalue()
 
 
@@ -243,6 +269,16 @@ def _place_group(nodes: list, xy: np.ndarray, radius: np.ndarray, wh: np.ndarray
         if _separate(centres, half):
             break
         centres *= 1.15
+    # shrink-wrap: pull the boxes together and apart again while the drawing gets smaller
+    def area(c: np.ndarray) -> float:
+        return float(np.ptp(c[:, 0]) + 2 * half[:, 0].max()) * float(
+            np.ptp(c[:, 1]) + 2 * half[:, 1].max())
+
+    for _ in range(SHRINK_STEPS):
+        trial = centres * 0.85
+        if not _separate(trial, half) or area(trial) > 0.97 * area(centres):
+            break
+        centres = trial
     xy = centres + np.c_[np.zeros(n), drop]
     seg = np.array([[*xy[a], *xy[b]] for a, b in edges]) if edges else np.zeros((0, 4))
     reserved = [_spot_box(xy[i], radius[i], wh[i], _SPOTS[0]) for i in range(n)]
@@ -355,7 +391,7 @@ def compose(
     for v, node in nodes.items():
         t = ax.text(0, 0, node.label, fontsize=fs, linespacing=1.1, zorder=4,
                     fontweight="bold" if node.focus else "normal",
-                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85})
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"})
         bb = t.get_window_extent(renderer)
         texts[v] = t
         wh[v] = (bb.width * 72 / DPI, bb.height * 72 / DPI)
@@ -427,7 +463,8 @@ def compose(
         texts[v].set_va(va)
     _frame(fig, ax, renderer, (X0, X1, Y0, Y1), title,
            _legend_entries(nodes, paths, used_kinds, bool(edge_styles), size_unit))
-    return MapFigure(figure=fig, ax=ax, labels=texts, discs=discs)
+    return MapFigure(figure=fig, ax=ax, labels=texts, discs=discs,
+                     edges=[(a, b) for a, b, *_ in edge_styles])
 
 
 def _legend_entries(nodes: dict, paths: dict, used_kinds: set, has_edges: bool,
@@ -461,7 +498,7 @@ def _legend_entries(nodes: dict, paths: dict, used_kinds: set, has_edges: bool,
     for k in KIND_STYLES:
         if k in used_kinds:
             handles.append(Line2D([], [], color=KIND_STYLES[k][0], ls=KIND_STYLES[k][1], lw=2.5))
-            names.append(k)
+            names.append(KIND_LEGEND[k])
     return handles, names
 
 

@@ -31,7 +31,7 @@ from typing import Literal
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from bot.core.map_render import (
     STATUS_COLOURS,
@@ -113,16 +113,23 @@ class TopicMap(BaseModel):
     topics: dict[int, MapTopic]
     edges: list[Edge]
     communities: list[list[int]] = Field(default_factory=list)
+    _adjacency: tuple | None = PrivateAttr(default=None)
 
     def neighbours(self, topic_id: int) -> list[tuple[int, Edge]]:
-        out = []
-        for e in self.edges:
-            if e.a == topic_id:
-                out.append((e.b, e))
-            elif e.b == topic_id:
-                out.append((e.a, e))
-        out.sort(key=lambda ne: (-ne[1].weight, ne[0]))
-        return out
+        return self.adjacency().get(topic_id, [])
+
+    def adjacency(self) -> dict[int, list[tuple[int, Edge]]]:
+        """topic -> its (other topic, edge), strongest first (built once per map)."""
+        key = (id(self.edges), len(self.edges))  # a copy with other edges builds its own
+        if self._adjacency is None or self._adjacency[0] != key:
+            adj: dict[int, list[tuple[int, Edge]]] = defaultdict(list)
+            for e in self.edges:
+                adj[e.a].append((e.b, e))
+                adj[e.b].append((e.a, e))
+            for out in adj.values():
+                out.sort(key=lambda ne: (-ne[1].weight, ne[0]))
+            self._adjacency = (key, dict(adj))
+        return self._adjacency[1]
 
 
 # --------------------------------------------------------------------------- text vectors

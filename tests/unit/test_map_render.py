@@ -7,42 +7,16 @@ which topic a label names)."""
 from __future__ import annotations
 
 import math
-import tomllib
 from itertools import combinations
-from pathlib import Path
 
 import pytest
 
-from bench.corpus import make_topics
-from bot.core.topic_map import MapTopic, TopicMap, build_map, map_figure
-
-AGENDA = Path(__file__).resolve().parents[2] / "data" / "agendas" / "london-2011.toml"
+from bench.corpus import london_topics, make_topics
+from bot.core.topic_map import TopicMap, build_map, map_figure
 
 
 def london_map() -> TopicMap:
-    """The London agenda's 12 items and sub-items as the rehearsal sees them: sub-items
-    under their item, the agenda's related pairs, uneven activity, a locked and a closed
-    topic."""
-    doc = tomllib.loads(AGENDA.read_text(encoding="utf-8"))
-    topics: list[MapTopic] = []
-    keys: dict[str, int] = {}
-    related: list[tuple[str, str]] = []
-
-    def add(item: dict, parent: int | None) -> None:
-        tid = len(topics) + 1
-        keys[item["key"]] = tid
-        activity = [3, 9, 14, 41, 12, 7, 22, 5, 10, 2, 0, 1][(tid - 1) % 12]
-        topics.append(MapTopic(topic_id=tid, title=item["title"], activity=activity,
-                               parent_id=parent, text=item.get("body", "")))
-        related.extend((item["key"], r) for r in item.get("related", []))
-        for sub in item.get("items", []):
-            add(sub, tid)
-
-    for item in doc["items"]:
-        add(item, None)
-    topics[5] = topics[5].model_copy(update={"status": "locked"})
-    topics[9] = topics[9].model_copy(update={"status": "closed"})
-    links = [(keys[a], keys[b]) for a, b in related if a in keys and b in keys]
+    topics, links = london_topics()
     return build_map(topics, agenda_links=links)
 
 
