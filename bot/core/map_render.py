@@ -6,16 +6,20 @@ layout knows how big each label is before it places anything:
 1. each connected group of topics gets an abstract layout (Kamada-Kawai; the focus map a
    spring layout around its centre; the overview one node per community), turned so its
    long side lies flat;
-2. each topic is a box that holds its disc and its wrapped title below the disc; the
-   boxes are pushed apart until none overlaps (the way Graphviz removes node overlaps),
-   which keeps the shape of the layout and reserves room for every label;
-3. each label then takes the free spot around its disc (below, above, beside, diagonal)
-   that crosses the fewest lines; a spot reserved for a label not placed yet is off
-   limits, so the spot below is always left, and no label ever covers another label or
-   another topic's disc;
-4. the groups are packed side by side (largest first, the lowest free spot on a
+2. each topic is a box holding its disc and its wrapped title below the disc; in groups
+   of four or more the boxes are set on a table, each topic in the free cell nearest its
+   place in the layout (an optimal assignment), each column as wide as its widest box,
+   so neighbours stay neighbours and the canvas is filled; smaller groups keep their
+   layout and overlapping boxes are pushed apart along the line between them;
+3. each label takes the free spot around its disc (below, above, beside, diagonal) that
+   crosses the fewest lines; a spot reserved for a label not placed yet is off limits,
+   so the spot below is always left, and no label ever covers another label or another
+   topic's disc;
+4. a line that would pass under a topic it does not join is bent (the least bent arc
+   that clears every other disc), so it never seems to end there;
+5. the groups are packed side by side (largest first, the lowest free spot on a
    skyline), trying several widths and keeping the densest near-landscape result, and
-   the figure is cut to the drawing, one data unit being one point.
+   the figure is sized to the drawing, title above, legend below.
 
 Status is shown by colour and by a glyph in the disc: none for open, a padlock for
 locked, a bar (as on a no-entry sign) for closed, so it reads without colour vision.
@@ -60,7 +64,7 @@ CLEAR = 10.0  # points at least between a label and any other topic's disc (so i
 #              which disc a label names: its own is GAP away)
 GROUP_MARGIN = 14.0  # points between packed groups
 TARGET_ASPECT = 1.45  # width / height the packing aims for (Discord previews landscape)
-SHRINK_STEPS = 6
+SLACK = 0.5  # cost of an empty table cell, against the table's shape
 SPREAD = 0.9  # nearest-neighbour distance, in typical node boxes, before overlap removal
 
 
@@ -197,6 +201,73 @@ def _separate(centres: np.ndarray, half: np.ndarray, iterations: int = 400) -> b
     return False
 
 
+def _grid(xy: np.ndarray, half: np.ndarray) -> np.ndarray:
+    """Box centres on a table: each node takes the free cell nearest its place in the
+    layout (an optimal assignment), each column as wide as its widest box, each row as
+    tall as its tallest; the table's shape follows the layout's."""
+    from scipy.optimize import linear_sum_assignment
+
+    n = len(xy)
+    span = np.maximum(np.ptp(xy, axis=0), 1e-9)
+    bw, bh = float(np.mean(2 * half[:, 0])), float(np.mean(2 * half[:, 1]))
+    want = span[0] / span[1]
+    best = None
+    for cols in range(1, n + 1):
+        rows = -(-n // cols)
+        if cols * rows - n >= max(cols, rows):
+            continue
+        score = abs(math.log(cols * bw / (rows * bh) / want)) + SLACK * (cols * rows - n) / n
+        if best is None or score < best[0]:
+            best = (score, cols, rows)
+    _, cols, rows = best
+    gx = (xy[:, 0] - xy[:, 0].min()) / span[0] * (cols - 1)
+    gy = (xy[:, 1].max() - xy[:, 1]) / span[1] * (rows - 1)
+    cx = np.tile(np.arange(cols), rows)
+    cy = np.repeat(np.arange(rows), cols)
+    cost = (gx[:, None] - cx[None, :]) ** 2 + (gy[:, None] - cy[None, :]) ** 2
+    nodes, cells = linear_sum_assignment(cost)
+    col_of, row_of = np.empty(n, int), np.empty(n, int)
+    col_of[nodes], row_of[nodes] = cx[cells], cy[cells]
+    colw = np.zeros(cols)
+    rowh = np.zeros(rows)
+    np.maximum.at(colw, col_of, 2 * half[:, 0])
+    np.maximum.at(rowh, row_of, 2 * half[:, 1])
+    colx = np.cumsum(colw) - colw / 2
+    rowy = -(np.cumsum(rowh) - rowh / 2)
+    return np.c_[colx[col_of], rowy[row_of]]
+
+
+_BENDS = (0.0, 0.2, -0.2, 0.4, -0.4, 0.6, -0.6)
+
+
+def _route(p: np.ndarray, q: np.ndarray, centres: np.ndarray, radii: np.ndarray) -> np.ndarray:
+    """The edge p→q as a polyline: straight when it passes no other disc, else the
+    least bent arc (quadratic Bézier) that clears them, so a line never seems to run
+    into a topic it does not join.  ``centres``/``radii``: the discs to keep clear of."""
+    d = q - p
+    length = float(np.hypot(*d)) or 1.0
+    normal = np.array([-d[1], d[0]]) / length
+    t = np.linspace(0.0, 1.0, 17)[:, None]
+    best = None
+    for bend in _BENDS:
+        ctrl = (p + q) / 2 + normal * bend * length
+        pts = (1 - t) ** 2 * p + 2 * (1 - t) * t * ctrl + t**2 * q
+        if not len(centres):
+            return pts
+        a, b = pts[:-1], pts[1:]
+        ab = b - a
+        ll = np.maximum((ab * ab).sum(axis=1), 1e-9)
+        w = np.clip(((centres[:, None, :] - a[None]) * ab[None]).sum(-1) / ll[None], 0, 1)
+        near = a[None] + w[..., None] * ab[None]
+        dist = np.sqrt(((centres[:, None, :] - near) ** 2).sum(-1)).min(axis=1)
+        hits = int((dist < radii + 2.0).sum())
+        if hits == 0:
+            return pts
+        if best is None or hits < best[0]:
+            best = (hits, pts)
+    return best[1]
+
+
 def _segments_hit_box(seg: np.ndarray, box: tuple) -> int:
     """How many segments (k, 4: x1 y1 x2 y2) cross the box (x0, y0, x1, y1)."""
     if not len(seg):
@@ -250,8 +321,9 @@ def _box_hits_disc(b, p, r: float, pad: float = GAP) -> bool:
 
 
 def _place_group(nodes: list, xy: np.ndarray, radius: np.ndarray, wh: np.ndarray,
-                 edges: list[tuple[int, int]]) -> tuple[np.ndarray, list]:
-    """Positions (points) and one label spot per node for one connected group."""
+                 edges: list[tuple[int, int]], table: bool = True) -> tuple[np.ndarray, list]:
+    """Positions (points) and one label spot per node for one connected group; ``table``:
+    set groups of 4+ on a table (else keep the layout's own shape)."""
     n = len(nodes)
     xy = _flatten(xy)
     if n > 1:
@@ -265,20 +337,12 @@ def _place_group(nodes: list, xy: np.ndarray, radius: np.ndarray, wh: np.ndarray
     half = np.c_[np.maximum(radius, wh[:, 0] / 2), (2 * radius + wh[:, 1] + GAP) / 2] + CLEAR / 2
     drop = (wh[:, 1] + GAP) / 2  # the box's centre lies this far below the disc's
     centres = xy - np.c_[np.zeros(n), drop]
+    if table and n >= 4:
+        centres = _grid(centres, half)
     for _ in range(8):
         if _separate(centres, half):
             break
         centres *= 1.15
-    # shrink-wrap: pull the boxes together and apart again while the drawing gets smaller
-    def area(c: np.ndarray) -> float:
-        return float(np.ptp(c[:, 0]) + 2 * half[:, 0].max()) * float(
-            np.ptp(c[:, 1]) + 2 * half[:, 1].max())
-
-    for _ in range(SHRINK_STEPS):
-        trial = centres * 0.85
-        if not _separate(trial, half) or area(trial) > 0.97 * area(centres):
-            break
-        centres = trial
     xy = centres + np.c_[np.zeros(n), drop]
     seg = np.array([[*xy[a], *xy[b]] for a, b in edges]) if edges else np.zeros((0, 4))
     reserved = [_spot_box(xy[i], radius[i], wh[i], _SPOTS[0]) for i in range(n)]
@@ -371,9 +435,11 @@ def compose(
     *,
     size_unit: str = "comments",
     fontsize: float | None = None,
+    table: bool = True,
 ) -> MapFigure:
     """Lay out and draw the map.  ``groups``: abstract positions per connected group;
-    ``nodes``: node -> MapNode; ``edge_styles``: (a, b, kind, weight)."""
+    ``nodes``: node -> MapNode; ``edge_styles``: (a, b, kind, weight); ``table``: set the
+    groups on tables (the focus map keeps its focus in the middle instead)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.collections import LineCollection
     from matplotlib.figure import Figure
@@ -406,7 +472,7 @@ def compose(
         gedges = [(idx[a], idx[b]) for a, b, *_ in edge_styles if a in idx and b in idx]
         xy, spots = _place_group(order, np.array([g[v] for v in order], dtype=float),
                                  np.array([radius[v] for v in order]),
-                                 np.array([wh[v] for v in order]), gedges)
+                                 np.array([wh[v] for v in order]), gedges, table)
         boxes = [s[1] for s in spots]
         x0 = min(min(b[0] for b in boxes), float(np.min(xy[:, 0] - [radius[v] for v in order])))
         x1 = max(max(b[2] for b in boxes), float(np.max(xy[:, 0] + [radius[v] for v in order])))
@@ -421,25 +487,36 @@ def compose(
             pos[v] = xy[i] + shift
             spot, box = spots[i]
             spot_of[v] = (spot, (box[0] + shift[0], box[1] + shift[1]))
-    # the drawing's extent in points: one data unit is one point
+    wmax = max([w for *_, w in edge_styles], default=1.0) or 1.0
+    by_kind: dict[str, list] = {}
+    order = list(nodes)
+    centres = np.array([pos[v] for v in order])
+    radii = np.array([radius[v] for v in order])
+    at = {v: i for i, v in enumerate(order)}
+    for a, b, kind, w in edge_styles:
+        others = np.ones(len(order), dtype=bool)
+        others[[at[a], at[b]]] = False
+        path = _route(np.asarray(pos[a]), np.asarray(pos[b]), centres[others], radii[others])
+        by_kind.setdefault(kind, []).append((path, 0.8 + 4.0 * w / wmax))
+    # the drawing's extent in points (one data unit is one point), bent lines included
     xs = [c for v in nodes for c in (pos[v][0] - radius[v], pos[v][0] + radius[v])]
     ys = [c for v in nodes for c in (pos[v][1] - radius[v], pos[v][1] + radius[v])]
     for v, (_spot, (bx, by)) in spot_of.items():
         xs += [bx, bx + wh[v][0]]
         ys += [by, by + wh[v][1]]
+    for lines in by_kind.values():
+        for path, _ in lines:
+            xs += [float(path[:, 0].min()), float(path[:, 0].max())]
+            ys += [float(path[:, 1].min()), float(path[:, 1].max())]
     pad = 4.0
     X0, X1, Y0, Y1 = min(xs) - pad, max(xs) + pad, min(ys) - pad, max(ys) + pad
     ax.set_xlim(X0, X1)
     ax.set_ylim(Y0, Y1)
-    wmax = max([w for *_, w in edge_styles], default=1.0) or 1.0
-    by_kind: dict[str, list] = {}
-    for a, b, kind, w in edge_styles:
-        by_kind.setdefault(kind, []).append((pos[a], pos[b], 0.8 + 4.0 * w / wmax))
     for kind, lines in by_kind.items():
         colour, ls = KIND_STYLES[kind]
-        ax.add_collection(LineCollection([(p, q) for p, q, _ in lines], colors=colour,
-                                         linestyles=ls, linewidths=[lw for *_, lw in lines],
-                                         alpha=0.8, zorder=1, capstyle="butt"))
+        ax.add_collection(LineCollection([p for p, _ in lines], colors=colour, linestyles=ls,
+                                         linewidths=[lw for _, lw in lines], alpha=0.8,
+                                         zorder=1, capstyle="butt"))
     used_kinds = set(by_kind)
     discs = {}
     for v, nd in nodes.items():

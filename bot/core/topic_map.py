@@ -411,7 +411,8 @@ def map_figure(m: TopicMap, focus: int | None = None, *, title: str | None = Non
         nodes = {t: MapNode(_wrapped(topics[t].title), max(1, topics[t].activity),
                             topics[t].status, focus=t == focus) for t in G.nodes}
         return compose(G, abstract_layout(G, center=focus), nodes, styles,
-                       title or f"Topics related to {_short(topics[focus].title, 60)}")
+                       title or f"Topics related to {_short(topics[focus].title, 60)}",
+                       table=False)
     if len(topics) > OVERVIEW_THRESHOLD and m.communities:
         comm_of = {t: i for i, c in enumerate(m.communities) for t in c}
         G = nx.Graph()
