@@ -67,6 +67,7 @@ class PrivacyCog(commands.Cog):
         display_name="The name to use in published reports (leave out to stay pseudonymous)",
         affiliation="Whom you speak for",
         named="May published reports name you? (default: no — you appear as a pseudonym)",
+        notify="Tell me once, by DM, when an outcome answers what I said (default: no)",
     )
     @app_commands.choices(affiliation=[app_commands.Choice(name=a, value=a) for a in AFFILIATIONS])
     @app_commands.checks.cooldown(3, 60.0, key=lambda i: i.user.id)
@@ -74,10 +75,11 @@ class PrivacyCog(commands.Cog):
         self, interaction: discord.Interaction,
         display_name: app_commands.Range[str, 1, 80] | None = None,
         affiliation: app_commands.Choice[str] | None = None, named: bool | None = None,
+        notify: bool | None = None,
     ) -> None:
         repo = self.bot.repo
         current = await repo.privacy.participant(interaction.user.id)
-        if display_name is None and affiliation is None and named is None:
+        if display_name is None and affiliation is None and named is None and notify is None:
             await interaction.response.send_message(embed=self._profile_embed(current), ephemeral=True)
             return
         if display_name is not None and ("@" in display_name or "://" in display_name):
@@ -87,6 +89,7 @@ class PrivacyCog(commands.Cog):
             display_name=display_name if display_name is not None else (current.display_name if current else None),
             affiliation=affiliation.value if affiliation else (current.affiliation if current else None),
             consent_named=named if named is not None else (current.consent_named if current else False),
+            notify_outcomes=notify if notify is not None else (current.notify_outcomes if current else False),
         )
         await interaction.response.send_message("Saved.", embed=self._profile_embed(saved), ephemeral=True)
 
@@ -101,6 +104,8 @@ class PrivacyCog(commands.Cog):
         e.add_field(name="Display name", value=p.display_name or "—")
         e.add_field(name="Affiliation", value=p.affiliation or "—")
         e.add_field(name="Named in reports", value="yes" if p.consent_named else "no (pseudonymous)")
+        e.add_field(name="Told about outcomes", value="yes, once per item, by DM" if p.notify_outcomes
+                    else "no")
         return e
 
     @mydata.command(name="export", description="Get a file of everything stored about you")
