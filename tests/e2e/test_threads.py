@@ -1,0 +1,157 @@
+"""Threads as real Discord treats them: auto-archive, locks on archived threads, the
+permissions a lock may set, private threads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.emulator import EmulatorForbidden
+from bot.runtime.client import ConsultationBot
+from tests.e2e.conftest import eventually, finished, make_settings
+
+DAY = 24 * 3600
+LONG_BODY = "\n\n".join(f"Paragraph {n}. " + "A sentence about the question. " * 40
+                        for n in range(1, 9))  # ≈ 10,000 characters: posts inside the thread too
+
+
+def emulated_now(emu):
+    """The bot's clock for closing dates, moved by `emu.advance_time` like Discord's."""
+    return lambda: datetime.fromtimestamp(emu.clock.now(), UTC)
+
+
+def stamp(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def timed_agenda(closes: datetime) -> bytes:
+    return ('[consultation]\ntitle = "Timed"\n[[items]]\ntitle = "Open question"\n'
+            'summation = "Stays open."\n'
+            '[[items.items]]\ntitle = "A sub-question"\nsummation = "Closes later."\n'
+            f'body = """{LONG_BODY}"""\ncloses_at = {stamp(closes)}\n').encode()
+
+
+async def publish(emu, env, bot, agenda: bytes):
+    general = emu.create_text_channel(env.guild.id, "general")
+    await finished(emu, await emu.slash(env.alice.id, general.id, "agenda publish",
+                                        {"file": emu.upload("timed.toml", agenda)}), "Published")
+    return await bot.repo.agenda.guild_items(env.guild.id)
+
+
+async def test_sub_item_closes_after_its_thread_auto_archived(emulator, start_client, tmp_path):
+    emu, env = emulator.emu, emulator
+    closes = emulated_now(emu)() + timedelta(days=8)
+    bot = ConsultationBot(make_settings(tmp_path, env), clock=emulated_now(emu),
+                          guild_ready_timeout=0.05)
+    await start_client(bot, emu)
+    _item, sub = await publish(emu, env, bot, timed_agenda(closes))
+    assert len(sub.post_message_ids) > 1  # part of the article is inside the thread
+    await emu.send_message(env.pat.id, sub.thread_id, "An early comment.")
+
+    emu.advance_time(7 * DAY + 60)  # a quiet week: Discord archives the thread
+    assert emu.channel(sub.thread_id).archived and not emu.channel(sub.thread_id).locked
+    bot.get_cog("ModerationCog").close_due_items.change_interval(seconds=0.05)
+    emu.advance_time(DAY)  # past the closing date
+
+    async def closed():
+        return (await bot.repo.agenda.item(sub.id)).locked
+    await eventually(closed)
+    thread = emu.channel(sub.thread_id)
+    assert thread.locked
+    with pytest.raises(EmulatorForbidden):
+        await emu.send_message(env.pat.id, sub.thread_id, "Too late.")
+    # The thread says why it closed, and the article's head shows it (posted after the lock).
+    await emu.wait_for(lambda: any(
+        m.embeds and "closing date" in (m.embeds[0].get("description") or "")
+        for m in emu.messages_in(sub.thread_id)))
+    head = emu.get_message(sub.starter_message_id).embeds[0]
+    assert "Locked" in head["footer"]["text"]
+
+
+async def test_sub_item_threads_stay_a_week_in_the_channel_list(emulator, start_client, tmp_path):
+    emu, env = emulator.emu, emulator
+    bot = ConsultationBot(make_settings(tmp_path, env), guild_ready_timeout=0.05)
+    await start_client(bot, emu)
+    _item, sub = await publish(emu, env, bot, timed_agenda(datetime.now(UTC) + timedelta(days=30)))
+    assert emu.channel(sub.thread_id).auto_archive_duration == 10080
+
+
+async def test_sub_item_article_edited_while_its_thread_is_archived(emulator, start_client, tmp_path):
+    emu, env = emulator.emu, emulator
+    bot = ConsultationBot(make_settings(tmp_path, env), guild_ready_timeout=0.05)
+    await start_client(bot, emu)
+    agenda = timed_agenda(datetime.now(UTC) + timedelta(days=30))
+    _item, sub = await publish(emu, env, bot, agenda)
+    emu.advance_time(7 * DAY + 60)
+    assert emu.channel(sub.thread_id).archived
+    general = emu.channel_named(env.guild.id, "general")
+    edited = agenda.replace(b"Paragraph 8.", b"Paragraph 8 (revised).")
+    result = await emu.slash(env.alice.id, general.id, "agenda publish",
+                             {"file": emu.upload("timed.toml", edited)})
+    await finished(emu, result, "Published")
+    assert "1 updated" in result.message.content
+    sub = await bot.repo.agenda.item(sub.id)
+    texts = " ".join(e.get("description") or "" for i in sub.post_message_ids[1:]
+                     for e in emu.get_message(i).embeds)
+    assert "Paragraph 8 (revised)." in texts
+    assert emu.channel(sub.thread_id).archived  # put back as Discord had it
+
+
+async def test_closing_retries_with_backoff_and_gives_up(emulator, start_client, tmp_path):
+    import re
+
+    from cogs.moderation import CLOSING_MAX_ATTEMPTS
+
+    emu, env = emulator.emu, emulator
+    start = emulated_now(emu)()
+    agenda = ('[consultation]\ntitle = "Timed"\n[[items]]\ntitle = "Open question"\n'
+              'summation = "Stays open."\n'
+              '[[items.items]]\ntitle = "Stuck"\nsummation = "Cannot be locked."\n'
+              f'closes_at = {stamp(start + timedelta(hours=1))}\n'
+              '[[items.items]]\ntitle = "Later"\nsummation = "Closes a day later."\n'
+              f'closes_at = {stamp(start + timedelta(hours=30))}\n').encode()
+    bot = ConsultationBot(make_settings(tmp_path, env), clock=emulated_now(emu),
+                          guild_ready_timeout=0.05)
+    await start_client(bot, emu)
+    _item, stuck, later = await publish(emu, env, bot, agenda)
+    emu.fail_next("PATCH", re.compile(rf"/channels/{stuck.thread_id}"), status=403, count=10_000)
+    bot.get_cog("ModerationCog").close_due_items.change_interval(seconds=0.02)
+
+    def attempts() -> int:
+        return len([r for r in emu.calls("PATCH") if r.path == f"/channels/{stuck.thread_id}"])
+
+    for n in range(1, CLOSING_MAX_ATTEMPTS + 1):
+        emu.advance_time(2 * 3600)  # past the closing date, then past each retry delay
+        await emu.wait_for(lambda n=n: attempts() >= n, timeout=5)
+    emu.advance_time(30 * 3600)  # past "Later"'s closing date: the loop still runs
+
+    async def later_closed():
+        return (await bot.repo.agenda.item(later.id)).locked
+    await eventually(later_closed)
+    assert attempts() == CLOSING_MAX_ATTEMPTS  # then no more: not every 30 s forever
+    assert not (await bot.repo.agenda.item(stuck.id)).locked
+
+
+async def test_a_lock_that_cannot_be_reapplied_does_not_stop_the_others(emulator, start_client, tmp_path):
+    import re
+
+    emu, env = emulator.emu, emulator
+    first = ConsultationBot(make_settings(tmp_path, env), guild_ready_timeout=0.05)
+    await start_client(first, emu)
+    general = emu.create_text_channel(env.guild.id, "general")
+    await finished(emu, await emu.slash(env.alice.id, general.id, "agenda publish"), "Published")
+    subs = [i for i in await first.repo.agenda.guild_items(env.guild.id) if i.parent_id][:2]
+    for sub in subs:
+        await finished(emu, await emu.slash(env.mo.id, sub.thread_id, "lock", {"reason": "paused"}))
+        assert emu.channel(sub.thread_id).locked
+    await first.close()
+    owner = env.guild.owner_id
+    for sub in subs:  # an admin unlocked both while the bot was down
+        emu.modify_channel(owner, emu.channel(sub.thread_id), {"locked": False})
+    emu.fail_next("PATCH", re.compile(rf"/channels/{subs[0].thread_id}"), status=403, count=100)
+
+    second = ConsultationBot(make_settings(tmp_path, env), guild_ready_timeout=0.05)
+    await start_client(second, emu)
+    await emu.wait_for(lambda: emu.channel(subs[1].thread_id).locked, timeout=10)
+    assert not emu.channel(subs[0].thread_id).locked
