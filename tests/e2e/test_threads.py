@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.emulator import EmulatorForbidden
+from bot.emulator import EmulatorForbidden, P
+from bot.emulator.state import README_INVITE_PERMISSIONS
 from bot.runtime.client import ConsultationBot
-from tests.e2e.conftest import eventually, finished, make_settings
+from tests.e2e.conftest import answer_text, eventually, finished, make_settings
 
 DAY = 24 * 3600
 LONG_BODY = "\n\n".join(f"Paragraph {n}. " + "A sentence about the question. " * 40
@@ -155,3 +156,92 @@ async def test_a_lock_that_cannot_be_reapplied_does_not_stop_the_others(emulator
     await start_client(second, emu)
     await emu.wait_for(lambda: emu.channel(subs[1].thread_id).locked, timeout=10)
     assert not emu.channel(subs[0].thread_id).locked
+
+
+# --- what a lock may set --------------------------------------------------------------------------
+
+def two_level_agenda(*subs: str) -> bytes:
+    text = ('[consultation]\ntitle = "Locks"\n[[items]]\ntitle = "Main question"\n'
+            'summation = "The item that gets locked."\n')
+    for title in subs:
+        text += f'[[items.items]]\ntitle = "{title}"\nsummation = "A part of it."\n'
+    return text.encode()
+
+
+def overwrites_of(emu, channel_id):
+    return {k: (o.type, o.allow, o.deny) for k, o in emu.channel(channel_id).overwrites.items()}
+
+
+async def test_lock_with_the_readme_permissions_where_everyone_lacks_private_threads(
+        emulator, start_client, tmp_path):
+    emu, env, g = emulator.emu, emulator, emulator.guild
+    assert env.bot_role.permissions & ~P.PIN_MESSAGES == README_INVITE_PERMISSIONS
+    everyone = g.roles[g.id]
+    emu.set_role_permissions(g.id, g.id, everyone.permissions & ~P.CREATE_PRIVATE_THREADS)
+    bot = ConsultationBot(make_settings(tmp_path, env), guild_ready_timeout=0.05)
+    await start_client(bot, emu)
+    item, first = await publish(emu, env, bot, two_level_agenda("First part"))
+
+    result = await finished(emu, await emu.slash(env.mo.id, item.channel_id, "lock",
+                                                 {"reason": "closed for now"}))
+    assert "Locked “" in answer_text(result)
+    assert (await bot.repo.agenda.item(item.id)).locked
+    for where in (item.channel_id, first.thread_id):
+        with pytest.raises(EmulatorForbidden):
+            await emu.send_message(env.pat.id, where, "Still open?")
+    with pytest.raises(EmulatorForbidden):
+        await emu.create_thread(env.pat.id, item.channel_id, "A side thread")
+
+    # Publishing a new sub-item into the locked item still works: a starter post and its thread.
+    general = emu.channel_named(g.id, "general")
+    result = await emu.slash(env.alice.id, general.id, "agenda publish",
+                             {"file": emu.upload("locks.toml", two_level_agenda("First part",
+                                                                                 "Second part"))})
+    await finished(emu, result, "Published")
+    assert "1 created" in result.message.content
+    second = next(i for i in await bot.repo.agenda.guild_items(g.id) if i.title == "Second part")
+    assert second.thread_id and emu.channel(second.thread_id).parent_id == item.channel_id
+    with pytest.raises(EmulatorForbidden):  # the new thread is locked with its item
+        await emu.send_message(env.pat.id, second.thread_id, "And here?")
+    await finished(emu, await emu.slash(env.mo.id, item.channel_id, "unlock"))
+    await emu.send_message(env.pat.id, second.thread_id, "Open again.")
+
+
+async def test_lock_names_the_permission_the_bot_lacks_and_changes_nothing(
+        emulator, start_client, tmp_path):
+    emu, env, g = emulator.emu, emulator, emulator.guild
+    bot = ConsultationBot(make_settings(tmp_path, env), guild_ready_timeout=0.05)
+    await start_client(bot, emu)
+    item, _first = await publish(emu, env, bot, two_level_agenda("First part"))
+    before = overwrites_of(emu, item.channel_id)
+    for role in (g.roles[g.id], env.bot_role):  # nobody may open public threads any more
+        emu.set_role_permissions(g.id, role.id, role.permissions & ~P.CREATE_PUBLIC_THREADS)
+
+    result = await finished(emu, await emu.slash(env.mo.id, item.channel_id, "lock"))
+    text = answer_text(result)
+    assert result.ephemeral and "Create Public Threads" in text and "Nothing was changed" in text
+    assert overwrites_of(emu, item.channel_id) == before
+    assert not (await bot.repo.agenda.item(item.id)).locked
+
+
+async def test_no_starter_post_is_left_when_its_thread_cannot_be_opened(emulator, start_client, tmp_path):
+    emu, env, g = emulator.emu, emulator, emulator.guild
+    bot = ConsultationBot(make_settings(tmp_path, env), guild_ready_timeout=0.05)
+    await start_client(bot, emu)
+    item, _first = await publish(emu, env, bot, two_level_agenda("First part"))
+    emu.fail_next("POST", "/channels/{channel_id}/messages/{message_id}/threads", status=403)
+    general = emu.channel_named(g.id, "general")
+    agenda = two_level_agenda("First part", "Second part")
+    result = await emu.slash(env.alice.id, general.id, "agenda publish",
+                             {"file": emu.upload("locks.toml", agenda)})
+    await finished(emu, result)
+
+    def starters(title):
+        return [m for m in emu.messages_in(item.channel_id)
+                if m.embeds and m.embeds[0].get("title") == title]
+    assert starters("Second part") == []  # no orphan post without its thread
+    result = await emu.slash(env.alice.id, general.id, "agenda publish",
+                             {"file": emu.upload("locks.toml", agenda)})
+    await finished(emu, result, "Published")
+    (starter,) = starters("Second part")
+    assert starter.thread_id is not None
