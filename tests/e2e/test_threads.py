@@ -245,3 +245,30 @@ async def test_no_starter_post_is_left_when_its_thread_cannot_be_opened(emulator
     await finished(emu, result, "Published")
     (starter,) = starters("Second part")
     assert starter.thread_id is not None
+
+
+# --- private threads ------------------------------------------------------------------------------
+
+async def test_private_threads_are_not_recorded(emulator, start_client, tmp_path):
+    import json
+
+    emu, env = emulator.emu, emulator
+    bot = ConsultationBot(make_settings(tmp_path, env), guild_ready_timeout=0.05)
+    await start_client(bot, emu)
+    item, _first = await publish(emu, env, bot, two_level_agenda("First part"))
+    private = await emu.create_thread(env.pat.id, item.channel_id, "just us", private=True)
+    await emu.send_message(env.pat.id, private.id, "secret-aside-zzqq between two people")
+    public = await emu.create_thread(env.sam.id, item.channel_id, "open side thread")
+    said = await emu.send_message(env.sam.id, public.id, "A public side remark.")
+    await emu.send_message(env.pat.id, item.channel_id, "A comment in the channel.")
+    await eventually(lambda: bot.repo.discussion.comment(said.id))
+    await bot.get_cog("DiscussionCog").catchup.run()  # and history does not bring it in either
+
+    result = await finished(emu, await emu.slash(env.alice.id, item.channel_id, "export",
+                                                 {"format": "json"}))
+    files = {n: d for m in [result.message, *result.followups] if m for n, d in m.files}
+    comments = json.loads(next(d for n, d in files.items() if n.endswith("comments.json")))
+    texts = [c["content"] for c in comments]
+    assert "A public side remark." in texts and "A comment in the channel." in texts
+    assert not any("secret-aside-zzqq" in t for t in texts)
+    assert await bot.repo.discussion.cursor(private.id) is None  # not even followed
