@@ -205,8 +205,10 @@ class Emulator(ActionsMixin, EmulatorBase):
     # --- time ---------------------------------------------------------------------------
 
     def advance_time(self, seconds: float) -> None:
-        """Move the emulated clock forward (interaction deadlines, token expiry, timestamps)."""
+        """Move the emulated clock forward (interaction deadlines, token expiry, timestamps,
+        threads' auto-archive: those idle for their ``auto_archive_duration`` archive now)."""
         self.clock.advance(seconds)
+        self.archive_idle_threads()
         self.notify()
 
     # --- faults -------------------------------------------------------------------------

@@ -116,6 +116,7 @@ async def handle(emu: Emulator, request: web.Request) -> web.StreamResponse:
     template, fn, params = match(method, path)
     rec = RequestRecord(method, template, path, 0, dict(request.query), time=emu.clock.now())
     emu.requests.append(rec)
+    emu.archive_idle_threads()  # what real time did meanwhile
     try:
         if not path.startswith(NO_AUTH_PREFIXES):
             if request.headers.get("Authorization") != f"Bot {emu.bot_token}":
