@@ -120,19 +120,20 @@ class PrivacyCog(commands.Cog):
         affiliation: app_commands.Choice[str] | None = None, named: bool | None = None,
     ) -> None:
         repo = self.bot.repo
-        current = await repo.privacy.participant(interaction.user.id)
-        if display_name is None and affiliation is None and named is None:
-            await interaction.response.send_message(embed=self._profile_embed(current), ephemeral=True)
-            return
         if display_name is not None and ("@" in display_name or "://" in display_name):
             raise BadInput("A display name cannot contain “@” or links.")
+        await interaction.response.defer(ephemeral=True, thinking=True)  # before any read
+        current = await repo.privacy.participant(interaction.user.id)
+        if display_name is None and affiliation is None and named is None:
+            await interaction.followup.send(embed=self._profile_embed(current), ephemeral=True)
+            return
         saved = await repo.privacy.save_profile(
             interaction.user.id,
             display_name=display_name if display_name is not None else (current.display_name if current else None),
             affiliation=affiliation.value if affiliation else (current.affiliation if current else None),
             consent_named=named if named is not None else (current.consent_named if current else False),
         )
-        await interaction.response.send_message("Saved.", embed=self._profile_embed(saved), ephemeral=True)
+        await interaction.followup.send("Saved.", embed=self._profile_embed(saved), ephemeral=True)
 
     @staticmethod
     def _profile_embed(p) -> discord.Embed:
