@@ -15,6 +15,7 @@ from bot.core import publishing
 from bot.core.agenda import AgendaInvalid, load_agenda
 from bot.core.discussion import DiscussionService
 from bot.core.errors import BadInput, UserError
+from bot.core.input_checks import display_text_problem
 from bot.core.topics import resolve_topic, status_line, topic_choices
 from bot.runtime.checks import readable, require_organiser, require_read
 from bot.runtime.client import ConsultationBot
@@ -186,8 +187,11 @@ class AgendaCog(commands.Cog):
     async def save_form(self, interaction: discord.Interaction, item: Item | None, title: str,
                         summation: str, body: str) -> None:
         require_organiser(interaction, self.bot.settings, "edit agenda items")
-        if not title or not summation:
-            raise BadInput("Both a title and a summation are needed.")
+        if problem := display_text_problem(title, "title"):
+            raise BadInput(f"{problem} Nothing was saved.")
+        # the summation may have line breaks; its other characters follow the same rules
+        if problem := display_text_problem(" ".join(summation.split()), "summation"):
+            raise BadInput(f"{problem} Nothing was saved.")
         await interaction.response.defer(ephemeral=True, thinking=True)
         repo = self.bot.repo
         if item is None:

@@ -10,6 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.core.errors import BadInput
+from bot.core.input_checks import display_text_problem
 from bot.runtime.client import ConsultationBot
 from bot.runtime.error_handler import report_error
 from bot.runtime.render import BRAND_COLOUR, text_file
@@ -80,8 +81,12 @@ class PrivacyCog(commands.Cog):
         if display_name is None and affiliation is None and named is None:
             await interaction.response.send_message(embed=self._profile_embed(current), ephemeral=True)
             return
-        if display_name is not None and ("@" in display_name or "://" in display_name):
-            raise BadInput("A display name cannot contain “@” or links.")
+        if display_name is not None:
+            if problem := display_text_problem(display_name, "display name"):
+                raise BadInput(f"{problem} Nothing was saved.")
+            if "@" in display_name or "://" in display_name:
+                raise BadInput("A display name cannot contain “@” or links.")
+            display_name = display_name.strip()
         saved = await repo.privacy.save_profile(
             interaction.user.id,
             display_name=display_name if display_name is not None else (current.display_name if current else None),
