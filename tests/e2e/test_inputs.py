@@ -84,3 +84,52 @@ def test_toml_nesting_bomb_is_one_agenda_problem(tmp_path):
                           env={"PATH": "/usr/bin:/bin", "DISCORD_TOKEN": ""})
     assert done.returncode == 1
     assert "Traceback" not in done.stderr and "nest" in done.stderr, done.stderr
+
+
+async def test_cite_refuses_spoofed_hosts_and_folds_variants_into_one_source(emulator, published):
+    emu, bot, g = emulator.emu, published, emulator.guild
+    crime = await item_by_key(bot, g.id, "tackling-cyber-crime")
+    posts_before = len(emu.messages_in(crime.channel_id))
+    for spoof, says in (("https://\u0430pple.com/", "xn--pple-43d.com"),
+                        ("https://example\u3002org/", "dot"),
+                        ("https://exa\u00admple.org/", "invisible"),
+                        ("https://example.org/\u202egnp.exe", "direction")):
+        result = await run(emu, emulator.pat.id, crime.channel_id, "cite", {"url": spoof})
+        text = answer_text(result)
+        assert result.ephemeral and "cannot be cited" in text and says in text, text
+    assert len(emu.messages_in(crime.channel_id)) == posts_before  # nothing posted
+    assert await bot.repo.discussion.sources(crime.id) == []
+
+    for user, url in ((emulator.pat, "www.example.org/report"),
+                      (emulator.sam, "https://example.org/report/")):
+        result = await run(emu, user.id, crime.channel_id, "cite", {"url": url})
+        assert "Cited" in answer_text(result), answer_text(result)
+    (source,) = await bot.repo.discussion.sources(crime.id)
+    assert source.citer_count == 2 and source.normalized_url == "https://example.org/report"
+    first = emu.get_message(source.citations[0].message_id)
+    assert first.content == "https://www.example.org/report"  # a link Discord makes clickable
+
+
+async def test_cite_of_a_2048_character_url_posts_once_and_confirms(emulator, published):
+    emu, bot, g = emulator.emu, published, emulator.guild
+    crime = await item_by_key(bot, g.id, "tackling-cyber-crime")
+    url = "https://example.org/" + "a" * (2048 - len("https://example.org/"))
+    result = await run(emu, emulator.pat.id, crime.channel_id, "cite",
+                       {"url": url, "note": "n" * 1000})
+    text = answer_text(result)
+    assert result.ephemeral and "Cited" in text and not result.errors, text
+    (source,) = await bot.repo.discussion.sources(crime.id)
+    assert len(source.citations) == 1
+    post = emu.get_message(source.citations[0].message_id)
+    shown = (post.content or "") + "".join(e.get("description") or "" for e in post.embeds)
+    assert url in shown  # the whole address, not a cut one
+
+
+async def test_cite_of_an_international_name_shows_the_host_a_browser_opens(emulator, published):
+    emu, bot, g = emulator.emu, published, emulator.guild
+    crime = await item_by_key(bot, g.id, "tackling-cyber-crime")
+    result = await run(emu, emulator.pat.id, crime.channel_id, "cite",
+                       {"url": "https://münchen.de/rathaus"})
+    assert "Cited https://xn--mnchen-3ya.de/rathaus" in answer_text(result)
+    post = [m for m in emu.messages_in(crime.channel_id) if m.author_id == bot.user.id][-1]
+    assert post.embeds[0]["footer"]["text"] == "Opens xn--mnchen-3ya.de"
