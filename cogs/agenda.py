@@ -21,13 +21,22 @@ from bot.runtime.checks import readable, require_organiser, require_read
 from bot.runtime.client import ConsultationBot
 from bot.runtime.error_handler import report_error
 from bot.runtime.publisher import Publisher
-from bot.runtime.render import BRAND_COLOUR, LOCKED_COLOUR, channel_link, fit, text_file, ts_tag
+from bot.runtime.render import (
+    BRAND_COLOUR,
+    LOCKED_COLOUR,
+    channel_link,
+    embed_pages,
+    fit,
+    text_file,
+    ts_tag,
+)
 from bot.storage.models import Item
 
 log = logging.getLogger(__name__)
 
 MAX_AGENDA_BYTES = 1_000_000
 MODAL_BODY_MAX = 4000  # Discord's limit for one text input
+MAX_LIST_MESSAGES = 10  # /agenda list: up to 100 embeds, about 600 items
 
 
 async def topic_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -227,7 +236,7 @@ class AgendaCog(commands.Cog):
         consultations = await repo.agenda.consultations(interaction.guild_id)
         if not consultations:
             raise UserError("There is no agenda in this server yet.")
-        embeds = []
+        sections = []
         for consultation in consultations:
             counts = await repo.discussion.comment_counts(consultation.id)
             lines = []
@@ -238,10 +247,16 @@ class AgendaCog(commands.Cog):
                 state = "🔒 locked" if item.locked else "open"
                 n = counts.get(item.id, 0)
                 lines.append(f"{indent}{link} — {state} · {n} comment{'s' if n != 1 else ''}")
-            for chunk in _chunks(lines or ["No items you can see."], 4000):
-                embeds.append(discord.Embed(title=fit(consultation.title, 256), description=chunk,
-                                            colour=BRAND_COLOUR))
-        await interaction.followup.send(embeds=embeds[:10], ephemeral=True)
+            sections.append((consultation.title, lines or ["No items you can see."]))
+        # one message holds 10 embeds and 6,000 embed characters: longer agendas take several
+        pages = embed_pages(sections)
+        shown = pages[:MAX_LIST_MESSAGES]
+        for number, page in enumerate(shown, start=1):
+            note = f"Page {number} of {len(shown)}" if len(shown) > 1 else None
+            if number == len(shown) and len(pages) > len(shown):
+                note = (f"Page {number} of {len(shown)}; the agenda goes on: see /export for "
+                        "the whole list.")
+            await interaction.followup.send(content=note, embeds=page, ephemeral=True)
 
     @app_commands.command(name="about", description="Status, dates, counts and related topics")
     @app_commands.describe(topic="An agenda item (default: this channel's)")
@@ -294,18 +309,6 @@ def _whole_lines(lines: list[str], limit: int) -> str:
             break
         out = candidate
     return out
-
-
-def _chunks(lines: list[str], limit: int) -> list[str]:
-    chunks, current = [], ""
-    for line in lines:
-        if current and len(current) + len(line) + 1 > limit:
-            chunks.append(current)
-            current = ""
-        current = f"{current}\n{line}" if current else line
-    if current:
-        chunks.append(current)
-    return chunks
 
 
 async def setup(bot: ConsultationBot) -> None:
