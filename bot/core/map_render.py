@@ -64,6 +64,7 @@ CLEAR = 10.0  # points at least between a label and any other topic's disc (so i
 #              which disc a label names: its own is GAP away)
 GROUP_MARGIN = 14.0  # points between packed groups
 TARGET_ASPECT = 1.45  # width / height the packing aims for (Discord previews landscape)
+KK_MAX = 25  # larger groups get a spring layout (fast), smaller ones Kamada-Kawai
 SLACK = 0.5  # cost of an empty table cell, against the table's shape
 SPREAD = 0.9  # nearest-neighbour distance, in typical node boxes, before overlap removal
 
@@ -88,6 +89,7 @@ class MapFigure:
     labels: dict = field(default_factory=dict)  # node -> matplotlib Text
     discs: dict = field(default_factory=dict)  # node -> matplotlib Circle
     edges: list = field(default_factory=list)  # (a, b) per edge, as drawn
+    glyphs: dict = field(default_factory=dict)  # status -> (nodes, their glyphs' collection)
 
     def ink_boxes(self) -> list[tuple[float, float, float, float]]:
         """Display-pixel boxes (x0, y0, x1, y1) of every disc, label and edge drawn."""
@@ -156,8 +158,12 @@ def abstract_layout(G: nx.Graph, center=None, seed: int = 0) -> list[dict]:
             groups.append({comp[0]: np.zeros(2)})
         elif len(comp) == 2:
             groups.append({comp[0]: np.array([-0.5, 0.0]), comp[1]: np.array([0.5, 0.0])})
-        else:
+        elif len(comp) <= KK_MAX:
             groups.append(nx.kamada_kawai_layout(G.subgraph(comp), weight=None))
+        else:  # Kamada-Kawai's O(n²) solver takes seconds here; the table needs rough places
+            sub = G.subgraph(comp)
+            groups.append(nx.spring_layout(sub, seed=seed, iterations=80, weight=None,
+                                           k=2.0 / math.sqrt(len(comp))))
     return groups
 
 
@@ -210,7 +216,7 @@ def _grid(xy: np.ndarray, half: np.ndarray) -> np.ndarray:
     n = len(xy)
     span = np.maximum(np.ptp(xy, axis=0), 1e-9)
     bw, bh = float(np.mean(2 * half[:, 0])), float(np.mean(2 * half[:, 1]))
-    want = span[0] / span[1]
+    want = min(max(span[0] / span[1], 0.8), 2.0)  # neither a long strip nor a tower
     best = None
     for cols in range(1, n + 1):
         rows = -(-n // cols)
@@ -526,10 +532,11 @@ def compose(
         ax.add_patch(c)
         discs[v] = c
     paths = _glyph_paths()
+    glyphs = {}
     for st, path in paths.items():
         vs = [v for v, nd in nodes.items() if nd.status == st]
         if vs:
-            ax.scatter([pos[v][0] for v in vs], [pos[v][1] for v in vs], marker=path,
+            glyphs[st] = vs, ax.scatter([pos[v][0] for v in vs], [pos[v][1] for v in vs], marker=path,
                        s=[(1.05 * radius[v]) ** 2 for v in vs], c=GLYPH_COLOUR, linewidths=0,
                        zorder=3)
     for v, ((_, ha, va, _), (bx, by)) in spot_of.items():
@@ -541,7 +548,7 @@ def compose(
     _frame(fig, ax, renderer, (X0, X1, Y0, Y1), title,
            _legend_entries(nodes, paths, used_kinds, bool(edge_styles), size_unit))
     return MapFigure(figure=fig, ax=ax, labels=texts, discs=discs,
-                     edges=[(a, b) for a, b, *_ in edge_styles])
+                     edges=[(a, b) for a, b, *_ in edge_styles], glyphs=glyphs)
 
 
 def _legend_entries(nodes: dict, paths: dict, used_kinds: set, has_edges: bool,

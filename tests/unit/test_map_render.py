@@ -84,3 +84,45 @@ def test_thousand_topic_overview_has_no_label_overlaps():
     m = synthetic_map(1000, seed=1)
     mf = map_figure(m)
     _check(mf, len(m.communities))
+
+
+def _legend_texts(mf) -> list[str]:
+    return [t.get_text() for leg in mf.figure.legends for t in leg.get_texts()]
+
+
+def test_status_glyph_sits_in_each_locked_and_closed_disc():
+    m = london_map()
+    mf = map_figure(m)
+    discs = mf.node_circles()
+    for status in ("locked", "closed"):
+        want = sorted(t for t, topic in m.topics.items() if topic.status == status)
+        nodes, collection = mf.glyphs[status]
+        assert sorted(nodes) == want
+        centres = mf.ax.transData.transform(collection.get_offsets())
+        for v, (x, y) in zip(nodes, centres, strict=True):
+            cx, cy, r = discs[v]
+            assert math.hypot(x - cx, y - cy) < 0.5 and collection.get_paths()
+    assert "open" not in mf.glyphs  # open topics: the plain disc
+    legend = _legend_texts(mf)
+    assert {"open", "locked (padlock)", "closed (bar)"} <= set(legend)
+
+
+def test_legend_lists_only_what_the_picture_shows():
+    topics, links = london_topics()
+    topics = [t.model_copy(update={"status": "open"}) for t in topics]
+    mf = map_figure(build_map(topics, agenda_links=links))
+    legend = _legend_texts(mf)
+    assert not mf.glyphs
+    assert "open" in legend and not any(s.startswith(("locked", "closed")) for s in legend)
+    assert "circle size: comments" in legend and "line width: strength of evidence" in legend
+    assert "sub-topic of an item" in legend and "related, says the agenda" in legend
+    assert "cite the same sources" not in legend and "focus topic" not in legend
+
+
+def test_focus_topic_is_ringed():
+    mf = map_figure(london_map(), focus=4)
+    ring = mf.discs[4]
+    others = [c for v, c in mf.discs.items() if v != 4]
+    assert ring.get_linewidth() > max(c.get_linewidth() for c in others)
+    assert ring.get_edgecolor()[:3] < (0.2, 0.2, 0.2)
+    assert "focus topic" in _legend_texts(mf)
