@@ -65,6 +65,8 @@ CLEAR = 10.0  # points at least between a label and any other topic's disc (so i
 GROUP_MARGIN = 14.0  # points between packed groups
 TARGET_ASPECT = 1.45  # width / height the packing aims for (Discord previews landscape)
 KK_MAX = 25  # larger groups get a spring layout (fast), smaller ones Kamada-Kawai
+SHAPE = 0.5  # cost of a table shape unlike the layout's (log of the aspect ratios)
+MOVED = 1.5  # cost of moving nodes from their layout places (in cells), against the shape
 SLACK = 0.5  # cost of an empty table cell, against the table's shape
 SPREAD = 0.9  # nearest-neighbour distance, in typical node boxes, before overlap removal
 
@@ -207,14 +209,18 @@ def _separate(centres: np.ndarray, half: np.ndarray, iterations: int = 400) -> b
     return False
 
 
-def _grid(xy: np.ndarray, half: np.ndarray) -> np.ndarray:
+def _grid(xy: np.ndarray, half: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """Box centres on a table: each node takes the free cell nearest its place in the
     layout (an optimal assignment), each column as wide as its widest box, each row as
-    tall as its tallest; the table's shape follows the layout's."""
+    tall as its tallest.  Of the table shapes near the layout's own aspect, the one whose
+    assignment moves the nodes least wins; ``weight`` (1 + degree) makes moving a hub
+    cost more, so a star's hub keeps the middle."""
     from scipy.optimize import linear_sum_assignment
 
     n = len(xy)
     span = np.maximum(np.ptp(xy, axis=0), 1e-9)
+    unit = (xy - xy.min(axis=0)) / span
+    unit[:, 1] = 1 - unit[:, 1]  # row 0 at the top
     bw, bh = float(np.mean(2 * half[:, 0])), float(np.mean(2 * half[:, 1]))
     want = min(max(span[0] / span[1], 0.8), 2.0)  # neither a long strip nor a tower
     best = None
@@ -222,18 +228,23 @@ def _grid(xy: np.ndarray, half: np.ndarray) -> np.ndarray:
         rows = -(-n // cols)
         if cols * rows - n >= max(cols, rows):
             continue
-        score = abs(math.log(cols * bw / (rows * bh) / want)) + SLACK * (cols * rows - n) / n
+        shape = abs(math.log(cols * bw / (rows * bh) / want))
+        if shape > 0.9:
+            continue
+        cx = np.tile(np.arange(cols), rows)
+        cy = np.repeat(np.arange(rows), cols)
+        cells_xy = np.c_[(cx + 0.5) / cols, (cy + 0.5) / rows]
+        cost = ((unit[:, None, :] - cells_xy[None, :, :]) ** 2).sum(-1) * weight[:, None]
+        nodes, cells = linear_sum_assignment(cost)
+        moved = math.sqrt(float(cost[nodes, cells].sum() / weight.sum()) * n)
+        score = SHAPE * shape + SLACK * (cols * rows - n) / n + MOVED * moved
         if best is None or score < best[0]:
-            best = (score, cols, rows)
-    _, cols, rows = best
-    gx = (xy[:, 0] - xy[:, 0].min()) / span[0] * (cols - 1)
-    gy = (xy[:, 1].max() - xy[:, 1]) / span[1] * (rows - 1)
-    cx = np.tile(np.arange(cols), rows)
-    cy = np.repeat(np.arange(rows), cols)
-    cost = (gx[:, None] - cx[None, :]) ** 2 + (gy[:, None] - cy[None, :]) ** 2
-    nodes, cells = linear_sum_assignment(cost)
+            best = (score, nodes, cx[cells], cy[cells], cols, rows)
+    if best is None:  # no shape near the layout's: one row
+        return np.c_[np.cumsum(2 * half[:, 0]) - half[:, 0], np.zeros(n)]
+    _, nodes, ccol, crow, cols, rows = best
     col_of, row_of = np.empty(n, int), np.empty(n, int)
-    col_of[nodes], row_of[nodes] = cx[cells], cy[cells]
+    col_of[nodes], row_of[nodes] = ccol, crow
     colw = np.zeros(cols)
     rowh = np.zeros(rows)
     np.maximum.at(colw, col_of, 2 * half[:, 0])
@@ -343,8 +354,9 @@ def _place_group(nodes: list, xy: np.ndarray, radius: np.ndarray, wh: np.ndarray
     half = np.c_[np.maximum(radius, wh[:, 0] / 2), (2 * radius + wh[:, 1] + GAP) / 2] + CLEAR / 2
     drop = (wh[:, 1] + GAP) / 2  # the box's centre lies this far below the disc's
     centres = xy - np.c_[np.zeros(n), drop]
+    deg = np.bincount(np.array(edges, dtype=int).ravel(), minlength=n) if edges else np.zeros(n)
     if table and n >= 4:
-        centres = _grid(centres, half)
+        centres = _grid(centres, half, 1.0 + deg)
     for _ in range(8):
         if _separate(centres, half):
             break
@@ -355,7 +367,6 @@ def _place_group(nodes: list, xy: np.ndarray, radius: np.ndarray, wh: np.ndarray
     placed: dict[int, tuple] = {}
     spots: list = [None] * n
     # the most connected first: they have the most lines to avoid
-    deg = np.bincount(np.array(edges, dtype=int).ravel(), minlength=n) if edges else np.zeros(n)
     for i in sorted(range(n), key=lambda i: (-deg[i], -radius[i], i)):
         best = None
         for k, spot in enumerate(_SPOTS):
@@ -367,7 +378,8 @@ def _place_group(nodes: list, xy: np.ndarray, radius: np.ndarray, wh: np.ndarray
             if k and any(_boxes_overlap(box, reserved[j]) for j in range(n)
                          if j != i and j not in placed):
                 continue
-            cost = spot[3] + 1.5 * _segments_hit_box(seg, box)
+            near = (box[0] - GAP, box[1] - GAP, box[2] + GAP, box[3] + GAP)
+            cost = spot[3] + 1.5 * _segments_hit_box(seg, near)
             if best is None or cost < best[0]:
                 best = (cost, k, box)
         if best is None:  # cannot happen once boxes are apart; keep the reserved spot
@@ -605,9 +617,9 @@ def _frame(fig, ax, renderer, extent: tuple, title: str, legend: tuple[list, lis
         bb = leg.get_window_extent(renderer)
         lw, lh = bb.width * pt, bb.height * pt
         leg.remove()
-        if best is None or lw <= max(W, 420.0) or lw < best[1]:
+        if best is None or lw <= max(W * 1.1, 420.0) or lw < best[1]:
             best = (ncol, lw, lh)
-        if lw <= max(W, 420.0):
+        if lw <= max(W * 1.1, 420.0):
             break
     ncol, lw, lh = best
     t = fig.text(0.5, 1.0, textwrap.shorten(title, 90), ha="center", va="top", fontsize=16)
