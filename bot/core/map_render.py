@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -92,6 +93,7 @@ class MapFigure:
     discs: dict = field(default_factory=dict)  # node -> matplotlib Circle
     edges: list = field(default_factory=list)  # (a, b) per edge, as drawn
     glyphs: dict = field(default_factory=dict)  # status -> (nodes, their glyphs' collection)
+    message: object = None  # the Text saying there is nothing to draw, if so
 
     def ink_boxes(self) -> list[tuple[float, float, float, float]]:
         """Display-pixel boxes (x0, y0, x1, y1) of every disc, label and edge drawn."""
@@ -471,6 +473,11 @@ def compose(
     renderer = fig.canvas.get_renderer()
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_axis_off()
+    if not nodes:  # nothing to draw: say so, in the picture's own words
+        fig.set_size_inches(6, 1.6)
+        fig.text(0.5, 0.72, textwrap.shorten(title, 90), ha="center", va="center", fontsize=16)
+        empty = fig.text(0.5, 0.32, "No topics yet.", ha="center", va="center", fontsize=12)
+        return MapFigure(figure=fig, ax=ax, message=empty)
     texts, wh = {}, {}
     for v, node in nodes.items():
         t = ax.text(0, 0, node.label, fontsize=fs, linespacing=1.1, zorder=4,
@@ -601,8 +608,6 @@ def _legend_entries(nodes: dict, paths: dict, used_kinds: set, has_edges: bool,
 def _frame(fig, ax, renderer, extent: tuple, title: str, legend: tuple[list, list]) -> None:
     """Size the figure to the drawing (one data unit = one point), the title above it and
     the legend below it in as few rows as fit the drawing's width."""
-    import textwrap
-
     from matplotlib.legend_handler import HandlerTuple
 
     X0, X1, Y0, Y1 = extent

@@ -126,3 +126,11 @@ def test_focus_topic_is_ringed():
     assert ring.get_linewidth() > max(c.get_linewidth() for c in others)
     assert ring.get_edgecolor()[:3] < (0.2, 0.2, 0.2)
     assert "focus topic" in _legend_texts(mf)
+
+
+def test_a_map_without_topics_says_so():
+    from bot.core.topic_map import render_png
+
+    mf = map_figure(build_map([]), title="Graph of this discussion")
+    assert not mf.labels and mf.message.get_text() == "No topics yet."
+    assert render_png(build_map([])).startswith(b"\x89PNG")
