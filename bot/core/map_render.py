@@ -308,11 +308,21 @@ def _segments_hit_box(seg: np.ndarray, box: tuple) -> int:
 
 
 # Spots around a disc: (unit direction, horizontal and vertical alignment, preference cost)
-_SPOTS = [
+_SPOTS_BELOW = [
     ((0.0, -1.0), "center", "top", 0.0),
     ((0.0, 1.0), "center", "bottom", 0.4),
     ((1.0, 0.0), "left", "center", 0.6),
     ((-1.0, 0.0), "right", "center", 0.6),
+    ((0.71, -0.71), "left", "top", 0.8),
+    ((-0.71, -0.71), "right", "top", 0.8),
+    ((0.71, 0.71), "left", "bottom", 0.9),
+    ((-0.71, 0.71), "right", "bottom", 0.9),
+]
+_SPOTS_RIGHT = [
+    ((1.0, 0.0), "left", "center", 0.0),
+    ((-1.0, 0.0), "right", "center", 0.4),
+    ((0.0, -1.0), "center", "top", 0.6),
+    ((0.0, 1.0), "center", "bottom", 0.6),
     ((0.71, -0.71), "left", "top", 0.8),
     ((-0.71, -0.71), "right", "top", 0.8),
     ((0.71, 0.71), "left", "bottom", 0.9),
@@ -353,9 +363,14 @@ def _place_group(nodes: list, xy: np.ndarray, radius: np.ndarray, wh: np.ndarray
                                        * (2 * radius + wh[:, 1] + 3 * GAP))))
         xy = xy * (SPREAD * cell / nn)
     # each node's box: its disc and its label below it
-    half = np.c_[np.maximum(radius, wh[:, 0] / 2), (2 * radius + wh[:, 1] + GAP) / 2] + CLEAR / 2
-    drop = (wh[:, 1] + GAP) / 2  # the box's centre lies this far below the disc's
-    centres = xy - np.c_[np.zeros(n), drop]
+    side = "right" if n == 1 else "below"  # a lone topic reads as a list entry
+    if side == "right":
+        half = np.c_[(2 * radius + GAP + wh[:, 0]) / 2, np.maximum(radius, wh[:, 1] / 2)] + CLEAR / 2
+        shift = np.c_[(GAP + wh[:, 0]) / 2, np.zeros(n)]
+    else:
+        half = np.c_[np.maximum(radius, wh[:, 0] / 2), (2 * radius + wh[:, 1] + GAP) / 2] + CLEAR / 2
+        shift = np.c_[np.zeros(n), -(wh[:, 1] + GAP) / 2]  # box centre below the disc's
+    centres = xy + shift
     deg = np.bincount(np.array(edges, dtype=int).ravel(), minlength=n) if edges else np.zeros(n)
     if table and n >= 4:
         centres = _grid(centres, half, 1.0 + deg)
@@ -363,15 +378,16 @@ def _place_group(nodes: list, xy: np.ndarray, radius: np.ndarray, wh: np.ndarray
         if _separate(centres, half):
             break
         centres *= 1.15
-    xy = centres + np.c_[np.zeros(n), drop]
+    xy = centres - shift
+    spot_list = _SPOTS_RIGHT if side == "right" else _SPOTS_BELOW
     seg = np.array([[*xy[a], *xy[b]] for a, b in edges]) if edges else np.zeros((0, 4))
-    reserved = [_spot_box(xy[i], radius[i], wh[i], _SPOTS[0]) for i in range(n)]
+    reserved = [_spot_box(xy[i], radius[i], wh[i], spot_list[0]) for i in range(n)]
     placed: dict[int, tuple] = {}
     spots: list = [None] * n
     # the most connected first: they have the most lines to avoid
     for i in sorted(range(n), key=lambda i: (-deg[i], -radius[i], i)):
         best = None
-        for k, spot in enumerate(_SPOTS):
+        for k, spot in enumerate(spot_list):
             box = reserved[i] if k == 0 else _spot_box(xy[i], radius[i], wh[i], spot)
             if any(_box_hits_disc(box, xy[j], radius[j], CLEAR - 0.5) for j in range(n) if j != i):
                 continue
@@ -387,7 +403,7 @@ def _place_group(nodes: list, xy: np.ndarray, radius: np.ndarray, wh: np.ndarray
         if best is None:  # cannot happen once boxes are apart; keep the reserved spot
             best = (0.0, 0, reserved[i])
         placed[i] = best[2]
-        spots[i] = (_SPOTS[best[1]], best[2])
+        spots[i] = (spot_list[best[1]], best[2])
     return xy, spots
 
 
