@@ -144,6 +144,20 @@ class DiscussionCog(commands.Cog):
                 )
 
     @commands.Cog.listener()
+    async def on_raw_reaction_clear(self, payload: discord.RawReactionClearEvent) -> None:
+        if payload.guild_id:  # a moderator's "remove all reactions"
+            async with self.in_order(payload.message_id):
+                await self.bot.repo.discussion.clear_reactions(payload.message_id)
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_clear_emoji(self, payload: discord.RawReactionClearEmojiEvent) -> None:
+        if payload.guild_id:  # a moderator's "remove emoji"
+            async with self.in_order(payload.message_id):
+                await self.bot.repo.discussion.clear_reactions(
+                    payload.message_id, str(payload.emoji)
+                )
+
+    @commands.Cog.listener()
     async def on_thread_create(self, thread: discord.Thread) -> None:
         if await self.bot.repo.agenda.item_at(thread.id) is None and thread.parent_id:
             await self.discussion.item_for(thread.id, thread.parent_id)

@@ -67,6 +67,7 @@ def _comment(row) -> Comment:
         erased_at=parse_ts(row["erased_at"]),
         hidden=bool(row["hidden"]),
         hidden_reason=row["hidden_reason"],
+        forwarded=bool(row["forwarded"]),
     )
 
 
@@ -199,11 +200,11 @@ class DiscussionStore(Store):
             if row is None:
                 comment_id = await tx.insert(
                     """INSERT INTO comments (message_id, item_id, channel_id, thread_id, author_id,
-                         reply_to_message_id, kind, content, created_at, edited_at)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                         reply_to_message_id, kind, content, created_at, edited_at, forwarded)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                     (message.message_id, item_id, message.channel_id, message.thread_id,
                      message.author_id, message.reply_to_message_id, kind, message.content,
-                     ts(message.created_at), ts(message.edited_at)),
+                     ts(message.created_at), ts(message.edited_at), int(message.forwarded)),
                 )
                 await tx.executemany(
                     "INSERT INTO attachments (comment_id, filename, url, content_type) VALUES (?, ?, ?, ?)",
@@ -267,10 +268,11 @@ class DiscussionStore(Store):
                     fresh.append(entry)
             added = await tx.executemany(
                 """INSERT INTO comments (message_id, item_id, channel_id, thread_id, author_id,
-                     reply_to_message_id, kind, content, created_at, edited_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                     reply_to_message_id, kind, content, created_at, edited_at, forwarded)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 [(m.message_id, item_id, m.channel_id, m.thread_id, m.author_id,
-                  m.reply_to_message_id, kind, m.content, ts(m.created_at), ts(m.edited_at))
+                  m.reply_to_message_id, kind, m.content, ts(m.created_at), ts(m.edited_at),
+                  int(m.forwarded))
                  for m, _, _ in fresh],
             )
             # Messages with quotes, links or files: their annotations need the new comment id.
@@ -480,6 +482,24 @@ class DiscussionStore(Store):
             if cur.rowcount:
                 await self._touch_item(tx, row["item_id"], None, row["id"])
         return True
+
+    async def clear_reactions(self, message_id: int, emoji: str | None = None) -> int:
+        """A moderator removed every reaction of a message, or every one with `emoji`."""
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone(
+                "SELECT id, item_id FROM comments WHERE message_id = ?", (message_id,)
+            )
+            if row is None:
+                return 0
+            if emoji is None:
+                cur = await tx.execute("DELETE FROM reactions WHERE comment_id = ?", (row["id"],))
+            else:
+                cur = await tx.execute(
+                    "DELETE FROM reactions WHERE comment_id = ? AND emoji = ?", (row["id"], emoji)
+                )
+            if cur.rowcount:
+                await self._touch_item(tx, row["item_id"], None, row["id"])
+            return cur.rowcount
 
     async def replace_reactions(self, message_id: int, reactions: Iterable[tuple[int, str]]) -> None:
         """Make the stored reactions of a message equal to what Discord shows (catch-up)."""
