@@ -448,6 +448,50 @@ class DiscussionStore(Store):
             )
         return [_comment(r) for r in rows]
 
+    async def comments_between(self, channel_id: int, after_id: int, through_id: int) -> list[Comment]:
+        """Stored, not deleted comments of a channel with `after_id <= message id <= through_id`."""
+        async with self.db.reading() as tx:
+            rows = await tx.fetchall(
+                "SELECT * FROM comments WHERE channel_id = ? AND message_id BETWEEN ? AND ? "
+                "AND deleted_at IS NULL ORDER BY message_id",
+                (channel_id, after_id, through_id),
+            )
+        return [_comment(r) for r in rows]
+
+    # --- what catch-up could not verify ----------------------------------------------------
+
+    async def set_unverified(self, marks: dict[int, int]) -> int:
+        """channel -> message id below which stored comments were not re-checked after the
+        last downtime. Channels with no such comment are marked verified (NULL).
+        Returns how many visible comments are not verified."""
+        total = 0
+        async with self.db.transaction() as tx:
+            for channel_id, before in marks.items():
+                row = await tx.fetchone(
+                    f"SELECT COUNT(*) FROM comments c WHERE c.channel_id = ? "  # noqa: S608
+                    f"AND c.message_id < ? AND {VISIBLE}",
+                    (channel_id, before),
+                )
+                total += row[0]
+                await tx.execute(
+                    "UPDATE channel_cursors SET unverified_before = ? WHERE channel_id = ?",
+                    (before if row[0] else None, channel_id),
+                )
+        return total
+
+    async def unverified(self, item_id: int) -> tuple[int, int | None]:
+        """(how many visible comments of the item were not re-checked after the last
+        downtime, the newest message id below which that holds in one of its channels)."""
+        async with self.db.reading() as tx:
+            row = await tx.fetchone(
+                f"""SELECT COUNT(*), MAX(k.unverified_before) FROM comments c
+                    JOIN channel_cursors k ON k.channel_id = c.channel_id
+                    WHERE c.item_id = ? AND k.unverified_before IS NOT NULL
+                      AND c.message_id < k.unverified_before AND {VISIBLE}""",  # noqa: S608
+                (item_id,),
+            )
+        return row[0], row[1]
+
     async def revisions(self, comment_id: int) -> list[CommentRevision]:
         async with self.db.reading() as tx:
             rows = await tx.fetchall(
