@@ -272,6 +272,8 @@ class CatchUp:
                 recorded += await self.discussion.record_new(page, parent_id=parent_id)
                 page = []
             newest = message.id
+            if newest_known and newest >= newest_known:
+                break  # the channel's newest message when the read began: no empty last page
         recorded += await self.discussion.record_new(page, parent_id=parent_id)
         # Nothing after `newest` existed when the read began, up to the channel's newest id
         # known then (it may name a deleted message, or a thread's starter in the parent):
