@@ -33,7 +33,8 @@ FORMATS = [
 class InsightCog(commands.Cog):
     def __init__(self, bot: ConsultationBot) -> None:
         self.bot = bot
-        self.insight = InsightService(bot.repo, bot.settings.agree_emojis, bot.settings.disagree_emojis)
+        self.insight = InsightService(bot.repo, bot.settings.agree_emojis, bot.settings.disagree_emojis,
+                                      bot.settings.pass_emojis)
         self.reports = ReportBuilder(bot.repo, self.insight)
 
     @commands.Cog.listener()

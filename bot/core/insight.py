@@ -40,16 +40,28 @@ def jump_url(guild_id: int, channel_id: int, message_id: int) -> str:
     return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
 
 
-def apply_rows(current: dict[int, SummaryComment], rows: list[tuple], guild_id: int) -> None:
+def apply_rows(current: dict[int, SummaryComment], rows: list[tuple],
+               votes: list[tuple[int, int, int]], guild_id: int) -> None:
     """Update an item's summary inputs with changed storage rows (CPU-bound for big topics:
-    run it off the loop). Rows no longer visible are dropped, with their text."""
+    run it off the loop). Rows no longer visible are dropped, with their text.
+
+    ``votes`` are (comment id, voter, +1/-1/0) in the order recorded; each comment keeps
+    each voter's latest one (Pol.is counts the latest vote), as per-person votes for the
+    opinion groups and as its agree/disagree/pass counts."""
     parse = datetime.fromisoformat
     base = f"https://discord.com/channels/{guild_id}/"
-    for comment_id, author_id, text, created, channel, message, agree, disagree, visible in rows:
+    by_comment: dict[int, dict[int, int]] = {}
+    for comment_id, voter, vote in votes:
+        latest = by_comment.setdefault(comment_id, {})
+        latest.pop(voter, None)  # re-inserted last: dict order is the order of latest votes
+        latest[voter] = vote
+    for comment_id, author_id, text, created, channel, message, visible in rows:
         if visible:
+            latest = by_comment.get(comment_id, {})
+            vals = list(latest.values())
             current[comment_id] = SummaryComment(
                 comment_id, author_id, text or "", parse(created), f"{base}{channel}/{message}",
-                agree, disagree,
+                vals.count(1), vals.count(-1), vals.count(0), tuple(latest.items()),
             )
         else:
             current.pop(comment_id, None)
@@ -67,10 +79,12 @@ class SummaryResult(BaseModel):
 class InsightService:
     """Summaries for the bot and the CLI; one feature cache per process."""
 
-    def __init__(self, repo: Repository, agree: Iterable[str], disagree: Iterable[str]) -> None:
+    def __init__(self, repo: Repository, agree: Iterable[str], disagree: Iterable[str],
+                 passes: Iterable[str] = ()) -> None:
         self.repo = repo
         self.agree = sorted(agree)
         self.disagree = sorted(disagree)
+        self.passes = sorted(passes)
         self.features = FeatureCache()
         self._lock = asyncio.Lock()  # one summary at a time: the cache is not thread-safe
         self._maps: dict[int, tuple[tuple[int, int, int], TopicMap, dict[int, Item]]] = {}
@@ -84,11 +98,11 @@ class InsightService:
         since (their change_seq), so a warm request on 100k comments reads a handful of rows.
         """
         seq, current = self._inputs.get(item.id, (0, {}))
-        version, rows = await self.repo.discussion.summary_rows(
-            item.id, self.agree, self.disagree, since=seq)
+        version, rows, votes = await self.repo.discussion.summary_rows(
+            item.id, self.agree, self.disagree, self.passes, since=seq)
         if rows:
             current = dict(current)  # never mutate what a running summary may be reading
-            await asyncio.to_thread(apply_rows, current, rows, item.guild_id)
+            await asyncio.to_thread(apply_rows, current, rows, votes, item.guild_id)
         self._inputs[item.id] = (version, current)
         return list(current.values())
 

@@ -43,6 +43,7 @@ import scipy.sparse as sp
 from pydantic import BaseModel, Field
 from sklearn.cluster import KMeans
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, HashingVectorizer
+from threadpoolctl import threadpool_limits
 
 __all__ = [
     "BRIEF_THRESHOLD",
@@ -82,6 +83,7 @@ MIN_THEME_PARTICIPANTS = 2
 RANDOM_STATE = 0
 SCALE_SPARSE_VOTERS = True  # Pol.is: projections of people who saw few statements scaled up
 IMPUTE_MEAN = 0.0  # a missing vote counts as a pass (1.0: as the statement's mean vote)
+GROUP_SAMPLE = 1500  # participants k-means and the silhouette are computed on
 
 # Stance rule (documented in stance_for)
 STANCE_MIN_REACTIONS = 5
@@ -744,6 +746,15 @@ def opinion_groups(
     voter_ids: np.ndarray, stmt_idx: np.ndarray, vals: np.ndarray, n_statements: int,
     *, min_participant_votes: int | None = None, seed: int = RANDOM_STATE,
 ) -> tuple[np.ndarray, np.ndarray]:
+    with threadpool_limits(limits=1):
+        return _opinion_groups(voter_ids, stmt_idx, vals, n_statements,
+                               min_participant_votes=min_participant_votes, seed=seed)
+
+
+def _opinion_groups(
+    voter_ids: np.ndarray, stmt_idx: np.ndarray, vals: np.ndarray, n_statements: int,
+    *, min_participant_votes: int | None = None, seed: int = RANDOM_STATE,
+) -> tuple[np.ndarray, np.ndarray]:
     """Pol.is-style opinion groups from (voter, statement, vote) triples (latest votes,
     +1 / -1 / 0).  Participants with enough votes (7, or half the statements if fewer)
     form a matrix whose missing cells are 0 (as a pass; closer to Pol.is' groups on its data); PCA to two
@@ -790,9 +801,13 @@ def opinion_groups(
 
     best, best_lab = -2.0, None
     rng = np.random.default_rng(seed)
-    sample = rng.choice(n_p, min(n_p, 3000), replace=False)
+    # k-means is fitted on (and silhouette judged on) at most GROUP_SAMPLE participants,
+    # then everyone is assigned to the nearest centre: all of a Pol.is-sized conversation,
+    # and under a second for 10,000 participants
+    sample = np.sort(rng.choice(n_p, min(n_p, GROUP_SAMPLE), replace=False))
     for k in range(2, min(5, n_p - 1) + 1):
-        lab = _KM(n_clusters=k, n_init=4, random_state=seed).fit_predict(proj)
+        km = _KM(n_clusters=k, n_init=4, random_state=seed).fit(proj[sample])
+        lab = km.labels_ if len(sample) == n_p else km.predict(proj)
         if len(np.unique(lab[sample])) < 2:
             continue
         s_ = float(silhouette_score(proj[sample], lab[sample]))
@@ -808,10 +823,12 @@ def opinion_groups(
     return people[keep], rank[best_lab].astype(np.int64)
 
 
-def analyse_statements(comments: Sequence[SummaryComment], *, top: int = 10) -> Opinion | None:
+def analyse_statements(comments: Sequence[SummaryComment], *, top: int = 10,
+                       tallies: Sequence[tuple[int, int, int]] | None = None) -> Opinion | None:
     """Statements (comments people voted on) with their figures, ranked; opinion groups
-    from per-person votes where the comments carry them.  None when nobody voted."""
-    tallies = [tally(c) for c in comments]
+    from per-person votes where the comments carry them.  None when nobody voted.
+    ``tallies``: :func:`tally` of each comment, when the caller has them already."""
+    tallies = [tally(c) for c in comments] if tallies is None else tallies
     voted = [i for i, (a, d, p) in enumerate(tallies) if a + d + p > 0]
     if not voted:
         return None
@@ -1021,14 +1038,24 @@ def summarise(
     cache: FeatureCache | None = None,
     max_themes: int = 8,
 ) -> DiscussionSummary:
-    """Summarise one topic's discussion.  CPU-bound: run it off the event loop."""
+    """Summarise one topic's discussion.  CPU-bound: run it off the event loop.
+
+    Numerical libraries run on one thread here: k-means' OpenMP threads spin-wait, which
+    on a busy machine made a 0.1 s fit take seconds; the bot computes one summary at a time."""
+    with threadpool_limits(limits=1):
+        return _summarise(comments, cache=cache, max_themes=max_themes)
+
+
+def _summarise(
+    comments: Sequence[SummaryComment], *, cache: FeatureCache | None, max_themes: int,
+) -> DiscussionSummary:
     comments = sorted(comments, key=lambda c: (c.created_at, c.comment_id))
     participation = _participation(comments)
     if cache is None:
         cache = FeatureCache(max_entries=None)
     ents = cache.entries(comments)
     tallies = [tally(c) for c in comments]
-    opinion = analyse_statements(comments)
+    opinion = analyse_statements(comments, tallies=tallies)
     # chatter: short, without content *and* without votes
     chatter = np.fromiter(
         (e.chatter and sum(t) == 0 for e, t in zip(ents, tallies, strict=True)),

@@ -173,3 +173,39 @@ async def test_summary_inputs_follow_every_change_incrementally(repo):
     assert "Comment number 1, edited." in texts and len(incremental) == 4
     assert not any("number 2" in t or "number 3" in t or "number 5" in t for t in texts)
     assert (4, "Comment number 4 on prevention policy.", 1, 0) in incremental
+
+
+async def test_each_participants_latest_reaction_is_their_vote(repo):
+    """Per-person votes reach the engine: the latest of a person's 👍/👎/🤷 counts (live or
+    reconciled at catch-up), removing it brings the earlier one back, the author's own
+    reaction and other emoji are ignored."""
+    _, (crime, _) = await seed(repo)
+    await repo.discussion.record(crime.id, msg(1, "Join the 24/7 Network of contact points.", 100, 50))
+    await repo.discussion.record(crime.id, msg(2, "Keep retention to six months at most.", 100, 51))
+    rd = repo.discussion
+    await rd.set_reaction(1, 60, "👍", True)
+    await rd.set_reaction(1, 60, "👎", True)  # changed their mind: disagree is the vote
+    await rd.set_reaction(1, 61, "👎", True)
+    await rd.set_reaction(1, 61, "👍", True)  # …and this one now agrees
+    await rd.set_reaction(1, 62, "🤷", True)
+    await rd.set_reaction(1, 63, "🎉", True)  # not a vote
+    await rd.set_reaction(1, 50, "👍", True)  # the author's own
+    await rd.set_reaction(2, 60, "👍", True)
+    await rd.set_reaction(2, 60, "👎", True)
+    await rd.set_reaction(2, 60, "👎", False)  # withdrawn: the 👍 is their vote again
+    insight = InsightService(repo, ["👍"], ["👎"], ["🤷"])
+    by_id = {c.comment_id: c for c in await insight.summary_comments(crime)}
+    first = next(c for c in by_id.values() if c.text.startswith("Join"))
+    second = next(c for c in by_id.values() if c.text.startswith("Keep"))
+    assert dict(first.votes) == {60: -1, 61: 1, 62: 0}
+    assert (first.agree, first.disagree, first.passes) == (1, 1, 1)
+    assert dict(second.votes) == {60: 1} and (second.agree, second.disagree) == (1, 0)
+
+    # catch-up sees a 👍 by 62 beside the stored 🤷 (added later, so it is the vote) and
+    # 61's 👍 gone (their 👎 counts again)
+    await rd.replace_reactions(1, [(60, "👍"), (60, "👎"), (61, "👎"), (62, "🤷"), (62, "👍")])
+    again = {c.comment_id: c for c in await insight.summary_comments(crime)}
+    assert dict(again[first.comment_id].votes) == {60: -1, 61: -1, 62: 1}
+    fresh = {c.comment_id: c for c in
+             await InsightService(repo, ["👍"], ["👎"], ["🤷"]).summary_comments(crime)}
+    assert fresh[first.comment_id] == again[first.comment_id]
