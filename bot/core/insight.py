@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from pydantic import BaseModel
@@ -117,8 +117,10 @@ class InsightService:
     async def top_sources(self, item: Item, limit: int = 5) -> list[tuple[str, str | None, int]]:
         return [(s.url, s.title, s.citer_count) for s in (await self.repo.discussion.sources(item.id))[:limit]]
 
-    async def summary(self, item: Item) -> SummaryResult:
-        """The item's summary: cached when the discussion has not changed since."""
+    async def summary(self, item: Item, *, names: Mapping[int, str] | None = None,
+                      method: bool = True) -> SummaryResult:
+        """The item's summary: cached when the discussion has not changed since.
+        ``names``/``method``: see :func:`render_summary_markdown` (the report's use)."""
         item = await self.repo.agenda.item(item.id) or item
         version = item.discussion_version
         cached = await self.repo.insight.cached_summary(item.id, version)
@@ -139,7 +141,7 @@ class InsightService:
             item_id=item.id,
             summary=summary,
             markdown=render_summary_markdown(item.title, summary, quotes=quotes, sources=sources,
-                                             status_line=status),
+                                             status_line=status, names=names, method=method),
             embed=summary_embed_fields(item.title, summary, quotes=quotes, sources=sources,
                                        status_line=status),
             computed_at=computed[0] if computed else None,

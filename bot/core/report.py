@@ -10,10 +10,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Literal
 
 from bot.core.insight import InsightService, jump_url
+from bot.core.summary import executive_summary, method_note
 from bot.core.topics import status_line
 from bot.storage import Repository
 from bot.storage.models import Consultation, Item, Participant
@@ -33,6 +34,22 @@ def display_name(user_id: int, participants: dict[int, Participant]) -> str:
 def affiliation(user_id: int, participants: dict[int, Participant]) -> str:
     p = participants.get(user_id)
     return (p.affiliation or "") if p is not None and p.consent_named else ""
+
+
+class Names(Mapping[int, str]):
+    """Author id -> the name a reader of the report sees (pseudonym unless consented)."""
+
+    def __init__(self, participants: dict[int, Participant]) -> None:
+        self.participants = participants
+
+    def __getitem__(self, user_id: int) -> str:
+        return display_name(user_id, self.participants)
+
+    def __iter__(self):
+        return iter(self.participants)
+
+    def __len__(self) -> int:
+        return len(self.participants)
 
 
 class ReportBuilder:
@@ -69,23 +86,35 @@ class ReportBuilder:
         return files
 
     async def markdown(self, consultation: Consultation, items: list[Item]) -> str:
+        """The report: an executive summary (totals, dates, each item's headline), each
+        item's summary with quoted evidence under pseudonyms beside the Discord links, and
+        one method appendix."""
+        names = Names(await self.repo.privacy.participants())
+        results = [(item, await self.insight.summary(item, names=names, method=False))
+                   for item in items]
         out = [f"# {consultation.title}", ""]
         if consultation.description:
             out += [consultation.description, ""]
-        for item in items:
+        out += ["## Executive summary", ""]
+        out += executive_summary([(item.title, r.summary) for item, r in results], names=names)
+        out.append("")
+        for item, result in results:
             depth = "##" if item.parent_id is None else "###"
             out += [f"{depth} {item.title}", "", f"*{item.summation}*", "",
                     f"Status: {status_line(item)} · article revision {item.revision_number}", ""]
-            result = await self.insight.summary(item)
             body = result.markdown.split("\n", 1)[1] if "\n" in result.markdown else ""
             out += [body.replace("\n### ", "\n#### ").strip(), ""]
+        out += ["## Method", "", method_note(), "",
+                "Participants are quoted under a pseudonym unless they agreed to be named. "
+                "The links open the messages in the consultation's Discord server, for its "
+                "members; the quoted text is the evidence for everyone else.", ""]
         return "\n".join(out).rstrip() + "\n"
 
     async def comment_rows(self, items: list[Item], participants, include_hidden: bool) -> list[dict]:
         rows = []
         for item in items:
             reactions = await self.repo.discussion.reaction_counts(
-                item.id, self.insight.agree, self.insight.disagree)
+                item.id, self.insight.agree, self.insight.disagree, self.insight.passes)
             for c in await self.repo.discussion.comments(item.id, include_all=include_hidden):
                 if c.content is None:  # deleted or erased: never exported
                     continue

@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
@@ -186,6 +186,8 @@ class DiscussionSummary(BaseModel):
     is_brief: bool
     listed: list[Representative] = Field(default_factory=list)  # brief mode: the comments
     opinion: Opinion | None = None  # statements, votes and opinion groups
+    #: an organiser's own opening sentences (``/summary-edit``); replace the generated ones
+    curated_headline: list[str] = Field(default_factory=list)
 
 
 class EmbedField(BaseModel):
@@ -1245,6 +1247,11 @@ def _participation_line(s: DiscussionSummary) -> str:
     if p.per_day and len(p.per_day) > 1:
         day, n = max(p.per_day, key=lambda dn: (dn[1], dn[0]))
         line += f" Busiest day: {_fmt_day(day)} ({n} comments)."
+    o = s.opinion
+    if o is not None and o.votes:
+        line += (f" {o.votes:,} vote{'s' if o.votes != 1 else ''} from {o.voters:,} "
+                 f"participant{'s' if o.voters != 1 else ''} on {o.statements:,} "
+                 f"statement{'s' if o.statements != 1 else ''}.")
     if s.reactions_only:
         line += (
             f" {s.reactions_only} short repl{'ies' if s.reactions_only != 1 else 'y'} "
@@ -1272,10 +1279,19 @@ def _grade(stance: str) -> str:
     }.get(stance, "Some participants raised")
 
 
-def headline(s: DiscussionSummary, limit: int = 6) -> list[str]:
+def _by(v: StatementView, names: Mapping[int, str] | None) -> str:
+    """" (proposed by Name)" for readers outside the server, when names are given."""
+    name = names.get(v.author_id) if names else None
+    return f" (proposed by {_safe(name)})" if name else ""
+
+
+def headline(s: DiscussionSummary, limit: int = 6, *,
+             names: Mapping[int, str] | None = None) -> list[str]:
     """3–6 graded opening sentences about named statements, each with its figures and
     a link: the strongest consensus first, then what divided people, then what was
-    rejected."""
+    rejected.  An organiser's curated sentences replace them."""
+    if s.curated_headline:
+        return [_safe(x) for x in s.curated_headline[:limit]]
     o = s.opinion
     out: list[str] = []
     if o is None:
@@ -1286,14 +1302,16 @@ def headline(s: DiscussionSummary, limit: int = 6) -> list[str]:
     picks = [*o.consensus[:3], *o.divisive[:2], *o.rejected[:1]]
     for v in picks[:limit]:
         people = v.agree + v.disagree + v.passes
-        out.append(f"{_grade(v.stance)} {_q(v.excerpt)} ({_votes(v.agree, v.disagree)}; "
-                   f"{people} participants voted). [link]({v.jump_url})")
+        out.append(f"{_grade(v.stance)} {_q(v.excerpt)}{_by(v, names)} "
+                   f"({_votes(v.agree, v.disagree)}; {people} participants voted). "
+                   f"[link]({v.jump_url})")
     return out
 
 
-def _stmt_line(v: StatementView) -> str:
+def _stmt_line(v: StatementView, names: Mapping[int, str] | None = None) -> str:
     gic = f"; all groups: {v.consensus:.2f}" if v.consensus is not None else ""
-    return (f"{_q(v.excerpt)} — {v.agree} agree, {v.disagree} disagree, {v.passes} pass "
+    return (f"{_q(v.excerpt)}{_by(v, names)} — {v.agree} agree, {v.disagree} disagree, "
+            f"{v.passes} pass "
             f"({v.stance}{gic}) [link]({v.jump_url})")
 
 
@@ -1327,13 +1345,15 @@ METHOD_NOTE = (
 )
 
 
-def _sections(s: DiscussionSummary, n: int) -> list[tuple[str, list[str]]]:
+def _sections(s: DiscussionSummary, n: int,
+              names: Mapping[int, str] | None = None) -> list[tuple[str, list[str]]]:
     o = s.opinion
     out: list[tuple[str, list[str]]] = []
     if o is not None:
-        out.append(("Consensus statements", [_stmt_line(v) for v in o.consensus[:n]]))
-        out.append(("Divisive statements", [_stmt_line(v) for v in o.divisive[:n]]))
-        out.append(("Broadly rejected statements", [_stmt_line(v) for v in o.rejected[:n]]))
+        out.append(("Consensus statements", [_stmt_line(v, names) for v in o.consensus[:n]]))
+        out.append(("Divisive statements", [_stmt_line(v, names) for v in o.divisive[:n]]))
+        out.append(("Broadly rejected statements",
+                    [_stmt_line(v, names) for v in o.rejected[:n]]))
         if o.groups:
             lines = []
             for g in o.groups:
@@ -1358,14 +1378,18 @@ def render_summary_markdown(
     quotes: Sequence[tuple[str, int]] = (),
     sources: Sequence[tuple[str, str | None, int]] = (),
     status_line: str = "",
+    names: Mapping[int, str] | None = None,
+    method: bool = True,
 ) -> str:
     """The report in the voice of a conference summary: graded headline sentences, then
     consensus / divisive / rejected statements, opinion groups, themes, quotes and
     sources, participation and the method.  ``quotes``: (passage, times quoted);
-    ``sources``: (url, title or None, number of citers)."""
+    ``sources``: (url, title or None, number of citers); ``names``: author id -> the name
+    a reader outside the server sees (a pseudonym unless they consented to be named);
+    ``method=False`` leaves the method note out (the report has one appendix)."""
     out = [f"## Summary: {_safe(topic_title)}", ""]
-    out += headline(s) or [_participation_line(s)]
-    for name, lines in _sections(s, 10):
+    out += headline(s, names=names) or [_participation_line(s)]
+    for name, lines in _sections(s, 10, names):
         out += ["", f"### {name}"]
         out += [f"- {ln}" for ln in lines] or ["- None so far."]
     out += ["", "### Themes of the discussion"]
@@ -1403,16 +1427,54 @@ def render_summary_markdown(
             name = _safe(title) if title else url
             out.append(f"- [{name}](<{url}>) — cited by {n}")
     out += ["", "### Participation", _participation_line(s)]
-    if s.opinion is not None:
-        o = s.opinion
-        out.append(f"{o.votes} votes from {o.voters} participants on {o.statements} statements.")
     if status_line:
         out += ["", "### Status", _safe(status_line)]
-    out += ["", "### Method", METHOD_NOTE.format(
-        min_votes=s.opinion.min_votes if s.opinion else STANCE_MIN_REACTIONS)]
+    if method:
+        out += ["", "### Method", METHOD_NOTE.format(
+            min_votes=s.opinion.min_votes if s.opinion else STANCE_MIN_REACTIONS)]
     return "\n".join(out).strip() + "\n"
 
 
+
+
+def executive_summary(
+    parts: Sequence[tuple[str, DiscussionSummary]], *,
+    names: Mapping[int, str] | None = None, per_item: int = 2,
+) -> list[str]:
+    """The opening of the consultation report, for readers outside the server: totals and
+    dates, then each item's headline (its first ``per_item`` graded sentences, with their
+    figures; the organiser's curated prose where there is some)."""
+    comments = sum(s.participation.comments for _, s in parts)
+    votes = sum(s.opinion.votes for _, s in parts if s.opinion)
+    firsts = [s.participation.first_activity for _, s in parts if s.participation.first_activity]
+    lasts = [s.participation.last_activity for _, s in parts if s.participation.last_activity]
+    span = ""
+    if firsts and lasts:
+        f, last = min(firsts).date(), max(lasts).date()
+        span = f" on {_fmt_day(f)}" if f == last else f" between {_fmt_day(f)} and {_fmt_day(last)}"
+    active = sum(1 for _, s in parts if s.participation.comments)
+    out = [f"{len(parts)} agenda item{'s' if len(parts) != 1 else ''}, {active} discussed: "
+           f"{comments:,} comment{'s' if comments != 1 else ''} and {votes:,} "
+           f"vote{'s' if votes != 1 else ''}{span}.", ""]
+    for title, s in parts:
+        p = s.participation
+        if not p.comments:
+            out.append(f"- **{_safe(title)}**: no comments yet.")
+            continue
+        figures = f"{p.comments:,} comments from {p.participants:,} participants"
+        if s.opinion is not None and s.opinion.votes:
+            figures += f", {s.opinion.votes:,} votes from {s.opinion.voters:,}"
+        head = headline(s, per_item, names=names)
+        if not head:
+            head = ["Too few comments to identify themes yet." if s.is_brief
+                    else "No statement had enough votes to judge."]
+        out.append(f"- **{_safe(title)}** ({figures}): " + " ".join(head))
+    return out
+
+
+def method_note(min_votes: int | str = "a minimum number of") -> str:
+    """How each figure is computed, with the thresholds (the report's appendix)."""
+    return METHOD_NOTE.format(min_votes=min_votes)
 
 
 EMBED_UNITS = 40

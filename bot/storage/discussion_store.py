@@ -553,26 +553,34 @@ class DiscussionStore(Store):
         return (version[0] if version else 0), [tuple(r) for r in rows], [tuple(v) for v in votes]
 
     async def reaction_counts(
-        self, item_id: int, agree: Iterable[str], disagree: Iterable[str]
+        self, item_id: int, agree: Iterable[str], disagree: Iterable[str],
+        passes: Iterable[str] = (),
     ) -> dict[int, tuple[int, int]]:
-        """comment_id -> (agree, disagree): distinct people per side, the author excluded."""
-        agree, disagree = list(agree), list(disagree)
+        """comment_id -> (agree, disagree): people whose latest vote reaction (of these
+        emoji) is on that side, the author excluded (the same rule as summaries)."""
+        agree, disagree, passes = list(agree), list(disagree), list(passes)
         if not agree and not disagree:
             return {}
-        marks = ",".join("?" * (len(agree) + len(disagree)))
+        marks = ",".join("?" * (len(agree) + len(disagree) + len(passes)))
+        a_marks = ",".join("?" * len(agree)) or "NULL"
+        d_marks = ",".join("?" * len(disagree)) or "NULL"
         async with self.db.reading() as tx:
             rows = await tx.fetchall(
-                f"""SELECT r.comment_id,
-                      COUNT(DISTINCT CASE WHEN r.emoji IN ({",".join("?" * len(agree)) or "NULL"})
-                            THEN r.user_id END),
-                      COUNT(DISTINCT CASE WHEN r.emoji IN ({",".join("?" * len(disagree)) or "NULL"})
-                            THEN r.user_id END)
+                f"""SELECT r.comment_id, r.user_id,
+                      CASE WHEN r.emoji IN ({a_marks}) THEN 1
+                           WHEN r.emoji IN ({d_marks}) THEN -1 ELSE 0 END
                     FROM reactions r JOIN comments c ON c.id = r.comment_id
                     WHERE c.item_id = ? AND r.user_id != c.author_id AND r.emoji IN ({marks})
-                    GROUP BY r.comment_id""",  # noqa: S608 - only placeholders are interpolated
-                (*agree, *disagree, item_id, *agree, *disagree),
+                    ORDER BY r.comment_id, r.seq, r.rowid""",  # noqa: S608 - placeholders only
+                (*agree, *disagree, item_id, *agree, *disagree, *passes),
             )
-        return {r[0]: (r[1], r[2]) for r in rows}
+        latest = {(r[0], r[1]): r[2] for r in rows}
+        out: dict[int, list[int]] = {}
+        for (comment_id, _user), vote in latest.items():
+            counts = out.setdefault(comment_id, [0, 0])
+            if vote:
+                counts[0 if vote == 1 else 1] += 1
+        return {c: (a, d) for c, (a, d) in out.items() if a or d}
 
     # --- quotes ----------------------------------------------------------------------------
 

@@ -209,3 +209,33 @@ async def test_each_participants_latest_reaction_is_their_vote(repo):
     fresh = {c.comment_id: c for c in
              await InsightService(repo, ["👍"], ["👎"], ["🤷"]).summary_comments(crime)}
     assert fresh[first.comment_id] == again[first.comment_id]
+
+
+async def test_report_opens_with_an_executive_summary_and_quotes_under_pseudonyms(repo):
+    """For readers outside the server: totals, dates and each item's headline first; the
+    evidence quoted with the author's pseudonym (or consented name) beside the link; one
+    method appendix at the end."""
+    from bot.storage.privacy_store import pseudonym_for
+
+    consultation, (crime, _security) = await seed(repo)
+    await repo.privacy.save_profile(21, display_name="Dana Named", affiliation="",
+                                    consent_named=True)
+    statements = {1: ("Every country should join the 24/7 Network of contact points.", 21),
+                  2: ("Retention of all traffic data for two years is a good idea.", 22)}
+    for mid, (text, author) in statements.items():
+        await repo.discussion.record(crime.id, msg(mid, text, 100, author, minutes=mid))
+    for voter in range(100, 110):
+        await repo.discussion.set_reaction(1, voter, "👍", True)
+        await repo.discussion.set_reaction(2, voter, "👎", True)
+    report = (await ReportBuilder(repo, InsightService(repo, ["👍"], ["👎"], ["🤷"]))
+              .markdown(consultation, await repo.agenda.items(consultation.id)))
+    head, rest = report.split("## Executive summary", 1)
+    assert "## Item" not in head
+    brief = rest.split("\n## ", 1)[0]
+    assert "2 agenda items, 1 discussed: 2 comments and 20 votes on 1 November 2026." in brief
+    assert ("There was very strong support for “Every country should join the 24/7 Network of "
+            "contact points.” (proposed by Dana Named) (10 of 10 votes agree") in brief
+    assert "There was little support for “Retention of all traffic data" in brief
+    assert f"(proposed by {pseudonym_for(22)})" in report
+    assert "**Item security**: no comments yet." in brief
+    assert report.count("Method") == 1 and report.rstrip().split("\n## ")[-1].startswith("Method")
