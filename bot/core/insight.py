@@ -16,6 +16,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from bot.core import quotes as quoting
+from bot.core.curation import Curation, apply_curation
 from bot.core.discussion import article_text
 from bot.core.summary import (
     DiscussionSummary,
@@ -76,6 +77,15 @@ class SummaryResult(BaseModel):
     from_cache: bool
 
 
+class Publication(BaseModel):
+    number: int
+    summary: DiscussionSummary | None  # None once someone quoted in it had their words erased
+    published_at: datetime | None
+    stale: bool  # the discussion changed after it was published
+    channel_id: int | None
+    message_id: int | None
+
+
 class InsightService:
     """Summaries for the bot and the CLI; one feature cache per process."""
 
@@ -118,8 +128,9 @@ class InsightService:
         return [(s.url, s.title, s.citer_count) for s in (await self.repo.discussion.sources(item.id))[:limit]]
 
     async def summary(self, item: Item, *, names: Mapping[int, str] | None = None,
-                      method: bool = True) -> SummaryResult:
-        """The item's summary: cached when the discussion has not changed since.
+                      method: bool = True, curated: bool = True) -> SummaryResult:
+        """The item's summary, with the organisers' curation applied (``curated=False``:
+        as the engine made it); the engine's result is cached until the discussion changes.
         ``names``/``method``: see :func:`render_summary_markdown` (the report's use)."""
         item = await self.repo.agenda.item(item.id) or item
         version = item.discussion_version
@@ -134,6 +145,15 @@ class InsightService:
                 summary = await asyncio.to_thread(summarise, comments, cache=self.features)
             await self.repo.insight.store_summary(item.id, version, summary.model_dump_json())
             computed, from_cache = None, False
+        if curated:
+            summary = apply_curation(summary, await self.curation(item))
+        result = await self.render(item, summary, names=names, method=method)
+        return result.model_copy(update={
+            "computed_at": computed[0] if computed else None, "from_cache": from_cache})
+
+    async def render(self, item: Item, summary: DiscussionSummary, *,
+                     names: Mapping[int, str] | None = None, method: bool = True) -> SummaryResult:
+        """The report text and the embed of a summary (live or published) of the item."""
         quotes = await self.top_quotes(item)
         sources = await self.top_sources(item)
         status = status_line(item)
@@ -144,9 +164,38 @@ class InsightService:
                                              status_line=status, names=names, method=method),
             embed=summary_embed_fields(item.title, summary, quotes=quotes, sources=sources,
                                        status_line=status),
-            computed_at=computed[0] if computed else None,
-            from_cache=from_cache,
+            computed_at=None,
+            from_cache=False,
         )
+
+    # --- curation and publication ----------------------------------------------------------
+
+    async def curation(self, item: Item) -> Curation:
+        raw = await self.repo.insight.curation(item.id)
+        return Curation.model_validate_json(raw) if raw else Curation()
+
+    async def save_curation(self, item: Item, curation: Curation, organiser_id: int) -> None:
+        await self.repo.insight.save_curation(item.id, curation.model_dump_json(), organiser_id)
+
+    async def publication(self, item: Item) -> Publication | None:
+        """The item's latest published summary, and whether the discussion moved since."""
+        row = await self.repo.insight.latest_revision(item.id)
+        if row is None:
+            return None
+        item = await self.repo.agenda.item(item.id) or item
+        summary = DiscussionSummary.model_validate_json(row["summary"]) if row["summary"] else None
+        return Publication(
+            number=row["number"], summary=summary, published_at=row["published_at"],
+            stale=item.discussion_version > row["discussion_version"],
+            channel_id=row["channel_id"], message_id=row["message_id"],
+        )
+
+    async def publish(self, item: Item, summary: DiscussionSummary, *, channel_id: int,
+                      message_id: int, organiser_id: int, version: int) -> int:
+        """Record a publication made at discussion ``version``; returns its number."""
+        return await self.repo.insight.add_revision(
+            item.id, version, summary.model_dump_json(), channel_id=channel_id,
+            message_id=message_id, published_by=organiser_id)
 
     async def warm(self, items: Iterable[Item]) -> int:
         """Load the comments and compute their features ahead of the first summary request

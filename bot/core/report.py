@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Literal
 
+from bot.core.curation import moved_since
 from bot.core.insight import InsightService, jump_url
 from bot.core.summary import executive_summary, method_note
 from bot.core.topics import status_line
@@ -90,8 +91,20 @@ class ReportBuilder:
         item's summary with quoted evidence under pseudonyms beside the Discord links, and
         one method appendix."""
         names = Names(await self.repo.privacy.participants())
-        results = [(item, await self.insight.summary(item, names=names, method=False))
-                   for item in items]
+        results, notes = [], {}
+        for item in items:
+            live = await self.insight.summary(item, names=names, method=False)
+            published = await self.insight.publication(item)
+            if published is None or published.summary is None:
+                results.append((item, live))
+                continue
+            # the organisers' published version, and where the live figures moved since
+            results.append((item, await self.insight.render(item, published.summary, names=names,
+                                                            method=False)))
+            when = f" on {published.published_at:%d %B %Y}" if published.published_at else ""
+            notes[item.id] = [f"*As published by the organisers{when} (revision "
+                              f"{published.number}).*"] + [
+                f"*{line}*" for line in moved_since(published.summary, live.summary)]
         out = [f"# {consultation.title}", ""]
         if consultation.description:
             out += [consultation.description, ""]
@@ -103,6 +116,8 @@ class ReportBuilder:
             out += [f"{depth} {item.title}", "", f"*{item.summation}*", "",
                     f"Status: {status_line(item)} · article revision {item.revision_number}", ""]
             body = result.markdown.split("\n", 1)[1] if "\n" in result.markdown else ""
+            if item.id in notes:
+                out += ["\n".join(notes[item.id]), ""]
             out += [body.replace("\n### ", "\n#### ").strip(), ""]
         out += ["## Method", "", method_note(), "",
                 "Participants are quoted under a pseudonym unless they agreed to be named. "
