@@ -73,6 +73,10 @@ class InsightCog(commands.Cog):
             e.set_footer(text=data.footer)
         freshness = (f"unchanged since {ts_tag(result.computed_at, 'R')}" if result.from_cache
                      else "computed now")
+        published = await self.insight.publication(item)
+        if published is not None:
+            freshness += (f"; organisers published revision {published.number}"
+                          + (", and the discussion has changed since" if published.stale else ""))
         await interaction.followup.send(
             content=f"Summary of “{truncate(item.title, 150)}” ({freshness}); the full report is attached.",
             embed=e, file=text_file(f"summary-{item.key}.md", result.markdown), ephemeral=not share,

@@ -77,6 +77,8 @@ CORE_CONCENTRATION = 0.8  # ...and links clusters only if this share of its uses
 LINK_MIN = 0.8  # mean link evidence needed to merge (about one fully shared bigram)
 RELATED_MIN = 0.2  # weaker evidence: shown after themes about distinct arguments
 UNIGRAM_EVIDENCE = 0.4  # a shared single word is weaker evidence than a shared phrase
+NEAR_ALL = 0.9  # ...unless it is in this share of both clusters' comments and of its uses
+RARE_SHARE = 0.2  # ...and in at most this share of all the comments
 LOW_COHESION_FACTOR = 0.7  # cohesion < factor * median cohesion -> catch-all
 OUTLIER_SIMILARITY = 0.08  # a row less similar than this to its centroid is "other"
 MINORITY_SHARE = 0.05  # themes below this share of substantive comments are minority views
@@ -234,8 +236,23 @@ def _words(cleaned: str) -> list[str]:
     return out
 
 
+def _plural(w: str) -> str:
+    """A light plural fold for Latin-script words ("breaches" -> "breach", "policies" ->
+    "policy", "networks" -> "network"), so that one argument's paraphrases share terms."""
+    if len(w) <= 4 or not w.endswith("s") or not w.isalpha():
+        return w
+    if w.endswith("ies") and len(w) > 5:
+        return w[:-3] + "y"
+    if w.endswith(("ches", "shes", "sses", "xes", "zes")):
+        return w[:-2]
+    if w.endswith(("ss", "us", "is", "ous")):
+        return w
+    return w[:-1]
+
+
 def _terms(words: list[str]) -> list[str]:
-    return [w for w in words if w not in STOP_WORDS and (len(w) > 1 or _NOSPACE_RUN.match(w))]
+    return [_plural(w) for w in words
+            if w not in STOP_WORDS and (len(w) > 1 or _NOSPACE_RUN.match(w))]
 
 
 def _unigrams(text: str) -> list[str]:
@@ -514,13 +531,22 @@ def _core_term_merge(
         P = Ps[:, cols].toarray()
         core = P >= CORE_SHARE
         conc = (D * core).sum(axis=0) / np.maximum(tot, 1e-9)
+        total_weight = float(w.sum())
         for j, ct in enumerate(conc.tolist()):
             if ct < CORE_CONCENTRATION:
                 continue
             ks = np.flatnonzero(core[:, j])
             pk = P[ks, j]
-            strength = 1.0 if bigram[cols[j]] else UNIGRAM_EVIDENCE
-            link[np.ix_(ks, ks)] += np.minimum.outer(pk, pk) * ct * strength
+            mp = np.minimum.outer(pk, pk)
+            if bigram[cols[j]]:
+                strength = np.ones_like(mp)
+            else:  # a word in (nearly) every comment of both, and (nearly) nowhere else:
+                # the argument's own word ("encryption"), as strong as a shared phrase
+                # (and rare in the discussion as a whole: not "data" in a debate on data)
+                rare = tot[j] <= RARE_SHARE * total_weight
+                strength = np.where((mp >= NEAR_ALL) & (ct >= NEAR_ALL) & rare, 1.0,
+                                    UNIGRAM_EVIDENCE)
+            link[np.ix_(ks, ks)] += mp * ct * strength
     score = np.maximum(score, link)
     np.fill_diagonal(score, 0.0)
     # average linkage: two groups merge while the mean evidence between them is at
@@ -996,7 +1022,10 @@ def _original_case(phrase: str, texts: Sequence[str]) -> str:
     parts = phrase.split()
     if not parts:
         return ""
-    pat = re.compile(r"(?<!\w)" + r"\W+(?:\w+\W+){0,2}?".join(map(re.escape, parts)) + r"(?!\w)",
+    def word(p: str) -> str:  # the phrase's terms are plural-folded: match any ending
+        return re.escape(p[:-1] if p.endswith("y") and len(p) > 4 else p) + r"\w{0,3}"
+
+    pat = re.compile(r"(?<!\w)" + r"\W+(?:\w+\W+){0,2}?".join(map(word, parts)) + r"(?!\w)",
                      re.IGNORECASE)
     seen: Counter[str] = Counter()
     for t in texts[:200]:
