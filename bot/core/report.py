@@ -73,6 +73,7 @@ class ReportBuilder:
                 "quotes": await self.quote_rows(items, participants, include_hidden),
                 "citations": await self.citation_rows(items, participants, include_hidden),
                 "moderation": await self.moderation_rows(consultation, items),
+                "opinion_groups": await self.group_rows(items, participants),
             }
             for name, rows in tables.items():
                 if fmt in ("csv", "all"):
@@ -144,6 +145,18 @@ class ReportBuilder:
                     "agree": agree, "disagree": disagree, "content": c.content,
                     "url": jump_url(item.guild_id, c.channel_id, c.message_id),
                 })
+        return rows
+
+    async def group_rows(self, items: list[Item], participants) -> list[dict]:
+        """Who is in which opinion group, per item (as Pol.is exports it), under pseudonyms."""
+        rows = []
+        for item in items:
+            opinion = (await self.insight.summary(item)).summary.opinion
+            if opinion is None:
+                continue
+            for user_id, group in opinion.membership:
+                rows.append({"item": item.key, "participant": display_name(user_id, participants),
+                             "group": opinion.groups[group].label})
         return rows
 
     async def _quotes(self, items: list[Item], include_hidden: bool):

@@ -754,6 +754,8 @@ class Opinion(BaseModel):
     groups: list[OpinionGroup] = Field(default_factory=list)
     clustered: int = 0  # participants placed in a group
     group_consensus: list[StatementView] = Field(default_factory=list)
+    #: (participant id, group index into ``groups``) for everyone placed in a group
+    membership: list[tuple[int, int]] = Field(default_factory=list, repr=False)
 
 
 def _view(c: SummaryComment, a: int, d: int, p: int, min_votes: int,
@@ -940,6 +942,7 @@ def analyse_statements(comments: Sequence[SummaryComment], *, top: int = 10,
         min_votes=min_votes, consensus=[view(j) for j in cons[:top]],
         divisive=[view(j) for j in div[:top]], rejected=[view(j) for j in rej[:top]],
         groups=group_models, clustered=len(people), group_consensus=gcons,
+        membership=list(zip(people.tolist(), groups.tolist(), strict=True)),
     )
 
 

@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import re
 from pathlib import Path
 
+import numpy as np
+from sklearn.metrics import adjusted_rand_score
+
 from bot.core.summary import OPPOSED, SUPPORTIVE, stance_for, statement_score, summarise
 from bot.runtime.client import ConsultationBot
+from bot.storage.privacy_store import pseudonym_for
 from tests.e2e.conftest import (
     answer_files,
     answer_text,
@@ -196,3 +201,25 @@ async def test_replayed_polis_conversation_reads_true_in_summary(emulator, start
     assert "Opinion groups" in seen
     for grp in expected.groups:
         assert f"**{grp.label}** ({grp.size} participants)" in report
+
+    # who the bot put in which group (the organiser's CSV export) matches the groups Pol.is
+    # assigned above chance, by adjusted Rand index
+    export = await finished(emu, await emu.slash(emulator.alice.id, item.channel_id, "export",
+                                                 {"format": "csv"}))
+    rows = next(d.decode() for n, d in answer_files(export).items()
+                if n.endswith("opinion_groups.csv"))
+    polis_of_name = {pseudonym_for(uid): pid for pid, uid in people.items()}
+    ours = {polis_of_name[r["participant"]]: r["group"]
+            for r in csv.DictReader(io.StringIO(rows)) if r["item"] == item.key}
+    assert len(ours) == expected.clustered
+    with open(DATA / NAME / "participants-votes.csv", encoding="utf-8") as f:
+        truth = {int(r["participant"]): r["group-id"] for r in csv.DictReader(f)
+                 if r["group-id"] != ""}
+    both = sorted(set(truth) & set(ours))
+    assert len(both) >= 30
+    a_, b_ = [truth[p] for p in both], [ours[p] for p in both]
+    ari = adjusted_rand_score(a_, b_)
+    rng = np.random.default_rng(0)
+    chance = float(np.percentile(
+        [adjusted_rand_score(a_, rng.permutation(b_)) for _ in range(200)], 95))
+    assert ari > 0.05 and ari > chance, (ari, chance)
