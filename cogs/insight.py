@@ -35,7 +35,8 @@ FORMATS = [
 class InsightCog(commands.Cog):
     def __init__(self, bot: ConsultationBot) -> None:
         self.bot = bot
-        self.insight = InsightService(bot.repo, bot.settings.agree_emojis, bot.settings.disagree_emojis)
+        self.insight = InsightService(bot.repo, bot.settings.agree_emojis, bot.settings.disagree_emojis,
+                                      bot.settings.pass_emojis)
         self.reports = ReportBuilder(bot.repo, self.insight)
 
     @commands.Cog.listener()
@@ -72,6 +73,10 @@ class InsightCog(commands.Cog):
             e.set_footer(text=data.footer)
         freshness = (f"unchanged since {ts_tag(result.computed_at, 'R')}" if result.from_cache
                      else "computed now")
+        published = await self.insight.publication(item)
+        if published is not None:
+            freshness += (f"; organisers published revision {published.number}"
+                          + (", and the discussion has changed since" if published.stale else ""))
         answer = dict(
             content=f"Summary of “{truncate(item.title, 150)}” ({freshness}); the full report is attached."
             + (f"\n{note}" if note else ""),
