@@ -12,6 +12,8 @@ MAX_EMBED_TOTAL = 6000
 MAX_CHOICES = 25
 MAX_MODAL_INPUTS = 5
 MAX_TEXT_INPUT_LENGTH = 4000
+MAX_GUILD_CHANNELS = 500      # channels and categories (threads do not count); else 30013
+MAX_CATEGORY_CHANNELS = 50    # channels in one category; else 50035 CHANNEL_PARENT_MAX_CHANNELS
 
 
 def _max(path: str, value: Any, limit: int) -> None:

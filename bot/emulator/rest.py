@@ -68,11 +68,11 @@ def route(method: str, template: str) -> Callable[[Handler], Handler]:
     return deco
 
 
-def json_response(status: int, body: Any) -> web.Response:
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> web.Response:
     if status == 204 or body is None:
-        return web.Response(status=204)
+        return web.Response(status=204, headers=headers)
     return web.Response(status=status, body=json.dumps(body).encode(),
-                        headers={"Content-Type": "application/json"})
+                        headers={**(headers or {}), "Content-Type": "application/json"})
 
 
 def match(method: str, path: str) -> tuple[str | None, Handler | None, dict[str, str]]:
@@ -116,6 +116,7 @@ async def handle(emu: Emulator, request: web.Request) -> web.StreamResponse:
     template, fn, params = match(method, path)
     rec = RequestRecord(method, template, path, 0, dict(request.query), time=emu.clock.now())
     emu.requests.append(rec)
+    limit_headers: dict[str, str] = {}
     try:
         if not path.startswith(NO_AUTH_PREFIXES):
             if request.headers.get("Authorization") != f"Bot {emu.bot_token}":
@@ -131,6 +132,13 @@ async def handle(emu: Emulator, request: web.Request) -> web.StreamResponse:
             rec.status = fault.status
             emu.notify()
             return fault.response()
+        verdict = emu.rate_limits.check(emu.clock.now, emu.advance_time, method, template,
+                                        path, params)
+        limit_headers = verdict.headers
+        if verdict.refused:
+            rec.status = 429
+            emu.notify()
+            return json_response(429, emu.rate_limits.body(verdict), limit_headers)
         body, files = await read_body(request)
         rec.json = body
         req = Req(method, path, params, dict(request.query), body, files)
@@ -142,7 +150,7 @@ async def handle(emu: Emulator, request: web.Request) -> web.StreamResponse:
         rec.status = e.status
         log.info("emulator: %s %s -> %s %s %s", method, path, e.status, e.code, e.message)
         emu.notify()
-        return json_response(e.status, e.to_json())
+        return json_response(e.status, e.to_json(), limit_headers)
     except Exception as e:  # an emulator bug: fail fast (a 5xx would make discord.py retry)
         log.exception("emulator: internal error in %s %s", method, path)
         emu.internal_errors.append(e)
@@ -151,7 +159,7 @@ async def handle(emu: Emulator, request: web.Request) -> web.StreamResponse:
         return json_response(400, {"message": f"emulator internal error: {e!r}", "code": 0})
     rec.status = 204 if out is None else status
     emu.notify()
-    return json_response(status, out)
+    return json_response(status, out, limit_headers)
 
 
 # --- helpers ------------------------------------------------------------------------------
