@@ -10,6 +10,7 @@ from bot.storage.discussion_store import CitationIn, DiscussionStore, QuoteIn
 from bot.storage.insight_store import InsightStore
 from bot.storage.moderation_store import ModerationStore
 from bot.storage.privacy_store import PrivacyStore
+from bot.storage.publish_store import PublishStore
 
 __all__ = ["CitationIn", "Database", "DatabaseError", "QuoteIn", "Repository"]
 
@@ -24,6 +25,7 @@ class Repository:
         self.moderation = ModerationStore(db)
         self.privacy = PrivacyStore(db)
         self.insight = InsightStore(db)
+        self.publishing = PublishStore(db)
 
     @classmethod
     async def open(cls, path: Path | str) -> Repository:
