@@ -15,12 +15,13 @@ from bot.core import publishing
 from bot.core.agenda import AgendaInvalid, load_agenda
 from bot.core.discussion import DiscussionService
 from bot.core.errors import BadInput, UserError
+from bot.core.text import truncate
 from bot.core.topics import resolve_topic, status_line, topic_choices
 from bot.runtime.checks import readable, require_organiser, require_read
 from bot.runtime.client import ConsultationBot
 from bot.runtime.error_handler import report_error
 from bot.runtime.publisher import Publisher
-from bot.runtime.render import BRAND_COLOUR, LOCKED_COLOUR, channel_link, fit, text_file, ts_tag
+from bot.runtime.render import BRAND_COLOUR, LOCKED_COLOUR, channel_link, text_file, ts_tag
 from bot.storage.models import Item
 
 log = logging.getLogger(__name__)
@@ -118,7 +119,7 @@ class AgendaCog(commands.Cog):
                 if done in (1, total) or time.monotonic() - last_update > 1.0:
                     last_update = time.monotonic()
                     await interaction.edit_original_response(
-                        content=f"Publishing “{spec.title}”… {done}/{total}: {fit(item.title, 80)}"
+                        content=f"Publishing “{spec.title}”… {done}/{total}: {truncate(item.title, 80)}"
                     )
 
             report = await self.publisher.publish(
@@ -235,7 +236,7 @@ class AgendaCog(commands.Cog):
                 n = counts.get(item.id, 0)
                 lines.append(f"{indent}{link} — {state} · {n} comment{'s' if n != 1 else ''}")
             for chunk in _chunks(lines or ["No items you can see."], 4000):
-                embeds.append(discord.Embed(title=fit(consultation.title, 256), description=chunk,
+                embeds.append(discord.Embed(title=truncate(consultation.title, 256), description=chunk,
                                             colour=BRAND_COLOUR))
         await interaction.followup.send(embeds=embeds[:10], ephemeral=True)
 
@@ -248,7 +249,7 @@ class AgendaCog(commands.Cog):
         item = await topic_for(interaction, topic)
         repo = self.bot.repo
         counts = await repo.discussion.counts(item.id)
-        e = discord.Embed(title=fit(item.title, 256), description=item.summation,
+        e = discord.Embed(title=truncate(item.title, 256), description=item.summation,
                           colour=LOCKED_COLOUR if item.locked else BRAND_COLOUR)
         e.add_field(name="Status", value=status_line(item), inline=False)
         e.add_field(name="Created", value=ts_tag(item.created_at))

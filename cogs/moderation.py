@@ -10,12 +10,13 @@ from discord.ext import commands, tasks
 
 from bot.core.errors import UserError
 from bot.core.moderation import due_for_closing
+from bot.core.text import truncate
 from bot.runtime.checks import require_moderator
 from bot.runtime.client import ConsultationBot
 from bot.runtime.error_handler import report_error
 from bot.runtime.locking import Locker
 from bot.runtime.publisher import Publisher
-from bot.runtime.render import LOCKED_COLOUR, fit, message_link, ts_tag
+from bot.runtime.render import LOCKED_COLOUR, message_link, ts_tag
 from bot.storage.models import Item
 from cogs.agenda import topic_autocomplete, topic_for
 
@@ -255,12 +256,12 @@ class ModerationCog(commands.Cog):
         )
         pages = max(1, -(-total // MODLOG_PAGE))
         title = "Moderation log" + (f" — {item.title}" if item else "")
-        e = discord.Embed(title=fit(title, 256), colour=LOCKED_COLOUR)
+        e = discord.Embed(title=truncate(title, 256), colour=LOCKED_COLOUR)
         lines = []
         for a in actions:
             who = f"<@{a.moderator_id}>" if a.moderator_id else "the bot"
             target = f"{a.target_type} {a.target_id}" if a.target_id else a.target_type
-            why = f" — {fit(a.reason, 200)}" if a.reason else ""
+            why = f" — {truncate(a.reason, 200)}" if a.reason else ""
             lines.append(f"{ts_tag(a.created_at, 'f')} · **{a.action}** {target} by {who}{why}")
         e.description = "\n".join(lines) or "No moderation actions yet."
         e.set_footer(text=f"Page {page + 1} of {pages} · {total} action(s)")

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from bot.core.agenda import AgendaSpec, slugify
+from bot.core.agenda import AgendaSpec
+from bot.core.naming import slugify
 from bot.storage import Repository
 from bot.storage.models import Consultation, Item
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.core.errors import TopicNotFound
+from bot.core.text import truncate
 from bot.core.topic_map import TopicMap
 from bot.storage import Repository
 from bot.storage.models import Item
@@ -32,7 +33,7 @@ def topic_choices(items: Sequence[Item], typed: str) -> list[tuple[str, str]]:
         name = item.title if item.parent_id is None else f"↳ {item.title}"
         if item.locked:
             name += " 🔒"
-        out.append((name[: NAME_LIMIT - 1] + "…" if len(name) > NAME_LIMIT else name, str(item.id)))
+        out.append((truncate(name, NAME_LIMIT), str(item.id)))
     return out
 
 

@@ -12,7 +12,8 @@ from collections.abc import Awaitable, Callable
 
 import discord
 
-from bot.core.agenda import ArticlePart, channel_name, fingerprint, render_article, thread_name
+from bot.core.article import ArticlePart, fingerprint, render_article
+from bot.core.naming import channel_name, thread_name
 from bot.core.topics import status_line
 from bot.runtime.render import part_embeds
 from bot.storage import Repository
