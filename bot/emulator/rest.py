@@ -7,6 +7,7 @@ exactly (discord.py treats anything else as text).
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import json
 import logging
@@ -117,6 +118,16 @@ async def handle(emu: Emulator, request: web.Request) -> web.StreamResponse:
     rec = RequestRecord(method, template, path, 0, dict(request.query), time=emu.clock.now())
     emu.requests.append(rec)
     limit_headers: dict[str, str] = {}
+    auth = request.headers.get("Authorization")
+    if auth in emu.dead_auth or (path.startswith(NO_AUTH_PREFIXES)
+                                 and any(t in path for t in emu.dead_interaction_tokens)):
+        await _never()  # sent by a killed bot process: it never hears back
+    kill = None
+    if emu.kill_on is not None and auth == f"Bot {emu.bot_token}":
+        kill = emu.kill_on(rec)
+        if kill == "before":
+            emu.kill_bot()
+            await _never()
     try:
         if not path.startswith(NO_AUTH_PREFIXES):
             if request.headers.get("Authorization") != f"Bot {emu.bot_token}":
@@ -159,10 +170,18 @@ async def handle(emu: Emulator, request: web.Request) -> web.StreamResponse:
         return json_response(400, {"message": f"emulator internal error: {e!r}", "code": 0})
     rec.status = 204 if out is None else status
     emu.notify()
+    if kill == "after":
+        emu.kill_bot()
+        await _never()
     return json_response(status, out, limit_headers)
 
 
 # --- helpers ------------------------------------------------------------------------------
+
+async def _never() -> None:
+    """Hold a request of a killed bot process until the server stops."""
+    await asyncio.Event().wait()
+
 
 def _bot(emu: Emulator) -> int:
     return emu.bot_user.id

@@ -241,15 +241,17 @@ class Publisher:
             report.unchanged.append(item.title)
             return
 
+        complete_before = bool(old_ids) and item.post_fingerprint is not None
+
         async def save(ids: list[int], done: bool) -> None:
+            # Pinned before the article is stored as complete: a crash in between pins again.
+            if done and ids and (not complete_before or old_ids[0] != ids[0]):
+                await self._pin(channel, ids[0])
             await self.repo.agenda.save_place(
                 item.id, channel_id=channel.id, post_message_ids=ids,
                 post_fingerprint=fp if done else None)
 
-        ids = await self._write_posts(channel, old_ids, parts, item, save)
-        complete_before = bool(old_ids) and item.post_fingerprint is not None
-        if ids and (not complete_before or old_ids[0] != ids[0]):
-            await self._pin(channel, ids[0])
+        await self._write_posts(channel, old_ids, parts, item, save)
         (report.created if created or not complete_before else report.updated).append(item.title)
 
     async def _publish_thread_item(
