@@ -16,7 +16,7 @@ from bot.core.errors import BadInput, UserError
 from bot.core.naming import slugify
 from bot.core.text import truncate
 from bot.core.topics import resolve_topic, status_line, topic_choices
-from bot.runtime.checks import readable, require_organiser, require_read
+from bot.runtime.checks import is_organiser, readable, require_organiser, require_read
 from bot.runtime.client import ConsultationBot
 from bot.runtime.error_handler import report_error
 from bot.runtime.publish_runs import PublishRuns
@@ -270,6 +270,8 @@ class AgendaCog(commands.Cog):
         if not consultations:
             raise UserError("There is no agenda in this server yet.")
         embeds = []
+        outcomes = await repo.outcomes.latest_by_item()
+        organiser = is_organiser(interaction, self.bot.settings)
         for consultation in consultations:
             counts = await repo.discussion.comment_counts(consultation.id)
             lines = []
@@ -279,7 +281,12 @@ class AgendaCog(commands.Cog):
                 indent = "" if item.parent_id is None else "  ↳ "
                 state = "🔒 locked" if item.locked else "open"
                 n = counts.get(item.id, 0)
-                lines.append(f"{indent}{link} — {state} · {n} comment{'s' if n != 1 else ''}")
+                line = f"{indent}{link} — {state} · {n} comment{'s' if n != 1 else ''}"
+                if item.id in outcomes:
+                    line += f" · {outcomes[item.id].headline()}"
+                elif organiser:  # organisers see what still awaits an answer
+                    line += " · no outcome yet"
+                lines.append(line)
             for chunk in _chunks(lines or ["No items you can see."], 4000):
                 embeds.append(discord.Embed(title=truncate(consultation.title, 256), description=chunk,
                                             colour=BRAND_COLOUR))
@@ -296,7 +303,11 @@ class AgendaCog(commands.Cog):
         counts = await repo.discussion.counts(item.id)
         e = discord.Embed(title=truncate(item.title, 256), description=item.summation,
                           colour=LOCKED_COLOUR if item.locked else BRAND_COLOUR)
+        outcome = await repo.outcomes.latest(item.id)
         e.add_field(name="Status", value=status_line(item), inline=False)
+        if outcome is not None:
+            e.add_field(name=truncate(outcome.headline(), 256), inline=False,
+                        value=truncate(outcome.text, 1024))
         e.add_field(name="Created", value=ts_tag(item.created_at))
         e.add_field(name="Last activity", value=ts_tag(counts.last_activity))
         e.add_field(name="Revision", value=str(item.revision_number))

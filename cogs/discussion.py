@@ -14,6 +14,7 @@ from bot.core import quotes
 from bot.core.discussion import DiscussionService, article_text
 from bot.core.text import split_sentences
 from bot.runtime.adapters import (
+    in_private_thread,
     incoming,
     is_participant_message,
     item_place,
@@ -146,6 +147,8 @@ class DiscussionCog(commands.Cog):
 
     @commands.Cog.listener()
     async def on_thread_create(self, thread: discord.Thread) -> None:
+        if in_private_thread(thread):  # not part of the consultation's record
+            return
         if await self.bot.repo.agenda.item_at(thread.id) is None and thread.parent_id:
             await self.discussion.item_for(thread.id, thread.parent_id)
 

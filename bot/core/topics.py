@@ -8,7 +8,7 @@ from bot.core.errors import TopicNotFound
 from bot.core.text import truncate
 from bot.core.topic_map import TopicMap
 from bot.storage import Repository
-from bot.storage.models import Item
+from bot.storage.models import Item, Outcome
 
 CHOICE_LIMIT = 25  # Discord shows at most 25 autocomplete choices
 NAME_LIMIT = 100   # and each choice name is at most 100 characters
@@ -37,13 +37,16 @@ def topic_choices(items: Sequence[Item], typed: str) -> list[tuple[str, str]]:
     return out
 
 
-def status_line(item: Item) -> str:
-    """An item's status as people read it: open, open until…, or locked (and why)."""
+def status_line(item: Item, outcome: Outcome | None = None) -> str:
+    """An item's status as people read it: open, open until…, or locked (and why), and
+    the outcome once organisers recorded one."""
     if item.locked:
-        return "🔒 Locked" + (f": {item.lock_reason}" if item.lock_reason else "")
-    if item.closes_at:
-        return f"Open until {item.closes_at:%Y-%m-%d %H:%M} UTC"
-    return "Open for comments"
+        line = "🔒 Locked" + (f": {item.lock_reason}" if item.lock_reason else "")
+    elif item.closes_at:
+        line = f"Open until {item.closes_at:%Y-%m-%d %H:%M} UTC"
+    else:
+        line = "Open for comments"
+    return f"{line} · {outcome.headline()}" if outcome is not None else line
 
 
 async def resolve_topic(

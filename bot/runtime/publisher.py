@@ -10,11 +10,15 @@ Nothing is created twice, even when the bot is killed mid-way (``kill -9``):
   signature among the bot's own messages since the intent, a sub-item's thread by its
   starter post's id (a thread opened on a message has that message's id);
 - a post is edited only when its rendered text changed; a channel or thread an admin
-  deleted is recreated.
+  deleted is recreated; a starter post whose thread cannot be opened is deleted again.
+
+A sub-item's thread is opened with a 7-day auto-archive (the longest Discord has). Discord
+still archives it after a quiet week, and an archived thread refuses edits (50083): the
+publisher unarchives it for the edit and archives it again afterwards.
 
 Channels: at most 50 per category (Discord refuses a 51st, 50035): new item channels go
 into "<consultation> (2)", "(3)"… when the first category is full. At most 500 per server
-(30013): the cogs refuse before storing anything (see :func:`room_for_channels`).
+(30013): the cogs refuse before storing anything (``AgendaCog._require_room``).
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from bot.core.publishing import (
 from bot.core.topics import status_line
 from bot.runtime.render import part_embeds
 from bot.storage import Repository
-from bot.storage.models import Consultation, Item, PublishIntent
+from bot.storage.models import Consultation, Item, Outcome, PublishIntent
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,10 @@ Progress = Callable[[int, int, Item, str], Awaitable[None]]
 #: covers clock skew between the bot and Discord
 INTENT_SLACK = dt.timedelta(minutes=5)
 NO_PINGS = discord.AllowedMentions.none()
+
+#: minutes a sub-item's thread stays in the channel list without messages (Discord's maximum)
+SUB_ITEM_AUTO_ARCHIVE = 10080
+THREAD_ARCHIVED = 50083  # Discord's error code for a change inside an archived thread
 
 
 class PublishReport:
@@ -59,10 +67,10 @@ class PublishReport:
                 f"{len(self.unchanged)} unchanged")
 
 
-def article_parts(item: Item) -> list[ArticlePart]:
+def article_parts(item: Item, outcome: Outcome | None = None) -> list[ArticlePart]:
     return render_article(
         item.title, item.summation, item.body, edited_at=item.edited_at,
-        status_line=status_line(item),
+        status_line=status_line(item, outcome),
     )
 
 
@@ -234,7 +242,7 @@ class Publisher:
         self, guild: discord.Guild, consultation: Consultation, item: Item, report: PublishReport,
     ) -> None:
         channel, created = await self._channel(guild, consultation, item)
-        parts = article_parts(item)
+        parts = article_parts(item, await self.repo.outcomes.latest(item.id))
         fp = fingerprint(parts)
         old_ids = [] if created else item.post_message_ids
         if not created and fp == item.post_fingerprint and await self._posts_exist(channel, old_ids):
@@ -261,7 +269,7 @@ class Publisher:
         if not isinstance(channel, discord.TextChannel):
             log.warning("sub-item %s has no parent channel; publish its parent first", item.key)
             return
-        parts = article_parts(item)
+        parts = article_parts(item, await self.repo.outcomes.latest(item.id))
         fp = fingerprint(parts)
         thread = await self._existing_thread(guild, item.thread_id)
         if thread is not None and item.channel_id == channel.id:
@@ -278,7 +286,8 @@ class Publisher:
                     starter_message_id=starter[0], post_message_ids=starter + ids,
                     post_fingerprint=fp if done else None)
 
-            await self._write_posts(thread, item.post_message_ids[1:], parts[1:], item, save_rest)
+            await self._write_in_thread(thread, item.post_message_ids[1:], parts[1:], item,
+                                        save_rest)
             (report.updated if complete_before else report.created).append(item.title)
             return
         # No thread (first publish, or an admin deleted it): the starter post, then the thread.
@@ -325,13 +334,18 @@ class Publisher:
         if existing is not None:
             return existing
         try:
-            return await starter.create_thread(name=thread_name(item.title), reason="agenda sub-item")
+            return await starter.create_thread(
+                name=thread_name(item.title), auto_archive_duration=SUB_ITEM_AUTO_ARCHIVE,
+                reason="agenda sub-item")
         except discord.HTTPException as exc:
-            if exc.code != 160004:  # "A thread has already been created for this message"
-                raise
-            found = await self.bot.fetch_channel(starter.id)
-            assert isinstance(found, discord.Thread)
-            return found
+            if exc.code == 160004:  # "A thread has already been created for this message"
+                found = await self.bot.fetch_channel(starter.id)
+                if isinstance(found, discord.Thread):
+                    return found
+            # No starter post without its thread.
+            await self._delete_quietly(channel, starter.id)
+            await self.repo.publishing.clear_intent(item.id, "thread")
+            raise
 
     async def _existing_thread(self, guild: discord.Guild, thread_id: int | None) -> discord.Thread | None:
         if not thread_id:
@@ -346,6 +360,31 @@ class Publisher:
         return fetched if isinstance(fetched, discord.Thread) else None
 
     # --- posts -----------------------------------------------------------------------------
+
+    async def _write_in_thread(
+        self, thread: discord.Thread, old_ids: list[int], parts: list[ArticlePart], item: Item,
+        save: Callable[[list[int], bool], Awaitable[None]],
+    ) -> list[int]:
+        """`_write_posts` inside a thread that Discord may have archived meanwhile: unarchive
+        it for the edit (a cached thread may say "active" and still be refused), then
+        archive it again as it was."""
+        if not parts and not old_ids:
+            await save([], True)
+            return []
+        was_archived = thread.archived
+        if was_archived:
+            thread = await thread.edit(archived=False)
+        try:
+            ids = await self._write_posts(thread, old_ids, parts, item, save)
+        except discord.HTTPException as exc:
+            if exc.code != THREAD_ARCHIVED or was_archived:
+                raise
+            was_archived = True
+            thread = await thread.edit(archived=False)
+            ids = await self._write_posts(thread, old_ids, parts, item, save)
+        if was_archived:
+            await thread.edit(archived=True)
+        return ids
 
     async def _posts_exist(self, channel: discord.abc.Messageable, ids: list[int]) -> bool:
         if not ids:
