@@ -1,0 +1,317 @@
+"""One picture per summary: how people voted on its top statements, and activity per day.
+
+Pure core (matplotlib's object API on the Agg canvas, no pyplot, no Discord), so it is
+safe to run in a worker thread.
+
+* **Statements.** The summary's top consensus, divisive and rejected statements, each as
+  diverging horizontal bars: the share of the people who voted on it that *disagree*
+  grows to the left of the centre line, the share that *agree* to the right, and the
+  share that *passed* sits in its own column on the right (so both sides start at zero
+  and stay comparable). When the summary has opinion groups, each statement has one bar
+  for everyone and one per group (Pol.is' report layout); otherwise one bar.
+* **Activity.** Comments per day.
+
+Colours are from Okabe & Ito's colour-blind-safe palette: agree blue ``#0072B2``,
+disagree vermillion ``#D55E00``, pass grey ``#BBBBBB``, activity sky blue ``#56B4E9``.
+Blue against vermillion stays distinct under protanopia, deuteranopia and tritanopia,
+and the direction of a bar (left/right) says the same thing as its colour.
+
+The figure is 6 inches wide at 160 dpi (960 px): at Discord's preview width (~550 px)
+the 10-point labels are about 13 px high.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import textwrap
+import warnings
+from dataclasses import dataclass, field
+from datetime import date
+
+from bot.core.summary import DiscussionSummary, StatementView
+
+__all__ = [
+    "AGREE",
+    "DISAGREE",
+    "PASS",
+    "ChartBlock",
+    "ChartRow",
+    "ChartSection",
+    "chart_sections",
+    "render_summary_chart",
+    "summary_figure",
+]
+
+AGREE = "#0072B2"  # Okabe-Ito blue
+DISAGREE = "#D55E00"  # Okabe-Ito vermillion
+PASS = "#BBBBBB"  # neutral grey
+ACTIVITY = "#56B4E9"  # Okabe-Ito sky blue
+INK = "#222222"
+MUTED = "#555555"
+
+WIDTH_IN = 6.0
+DPI = 160
+PER_SECTION = 3  # statements per section (2 when there are opinion groups)
+PER_SECTION_GROUPS = 2
+TEXT_WIDTH = 66  # characters per line of a statement's text
+TEXT_LINES = 2
+MAX_GROUPS = 5
+
+# vertical layout, in inches
+LINE_H = 0.19
+BAR_H = 0.21
+BLOCK_GAP = 0.14
+SECTION_H = 0.36
+HEADER_H = 0.32
+ACTIVITY_TITLE_H = 0.42
+ACTIVITY_AX_H = 1.15
+ACTIVITY_TICKS_H = 0.42
+LEFT_IN = 1.05  # margin for the row labels ("Group A (120)")
+PASS_IN = 0.8  # the pass column
+RIGHT_IN = 0.12
+
+
+FOOTNOTE = ("Bars: share of the (n) people who voted on each statement; the pass column: "
+            "those who passed.\nConsensus: \u2265 65 % of the agree/disagree votes agree; "
+            "divisive: 35\u201365 %; rejected: \u2264 35 %.")
+
+
+@dataclass(frozen=True)
+class ChartRow:
+    label: str  # "All (53)", "Group A (20)", "53 voted"
+    agree: int
+    disagree: int
+    passes: int
+
+    @property
+    def voters(self) -> int:
+        return self.agree + self.disagree + self.passes
+
+
+@dataclass(frozen=True)
+class ChartBlock:
+    text: str  # the statement, wrapped and shortened
+    rows: list[ChartRow]
+
+
+@dataclass(frozen=True)
+class ChartSection:
+    title: str
+    blocks: list[ChartBlock] = field(default_factory=list)
+
+
+def _label_text(excerpt: str) -> str:
+    """A statement as at most ``TEXT_LINES`` lines of ``TEXT_WIDTH`` characters, in quotes;
+    cut at a word with an ellipsis when longer. (The zero-width space the text reports put
+    after "@" to stop pings has no use in a picture.)"""
+    text = " ".join(excerpt.replace("\u200b", "").split())
+    lines = textwrap.wrap(f"\u201c{text}\u201d", TEXT_WIDTH, break_long_words=True)
+    if len(lines) > TEXT_LINES:
+        lines = lines[:TEXT_LINES]
+        last = textwrap.shorten(lines[-1], TEXT_WIDTH - 2, placeholder="")
+        lines[-1] = (last or lines[-1][: TEXT_WIDTH - 2]).rstrip(" ,;:.\u201d") + "…\u201d"
+    return "\n".join(lines)
+
+
+def _rows(v: StatementView, group_labels: list[str]) -> list[ChartRow]:
+    n = v.agree + v.disagree + v.passes
+    if not group_labels or len(v.by_group) != len(group_labels):
+        return [ChartRow(f"{n} voted", v.agree, v.disagree, v.passes)]
+    rows = [ChartRow(f"All ({n})", v.agree, v.disagree, v.passes)]
+    for label, (a, d, p) in zip(group_labels, v.by_group, strict=True):
+        rows.append(ChartRow(f"{label} ({a + d + p})", a, d, p))
+    return rows
+
+
+def chart_sections(summary: DiscussionSummary, per_section: int | None = None) -> list[ChartSection]:
+    """What the statements part of the chart shows: the summary's own top consensus,
+    divisive and rejected statements (its ranking, not a new one), with per-group rows
+    when it has opinion groups. Empty sections are left out."""
+    o = summary.opinion
+    if o is None:
+        return []
+    groups = [g.label for g in o.groups[:MAX_GROUPS]] if len(o.groups) <= MAX_GROUPS else []
+    n = per_section or (PER_SECTION_GROUPS if groups else PER_SECTION)
+    out = []
+    for title, views in (("Most agreed (consensus)", o.consensus),
+                         ("Most divisive", o.divisive),
+                         ("Most rejected", o.rejected)):
+        blocks = [ChartBlock(_label_text(v.excerpt), _rows(v, groups)) for v in views[:n]]
+        if blocks:
+            out.append(ChartSection(title, blocks))
+    return out
+
+
+def _block_height(b: ChartBlock) -> float:
+    return b.text.count("\n") * LINE_H + LINE_H + len(b.rows) * BAR_H + BLOCK_GAP
+
+
+def _pct(part: int, whole: int) -> float:
+    return 100.0 * part / whole if whole else 0.0
+
+
+def render_summary_chart(topic_title: str, summary: DiscussionSummary) -> bytes | None:
+    """The PNG for a summary, or None when there is nothing to draw (no comments)."""
+    with warnings.catch_warnings():
+        # glyphs DejaVu Sans lacks (CJK, emoji) are drawn as boxes: fine, no warning each
+        warnings.filterwarnings("ignore", message="Glyph .* missing from")
+        fig = summary_figure(topic_title, summary)
+        if fig is None:
+            return None
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=DPI, facecolor="white", metadata={"Software": None})
+    return buf.getvalue()
+
+
+def summary_figure(topic_title: str, summary: DiscussionSummary):
+    """The chart as a matplotlib ``Figure`` (on an Agg canvas), or None when there is
+    nothing to draw. :func:`render_summary_chart` saves it as PNG."""
+    sections = chart_sections(summary)
+    per_day = summary.participation.per_day
+    if not sections and not per_day:
+        return None
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+    from matplotlib.transforms import blended_transform_factory
+
+    o = summary.opinion
+    title_lines = textwrap.wrap(" ".join(topic_title.split()), 52) or [""]
+    if len(title_lines) > 2:
+        title_lines = [title_lines[0], textwrap.shorten(" ".join(title_lines[1:]), 50,
+                                                        placeholder="…")]
+    title = "\n".join(title_lines)
+    sub = []
+    if o is not None:
+        sub.append(f"{o.votes:,} votes from {o.voters:,} people on {o.statements:,} statements")
+        if o.groups and len(o.groups) <= MAX_GROUPS:
+            sub.append(f"{len(o.groups)} opinion groups of people who voted alike "
+                       f"({o.clustered:,} people placed)")
+    elif per_day:
+        sub.append("No votes on statements yet")
+    title_h = 0.28 * len(title_lines)
+    top_h = 0.22 + title_h + 0.2 * len(sub) + 0.08
+    stmt_h = (HEADER_H + sum(SECTION_H + sum(_block_height(b) for b in s.blocks)
+                             for s in sections)) if sections else 0.0
+    act_h = ACTIVITY_TITLE_H + ACTIVITY_AX_H + ACTIVITY_TICKS_H if per_day else 0.0
+    foot_h = 0.4 if sections else 0.1
+    height = top_h + stmt_h + act_h + foot_h
+
+    fig = Figure(figsize=(WIDTH_IN, height), dpi=DPI, facecolor="white")
+    FigureCanvasAgg(fig)
+    fx = lambda inches: inches / WIDTH_IN  # noqa: E731  (inches → figure fraction)
+    fy = lambda inches: inches / height  # noqa: E731
+    fig.text(fx(0.12), 1 - fy(0.14), title, fontsize=13, fontweight="bold", color=INK,
+             va="top", ha="left", parse_math=False)
+    for i, line in enumerate(sub):
+        fig.text(fx(0.12), 1 - fy(0.2 + title_h + 0.2 * i), line, fontsize=9.5, color=MUTED,
+                 va="top", ha="left", parse_math=False)
+
+    if sections:
+        _draw_statements(fig, sections, top_h, stmt_h, height, fx, fy, blended_transform_factory)
+    if per_day:
+        _draw_activity(fig, per_day, top_h + stmt_h, height, fx, fy, MaxNLocator)
+    if sections:
+        fig.text(fx(0.12), fy(0.1), FOOTNOTE, fontsize=7.5, color=MUTED, ha="left", va="bottom",
+                 linespacing=1.3)
+    return fig
+
+
+def _draw_statements(fig, sections, top_h, stmt_h, height, fx, fy, blended) -> None:
+    left, right = LEFT_IN, WIDTH_IN - RIGHT_IN - PASS_IN
+    bottom = height - top_h - stmt_h
+    ax = fig.add_axes((fx(left), fy(bottom), fx(right - left), fy(stmt_h)))
+    pax = fig.add_axes((fx(right + 0.08), fy(bottom), fx(PASS_IN - 0.08), fy(stmt_h)),
+                       sharey=ax)
+    ax.set_xlim(-128, 128)
+    pax.set_xlim(0, 150)
+    ax.set_ylim(stmt_h, 0)
+    for a in (ax, pax):
+        a.set_axis_off()
+    at_fig_x = blended(fig.transFigure, ax.transData)
+
+    # header: the colours are the legend
+    y = HEADER_H * 0.55
+    ax.text(-6, y, "\u25c0 disagree", color=DISAGREE, fontsize=10, fontweight="bold",
+            ha="right", va="center")
+    ax.text(6, y, "agree \u25b6", color=AGREE, fontsize=10, fontweight="bold",
+            ha="left", va="center")
+    pax.text(4, y, "pass", color=MUTED, fontsize=10, fontweight="bold", ha="left", va="center")
+    y = HEADER_H
+    for s in sections:
+        ax.text(fx(0.12), y + SECTION_H * 0.55, s.title, transform=at_fig_x, fontsize=11,
+                fontweight="bold", color=INK, ha="left", va="center")
+        ax.plot([fx(0.12), 1 - fx(0.12)], [y + SECTION_H * 0.95] * 2, color="#DDDDDD",
+                lw=0.8, transform=at_fig_x, clip_on=False)
+        y += SECTION_H
+        for b in s.blocks:
+            ax.text(fx(0.2), y + 0.02, b.text, transform=at_fig_x, fontsize=9.5, color=INK,
+                    ha="left", va="top", linespacing=1.15, parse_math=False)
+            y += b.text.count("\n") * LINE_H + LINE_H
+            top_of_bars = y
+            for r in b.rows:
+                mid = y + BAR_H / 2
+                n = r.voters
+                a, d, p = _pct(r.agree, n), _pct(r.disagree, n), _pct(r.passes, n)
+                ax.text(fx(LEFT_IN - 0.06), mid, r.label, transform=at_fig_x, fontsize=9,
+                        color=MUTED, ha="right", va="center", parse_math=False)
+                h = BAR_H * 0.78
+                ax.barh(mid, a, left=0, height=h, color=AGREE)
+                ax.barh(mid, -d, left=0, height=h, color=DISAGREE)
+                pax.barh(mid, p, left=0, height=h, color=PASS)
+                if n == 0:
+                    ax.text(3, mid, "no votes", fontsize=9, color=MUTED, va="center")
+                    y += BAR_H
+                    continue
+                if a >= 0.5:
+                    ax.text(a + 2, mid, f"{a:.0f} %", fontsize=9, color=INK, ha="left",
+                            va="center")
+                if d >= 0.5:
+                    ax.text(-d - 2, mid, f"{d:.0f} %", fontsize=9, color=INK, ha="right",
+                            va="center")
+                pax.text(p + 4, mid, f"{p:.0f} %", fontsize=9, color=INK, ha="left",
+                         va="center")
+                y += BAR_H
+            ax.plot([0, 0], [top_of_bars, y], color=INK, lw=1.0)
+            for x in (-100, -50, 50, 100):
+                ax.plot([x, x], [top_of_bars, y], color="#E6E6E6", lw=0.6, zorder=0)
+            pax.plot([0, 0], [top_of_bars, y], color=INK, lw=1.0)
+            y += BLOCK_GAP
+
+
+def _draw_activity(fig, per_day: list[tuple[date, int]], top: float, height, fx, fy,
+                   MaxNLocator) -> None:
+    import matplotlib.dates as mdates
+
+    bottom = height - top - ACTIVITY_TITLE_H - ACTIVITY_AX_H
+    fig.text(fx(0.12), 1 - fy(top + ACTIVITY_TITLE_H * 0.45), "Comments per day", fontsize=11,
+             fontweight="bold", color=INK, ha="left", va="center")
+    ax = fig.add_axes((fx(0.62), fy(bottom), fx(WIDTH_IN - 0.62 - 0.3), fy(ACTIVITY_AX_H)))
+    days = [d for d, _ in per_day]
+    counts = [n for _, n in per_day]
+    span = (days[-1] - days[0]).days + 1
+    ax.bar(days, counts, width=0.8 if span <= 60 else 1.0, color=ACTIVITY,
+           edgecolor="none", align="center")
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+    # at most 6 ticks on whole days, "2 Nov"; the year on the first and where it changes
+    step = max(1, math.ceil(span / 6))
+    ticks = [date.fromordinal(o) for o in range(days[0].toordinal(), days[-1].toordinal() + 1,
+                                                 step)]
+    ax.set_xticks([mdates.date2num(d) for d in ticks])
+    ax.set_xticklabels([f"{d.day} {d:%b}" + (f" {d.year}" if i == 0 or d.year != ticks[i - 1].year
+                                             else "") for i, d in enumerate(ticks)])
+    pad = max(1.0, span * 0.02)
+    ax.set_xlim(mdates.date2num(days[0]) - pad, mdates.date2num(days[-1]) + pad)
+    ax.set_ylim(0, max(counts) * 1.18 + 0.5)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(labelsize=8.5, colors=MUTED)
+    ax.grid(axis="y", color="#E6E6E6", lw=0.6)
+    ax.set_axisbelow(True)
+    peak = max(range(len(counts)), key=lambda i: (counts[i], days[i]))
+    ax.annotate(f"busiest: {days[peak].day} {days[peak]:%b} ({counts[peak]:,})",
+                (mdates.date2num(days[peak]), counts[peak]), xytext=(0, 3),
+                textcoords="offset points", ha="center" if 0.15 < peak / max(1, len(days) - 1) < 0.85
+                else ("left" if peak / max(1, len(days) - 1) <= 0.15 else "right"),
+                va="bottom", fontsize=9, color=INK)
