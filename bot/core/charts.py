@@ -159,8 +159,21 @@ def render_summary_chart(topic_title: str, summary: DiscussionSummary) -> bytes 
         fig = summary_figure(topic_title, summary)
         if fig is None:
             return None
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=DPI, facecolor="white", metadata={"Software": None})
+        fig.canvas.draw()
+    return _png(fig)
+
+
+def _png(fig) -> bytes:
+    """The drawn canvas as an indexed-colour PNG: one draw (``savefig`` would draw again),
+    a 128-colour palette (Pillow's fast octree), which is ~4x smaller than RGBA and
+    looks the same for flat colours and anti-aliased text."""
+    from PIL import Image
+
+    w, h = fig.canvas.get_width_height()
+    image = Image.frombuffer("RGBA", (w, h), fig.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    buf = io.BytesIO()
+    image.convert("RGB").quantize(colors=128, method=Image.Quantize.FASTOCTREE).save(
+        buf, format="PNG", compress_level=6)
     return buf.getvalue()
 
 
