@@ -71,9 +71,14 @@ class InsightCog(commands.Cog):
             e.set_footer(text=data.footer)
         freshness = (f"unchanged since {ts_tag(result.computed_at, 'R')}" if result.from_cache
                      else "computed now")
+        files = [text_file(f"summary-{item.key}.md", result.markdown)]
+        chart = await self.insight.summary_chart(item, result)
+        if chart is not None:
+            files.append(bytes_file(f"summary-{item.key}.png", chart))
+        attached = "the chart and the full report are" if chart else "the full report is"
         await interaction.followup.send(
-            content=f"Summary of “{fit(item.title, 150)}” ({freshness}); the full report is attached.",
-            embed=e, file=text_file(f"summary-{item.key}.md", result.markdown), ephemeral=not share,
+            content=f"Summary of “{fit(item.title, 150)}” ({freshness}); {attached} attached.",
+            embed=e, files=files, ephemeral=not share,
         )
 
     # --- /map ------------------------------------------------------------------------------

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from datetime import datetime
 
 from pydantic import BaseModel
 
 from bot.core import quotes as quoting
+from bot.core.charts import render_summary_chart
 from bot.core.discussion import article_text
 from bot.core.summary import (
     DiscussionSummary,
@@ -33,6 +34,7 @@ from bot.storage.models import Item
 
 # A comment that points at another topic: a channel mention or a link to a message/channel.
 _CHANNEL_MENTION = re.compile(r"<#(\d+)>")
+CHARTS_KEPT = 64  # summary charts kept in memory (~65 KB each)
 _DISCORD_LINK = re.compile(r"https?://(?:\w+\.)?discord(?:app)?\.com/channels/\d+/(\d+)")
 
 
@@ -62,6 +64,7 @@ class SummaryResult(BaseModel):
     embed: EmbedData
     computed_at: datetime | None
     from_cache: bool
+    version: int = 0  # the item's discussion version the summary is of
 
 
 class InsightService:
@@ -76,6 +79,8 @@ class InsightService:
         self._maps: dict[int, tuple[tuple[int, int, int], TopicMap, dict[int, Item]]] = {}
         #: item id -> (discussion version, {comment id: engine input}) — see summary_comments
         self._inputs: dict[int, tuple[int, dict[int, SummaryComment]]] = {}
+        #: (item id, discussion version, title) -> chart PNG (or None), newest last
+        self._charts: OrderedDict[tuple[int, int, str], bytes | None] = OrderedDict()
 
     async def summary_comments(self, item: Item) -> list[SummaryComment]:
         """The item's visible comments as the engine's input.
@@ -130,7 +135,21 @@ class InsightService:
                                        status_line=status),
             computed_at=computed[0] if computed else None,
             from_cache=from_cache,
+            version=version,
         )
+
+    async def summary_chart(self, item: Item, result: SummaryResult) -> bytes | None:
+        """The summary's chart as PNG (None when there is nothing to draw), drawn in a
+        worker thread and kept for the same discussion version, like the summary."""
+        key = (item.id, result.version, item.title)
+        if key in self._charts:
+            self._charts.move_to_end(key)
+            return self._charts[key]
+        png = await asyncio.to_thread(render_summary_chart, item.title, result.summary)
+        self._charts[key] = png
+        while len(self._charts) > CHARTS_KEPT:
+            self._charts.popitem(last=False)
+        return png
 
     async def warm(self, items: Iterable[Item]) -> int:
         """Load the comments and compute their features ahead of the first summary request
@@ -148,6 +167,7 @@ class InsightService:
         async with self._lock:
             self.features = FeatureCache()
             self._maps.clear()
+            self._charts.clear()  # they show statements' text
             self._inputs.clear()
 
     # --- the related-topics map ------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any
 
 from . import payloads as pl
 from .errors import ApiError
-from .limits import validate_message
+from .limits import validate_files, validate_message
 from .state import (
     CATEGORY,
     DEFAULT_BOT_PERMISSIONS,
@@ -285,6 +285,7 @@ class EmulatorBase:
         files = files or []
         ch = self.state.channel(channel_id)
         validate_message(payload, len(files))
+        validate_files(files)
         if check:
             self._check_can_post(actor_id, ch)
             if files and not self.state.has(actor_id, P.ATTACH_FILES, ch.id):
@@ -341,6 +342,7 @@ class EmulatorBase:
                     raise ApiError(403, 50005, "Cannot edit a message authored by another user")
                 self.state.require(actor_id, P.MANAGE_MESSAGES, m.channel_id)
         validate_message(payload, len(files or []), edit=True)
+        validate_files(files or [])
         if "content" in payload:
             m.content = "" if payload["content"] is None else str(payload["content"])
         if "embeds" in payload:

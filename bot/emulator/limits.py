@@ -12,6 +12,8 @@ MAX_EMBED_TOTAL = 6000
 MAX_CHOICES = 25
 MAX_MODAL_INPUTS = 5
 MAX_TEXT_INPUT_LENGTH = 4000
+MAX_FILES = 10  # attachments in one message
+MAX_FILE_BYTES = 10 * 1024 * 1024  # Discord's upload limit in a server without boosts
 
 
 def _max(path: str, value: Any, limit: int) -> None:
@@ -96,6 +98,15 @@ def validate_message(payload: dict[str, Any], n_files: int, *, edit: bool = Fals
                      or payload.get("attachments"))
         if empty:
             raise ApiError(400, 50006, "Cannot send an empty message")
+
+
+def validate_files(files: list[Any]) -> None:
+    """At most 10 files a message, none over the server's upload limit (10 MiB unboosted);
+    Discord answers a too-large upload with 413 / 40005."""
+    if len(files) > MAX_FILES:
+        raise ApiError.form("files", "BASE_TYPE_MAX_LENGTH", "Must be 10 or fewer in length.")
+    if any(len(f.data) > MAX_FILE_BYTES for f in files):
+        raise ApiError(413, 40005, "Request entity too large")
 
 
 def validate_choices(choices: list[dict[str, Any]] | None) -> None:

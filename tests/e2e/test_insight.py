@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import matplotlib.image as mpimg
+from PIL import Image
 
 from tests.e2e.conftest import answer_files, answer_text, eventually, finished, item_by_key
 
@@ -13,6 +14,16 @@ ARGUMENTS = [
     "Industry must make devices and services secure by default instead of blaming users",
     "Cross-border access to data must respect the privacy of ordinary citizens everywhere",
 ]
+
+
+def assert_sane_png(data: bytes) -> None:
+    """A PNG that decodes, readable at Discord's preview width, far below the upload limit."""
+    image = Image.open(io.BytesIO(data))
+    assert image.format == "PNG"
+    image.load()  # decodes every pixel: a truncated file fails here
+    width, height = image.size
+    assert 550 <= width <= 2000 and 200 <= height <= 2500 and len(data) < 1_000_000
+    assert len(image.convert("L").getcolors(256 * 256) or []) > 2  # not a blank picture
 
 
 async def test_summary_map_and_export(emulator, published):
@@ -32,12 +43,17 @@ async def test_summary_map_and_export(emulator, published):
     summary = await finished(emu, await emu.slash(emulator.sam.id, crime.channel_id, "summary"))
     text = answer_text(summary)
     assert "Summary" in text and "24/7" in text
-    (report,) = [d.decode() for n, d in answer_files(summary).items() if n.endswith(".md")]
+    files = answer_files(summary)
+    (report,) = [d.decode() for n, d in files.items() if n.endswith(".md")]
     assert "https://discord.com/channels/" in report
     assert summary.ephemeral or all(m.ephemeral for m in summary.followups)
+    chart = files["summary-tackling-cyber-crime.png"]  # the chart: comments per day
+    assert_sane_png(chart)
+    assert "the chart and the full report are attached" in answer_text(summary)
 
     cached = await finished(emu, await emu.slash(emulator.pat.id, crime.channel_id, "summary"))
     assert "unchanged since" in answer_text(cached)
+    assert answer_files(cached)["summary-tackling-cyber-crime.png"] == chart
 
     whole = await finished(emu, await emu.slash(emulator.pat.id, crime.channel_id, "map"))
     png = answer_files(whole)["map.png"]
