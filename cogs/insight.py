@@ -23,8 +23,9 @@ from cogs.agenda import topic_autocomplete, topic_for
 log = logging.getLogger(__name__)
 
 FORMATS = [
-    app_commands.Choice(name="everything (report + CSV + JSON)", value="all"),
+    app_commands.Choice(name="everything (reports + CSV + JSON)", value="all"),
     app_commands.Choice(name="report (Markdown)", value="md"),
+    app_commands.Choice(name="report as a web page with the map and charts (HTML)", value="html"),
     app_commands.Choice(name="data as CSV", value="csv"),
     app_commands.Choice(name="data as JSON", value="json"),
 ]

@@ -72,8 +72,8 @@ PASS_IN = 0.8  # the pass column
 RIGHT_IN = 0.12
 
 
-FOOTNOTE = ("Bars: share of the (n) people who voted on each statement; the pass column: "
-            "those who passed.\nConsensus: \u2265 65 % of the agree/disagree votes agree; "
+FOOTNOTE = ("Bars: share of the (n) people who voted on each statement{passed}."
+            "\nConsensus: \u2265 65 % of the agree/disagree votes agree; "
             "divisive: 35\u201365 %; rejected: \u2264 35 %.")
 
 
@@ -152,7 +152,8 @@ def _pct(part: int, whole: int) -> float:
 
 
 def render_summary_chart(topic_title: str, summary: DiscussionSummary) -> bytes | None:
-    """The PNG for a summary, or None when there is nothing to draw (no comments)."""
+    """The PNG for a summary, or None when a picture would show nothing the text does not:
+    no statement with enough votes to judge, and comments on one day at most."""
     with warnings.catch_warnings():
         # glyphs DejaVu Sans lacks (CJK, emoji) are drawn as boxes: fine, no warning each
         warnings.filterwarnings("ignore", message="Glyph .* missing from")
@@ -182,8 +183,8 @@ def summary_figure(topic_title: str, summary: DiscussionSummary):
     nothing to draw. :func:`render_summary_chart` saves it as PNG."""
     sections = chart_sections(summary)
     per_day = summary.participation.per_day
-    if not sections and not per_day:
-        return None
+    if not sections and len(per_day) < 2:
+        return None  # no judged statement and at most one day: the text says it all
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
@@ -197,7 +198,10 @@ def summary_figure(topic_title: str, summary: DiscussionSummary):
     title = "\n".join(title_lines)
     sub = []
     if o is not None:
-        sub.append(f"{o.votes:,} votes from {o.voters:,} people on {o.statements:,} statements")
+        # the number of people is known only from per-person votes (then there are groups);
+        # from reaction counts alone it would be a guess
+        people = f" from {o.voters:,} people" if o.groups else ""
+        sub.append(f"{o.votes:,} votes{people} on {o.statements:,} statements")
         if o.groups and len(o.groups) <= MAX_GROUPS:
             sub.append(f"{len(o.groups)} opinion groups of people who voted alike "
                        f"({o.clustered:,} people placed)")
@@ -207,7 +211,10 @@ def summary_figure(topic_title: str, summary: DiscussionSummary):
     top_h = 0.22 + title_h + 0.2 * len(sub) + 0.08
     stmt_h = (HEADER_H + sum(SECTION_H + sum(_block_height(b) for b in s.blocks)
                              for s in sections)) if sections else 0.0
-    act_h = ACTIVITY_TITLE_H + ACTIVITY_AX_H + ACTIVITY_TICKS_H if per_day else 0.0
+    with_pass = any(r.passes for s in sections for b in s.blocks for r in b.rows)
+    one_day = len(per_day) == 1  # a bar chart of one bar says less than a sentence
+    act_h = (0.0 if not per_day else ACTIVITY_TITLE_H if one_day
+             else ACTIVITY_TITLE_H + ACTIVITY_AX_H + ACTIVITY_TICKS_H)
     foot_h = 0.4 if sections else 0.1
     height = top_h + stmt_h + act_h + foot_h
 
@@ -222,26 +229,38 @@ def summary_figure(topic_title: str, summary: DiscussionSummary):
                  va="top", ha="left", parse_math=False)
 
     if sections:
-        _draw_statements(fig, sections, top_h, stmt_h, height, fx, fy, blended_transform_factory)
-    if per_day:
+        _draw_statements(fig, sections, top_h, stmt_h, height, fx, fy, blended_transform_factory,
+                         with_pass)
+    if one_day:
+        (day, n), = per_day
+        fig.text(fx(0.12), 1 - fy(top_h + stmt_h + ACTIVITY_TITLE_H * 0.45),
+                 f"Comments: {'all ' if n > 1 else ''}{n:,} on {day.day} {day:%B %Y}.",
+                 fontsize=10.5, color=INK, ha="left", va="center")
+    elif per_day:
         _draw_activity(fig, per_day, top_h + stmt_h, height, fx, fy, MaxNLocator)
     if sections:
-        fig.text(fx(0.12), fy(0.1), FOOTNOTE, fontsize=7.5, color=MUTED, ha="left", va="bottom",
+        note = FOOTNOTE.format(passed="; the pass column: those who passed" if with_pass else "")
+        fig.text(fx(0.12), fy(0.1), note, fontsize=7.5, color=MUTED, ha="left", va="bottom",
                  linespacing=1.3)
     return fig
 
 
-def _draw_statements(fig, sections, top_h, stmt_h, height, fx, fy, blended) -> None:
-    left, right = LEFT_IN, WIDTH_IN - RIGHT_IN - PASS_IN
+def _draw_statements(fig, sections, top_h, stmt_h, height, fx, fy, blended,
+                     with_pass: bool = True) -> None:
+    """The statements part; without any pass vote among them (Discord reactions have no
+    "pass"), no pass column: a column of zeros would be noise."""
+    left, right = LEFT_IN, WIDTH_IN - RIGHT_IN - (PASS_IN if with_pass else 0.3)
     bottom = height - top_h - stmt_h
     ax = fig.add_axes((fx(left), fy(bottom), fx(right - left), fy(stmt_h)))
-    pax = fig.add_axes((fx(right + 0.08), fy(bottom), fx(PASS_IN - 0.08), fy(stmt_h)),
-                       sharey=ax)
     ax.set_xlim(-128, 128)
-    pax.set_xlim(0, 150)
     ax.set_ylim(stmt_h, 0)
-    for a in (ax, pax):
-        a.set_axis_off()
+    ax.set_axis_off()
+    pax = None
+    if with_pass:
+        pax = fig.add_axes((fx(right + 0.08), fy(bottom), fx(PASS_IN - 0.08), fy(stmt_h)),
+                           sharey=ax)
+        pax.set_xlim(0, 150)
+        pax.set_axis_off()
     at_fig_x = blended(fig.transFigure, ax.transData)
 
     # header: the colours are the legend
@@ -250,7 +269,9 @@ def _draw_statements(fig, sections, top_h, stmt_h, height, fx, fy, blended) -> N
             ha="right", va="center")
     ax.text(6, y, "agree \u25b6", color=AGREE, fontsize=10, fontweight="bold",
             ha="left", va="center")
-    pax.text(4, y, "pass", color=MUTED, fontsize=10, fontweight="bold", ha="left", va="center")
+    if pax is not None:
+        pax.text(4, y, "pass", color=MUTED, fontsize=10, fontweight="bold", ha="left",
+                 va="center")
     y = HEADER_H
     for s in sections:
         ax.text(fx(0.12), y + SECTION_H * 0.55, s.title, transform=at_fig_x, fontsize=11,
@@ -272,7 +293,8 @@ def _draw_statements(fig, sections, top_h, stmt_h, height, fx, fy, blended) -> N
                 h = BAR_H * 0.78
                 ax.barh(mid, a, left=0, height=h, color=AGREE)
                 ax.barh(mid, -d, left=0, height=h, color=DISAGREE)
-                pax.barh(mid, p, left=0, height=h, color=PASS)
+                if pax is not None:
+                    pax.barh(mid, p, left=0, height=h, color=PASS)
                 if n == 0:
                     ax.text(3, mid, "no votes", fontsize=9, color=MUTED, va="center")
                     y += BAR_H
@@ -283,13 +305,15 @@ def _draw_statements(fig, sections, top_h, stmt_h, height, fx, fy, blended) -> N
                 if d >= 0.5:
                     ax.text(-d - 2, mid, f"{d:.0f} %", fontsize=9, color=INK, ha="right",
                             va="center")
-                pax.text(p + 4, mid, f"{p:.0f} %", fontsize=9, color=INK, ha="left",
-                         va="center")
+                if pax is not None:
+                    pax.text(p + 4, mid, f"{p:.0f} %", fontsize=9, color=INK, ha="left",
+                             va="center")
                 y += BAR_H
             ax.plot([0, 0], [top_of_bars, y], color=INK, lw=1.0)
             for x in (-100, -50, 50, 100):
                 ax.plot([x, x], [top_of_bars, y], color="#E6E6E6", lw=0.6, zorder=0)
-            pax.plot([0, 0], [top_of_bars, y], color=INK, lw=1.0)
+            if pax is not None:
+                pax.plot([0, 0], [top_of_bars, y], color=INK, lw=1.0)
             y += BLOCK_GAP
 
 

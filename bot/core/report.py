@@ -1,4 +1,5 @@
-"""The consultation report (Markdown) and its data files (CSV, JSON).
+"""The consultation report (Markdown, and HTML with the map and charts) and its data
+files (CSV, JSON).
 
 Shared by `/export` and `python -m bot export`. Hidden, deleted and erased
 comments are left out unless asked for; participants appear under their
@@ -7,19 +8,23 @@ pseudonym unless they consented to be named.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Literal
 
-from bot.core.insight import InsightService, jump_url
+from bot.core.insight import InsightService, SummaryResult, jump_url
+from bot.core.report_html import ReportPart, render_report_html
+from bot.core.topic_map import render_png
 from bot.core.topics import status_line
 from bot.storage import Repository
 from bot.storage.models import Consultation, Item, Participant
 from bot.storage.privacy_store import pseudonym_for
 
-Format = Literal["md", "csv", "json", "all"]
+Format = Literal["md", "html", "csv", "json", "all"]
 ANNOTATION_CONTEXT = "http://www.w3.org/ns/anno.jsonld"
 
 
@@ -47,8 +52,12 @@ class ReportBuilder:
         items = await self.repo.agenda.items(consultation.id)
         participants = await self.repo.privacy.participants()
         files: dict[str, bytes] = {}
-        if fmt in ("md", "all"):
-            files["report.md"] = (await self.markdown(consultation, items)).encode()
+        if fmt in ("md", "html", "all"):
+            parts = await self._parts(consultation, items)
+            if fmt in ("md", "all"):
+                files["report.md"] = _join(parts).encode()
+            if fmt in ("html", "all"):
+                files["report.html"] = (await self._html(consultation, items, parts)).encode()
         if fmt in ("csv", "json", "all"):
             tables = {
                 "comments": await self.comment_rows(items, participants, include_hidden),
@@ -69,17 +78,46 @@ class ReportBuilder:
         return files
 
     async def markdown(self, consultation: Consultation, items: list[Item]) -> str:
-        out = [f"# {consultation.title}", ""]
+        return _join(await self._parts(consultation, items))
+
+    async def _parts(self, consultation: Consultation, items: list[Item]
+                     ) -> list[tuple[Item | None, str, SummaryResult | None]]:
+        """The report in pieces: (None, the title and description), then per item
+        (item, its Markdown, its summary)."""
+        intro = [f"# {consultation.title}", ""]
         if consultation.description:
-            out += [consultation.description, ""]
+            intro += [consultation.description, ""]
+        parts: list[tuple[Item | None, str, SummaryResult | None]] = [
+            (None, "\n".join(intro), None)]
         for item in items:
             depth = "##" if item.parent_id is None else "###"
-            out += [f"{depth} {item.title}", "", f"*{item.summation}*", "",
-                    f"Status: {status_line(item)} · article revision {item.revision_number}", ""]
+            out = [f"{depth} {item.title}", "", f"*{item.summation}*", "",
+                   f"Status: {status_line(item)} · article revision {item.revision_number}", ""]
             result = await self.insight.summary(item)
             body = result.markdown.split("\n", 1)[1] if "\n" in result.markdown else ""
             out += [body.replace("\n### ", "\n#### ").strip(), ""]
-        return "\n".join(out).rstrip() + "\n"
+            parts.append((item, "\n".join(out), result))
+        return parts
+
+    async def _html(self, consultation: Consultation, items: list[Item],
+                    parts: list[tuple[Item | None, str, SummaryResult | None]]) -> str:
+        """report.html: the same report with the topic map and every item's chart."""
+        built, _ = await self.insight.topic_map(consultation.id)
+        map_png = (await asyncio.to_thread(render_png, built, None,
+                                           title="Graph of this discussion")
+                   if built.topics else None)
+        html_parts = []
+        for item, md, result in parts[1:]:
+            if item is None or result is None:
+                continue
+            chart = await self.insight.summary_chart(item, result)
+            html_parts.append(ReportPart(
+                md, chart, chart_alt=f"Chart: how people voted on “{item.title}”, and comments "
+                                     "per day"))
+        intro = parts[0][1].split("\n", 1)[1] if parts else ""
+        return await asyncio.to_thread(
+            render_report_html, consultation.title, intro, html_parts, map_png=map_png,
+            generated_at=datetime.now(UTC))
 
     async def comment_rows(self, items: list[Item], participants, include_hidden: bool) -> list[dict]:
         rows = []
@@ -163,6 +201,10 @@ class ReportBuilder:
              "moderator_id": str(a.moderator_id or ""), "reason": a.reason or ""}
             for a in actions if a.item_id is None or a.item_id in keys
         ]
+
+
+def _join(parts: list[tuple[Item | None, str, SummaryResult | None]]) -> str:
+    return "\n".join(md for _, md, _ in parts).rstrip() + "\n"
 
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

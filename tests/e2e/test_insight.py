@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import io
+import re
 
 import matplotlib.image as mpimg
 from PIL import Image
@@ -31,14 +33,24 @@ async def test_summary_map_and_export(emulator, published):
     crime = await item_by_key(bot, g.id, "tackling-cyber-crime")
     security = await item_by_key(bot, g.id, "international-security")
     people = [emulator.pat, emulator.sam, emulator.mo, emulator.alice]
-    last = None
+    last = first = None
     for n in range(24):
         author = people[n % len(people)]
         last = await emu.send_message(author.id, crime.channel_id,
                                       f"{ARGUMENTS[n % 3]}, as I see it (point {n}).")
+        first = first or last
     await emu.send_message(emulator.pat.id, crime.channel_id,
                            f"This also matters for <#{security.channel_id}>, see the discussion there.")
     await eventually(lambda: bot.repo.discussion.comment(last.id))
+    voters = [emu.add_member(g.id, f"voter{i}") for i in range(6)]
+    for i, voter in enumerate(voters):  # the first comment: 5 agree, 1 disagrees
+        await emu.add_reaction(voter.id, first.id, "👍" if i < 5 else "👎")
+
+    async def counted():
+        c = await bot.repo.discussion.comment(first.id)
+        return c and (await bot.repo.discussion.reaction_counts(crime.id, ["👍"], ["👎"])).get(
+            c.id) == (5, 1)
+    await eventually(counted)
 
     summary = await finished(emu, await emu.slash(emulator.sam.id, crime.channel_id, "summary"))
     text = answer_text(summary)
@@ -47,9 +59,13 @@ async def test_summary_map_and_export(emulator, published):
     (report,) = [d.decode() for n, d in files.items() if n.endswith(".md")]
     assert "https://discord.com/channels/" in report
     assert summary.ephemeral or all(m.ephemeral for m in summary.followups)
-    chart = files["summary-tackling-cyber-crime.png"]  # the chart: comments per day
+    chart = files["summary-tackling-cyber-crime.png"]  # the voted statement's bars
     assert_sane_png(chart)
     assert "the chart and the full report are attached" in answer_text(summary)
+
+    quiet = await finished(emu, await emu.slash(emulator.sam.id, security.channel_id, "summary"))
+    assert [n for n in answer_files(quiet) if n.endswith(".png")] == []  # nothing to draw
+    assert "the full report is attached" in answer_text(quiet)
 
     cached = await finished(emu, await emu.slash(emulator.pat.id, crime.channel_id, "summary"))
     assert "unchanged since" in answer_text(cached)
@@ -68,8 +84,18 @@ async def test_summary_map_and_export(emulator, published):
     assert "International security" in answer_text(about)
 
     export = await finished(emu, await emu.slash(emulator.alice.id, crime.channel_id, "export"))
-    names = set(answer_files(export))
-    assert {"the-london-agenda-report.md", "the-london-agenda-comments.csv",
-            "the-london-agenda-quotes.annotations.json"} <= names
+    # 11 files: Discord takes 10 a message, so they come in two
+    await emu.wait_for(lambda: len(answer_files(export)) == 11, timeout=30)
+    files = answer_files(export)
+    assert {"the-london-agenda-report.md", "the-london-agenda-report.html",
+            "the-london-agenda-comments.csv", "the-london-agenda-quotes.annotations.json"} <= set(files)
+    page = files["the-london-agenda-report.html"].decode()
+    assert "<script" not in page.lower() and "Content-Security-Policy" in page
+    images = re.findall(r'<img src="data:image/png;base64,([^"]+)"', page)
+    assert len(images) == 2  # the map, and the chart of the one topic with a voted statement
+    for data in images:
+        assert_sane_png(base64.b64decode(data))
+    assert base64.b64decode(images[1]) == chart
     refused = await finished(emu, await emu.slash(emulator.pat.id, crime.channel_id, "export"))
     assert "Only organisers" in answer_text(refused)
+    assert answer_files(refused) == {}

@@ -148,12 +148,32 @@ def test_without_votes_only_activity_and_without_comments_nothing():
     assert render_summary_chart("Empty", summarise([])) is None
 
 
-def test_one_day_and_a_long_consultation_are_labelled_in_words():
+def test_days_are_labelled_in_words_and_one_day_is_a_sentence():
     one = summarise(counted(3))
-    long = summarise([SummaryComment(i, i % 5, f"Point number {i} about data", T0 + timedelta(days=3 * i),
-                                     "https://x", 3, 1) for i in range(200)])
-    for s in (one, long):
-        fig = summary_figure("Days", s)
-        assert_legible(fig)
-        labels = [t.get_text() for t in fig.axes[-1].get_xticklabels() if t.get_text()]
-        assert labels and labels[0].endswith("2011") and len(labels) <= 7
+    fig = summary_figure("Days", one)
+    drawn = [t for t, _ in texts_of(fig)]
+    assert "Comments: all 3 on 1 November 2011." in drawn
+    assert "Comments per day" not in drawn
+    long = summarise([SummaryComment(i, i % 5, f"Point number {i} about data",
+                                     T0 + timedelta(days=3 * i), "https://x", 3, 1)
+                      for i in range(200)])
+    fig = summary_figure("Days", long)
+    assert_legible(fig)
+    labels = [t.get_text() for t in fig.axes[-1].get_xticklabels() if t.get_text()]
+    assert labels[0] == "1 Nov 2011" and len(labels) <= 7
+    assert any(x.endswith("2012") for x in labels)  # the year where it changes
+
+
+def test_pass_column_only_when_someone_passed(polis):
+    """Discord reactions have no "pass": a column of zeros would be noise. Votes from
+    Pol.is have passes, and their column."""
+    no_pass = [SummaryComment(c.comment_id, c.author_id, c.text, c.created_at, c.jump_url,
+                              c.agree, c.disagree, 0) for c in counted()]
+    drawn = [t for t, _ in texts_of(summary_figure("Reactions", summarise(no_pass)))]
+    assert "pass" not in drawn and not any("pass column" in t for t in drawn)
+    drawn = [t for t, _ in texts_of(summary_figure("Pol.is", polis))]
+    assert "pass" in drawn and any("pass column" in t for t in drawn)
+    # the number of people is stated only when it is known (per-person votes)
+    assert any(" votes from " in t for t in drawn)
+    drawn = [t for t, _ in texts_of(summary_figure("Reactions", summarise(no_pass)))]
+    assert any(t.endswith("statements") and " from " not in t for t in drawn)
