@@ -68,7 +68,7 @@ class ReportPart:
 
 
 def _md() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False, "breaks": True})
     md.disable("image")  # a comment must not make the page load anything
     return md
 
@@ -91,10 +91,14 @@ def _figure(png: bytes, alt: str, caption: str) -> str:
             f"<figcaption>{html.escape(caption)}</figcaption></figure>\n")
 
 
-def _split_heading(markdown: str) -> tuple[str, str]:
-    """(the part's first heading line, the rest)."""
-    first, _, rest = markdown.partition("\n")
-    return (first, rest) if first.startswith("#") else ("", markdown)
+def _split_at_details(markdown: str) -> tuple[str, str]:
+    """(the part's heading, summation, status and opening sentences; the rest from its
+    first sub-heading on): the chart goes between the two."""
+    lines = markdown.split("\n")
+    for i, line in enumerate(lines[1:], start=1):
+        if line.startswith("#"):
+            return "\n".join(lines[:i]), "\n".join(lines[i:])
+    return markdown, ""
 
 
 def render_report_html(
@@ -107,7 +111,7 @@ def render_report_html(
     max_bytes: int = MAX_REPORT_BYTES,
 ) -> str:
     """The whole page. ``intro_markdown``: what comes before the first item (title line
-    excluded); each part's chart goes right under its heading. Charts that would take
+    excluded); each part's chart goes after its opening, before its detailed sections. Charts that would take
     the page past ``max_bytes`` are left out, with a note where they would have been."""
     head = (
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -130,8 +134,8 @@ def render_report_html(
             budget -= len(map_png) * 4 // 3
     left_out = 0
     for part in parts:
-        heading, rest = _split_heading(part.markdown)
-        out.append(markdown_html(heading))
+        opening, rest = _split_at_details(part.markdown)
+        out.append(markdown_html(opening))
         if part.chart is not None and len(part.chart) * 4 // 3 < budget:
             out.append(_figure(part.chart, part.chart_alt,
                                "How people voted on the top statements, and comments per day."))
