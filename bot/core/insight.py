@@ -8,6 +8,7 @@ when the discussion changed. The clustering itself runs in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections import Counter, OrderedDict
 from collections.abc import Iterable
@@ -32,9 +33,11 @@ from bot.core.topics import status_line
 from bot.storage import Repository
 from bot.storage.models import Item
 
+log = logging.getLogger(__name__)
+CHARTS_KEPT = 64  # summary charts kept in memory (~65 KB each)
+
 # A comment that points at another topic: a channel mention or a link to a message/channel.
 _CHANNEL_MENTION = re.compile(r"<#(\d+)>")
-CHARTS_KEPT = 64  # summary charts kept in memory (~65 KB each)
 _DISCORD_LINK = re.compile(r"https?://(?:\w+\.)?discord(?:app)?\.com/channels/\d+/(\d+)")
 
 
@@ -145,7 +148,11 @@ class InsightService:
         if key in self._charts:
             self._charts.move_to_end(key)
             return self._charts[key]
-        png = await asyncio.to_thread(render_summary_chart, item.title, result.summary)
+        try:
+            png = await asyncio.to_thread(render_summary_chart, item.title, result.summary)
+        except Exception:  # a picture that fails must not cost the summary its text
+            log.exception("could not draw the chart of item %s", item.id)
+            return None
         self._charts[key] = png
         while len(self._charts) > CHARTS_KEPT:
             self._charts.popitem(last=False)

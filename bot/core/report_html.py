@@ -121,7 +121,8 @@ def render_report_html(
         f"<style>{STYLE}</style>\n</head>\n<body>\n<main>\n"
     )
     out = [head, f"<h1>{html.escape(title)}</h1>\n"]
-    when = f"Report generated {generated_at:%d %B %Y, %H:%M} UTC. " if generated_at else ""
+    when = (f"Report generated {generated_at.day} {generated_at:%B %Y, %H:%M} UTC. "
+            if generated_at else "")
     out.append(f'<p class="meta">{html.escape(when)}Links open the discussion in '
                "Discord.</p>\n")
     if intro_markdown.strip():
