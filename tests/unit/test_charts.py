@@ -177,3 +177,32 @@ def test_pass_column_only_when_someone_passed(polis):
     assert any(" votes from " in t for t in drawn)
     drawn = [t for t, _ in texts_of(summary_figure("Reactions", summarise(no_pass)))]
     assert any(t.endswith("statements") and " from " not in t for t in drawn)
+
+
+def test_agree_and_disagree_stay_apart_for_colour_blind_readers():
+    """Machado et al. (2009) simulations of protanopia, deuteranopia and tritanopia at
+    full severity: agree and disagree stay far apart (a red/green pair would not)."""
+    import numpy as np
+
+    from bot.core.charts import AGREE, DISAGREE
+
+    sims = {
+        "protan": [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216],
+                   [-0.003882, -0.048116, 1.051998]],
+        "deutan": [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
+                   [-0.011820, 0.042940, 0.968881]],
+        "tritan": [[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602],
+                   [0.004733, 0.691367, 0.303900]],
+    }
+
+    def seen(colour: str, m) -> np.ndarray:
+        c = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)]) / 255
+        lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+        s = np.clip(np.array(m) @ lin, 0, 1)
+        return 255 * np.where(s <= 0.0031308, s * 12.92, 1.055 * s ** (1 / 2.4) - 0.055)
+
+    for name, m in sims.items():
+        gap = float(np.linalg.norm(seen(AGREE, m) - seen(DISAGREE, m)))
+        assert gap > 100, (name, gap)
+    red, green = "#D62728", "#2CA02C"  # what the test guards against
+    assert float(np.linalg.norm(seen(red, sims["deutan"]) - seen(green, sims["deutan"]))) < 100
