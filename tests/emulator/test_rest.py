@@ -106,4 +106,3 @@ async def test_json_content_type_is_exact(env):
             headers={"Authorization": f"Bot {env.emu.bot_token}"}) as resp:
         assert resp.headers["Content-Type"] == "application/json"
         assert (await resp.json())["id"] == str(env.bot.user.id)
-
