@@ -63,6 +63,12 @@ async def test_summary_map_and_export(emulator, published):
     assert_sane_png(chart)
     assert "the chart and the full report are attached" in answer_text(summary)
 
+    for options in ({}, {"share": True}):  # a refusal, private or not, attaches nothing
+        unknown = await finished(emu, await emu.slash(emulator.mo.id, crime.channel_id, "summary",
+                                                      {"topic": "no such topic", **options}))
+        assert "There is no agenda item called" in answer_text(unknown)
+        assert unknown.ephemeral and answer_files(unknown) == {}
+
     quiet = await finished(emu, await emu.slash(emulator.sam.id, security.channel_id, "summary"))
     assert [n for n in answer_files(quiet) if n.endswith(".png")] == []  # nothing to draw
     assert "the full report is attached" in answer_text(quiet)
