@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.core.charts import chart_alt_text
 from bot.core.errors import UserError
 from bot.core.insight import InsightService
 from bot.core.report import ReportBuilder
@@ -74,7 +75,8 @@ class InsightCog(commands.Cog):
         files = [text_file(f"summary-{item.key}.md", result.markdown)]
         chart = await self.insight.summary_chart(item, result)
         if chart is not None:
-            files.append(bytes_file(f"summary-{item.key}.png", chart))
+            files.append(bytes_file(f"summary-{item.key}.png", chart,
+                                    description=chart_alt_text(item.title, result.summary)))
         attached = "the chart and the full report are" if chart else "the full report is"
         answer = dict(
             content=f"Summary of “{truncate(item.title, 150)}” ({freshness}); {attached} attached.",

@@ -38,6 +38,7 @@ __all__ = [
     "ChartBlock",
     "ChartRow",
     "ChartSection",
+    "chart_alt_text",
     "chart_sections",
     "render_summary_chart",
     "summary_figure",
@@ -143,6 +144,45 @@ def chart_sections(summary: DiscussionSummary, per_section: int | None = None) -
     return out
 
 
+def _n(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+ALT_MAX = 1024  # Discord's limit on an attachment's description (its alt text)
+
+
+def chart_alt_text(topic_title: str, summary: DiscussionSummary) -> str:
+    """What the chart shows, in words, for screen readers (the attachment's description
+    in Discord, the image's alt text in report.html); at most 1024 characters."""
+    title = textwrap.shorten(" ".join(topic_title.split()), 100, placeholder="…")
+    bits = [f"Chart for \u201c{title}\u201d."]
+    o = summary.opinion
+    sections = chart_sections(summary)
+    if o is not None and sections:
+        groups = " for everyone and for each opinion group" if o.groups else ""
+        bits.append(f"{_n(o.votes, 'vote')} on {_n(o.statements, 'statement')}. Bars show the share "
+                    f"of voters who agree (blue, to the right) and disagree (orange, to the "
+                    f"left){groups}.")
+        for sec in sections:
+            first = sec.blocks[0]
+            r = first.rows[0]
+            text = textwrap.shorten(first.text.replace("\n", " ").strip("\u201c\u201d"), 90,
+                                    placeholder="…")
+            bits.append(f"{sec.title}: \u201c{text}\u201d ({_pct(r.agree, r.voters):.0f} % "
+                        f"agree, {_pct(r.disagree, r.voters):.0f} % disagree).")
+    per_day = summary.participation.per_day
+    if len(per_day) == 1:
+        (day, n), = per_day
+        bits.append(f"Comments: {n:,} on {day.day} {day:%B %Y}.")
+    elif per_day:
+        (d0, _), (d1, _) = per_day[0], per_day[-1]
+        day, n = max(per_day, key=lambda dn: (dn[1], dn[0]))
+        bits.append(f"Comments per day from {d0.day} {d0:%B %Y} to {d1.day} {d1:%B %Y}; "
+                    f"busiest {day.day} {day:%B} ({n:,}).")
+    alt = " ".join(bits)
+    return alt if len(alt) <= ALT_MAX else alt[: ALT_MAX - 1] + "…"
+
+
 def _block_height(b: ChartBlock) -> float:
     return b.text.count("\n") * LINE_H + LINE_H + len(b.rows) * BAR_H + BLOCK_GAP
 
@@ -201,7 +241,7 @@ def summary_figure(topic_title: str, summary: DiscussionSummary):
         # the number of people is known only from per-person votes (then there are groups);
         # from reaction counts alone it would be a guess
         people = f" from {o.voters:,} people" if o.groups else ""
-        sub.append(f"{o.votes:,} votes{people} on {o.statements:,} statements")
+        sub.append(f"{_n(o.votes, 'vote')}{people} on {_n(o.statements, 'statement')}")
         if o.groups and len(o.groups) <= MAX_GROUPS:
             sub.append(f"{len(o.groups)} opinion groups of people who voted alike "
                        f"({o.clustered:,} people placed)")

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Literal
 
+from bot.core.charts import chart_alt_text
 from bot.core.insight import InsightService, SummaryResult, jump_url
 from bot.core.report_html import ReportPart, render_report_html
 from bot.core.topic_map import render_png
@@ -120,9 +121,8 @@ class ReportBuilder:
             if item is None or result is None:
                 continue
             chart = await self.insight.summary_chart(item, result)
-            html_parts.append(ReportPart(
-                md, chart, chart_alt=f"Chart: how people voted on “{item.title}”, and comments "
-                                     "per day"))
+            html_parts.append(ReportPart(md, chart,
+                                         chart_alt=chart_alt_text(item.title, result.summary)))
         intro = parts[0][1].split("\n", 1)[1] if parts else ""
         return await asyncio.to_thread(
             render_report_html, consultation.title, intro, html_parts, map_png=map_png,

@@ -62,6 +62,10 @@ async def test_summary_map_and_export(emulator, published):
     chart = files["summary-tackling-cyber-crime.png"]  # the voted statement's bars
     assert_sane_png(chart)
     assert "the chart and the full report are attached" in answer_text(summary)
+    (alt,) = [a.description for m in [summary.message, *summary.followups] if m
+              for a in m.attachments if a.filename.endswith(".png")]
+    assert alt.startswith("Chart for “4. Tackling cyber crime”. 6 votes on 1 statement.")
+    assert "Most agreed" in alt
 
     for options in ({}, {"share": True}):  # a refusal, private or not, attaches nothing
         unknown = await finished(emu, await emu.slash(emulator.mo.id, crime.channel_id, "summary",

@@ -206,3 +206,16 @@ def test_agree_and_disagree_stay_apart_for_colour_blind_readers():
         assert gap > 100, (name, gap)
     red, green = "#D62728", "#2CA02C"  # what the test guards against
     assert float(np.linalg.norm(seen(red, sims["deutan"]) - seen(green, sims["deutan"]))) < 100
+
+
+def test_alt_text_says_what_the_chart_shows_within_discords_limit(polis):
+    from bot.core.charts import chart_alt_text
+
+    alt = chart_alt_text("Universal basic income", polis)
+    assert "for each opinion group" in alt
+    top = polis.opinion.consensus[0]
+    share = round(100 * top.agree / (top.agree + top.disagree + top.passes))
+    assert f"Most agreed (consensus): \u201c{top.excerpt[:40]}" in alt and f"({share} % agree" in alt
+    assert "Comments per day from 13 August 2017" in alt
+    long = summarise(counted(texts=("word " * 300,)))
+    assert len(chart_alt_text("T" * 5000, long)) <= 1024
