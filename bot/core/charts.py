@@ -42,6 +42,7 @@ __all__ = [
     "chart_sections",
     "render_summary_chart",
     "summary_figure",
+    "warm_up",
 ]
 
 AGREE = "#0072B2"  # Okabe-Ito blue
@@ -202,6 +203,27 @@ def render_summary_chart(topic_title: str, summary: DiscussionSummary) -> bytes 
             return None
         fig.canvas.draw()
     return _png(fig)
+
+
+_warm = False
+
+
+def warm_up() -> None:
+    """Import the drawing code and load the fonts (about a second, once per process), so
+    that the first chart after a start costs what every later one does."""
+    global _warm
+    if _warm:
+        return
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(1, 1), dpi=DPI)
+    FigureCanvasAgg(fig)
+    fig.text(0.1, 0.5, "Aa 1 %", fontsize=10)
+    fig.text(0.1, 0.2, "Aa 1 %", fontsize=10, fontweight="bold")
+    fig.canvas.draw()
+    _png(fig)
+    _warm = True
 
 
 def _png(fig) -> bytes:

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from bot.core import quotes as quoting
 from bot.core.charts import render_summary_chart
+from bot.core.charts import warm_up as warm_up_charts
 from bot.core.discussion import article_text
 from bot.core.summary import (
     DiscussionSummary,
@@ -160,7 +161,9 @@ class InsightService:
 
     async def warm(self, items: Iterable[Item]) -> int:
         """Load the comments and compute their features ahead of the first summary request
-        (off the loop), so that even the first `/summary` after a start is a warm one."""
+        (off the loop), so that even the first `/summary` after a start is a warm one
+        (the chart's drawing code and fonts too)."""
+        await asyncio.to_thread(warm_up_charts)
         added = 0
         for item in items:
             pairs = [(c.comment_id, c.text) for c in await self.summary_comments(item)]
