@@ -107,11 +107,13 @@ def render_report_html(
     parts: Sequence[ReportPart],
     *,
     map_png: bytes | None = None,
+    outro_markdown: str = "",
     generated_at: datetime | None = None,
     max_bytes: int = MAX_REPORT_BYTES,
 ) -> str:
     """The whole page. ``intro_markdown``: what comes before the first item (title line
-    excluded); each part's chart goes after its opening, before its detailed sections. Charts that would take
+    excluded); each part's chart goes after its opening, before its detailed sections;
+    ``outro_markdown`` (the method appendix) closes the page. Charts that would take
     the page past ``max_bytes`` are left out, with a note where they would have been."""
     head = (
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -148,6 +150,8 @@ def render_report_html(
         elif part.note:
             out.append(f'<p class="note">{html.escape(part.note)}</p>\n')
         out.append(markdown_html(rest))
+    if outro_markdown.strip():
+        out.append(markdown_html(outro_markdown))
     if left_out:
         out.append(f'<p class="note">{left_out} chart{"s" if left_out != 1 else ""} left out '
                    "to keep the file under the upload limit.</p>\n")
