@@ -74,7 +74,8 @@ PASS_IN = 0.8  # the pass column
 RIGHT_IN = 0.12
 
 
-FOOTNOTE = ("Bars: share of the (n) people who voted on each statement{passed}."
+FEW_VOTERS = 5  # rows with fewer voters are drawn pale, with counts instead of shares
+FOOTNOTE = ("Bars: share of the (n) people who voted on each statement{passed}.{few}"
             "\nConsensus: \u2265 65 % of the agree/disagree votes agree; "
             "divisive: 35\u201365 %; rejected: \u2264 35 %.")
 
@@ -301,7 +302,10 @@ def summary_figure(topic_title: str, summary: DiscussionSummary):
     elif per_day:
         _draw_activity(fig, per_day, top_h + stmt_h, height, fx, fy, MaxNLocator)
     if sections:
-        note = FOOTNOTE.format(passed="; the pass column: those who passed" if with_pass else "")
+        few = any(0 < r.voters < FEW_VOTERS for s in sections for b in s.blocks for r in b.rows)
+        note = FOOTNOTE.format(passed="; the pass column: those who passed" if with_pass else "",
+                               few=f" Pale: fewer than {FEW_VOTERS} voters, shown as counts."
+                               if few else "")
         fig.text(fx(0.12), fy(0.1), note, fontsize=7.5, color=MUTED, ha="left", va="bottom",
                  linespacing=1.3)
     return fig
@@ -353,22 +357,29 @@ def _draw_statements(fig, sections, top_h, stmt_h, height, fx, fy, blended,
                 ax.text(fx(LEFT_IN - 0.06), mid, r.label, transform=at_fig_x, fontsize=9,
                         color=MUTED, ha="right", va="center", parse_math=False)
                 h = BAR_H * 0.78
-                ax.barh(mid, a, left=0, height=h, color=AGREE)
-                ax.barh(mid, -d, left=0, height=h, color=DISAGREE)
+                # a share of a handful of people says little: pale bars, counts not shares
+                few = 0 < n < FEW_VOTERS
+                alpha = 0.35 if few else 1.0
+                ax.barh(mid, a, left=0, height=h, color=AGREE, alpha=alpha)
+                ax.barh(mid, -d, left=0, height=h, color=DISAGREE, alpha=alpha)
                 if pax is not None:
-                    pax.barh(mid, p, left=0, height=h, color=PASS)
+                    pax.barh(mid, p, left=0, height=h, color=PASS, alpha=alpha)
                 if n == 0:
                     ax.text(3, mid, "no votes", fontsize=9, color=MUTED, va="center")
                     y += BAR_H
                     continue
+
+                def label(share: float, count: int, n: int = n, few: bool = few) -> str:
+                    return f"{count} of {n}" if few else f"{share:.0f} %"
+
                 if a >= 0.5:
-                    ax.text(a + 2, mid, f"{a:.0f} %", fontsize=9, color=INK, ha="left",
+                    ax.text(a + 2, mid, label(a, r.agree), fontsize=9, color=INK, ha="left",
                             va="center")
                 if d >= 0.5:
-                    ax.text(-d - 2, mid, f"{d:.0f} %", fontsize=9, color=INK, ha="right",
-                            va="center")
+                    ax.text(-d - 2, mid, label(d, r.disagree), fontsize=9, color=INK,
+                            ha="right", va="center")
                 if pax is not None:
-                    pax.text(p + 4, mid, f"{p:.0f} %", fontsize=9, color=INK, ha="left",
+                    pax.text(p + 4, mid, label(p, r.passes), fontsize=9, color=INK, ha="left",
                              va="center")
                 y += BAR_H
             ax.plot([0, 0], [top_of_bars, y], color=INK, lw=1.0)

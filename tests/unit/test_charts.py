@@ -219,3 +219,19 @@ def test_alt_text_says_what_the_chart_shows_within_discords_limit(polis):
     assert "Comments per day from 13 August 2017" in alt
     long = summarise(counted(texts=("word " * 300,)))
     assert len(chart_alt_text("T" * 5000, long)) <= 1024
+
+
+def test_a_handful_of_voters_is_shown_as_counts_not_shares():
+    """A group row with fewer than 5 voters reads "3 of 4", not "75 %", and the footnote
+    says why; rows with enough voters keep their shares."""
+    from bot.core.charts import FEW_VOTERS
+
+    s = summarise(load("scoop-hivemind.freshwater"))
+    rows = [r for sec in chart_sections(s) for b in sec.blocks for r in b.rows]
+    few = [r for r in rows if 0 < r.voters < FEW_VOTERS]
+    assert few, "the freshwater conversation has a small group on a top statement"
+    drawn = [t for t, _ in texts_of(summary_figure("Freshwater", s))]
+    for r in few:
+        assert f"{r.agree} of {r.voters}" in drawn
+    assert any("Pale: fewer than 5 voters" in t for t in drawn)
+    assert any(t.endswith(" %") for t in drawn)
