@@ -60,6 +60,7 @@ KIND_LEGEND = {
 }
 
 DPI = 100
+MIN_WIDTH_PX = 560  # never narrower than Discord's preview (~550 px): small maps are centred
 GAP = 3.0  # points between a disc and its label, and around every label
 CLEAR = 10.0  # points at least between a label and any other topic's disc (so it is clear
 #              which disc a label names: its own is GAP away)
@@ -647,7 +648,7 @@ def _frame(fig, ax, renderer, extent: tuple, title: str, legend: tuple[list, lis
     tb = t.get_window_extent(renderer)
     tw, th = tb.width * pt, tb.height * pt
     pad, gap = 6.0, 10.0
-    fw = max(W, lw, tw) + 2 * pad
+    fw = max(W + 2 * pad, lw + 2 * pad, tw + 2 * pad, MIN_WIDTH_PX * 72 / DPI)
     fh = pad + th + gap + H + gap + lh + pad
     fig.set_size_inches(fw / 72, fh / 72)
     ax.set_position(((fw - W) / 2 / fw, (pad + lh + gap) / fh, W / fw, H / fh))
