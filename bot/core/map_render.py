@@ -97,7 +97,8 @@ class MapFigure:
     message: object = None  # the Text saying there is nothing to draw, if so
 
     def ink_boxes(self) -> list[tuple[float, float, float, float]]:
-        """Display-pixel boxes (x0, y0, x1, y1) of every disc, label and edge drawn."""
+        """Display-pixel boxes (x0, y0, x1, y1) of every disc, label and edge drawn (an
+        edge's box spans its two discs' centres, as if it were straight)."""
         self.figure.canvas.draw()
         renderer = self.figure.canvas.get_renderer()
         out = [tuple(t.get_window_extent(renderer).extents) for t in self.labels.values()]
