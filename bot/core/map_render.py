@@ -482,6 +482,7 @@ def compose(
     from matplotlib.collections import LineCollection
     from matplotlib.figure import Figure
     from matplotlib.patches import Circle
+    from matplotlib.patheffects import withStroke
 
     n = len(nodes)
     fs = fontsize or (12.0 if n <= 20 else 10.0)
@@ -500,7 +501,7 @@ def compose(
     for v, node in nodes.items():
         t = ax.text(0, 0, node.label, fontsize=fs, linespacing=1.1, zorder=4,
                     fontweight="bold" if node.focus else "normal",
-                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"})
+                    path_effects=[withStroke(linewidth=3.5, foreground="white")])
         bb = t.get_window_extent(renderer)
         texts[v] = t
         wh[v] = (bb.width * 72 / DPI, bb.height * 72 / DPI)
