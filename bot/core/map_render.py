@@ -60,6 +60,9 @@ KIND_LEGEND = {
 }
 
 DPI = 100
+#: Labels: a white halo around the letters and a box that lets lines show through
+#: faintly, so a line passing a label (a hub's) can be followed and the text still reads.
+LABEL_BOX_ALPHA = 0.72
 MIN_WIDTH_PX = 560  # never narrower than Discord's preview (~550 px): small maps are centred
 GAP = 3.0  # points between a disc and its label, and around every label
 CLEAR = 10.0  # points at least between a label and any other topic's disc (so it is clear
@@ -501,6 +504,8 @@ def compose(
     for v, node in nodes.items():
         t = ax.text(0, 0, node.label, fontsize=fs, linespacing=1.1, zorder=4,
                     fontweight="bold" if node.focus else "normal",
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
+                          "alpha": LABEL_BOX_ALPHA},
                     path_effects=[withStroke(linewidth=3.5, foreground="white")])
         bb = t.get_window_extent(renderer)
         texts[v] = t
