@@ -412,6 +412,43 @@ def _place_group(nodes: list, xy: np.ndarray, radius: np.ndarray, wh: np.ndarray
     return xy, spots
 
 
+def _list_block(laid: list) -> list:
+    """The topics linked to nothing, as one block of list entries in aligned columns,
+    as wide as the widest group of linked topics (or near the target aspect when there
+    is none), instead of loose pieces for the packing to scatter."""
+    lone = [g for g in laid if len(g[0]) == 1]
+    if len(lone) < 2:
+        return laid
+    rest = [g for g in laid if len(g[0]) > 1]
+    sizes = [(b[2] - b[0] + GROUP_MARGIN, b[3] - b[1] + GROUP_MARGIN) for *_, b in lone]
+    widest = max((b[2] - b[0] for *_, b in rest), default=0.0)
+    best = None
+    for cols in range(1, len(lone) + 1):
+        colw = [max(w for w, _ in sizes[c::cols]) for c in range(cols)]
+        rows = -(-len(lone) // cols)
+        rowh = [max(h for _, h in sizes[r * cols:(r + 1) * cols]) for r in range(rows)]
+        width, height = sum(colw), sum(rowh)
+        if widest:
+            if width > widest + GROUP_MARGIN and best is not None:
+                break
+            score = width  # as wide as the groups above it, no wider
+        else:
+            score = -abs(math.log(width / height / TARGET_ASPECT))
+        if best is None or score > best[0]:
+            best = (score, cols, colw, rowh)
+    _, cols, colw, rowh = best
+    order, xys, spots = [], [], []
+    for k, (o, xy, sp, (x0, _y0, _x1, y1)) in enumerate(lone):
+        c, r = k % cols, k // cols
+        shift = np.array([sum(colw[:c]) - x0, -sum(rowh[:r]) - y1])
+        order += o
+        xys.append(xy + shift)
+        spots += [(spot, (box[0] + shift[0], box[1] + shift[1], box[2] + shift[0],
+                          box[3] + shift[1])) for spot, box in sp]
+    block = (0.0, -sum(rowh) + GROUP_MARGIN, sum(colw) - GROUP_MARGIN, 0.0)
+    return [*rest, (order, np.vstack(xys), spots, block)]
+
+
 def _skyline_pack(sizes: list[tuple[float, float]], width: float) -> tuple[list, float, float]:
     """Place boxes (w, h), in the order given, each at the lowest spot of a skyline of the
     given width (y grows downwards).  Returns offsets, used width and height."""
@@ -528,6 +565,7 @@ def compose(
         y0 = min(min(b[1] for b in boxes), float(np.min(xy[:, 1] - [radius[v] for v in order])))
         y1 = max(max(b[3] for b in boxes), float(np.max(xy[:, 1] + [radius[v] for v in order])))
         laid.append((order, xy, spots, (x0, y0, x1, y1)))
+    laid = _list_block(laid)
     offsets = _pack([(b[2] - b[0], b[3] - b[1]) for *_, b in laid])
     pos, spot_of = {}, {}
     for (order, xy, spots, (x0, _y0, _x1, y1)), (ox, oy) in zip(laid, offsets, strict=True):
