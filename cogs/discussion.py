@@ -12,6 +12,7 @@ from discord.ext import commands
 
 from bot.core import quotes
 from bot.core.discussion import DiscussionService, article_text
+from bot.core.text import split_sentences
 from bot.runtime.adapters import (
     in_private_thread,
     incoming,
@@ -194,7 +195,7 @@ class DiscussionCog(commands.Cog):
             item = await topic_for(interaction, getattr(interaction.namespace, "topic", None))
         except Exception:
             return []
-        sentences = quotes.split_sentences(article_text(item))
+        sentences = split_sentences(article_text(item))
         return [app_commands.Choice(name=n, value=v)
                 for n, v in quotes.sentence_choices(sentences, current)]
 

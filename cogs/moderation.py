@@ -11,12 +11,13 @@ from discord.ext import commands, tasks
 
 from bot.core.errors import UserError
 from bot.core.moderation import due_for_closing
+from bot.core.text import truncate
 from bot.runtime.checks import require_moderator
 from bot.runtime.client import ConsultationBot
 from bot.runtime.error_handler import report_error
 from bot.runtime.locking import Locker
 from bot.runtime.publisher import Publisher
-from bot.runtime.render import LOCKED_COLOUR, fit, message_link, ts_tag
+from bot.runtime.render import LOCKED_COLOUR, message_link, ts_tag
 from bot.storage.models import Item
 from cogs.agenda import topic_autocomplete, topic_for
 
@@ -60,11 +61,12 @@ class ModlogPager(discord.ui.View):
         return True
 
     async def show(self, interaction: discord.Interaction, delta: int) -> None:
+        await interaction.response.defer()  # before the read; the page is edited below
         self.page = max(0, self.page + delta)
         embed, pages = await self.cog.modlog_page(self.guild_id, self.item, self.page)
         self.previous.disabled = self.page == 0
         self.next.disabled = self.page >= pages - 1
-        await interaction.response.edit_message(embed=embed, view=self)
+        await interaction.edit_original_response(embed=embed, view=self)
 
     @discord.ui.button(label="Newer", style=discord.ButtonStyle.secondary, custom_id="modlog:prev")
     async def previous(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
@@ -108,8 +110,8 @@ class ModerationCog(commands.Cog):
     async def lock(self, interaction: discord.Interaction,
                    reason: app_commands.Range[str, 1, 300] | None = None) -> None:
         require_moderator(interaction, self.bot.settings, "lock discussions")
-        item = await topic_for(interaction, None)
         await interaction.response.defer(ephemeral=True, thinking=True)
+        item = await topic_for(interaction, None)
         channel = interaction.channel
         if isinstance(channel, discord.Thread):  # in a thread: that thread only
             done = await self.locker.lock_thread(channel, item, reason=reason,
@@ -131,8 +133,8 @@ class ModerationCog(commands.Cog):
     @app_commands.default_permissions(manage_threads=True)
     async def unlock(self, interaction: discord.Interaction) -> None:
         require_moderator(interaction, self.bot.settings, "unlock discussions")
-        item = await topic_for(interaction, None)
         await interaction.response.defer(ephemeral=True, thinking=True)
+        item = await topic_for(interaction, None)
         channel = interaction.channel
         if isinstance(channel, discord.Thread):
             done = await self.locker.unlock_thread(channel, moderator_id=interaction.user.id)
@@ -229,8 +231,7 @@ class ModerationCog(commands.Cog):
 
     async def unhide_menu(self, interaction: discord.Interaction, message: discord.Message) -> None:
         require_moderator(interaction, self.bot.settings, "unhide comments")
-        await self._comment_or_error(message)
-        await self.set_hidden(interaction, message, False, None)
+        await self.set_hidden(interaction, message, False, None)  # it checks, after deferring
 
     async def _comment_or_error(self, message: discord.Message):
         comment = await self.bot.repo.discussion.comment(message.id)
@@ -241,9 +242,10 @@ class ModerationCog(commands.Cog):
     async def set_hidden(self, interaction: discord.Interaction, message: discord.Message,
                          hidden: bool, reason: str | None) -> None:
         require_moderator(interaction, self.bot.settings, "hide comments")
+        await interaction.response.defer(ephemeral=True, thinking=True)
         before = await self._comment_or_error(message)
         if before.hidden == hidden:
-            await interaction.response.send_message(
+            await interaction.followup.send(
                 f"That comment was already {'hidden' if hidden else 'visible'}.", ephemeral=True)
             return
         await self.bot.repo.discussion.set_hidden(message.id, hidden, reason)
@@ -253,7 +255,7 @@ class ModerationCog(commands.Cog):
             reason=reason,
         )
         verb = "Hidden from summaries, the map and exports" if hidden else "Visible again in summaries"
-        await interaction.response.send_message(
+        await interaction.followup.send(
             f"{verb}: {message_link(interaction.guild_id, message.channel.id, message.id)}",
             ephemeral=True,
         )
@@ -267,12 +269,13 @@ class ModerationCog(commands.Cog):
     @app_commands.default_permissions(manage_threads=True)
     async def modlog(self, interaction: discord.Interaction, topic: str | None = None) -> None:
         require_moderator(interaction, self.bot.settings, "read the moderation log")
+        await interaction.response.defer(ephemeral=True, thinking=True)
         item = await topic_for(interaction, topic) if topic else None
         embed, pages = await self.modlog_page(interaction.guild_id, item, 0)
         view = ModlogPager(self, interaction.user.id, interaction.guild_id, item)
         view.previous.disabled = True
         view.next.disabled = pages <= 1
-        await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
+        await interaction.followup.send(embed=embed, view=view, ephemeral=True)
 
     async def modlog_page(self, guild_id: int, item: Item | None, page: int) -> tuple[discord.Embed, int]:
         actions, total = await self.bot.repo.moderation.actions(
@@ -281,12 +284,12 @@ class ModerationCog(commands.Cog):
         )
         pages = max(1, -(-total // MODLOG_PAGE))
         title = "Moderation log" + (f" — {item.title}" if item else "")
-        e = discord.Embed(title=fit(title, 256), colour=LOCKED_COLOUR)
+        e = discord.Embed(title=truncate(title, 256), colour=LOCKED_COLOUR)
         lines = []
         for a in actions:
             who = f"<@{a.moderator_id}>" if a.moderator_id else "the bot"
             target = f"{a.target_type} {a.target_id}" if a.target_id else a.target_type
-            why = f" — {fit(a.reason, 200)}" if a.reason else ""
+            why = f" — {truncate(a.reason, 200)}" if a.reason else ""
             lines.append(f"{ts_tag(a.created_at, 'f')} · **{a.action}** {target} by {who}{why}")
         e.description = "\n".join(lines) or "No moderation actions yet."
         e.set_footer(text=f"Page {page + 1} of {pages} · {total} action(s)")

@@ -16,11 +16,12 @@ from collections.abc import Awaitable, Callable
 
 import discord
 
-from bot.core.agenda import ArticlePart, channel_name, fingerprint, render_article, thread_name
+from bot.core.article import ArticlePart, fingerprint, render_article
+from bot.core.naming import channel_name, thread_name
 from bot.core.topics import status_line
 from bot.runtime.render import part_embeds
 from bot.storage import Repository
-from bot.storage.models import Consultation, Item
+from bot.storage.models import Consultation, Item, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +43,10 @@ class PublishReport:
                 f"{len(self.unchanged)} unchanged")
 
 
-def article_parts(item: Item) -> list[ArticlePart]:
+def article_parts(item: Item, outcome: Outcome | None = None) -> list[ArticlePart]:
     return render_article(
         item.title, item.summation, item.body, edited_at=item.edited_at,
-        status_line=status_line(item),
+        status_line=status_line(item, outcome),
     )
 
 
@@ -120,7 +121,7 @@ class Publisher:
         report: PublishReport,
     ) -> None:
         channel, created = await self._channel(guild, category, item, number)
-        parts = article_parts(item)
+        parts = article_parts(item, await self.repo.outcomes.latest(item.id))
         fp = fingerprint(parts)
         old_ids = [] if created else item.post_message_ids
         if not created and fp == item.post_fingerprint and await self._posts_exist(channel, old_ids):
@@ -141,7 +142,7 @@ class Publisher:
         if not isinstance(channel, discord.TextChannel):
             log.warning("sub-item %s has no parent channel; publish its parent first", item.key)
             return
-        parts = article_parts(item)
+        parts = article_parts(item, await self.repo.outcomes.latest(item.id))
         fp = fingerprint(parts)
         thread = await self._existing_thread(guild, item.thread_id)
         if thread is not None and item.channel_id == channel.id:
