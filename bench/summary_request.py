@@ -97,7 +97,9 @@ async def main() -> None:
     for r in rows:
         print(f"{r['comments']:>9,} {r['cold_seconds']:>8.2f} {r['warm_seconds']:>8.2f} "
               f"{r['cached_seconds']:>9.3f} {r['themes']:>7} {r['peak_rss_mb']:>8.0f}")
-    print("Discord's limit: the bot defers at once; a deferred answer may take up to 15 minutes.")
+    print("Target: warm < 1 s at 100,000 comments (with every participant's votes read and "
+          "opinion groups computed). Discord's limit: the bot defers at once; a deferred "
+          "answer may take up to 15 minutes.")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
 

@@ -63,7 +63,8 @@ async def _export(settings: Settings, args: argparse.Namespace) -> list[Path]:
 
     repo = await Repository.open(settings.database_path)
     try:
-        builder = ReportBuilder(repo, InsightService(repo, settings.agree_emojis, settings.disagree_emojis))
+        builder = ReportBuilder(repo, InsightService(repo, settings.agree_emojis, settings.disagree_emojis,
+                                                      settings.pass_emojis))
         consultations = await repo.agenda.consultations(args.guild)
         written = []
         for consultation in consultations:

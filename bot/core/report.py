@@ -10,10 +10,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Literal
 
+from bot.core.curation import moved_since
 from bot.core.insight import InsightService, jump_url
+from bot.core.summary import executive_summary, method_note
 from bot.core.topics import status_line
 from bot.storage import Repository
 from bot.storage.models import Consultation, Item, Participant
@@ -33,6 +35,22 @@ def display_name(user_id: int, participants: dict[int, Participant]) -> str:
 def affiliation(user_id: int, participants: dict[int, Participant]) -> str:
     p = participants.get(user_id)
     return (p.affiliation or "") if p is not None and p.consent_named else ""
+
+
+class Names(Mapping[int, str]):
+    """Author id -> the name a reader of the report sees (pseudonym unless consented)."""
+
+    def __init__(self, participants: dict[int, Participant]) -> None:
+        self.participants = participants
+
+    def __getitem__(self, user_id: int) -> str:
+        return display_name(user_id, self.participants)
+
+    def __iter__(self):
+        return iter(self.participants)
+
+    def __len__(self) -> int:
+        return len(self.participants)
 
 
 class ReportBuilder:
@@ -56,6 +74,7 @@ class ReportBuilder:
                 "citations": await self.citation_rows(items, participants, include_hidden),
                 "moderation": await self.moderation_rows(consultation, items),
                 "outcomes": await self.outcome_rows(items),
+                "opinion_groups": await self.group_rows(items, participants),
             }
             for name, rows in tables.items():
                 if fmt in ("csv", "all"):
@@ -70,11 +89,32 @@ class ReportBuilder:
         return files
 
     async def markdown(self, consultation: Consultation, items: list[Item]) -> str:
+        """The report: an executive summary (totals, dates, each item's headline), each
+        item's summary with quoted evidence under pseudonyms beside the Discord links, and
+        one method appendix."""
+        names = Names(await self.repo.privacy.participants())
+        results, notes = [], {}
+        for item in items:
+            live = await self.insight.summary(item, names=names, method=False)
+            published = await self.insight.publication(item)
+            if published is None or published.summary is None:
+                results.append((item, live))
+                continue
+            # the organisers' published version, and where the live figures moved since
+            results.append((item, await self.insight.render(item, published.summary, names=names,
+                                                            method=False)))
+            when = f" on {published.published_at:%d %B %Y}" if published.published_at else ""
+            notes[item.id] = [f"*As published by the organisers{when} (revision "
+                              f"{published.number}).*"] + [
+                f"*{line}*" for line in moved_since(published.summary, live.summary)]
         out = [f"# {consultation.title}", ""]
         if consultation.description:
             out += [consultation.description, ""]
         outcomes = await self.repo.outcomes.latest_by_item([i.id for i in items])
-        for item in items:
+        out += ["## Executive summary", ""]
+        out += executive_summary([(item.title, r.summary) for item, r in results], names=names)
+        out.append("")
+        for item, result in results:
             depth = "##" if item.parent_id is None else "###"
             outcome = outcomes.get(item.id)
             out += [f"{depth} {item.title}", "", f"*{item.summation}*", "",
@@ -85,9 +125,14 @@ class ReportBuilder:
                         f"{outcome.created_at:%Y-%m-%d}): {outcome.text}", ""]
                 out += [f"- responds to {r.kind} “{r.label}”" for r in outcome.responds_to]
                 out += [""] if outcome.responds_to else []
-            result = await self.insight.summary(item)
             body = result.markdown.split("\n", 1)[1] if "\n" in result.markdown else ""
+            if item.id in notes:
+                out += ["\n".join(notes[item.id]), ""]
             out += [body.replace("\n### ", "\n#### ").strip(), ""]
+        out += ["## Method", "", method_note(), "",
+                "Participants are quoted under a pseudonym unless they agreed to be named. "
+                "The links open the messages in the consultation's Discord server, for its "
+                "members; the quoted text is the evidence for everyone else.", ""]
         return "\n".join(out).rstrip() + "\n"
 
     async def outcome_rows(self, items: list[Item]) -> list[dict]:
@@ -109,7 +154,7 @@ class ReportBuilder:
         rows = []
         for item in items:
             reactions = await self.repo.discussion.reaction_counts(
-                item.id, self.insight.agree, self.insight.disagree)
+                item.id, self.insight.agree, self.insight.disagree, self.insight.passes)
             for c in await self.repo.discussion.comments(item.id, include_all=include_hidden):
                 if c.content is None:  # deleted or erased: never exported
                     continue
@@ -117,13 +162,26 @@ class ReportBuilder:
                 rows.append({
                     "message_id": str(c.message_id), "item": item.key, "item_title": item.title,
                     "thread_id": str(c.thread_id or ""), "author": display_name(c.author_id, participants),
-                    "affiliation": affiliation(c.author_id, participants), "kind": c.kind,
+                    "affiliation": affiliation(c.author_id, participants),
+                    "kind": "forward" if c.forwarded else c.kind,
                     "created_at": c.created_at.isoformat(),
                     "edited_at": c.edited_at.isoformat() if c.edited_at else "",
                     "reply_to": str(c.reply_to_message_id or ""), "hidden": c.hidden,
                     "agree": agree, "disagree": disagree, "content": c.content,
                     "url": jump_url(item.guild_id, c.channel_id, c.message_id),
                 })
+        return rows
+
+    async def group_rows(self, items: list[Item], participants) -> list[dict]:
+        """Who is in which opinion group, per item (as Pol.is exports it), under pseudonyms."""
+        rows = []
+        for item in items:
+            opinion = (await self.insight.summary(item)).summary.opinion
+            if opinion is None:
+                continue
+            for user_id, group in opinion.membership:
+                rows.append({"item": item.key, "participant": display_name(user_id, participants),
+                             "group": opinion.groups[group].label})
         return rows
 
     async def _quotes(self, items: list[Item], include_hidden: bool):
