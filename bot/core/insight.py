@@ -14,8 +14,9 @@ not every comment of the consultation.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,8 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from bot.core import quotes as quoting
+from bot.core.charts import render_summary_chart
+from bot.core.charts import warm_up as warm_up_charts
 from bot.core.curation import Curation, apply_curation
 from bot.core.discussion import article_text
 from bot.core.summary import (
@@ -38,6 +41,9 @@ from bot.core.topic_map import MapTopic, TopicMap, build_map, hashed_term_counts
 from bot.core.topics import status_line
 from bot.storage import Repository
 from bot.storage.models import Item
+
+log = logging.getLogger(__name__)
+CHARTS_KEPT = 64  # summary charts kept in memory (~65 KB each)
 
 # A comment that points at another topic: a channel mention or a link to a message/channel.
 _CHANNEL_MENTION = re.compile(r"<#(\d+)>")
@@ -138,6 +144,8 @@ class InsightService:
         #: (only those whose discussion or article changed since)
         self.map_builds = 0
         self.last_map_reread: list[int] = []
+        #: (item id, title, hash of what the chart shows) -> chart PNG (or None), newest last
+        self._charts: OrderedDict[tuple[int, int, str], bytes | None] = OrderedDict()
 
     async def summary_comments(self, item: Item) -> list[SummaryComment]:
         """The item's visible comments as the engine's input.
@@ -206,6 +214,24 @@ class InsightService:
             from_cache=False,
         )
 
+    async def summary_chart(self, item: Item, result: SummaryResult) -> bytes | None:
+        """The summary's chart as PNG (None when there is nothing to draw), drawn in a
+        worker thread and kept while what it shows (statements, votes, days) is unchanged."""
+        shown = result.summary.model_dump_json(include={"opinion", "participation"})
+        key = (item.id, item.title, hash(shown))
+        if key in self._charts:
+            self._charts.move_to_end(key)
+            return self._charts[key]
+        try:
+            png = await asyncio.to_thread(render_summary_chart, item.title, result.summary)
+        except Exception:  # a picture that fails must not cost the summary its text
+            log.exception("could not draw the chart of item %s", item.id)
+            return None
+        self._charts[key] = png
+        while len(self._charts) > CHARTS_KEPT:
+            self._charts.popitem(last=False)
+        return png
+
     # --- curation and publication ----------------------------------------------------------
 
     async def curation(self, item: Item) -> Curation:
@@ -237,7 +263,9 @@ class InsightService:
 
     async def warm(self, items: Iterable[Item]) -> int:
         """Load the comments and compute their features ahead of the first summary request
-        (off the loop), so that even the first `/summary` after a start is a warm one."""
+        (off the loop), so that even the first `/summary` after a start is a warm one
+        (the chart's drawing code and fonts too)."""
+        await asyncio.to_thread(warm_up_charts)
         added = 0
         for item in items:
             pairs = [(c.comment_id, c.text) for c in await self.summary_comments(item)]
@@ -251,6 +279,7 @@ class InsightService:
         async with self._lock:
             self.features = FeatureCache()
             self._maps.clear()
+            self._charts.clear()  # they show statements' text
             self._inputs.clear()
             self._evidence.clear()
 

@@ -297,3 +297,20 @@ async def test_private_threads_reach_the_bot_only_through_manage_threads(env):
     await emu.wait_for(lambda: any(x.id == marker.id for x in bot.seen["message"]))
     assert not any(x.id == secret.id for x in bot.seen["message"])
     assert seen.get_thread(hidden.id) is None
+
+
+async def test_attachment_description_is_at_most_1024_characters(env):
+    """An attachment's description (alt text) is at most 1024 characters: a longer one
+    is refused (400) and nothing is posted."""
+    import io
+
+    def f(description):
+        return discord.File(io.BytesIO(b"png"), filename="chart.png", description=description)
+
+    before = len(env.emu.messages_in(env.chan.id))
+    with pytest.raises(discord.HTTPException) as e:
+        await env.dchan.send(file=f("x" * 1025))
+    assert e.value.status == 400 and "attachments.0.description" in str(e.value.text)
+    assert len(env.emu.messages_in(env.chan.id)) == before
+    ok = await env.dchan.send(file=f("A bar chart" + "." * 1013))
+    assert env.emu.get_message(ok.id).attachments[0].description.startswith("A bar chart")
