@@ -37,6 +37,8 @@ def has_lone_surrogate(value: Any) -> bool:
 def refuse_invalid_unicode(value: Any) -> None:
     if has_lone_surrogate(value):
         raise ApiError(400, 50109, "The request body contains invalid JSON.")
+MAX_GUILD_CHANNELS = 500      # channels and categories (threads do not count); else 30013
+MAX_CATEGORY_CHANNELS = 50    # channels in one category; else 50035 CHANNEL_PARENT_MAX_CHANNELS
 
 
 def _max(path: str, value: Any, limit: int) -> None:
