@@ -11,6 +11,7 @@ from discord.ext import commands
 
 from bot.core.errors import UserError
 from bot.core.insight import InsightService
+from bot.core.packaging import package
 from bot.core.report import ReportBuilder
 from bot.core.topic_map import render_png, render_text
 from bot.core.topics import only_topics
@@ -21,6 +22,8 @@ from bot.storage.models import Item
 from cogs.agenda import topic_autocomplete, topic_for
 
 log = logging.getLogger(__name__)
+
+DEFAULT_FILE_LIMIT = 10 * 1024 * 1024  # discord.py's default when Discord sends no limit
 
 FORMATS = [
     app_commands.Choice(name="everything (report + CSV + JSON)", value="all"),
@@ -130,13 +133,22 @@ class InsightCog(commands.Cog):
             raise UserError("There is no agenda in this server yet: nothing to export.")
         await interaction.response.defer(ephemeral=True, thinking=True)
         fmt = format.value if format else "all"
+        # Discord: each file within the server's upload limit, 25 MiB and 10 files a message
+        per_file = getattr(interaction, "filesize_limit", None) or DEFAULT_FILE_LIMIT
         for consultation in consultations:
             files = await self.reports.build(consultation, fmt, include_hidden=include_hidden)
-            attachments = [bytes_file(f"{consultation.key}-{name}", data) for name, data in files.items()]
-            for start in range(0, len(attachments), 10):  # Discord takes 10 files per message
+            named = {f"{consultation.key}-{name}": data for name, data in files.items()}
+            packed = await asyncio.to_thread(package, named, per_file)
+            head = "\n".join([f"“{fit(consultation.title, 150)}”: {', '.join(files)}",
+                              *packed.notes])
+            count = sum(len(m) for m in packed.messages)
+            for number, group in enumerate(packed.messages, start=1):
+                lines = [head] if number == 1 else []
+                if number == len(packed.messages):
+                    lines.append(f"Sent {count} file(s) in {len(packed.messages)} message(s).")
                 await interaction.followup.send(
-                    f"“{fit(consultation.title, 150)}”: {', '.join(files)}" if start == 0 else None,
-                    files=attachments[start:start + 10], ephemeral=True,
+                    fit("\n".join(lines), 2000) if lines else None,
+                    files=[bytes_file(name, data) for name, data in group], ephemeral=True,
                 )
 
 
