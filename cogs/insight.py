@@ -17,6 +17,7 @@ from bot.core.topic_map import render_png, render_text
 from bot.core.topics import only_topics
 from bot.runtime.checks import can_read, require_organiser
 from bot.runtime.client import ConsultationBot
+from bot.runtime.error_handler import answered_public, defer_public
 from bot.runtime.render import BRAND_COLOUR, bytes_file, channel_link, fit, text_file, ts_tag
 from bot.storage.models import Item
 from cogs.agenda import topic_autocomplete, topic_for
@@ -60,7 +61,7 @@ class InsightCog(commands.Cog):
                       share: bool = False) -> None:
         if share:  # a refusal must stay private: check before the public "thinking…"
             item = await topic_for(interaction, topic)
-            await interaction.response.defer(thinking=True)
+            await defer_public(interaction)
         else:
             await interaction.response.defer(ephemeral=True, thinking=True)
             item = await topic_for(interaction, topic)
@@ -78,6 +79,7 @@ class InsightCog(commands.Cog):
             content=f"Summary of “{fit(item.title, 150)}” ({freshness}); the full report is attached.",
             embed=e, file=text_file(f"summary-{item.key}.md", result.markdown), ephemeral=not share,
         )
+        answered_public(interaction)
 
     # --- /map ------------------------------------------------------------------------------
 
@@ -92,7 +94,7 @@ class InsightCog(commands.Cog):
         if not consultations:
             raise UserError("There is no agenda in this server yet.")
         consultation_id = focus.consultation_id if focus else consultations[-1].id
-        await interaction.response.defer(thinking=True)
+        await defer_public(interaction)
         built, items = await self.insight.topic_map(consultation_id)
         built = only_topics(built, {i for i, item in items.items() if can_read(interaction, item)})
         title = f"Related topics of “{focus.title}”" if focus else "Graph of this discussion"
@@ -104,6 +106,7 @@ class InsightCog(commands.Cog):
         if len(text) > 4000:
             files.append(text_file("map.md", text))
         await interaction.followup.send(embed=e, files=files)
+        answered_public(interaction)
 
     async def related_lines(self, item: Item, interaction: discord.Interaction) -> list[str]:
         """Lines for /about's "Related topics", from the same evidence as the map (only
