@@ -56,9 +56,9 @@ class InsightCog(commands.Cog):
                            share="Post it in the channel for everyone (default: only you see it)")
     @app_commands.autocomplete(topic=topic_autocomplete)
     @app_commands.guild_only()
-    @app_commands.checks.cooldown(2, 30.0, key=lambda i: i.user.id)
     async def summary(self, interaction: discord.Interaction, topic: str | None = None,
                       share: bool = False) -> None:
+        self.bot.cooldowns.check("summary", interaction.user.id)
         if share:  # a refusal must stay private: check before the public "thinking…"
             item = await topic_for(interaction, topic)
             await defer_public(interaction)
@@ -80,6 +80,8 @@ class InsightCog(commands.Cog):
             embed=e, file=text_file(f"summary-{item.key}.md", result.markdown), ephemeral=not share,
         )
         answered_public(interaction)
+        if not result.from_cache:  # a cached summary costs nothing
+            self.bot.cooldowns.charge("summary", interaction.user.id)
 
     # --- /map ------------------------------------------------------------------------------
 
@@ -87,8 +89,8 @@ class InsightCog(commands.Cog):
     @app_commands.describe(topic="Show one topic's neighbourhood (default: the whole consultation)")
     @app_commands.autocomplete(topic=topic_autocomplete)
     @app_commands.guild_only()
-    @app_commands.checks.cooldown(2, 30.0, key=lambda i: i.user.id)
     async def map(self, interaction: discord.Interaction, topic: str | None = None) -> None:
+        self.bot.cooldowns.check("map", interaction.user.id)
         focus: Item | None = await topic_for(interaction, topic) if topic else None
         consultations = await self.bot.repo.agenda.consultations(interaction.guild_id)
         if not consultations:
@@ -107,6 +109,7 @@ class InsightCog(commands.Cog):
             files.append(text_file("map.md", text))
         await interaction.followup.send(embed=e, files=files)
         answered_public(interaction)
+        self.bot.cooldowns.charge("map", interaction.user.id)
 
     async def related_lines(self, item: Item, interaction: discord.Interaction) -> list[str]:
         """Lines for /about's "Related topics", from the same evidence as the map (only
@@ -126,7 +129,6 @@ class InsightCog(commands.Cog):
     @app_commands.describe(format="What to export", include_hidden="Also comments moderators hid")
     @app_commands.choices(format=FORMATS)
     @app_commands.guild_only()
-    @app_commands.checks.cooldown(2, 60.0, key=lambda i: i.user.id)
     async def export(self, interaction: discord.Interaction,
                      format: app_commands.Choice[str] | None = None,
                      include_hidden: bool = False) -> None:
@@ -136,6 +138,7 @@ class InsightCog(commands.Cog):
             raise UserError("There is no agenda in this server yet: nothing to export.")
         await interaction.response.defer(ephemeral=True, thinking=True)
         fmt = format.value if format else "all"
+        self.bot.cooldowns.check("export", interaction.user.id, fmt)  # each format its own
         # Discord: each file within the server's upload limit, 25 MiB and 10 files a message
         per_file = getattr(interaction, "filesize_limit", None) or DEFAULT_FILE_LIMIT
         for consultation in consultations:
@@ -153,6 +156,7 @@ class InsightCog(commands.Cog):
                     fit("\n".join(lines), 2000) if lines else None,
                     files=[bytes_file(name, data) for name, data in group], ephemeral=True,
                 )
+        self.bot.cooldowns.charge("export", interaction.user.id, fmt)
 
 
 async def setup(bot: ConsultationBot) -> None:

@@ -66,7 +66,6 @@ class PrivacyCog(commands.Cog):
         named="May published reports name you? (default: no — you appear as a pseudonym)",
     )
     @app_commands.choices(affiliation=[app_commands.Choice(name=a, value=a) for a in AFFILIATIONS])
-    @app_commands.checks.cooldown(3, 60.0, key=lambda i: i.user.id)
     async def profile(
         self, interaction: discord.Interaction,
         display_name: app_commands.Range[str, 1, 80] | None = None,
@@ -77,6 +76,7 @@ class PrivacyCog(commands.Cog):
         if display_name is None and affiliation is None and named is None:
             await interaction.response.send_message(embed=self._profile_embed(current), ephemeral=True)
             return
+        self.bot.cooldowns.check("profile", interaction.user.id)
         if display_name is not None:
             if problem := display_text_problem(display_name, "display name"):
                 raise BadInput(f"{problem} Nothing was saved.")
@@ -89,6 +89,7 @@ class PrivacyCog(commands.Cog):
             affiliation=affiliation.value if affiliation else (current.affiliation if current else None),
             consent_named=named if named is not None else (current.consent_named if current else False),
         )
+        self.bot.cooldowns.charge("profile", interaction.user.id)  # viewing costs nothing
         await interaction.response.send_message("Saved.", embed=self._profile_embed(saved), ephemeral=True)
 
     @staticmethod
@@ -105,8 +106,8 @@ class PrivacyCog(commands.Cog):
         return e
 
     @mydata.command(name="export", description="Get a file of everything stored about you")
-    @app_commands.checks.cooldown(2, 300.0, key=lambda i: i.user.id)
     async def export(self, interaction: discord.Interaction) -> None:
+        self.bot.cooldowns.check("mydata export", interaction.user.id)
         await interaction.response.defer(ephemeral=True, thinking=True)
         data = await self.bot.repo.privacy.export(interaction.user.id)
         await interaction.followup.send(
@@ -116,6 +117,7 @@ class PrivacyCog(commands.Cog):
                            json.dumps(data, indent=2, ensure_ascii=False)),
             ephemeral=True,
         )
+        self.bot.cooldowns.charge("mydata export", interaction.user.id)
 
     @mydata.command(name="delete", description="Erase your profile and the text of your comments")
     async def delete(self, interaction: discord.Interaction) -> None:

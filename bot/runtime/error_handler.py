@@ -12,6 +12,7 @@ import discord
 from discord import app_commands
 
 from bot.core.errors import UserError
+from bot.runtime.cooldowns import retry_seconds
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ def describe_error(error: BaseException) -> str | None:
     if isinstance(error, UserError):
         return str(error)
     if isinstance(error, app_commands.CommandOnCooldown):
-        return f"Slow down a little: you can use this again in {error.retry_after:.0f} s."
+        return f"Slow down a little: you can use this again in {retry_seconds(error.retry_after)} s."
     if isinstance(error, app_commands.MissingPermissions):
         return f"You need the {_perm_names(error.missing_permissions)} permission to do that."
     if isinstance(error, app_commands.BotMissingPermissions):
