@@ -18,7 +18,15 @@ from bot.core.topics import only_topics
 from bot.runtime.checks import can_read, require_organiser
 from bot.runtime.client import ConsultationBot
 from bot.runtime.error_handler import answered_public, defer_public
-from bot.runtime.render import BRAND_COLOUR, bytes_file, channel_link, fit, text_file, ts_tag
+from bot.runtime.render import (
+    BRAND_COLOUR,
+    bytes_file,
+    channel_link,
+    fit,
+    member_names,
+    text_file,
+    ts_tag,
+)
 from bot.storage.models import Item
 from cogs.agenda import topic_autocomplete, topic_for
 
@@ -142,7 +150,11 @@ class InsightCog(commands.Cog):
         # Discord: each file within the server's upload limit, 25 MiB and 10 files a message
         per_file = getattr(interaction, "filesize_limit", None) or DEFAULT_FILE_LIMIT
         for consultation in consultations:
-            files = await self.reports.build(consultation, fmt, include_hidden=include_hidden)
+            actions, _ = await self.bot.repo.moderation.actions(guild_id=interaction.guild_id,
+                                                                limit=100_000)
+            names = await member_names(interaction.guild, [a.moderator_id for a in actions])
+            files = await self.reports.build(consultation, fmt, include_hidden=include_hidden,
+                                             names=names)
             named = {f"{consultation.key}-{name}": data for name, data in files.items()}
             packed = await asyncio.to_thread(package, named, per_file)
             head = "\n".join([f"“{fit(consultation.title, 150)}”: {', '.join(files)}",

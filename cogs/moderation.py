@@ -15,7 +15,14 @@ from bot.runtime.client import ConsultationBot
 from bot.runtime.error_handler import report_error
 from bot.runtime.locking import Locker
 from bot.runtime.publisher import Publisher
-from bot.runtime.render import LOCKED_COLOUR, fit, message_link, ts_tag
+from bot.runtime.render import (
+    LOCKED_COLOUR,
+    channel_link,
+    fit,
+    member_names,
+    message_link,
+    ts_tag,
+)
 from bot.storage.models import Item
 from cogs.agenda import topic_autocomplete, topic_for
 
@@ -55,7 +62,7 @@ class ModlogPager(discord.ui.View):
 
     async def show(self, interaction: discord.Interaction, delta: int) -> None:
         self.page = max(0, self.page + delta)
-        embed, pages = await self.cog.modlog_page(self.guild_id, self.item, self.page)
+        embed, pages = await self.cog.modlog_page(interaction.guild, self.item, self.page)
         self.previous.disabled = self.page == 0
         self.next.disabled = self.page >= pages - 1
         await interaction.response.edit_message(embed=embed, view=self)
@@ -242,27 +249,51 @@ class ModerationCog(commands.Cog):
     async def modlog(self, interaction: discord.Interaction, topic: str | None = None) -> None:
         require_moderator(interaction, self.bot.settings, "read the moderation log")
         item = await topic_for(interaction, topic) if topic else None
-        embed, pages = await self.modlog_page(interaction.guild_id, item, 0)
+        embed, pages = await self.modlog_page(interaction.guild, item, 0)
         view = ModlogPager(self, interaction.user.id, interaction.guild_id, item)
         view.previous.disabled = True
         view.next.disabled = pages <= 1
         await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
 
-    async def modlog_page(self, guild_id: int, item: Item | None, page: int) -> tuple[discord.Embed, int]:
-        actions, total = await self.bot.repo.moderation.actions(
+    async def modlog_page(self, guild: discord.Guild, item: Item | None,
+                          page: int) -> tuple[discord.Embed, int]:
+        """A page of the log with names and links (no raw ids)."""
+        guild_id = guild.id
+        repo = self.bot.repo
+        actions, total = await repo.moderation.actions(
             guild_id=guild_id if item is None else None, item_id=item.id if item else None,
             limit=MODLOG_PAGE, offset=page * MODLOG_PAGE,
         )
         pages = max(1, -(-total // MODLOG_PAGE))
         title = "Moderation log" + (f" — {item.title}" if item else "")
         e = discord.Embed(title=fit(title, 256), colour=LOCKED_COLOUR)
+        comments = {a.target_id: await repo.discussion.comment(a.target_id)
+                    for a in actions if a.target_type == "comment" and a.target_id}
+        names = await member_names(guild, [a.moderator_id for a in actions]
+                                   + [c.author_id for c in comments.values() if c])
+        items = {i.id: i for i in await repo.agenda.guild_items(guild_id)}
         lines = []
         for a in actions:
-            who = f"<@{a.moderator_id}>" if a.moderator_id else "the bot"
-            target = f"{a.target_type} {a.target_id}" if a.target_id else a.target_type
+            who = (names.get(a.moderator_id, "a moderator who left") if a.moderator_id
+                   else "the bot (closing date)")
+            topic = items.get(a.item_id) if a.item_id else None
+            title = fit(topic.title, 80) if topic else "an agenda item"
+            comment = comments.get(a.target_id) if a.target_type == "comment" else None
+            if comment is not None:
+                author = names.get(comment.author_id, "someone who left")
+                target = (f"[a comment by {author}]"
+                          f"({message_link(guild_id, comment.channel_id, comment.message_id)})"
+                          f" in “{title}”")
+            elif a.target_type in ("item", "thread") and a.target_id:
+                what = f"“{title}”" if a.target_type == "item" else f"a thread of “{title}”"
+                target = f"[{what}]({channel_link(guild_id, a.target_id)})"
+            elif a.target_type == "participant":
+                target = "a participant's data (at their request)"
+            else:
+                target = a.target_type
             why = f" — {fit(a.reason, 200)}" if a.reason else ""
             lines.append(f"{ts_tag(a.created_at, 'f')} · **{a.action}** {target} by {who}{why}")
-        e.description = "\n".join(lines) or "No moderation actions yet."
+        e.description = fit("\n".join(lines), 4096) or "No moderation actions yet."
         e.set_footer(text=f"Page {page + 1} of {pages} · {total} action(s)")
         return e, pages
 

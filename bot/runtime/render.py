@@ -44,6 +44,23 @@ def bytes_file(name: str, data: bytes) -> discord.File:
     return discord.File(io.BytesIO(data), filename=name)
 
 
+async def member_names(guild: discord.Guild | None, ids) -> dict[int, str]:
+    """Display names of members (from the cache, else one REST read each); people who left
+    the server are missing from the result."""
+    names: dict[int, str] = {}
+    if guild is None:
+        return names
+    for user_id in {i for i in ids if i}:
+        member = guild.get_member(user_id)
+        if member is None:
+            try:
+                member = await guild.fetch_member(user_id)
+            except discord.HTTPException:
+                continue
+        names[user_id] = member.display_name
+    return names
+
+
 def fit(text: str, limit: int) -> str:
     """Shorten for a Discord field, saying so; only for summaries of data kept elsewhere."""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
