@@ -32,6 +32,18 @@ MODLOG_PAGE = 10
 CLOSING_CHECK_SECONDS = 30
 
 
+def moderator_commands_visibility(settings) -> discord.Permissions | None:
+    """Who Discord shows the moderator commands to (every command also checks at run time).
+
+    Discord's default_member_permissions names permission bits only, never a role, and a bot
+    cannot set per-command role overrides (only a server admin can, under Server Settings →
+    Integrations). So without MODERATOR_ROLE_ID / ORGANISER_ROLE_ID they are shown to members
+    with Manage Threads; with either role set, to everyone, so those roles see them too."""
+    if settings.moderator_role_id is not None or settings.organiser_role_id is not None:
+        return None
+    return discord.Permissions(manage_threads=True)
+
+
 class HideReasonForm(discord.ui.Modal, title="Hide from consultation"):
     reason = discord.ui.TextInput(label="Reason (shown in the moderation log)", max_length=300)
 
@@ -85,9 +97,12 @@ class ModerationCog(commands.Cog):
             app_commands.ContextMenu(name="Hide from consultation", callback=self.hide_menu),
             app_commands.ContextMenu(name="Unhide", callback=self.unhide_menu),
         ]
+        shown = moderator_commands_visibility(bot.settings)
+        for command in (self.lock, self.unlock, self.modlog):
+            command.default_permissions = shown
         for menu in self.menus:
             menu.guild_only = True
-            menu.default_permissions = discord.Permissions(manage_threads=True)
+            menu.default_permissions = shown
             bot.tree.add_command(menu)
 
     async def cog_load(self) -> None:
@@ -103,7 +118,6 @@ class ModerationCog(commands.Cog):
     @app_commands.command(name="lock", description="Lock this thread, or this whole agenda item")
     @app_commands.describe(reason="Why (posted in the channel and kept in the moderation log)")
     @app_commands.guild_only()
-    @app_commands.default_permissions(manage_threads=True)
     async def lock(self, interaction: discord.Interaction,
                    reason: app_commands.Range[str, 1, 300] | None = None) -> None:
         require_moderator(interaction, self.bot.settings, "lock discussions")
@@ -127,7 +141,6 @@ class ModerationCog(commands.Cog):
 
     @app_commands.command(name="unlock", description="Unlock this thread, or this whole agenda item")
     @app_commands.guild_only()
-    @app_commands.default_permissions(manage_threads=True)
     async def unlock(self, interaction: discord.Interaction) -> None:
         require_moderator(interaction, self.bot.settings, "unlock discussions")
         item = await topic_for(interaction, None)
@@ -245,7 +258,6 @@ class ModerationCog(commands.Cog):
     @app_commands.describe(topic="Only this agenda item (default: everything)")
     @app_commands.autocomplete(topic=topic_autocomplete)
     @app_commands.guild_only()
-    @app_commands.default_permissions(manage_threads=True)
     async def modlog(self, interaction: discord.Interaction, topic: str | None = None) -> None:
         require_moderator(interaction, self.bot.settings, "read the moderation log")
         item = await topic_for(interaction, topic) if topic else None
