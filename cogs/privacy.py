@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
@@ -12,9 +13,10 @@ from discord.ext import commands
 from bot.core.discussion import DiscussionService
 from bot.core.errors import BadInput
 from bot.core.input_checks import display_text_problem
+from bot.core.packaging import package
 from bot.runtime.client import ConsultationBot
 from bot.runtime.error_handler import report_error
-from bot.runtime.render import BRAND_COLOUR, text_file
+from bot.runtime.render import BRAND_COLOUR, bytes_file
 
 log = logging.getLogger(__name__)
 
@@ -110,13 +112,19 @@ class PrivacyCog(commands.Cog):
         self.bot.cooldowns.check("mydata export", interaction.user.id)
         await interaction.response.defer(ephemeral=True, thinking=True)
         data = await self.bot.repo.privacy.export(interaction.user.id)
-        await interaction.followup.send(
+        name = f"my-consultation-data-{interaction.user.id}.json"
+        blob = json.dumps(data, indent=2, ensure_ascii=False).encode()
+        per_file = getattr(interaction, "filesize_limit", None) or 10 * 1024 * 1024
+        packed = await asyncio.to_thread(package, {name: blob}, per_file)  # zipped if too big
+        head = "\n".join([
             f"Everything the consultation stores about you: {len(data['comments'])} comment(s), "
             f"{len(data['quotes'])} quote(s), {len(data['citations'])} citation(s).",
-            file=text_file(f"my-consultation-data-{interaction.user.id}.json",
-                           json.dumps(data, indent=2, ensure_ascii=False)),
-            ephemeral=True,
-        )
+            *packed.notes])
+        for number, group in enumerate(packed.messages, start=1):
+            await interaction.followup.send(
+                head[:2000] if number == 1 else None,
+                files=[bytes_file(n, d) for n, d in group], ephemeral=True,
+            )
         self.bot.cooldowns.charge("mydata export", interaction.user.id)
 
     @mydata.command(name="delete", description="Erase your profile and the text of your comments")

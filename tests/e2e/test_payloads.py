@@ -90,3 +90,33 @@ async def test_export_of_100000_comments_fits_discords_upload_limits(emulator, p
         rows = list(csv.DictReader(io.StringIO(z.read(entry).decode("utf-8-sig"))))
     assert entry.endswith("comments.csv") and len(rows) == 100_000
     assert any(n.endswith("moderation.csv") for n in files)  # the small files come as they are
+
+
+async def test_mydata_export_of_a_prolific_participant_fits_the_upload_limit(emulator, published):
+    import io
+    import json
+    import zipfile
+
+    from tests.e2e.conftest import item_by_key
+
+    emu, bot, g = emulator.emu, published, emulator.guild
+    crime = await item_by_key(bot, g.id, "tackling-cyber-crime")
+    from datetime import UTC, datetime, timedelta
+
+    from bot.storage.models import IncomingMessage
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    batch = [(IncomingMessage(message_id=10**15 + k, channel_id=crime.channel_id,
+                              author_id=emulator.pat.id, content=f"comment {k} " + "words " * 40,
+                              created_at=start + timedelta(seconds=k)), [], [])
+             for k in range(5000)]
+    await bot.repo.discussion.record_new(crime.id, batch)
+    g.attachment_size_limit = 512 * 1024  # the JSON is about 2 MB
+    result = await emu.slash(emulator.pat.id, crime.channel_id, "mydata export")
+    await emu.wait_for(lambda: result.errors or "stores about you" in answer_text(result))
+    assert not result.errors, result.errors
+    files = dict(f for m in [result.message, *result.followups] for f in m.files)
+    assert all(len(d) <= 512 * 1024 for d in files.values())
+    ((name, data),) = files.items()
+    assert name.endswith(".json.zip") and "zipped" in answer_text(result)
+    exported = json.loads(zipfile.ZipFile(io.BytesIO(data)).read(name[:-4]))
+    assert len(exported["comments"]) == 5000
