@@ -16,8 +16,10 @@ from bot.core.agenda import AgendaInvalid, load_agenda
 from bot.core.discussion import DiscussionService
 from bot.core.errors import BadInput, UserError
 from bot.core.input_checks import display_text_problem
+from bot.core.text import truncate
 from bot.core.topics import resolve_topic, status_line, topic_choices
-from bot.runtime.checks import readable, require_organiser, require_read
+from bot.runtime.catchup import settled_note
+from bot.runtime.checks import is_organiser, readable, require_organiser, require_read
 from bot.runtime.client import ConsultationBot
 from bot.runtime.error_handler import report_error
 from bot.runtime.publisher import Publisher
@@ -26,7 +28,6 @@ from bot.runtime.render import (
     LOCKED_COLOUR,
     channel_link,
     embed_pages,
-    fit,
     text_file,
     ts_tag,
 )
@@ -128,7 +129,7 @@ class AgendaCog(commands.Cog):
                 if done in (1, total) or time.monotonic() - last_update > 1.0:
                     last_update = time.monotonic()
                     await interaction.edit_original_response(
-                        content=f"Publishing “{spec.title}”… {done}/{total}: {fit(item.title, 80)}"
+                        content=f"Publishing “{spec.title}”… {done}/{total}: {truncate(item.title, 80)}"
                     )
 
             report = await self.publisher.publish(
@@ -237,6 +238,8 @@ class AgendaCog(commands.Cog):
         if not consultations:
             raise UserError("There is no agenda in this server yet.")
         sections = []
+        outcomes = await repo.outcomes.latest_by_item()
+        organiser = is_organiser(interaction, self.bot.settings)
         for consultation in consultations:
             counts = await repo.discussion.comment_counts(consultation.id)
             lines = []
@@ -246,7 +249,12 @@ class AgendaCog(commands.Cog):
                 indent = "" if item.parent_id is None else "  ↳ "
                 state = "🔒 locked" if item.locked else "open"
                 n = counts.get(item.id, 0)
-                lines.append(f"{indent}{link} — {state} · {n} comment{'s' if n != 1 else ''}")
+                line = f"{indent}{link} — {state} · {n} comment{'s' if n != 1 else ''}"
+                if item.id in outcomes:
+                    line += f" · {outcomes[item.id].headline()}"
+                elif organiser:  # organisers see what still awaits an answer
+                    line += " · no outcome yet"
+                lines.append(line)
             sections.append((consultation.title, lines or ["No items you can see."]))
         # one message holds 10 embeds and 6,000 embed characters: longer agendas take several
         pages = embed_pages(sections)
@@ -266,10 +274,16 @@ class AgendaCog(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         item = await topic_for(interaction, topic)
         repo = self.bot.repo
+        note = await settled_note(self.bot)  # a catch-up after a reconnect may still be running
         counts = await repo.discussion.counts(item.id)
-        e = discord.Embed(title=fit(item.title, 256), description=item.summation,
+        unverified, before = await repo.discussion.unverified(item.id)
+        e = discord.Embed(title=truncate(item.title, 256), description=item.summation,
                           colour=LOCKED_COLOUR if item.locked else BRAND_COLOUR)
+        outcome = await repo.outcomes.latest(item.id)
         e.add_field(name="Status", value=status_line(item), inline=False)
+        if outcome is not None:
+            e.add_field(name=truncate(outcome.headline(), 256), inline=False,
+                        value=truncate(outcome.text, 1024))
         e.add_field(name="Created", value=ts_tag(item.created_at))
         e.add_field(name="Last activity", value=ts_tag(counts.last_activity))
         e.add_field(name="Revision", value=str(item.revision_number))
@@ -284,7 +298,13 @@ class AgendaCog(commands.Cog):
             e.add_field(name="Related topics", value=related, inline=False)
         if item.discord_id:
             e.add_field(name="Channel", value=channel_link(item.guild_id, item.discord_id), inline=False)
-        await interaction.followup.send(embed=e, ephemeral=True)
+        if unverified:
+            e.add_field(name="Not re-checked", inline=False, value=(
+                f"{unverified} comment{'s' if unverified != 1 else ''} posted before "
+                f"{ts_tag(discord.utils.snowflake_time(before))} "
+                f"{'were' if unverified != 1 else 'was'} not re-checked for edits, deletions or "
+                "reactions made while the bot was last offline."))
+        await interaction.followup.send(content=note, embed=e, ephemeral=True)
 
     async def related_lines(self, item: Item, interaction: discord.Interaction) -> list[str]:
         """Related topics (only those the member can read) come from the map's evidence, which the insight cog owns."""

@@ -10,10 +10,12 @@ from discord.ext import commands
 
 from bot.core.discussion import DiscussionService
 from bot.core.errors import BadInput
+from bot.core.text import truncate
 from bot.runtime.adapters import item_place, parent_id_of
+from bot.runtime.catchup import settled_note
 from bot.runtime.checks import require_post
 from bot.runtime.client import ConsultationBot
-from bot.runtime.render import BRAND_COLOUR, fit, message_link
+from bot.runtime.render import BRAND_COLOUR, message_link
 from cogs.agenda import topic_autocomplete, topic_for
 
 PREVIEWABLE_URL = 1900  # longer links go in the embed only (message content is ≤ 2000)
@@ -28,15 +30,15 @@ def cite_post(author: str, url: str, note: str | None,
     long_url = len(url) > PREVIEWABLE_URL
     description = f"{url}\n\n{note}" if long_url and note else (url if long_url else note)
     post = discord.Embed(description=description, colour=BRAND_COLOUR)
-    post.set_author(name=fit(f"{author} cites a source", 256))
+    post.set_author(name=truncate(f"{author} cites a source", 256))
     host = urlsplit(url).hostname or ""
     if not host.isascii() and normalized_url:
-        post.set_footer(text=fit(f"Opens {urlsplit(normalized_url).hostname}", 2048))
+        post.set_footer(text=truncate(f"Opens {urlsplit(normalized_url).hostname}", 2048))
     return (None if long_url else url), post
 
 
 def cite_confirmation(normalized_url: str, title: str, link: str) -> str:
-    return f"Cited {fit(normalized_url, CONFIRM_URL)} in “{fit(title, 100)}”: {link}"
+    return f"Cited {truncate(normalized_url, CONFIRM_URL)} in “{truncate(title, 100)}”: {link}"
 
 
 def check_fits(content: str | None, embed: discord.Embed | None, what: str) -> None:
@@ -96,13 +98,14 @@ class CitationsCog(commands.Cog):
     async def citations(self, interaction: discord.Interaction, topic: str | None = None) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         item = await topic_for(interaction, topic)
+        note = await settled_note(self.bot)  # a catch-up after a reconnect may still be running
         sources = await self.bot.repo.discussion.sources(item.id)
-        e = discord.Embed(title=fit(f"Sources cited in “{item.title}”", 256), colour=BRAND_COLOUR)
+        e = discord.Embed(title=truncate(f"Sources cited in “{item.title}”", 256), colour=BRAND_COLOUR)
         if not sources:
             e.description = "No sources yet. Post a link in the discussion or use /cite."
         lines = []
         for rank, source in enumerate(sources, start=1):
-            label = fit(source.title or source.normalized_url, 120)
+            label = truncate(source.title or source.normalized_url, 120)
             people = ", ".join(f"<@{c}>" for c in source.citers[:5])
             more = f" and {len(source.citers) - 5} more" if len(source.citers) > 5 else ""
             where = " ".join(
@@ -117,7 +120,7 @@ class CitationsCog(commands.Cog):
             lines.append(line)
         if lines:
             e.description = "\n".join(lines)
-        await interaction.followup.send(embed=e, ephemeral=True)
+        await interaction.followup.send(content=note, embed=e, ephemeral=True)
 
 
 async def setup(bot: ConsultationBot) -> None:

@@ -13,16 +13,16 @@ from bot.core.errors import UserError
 from bot.core.insight import InsightService
 from bot.core.packaging import package
 from bot.core.report import ReportBuilder
+from bot.core.text import truncate
 from bot.core.topic_map import render_png, render_text
 from bot.core.topics import only_topics
+from bot.runtime.catchup import settled_note
 from bot.runtime.checks import can_read, require_organiser
 from bot.runtime.client import ConsultationBot
-from bot.runtime.error_handler import answered_public, defer_public
 from bot.runtime.render import (
     BRAND_COLOUR,
     bytes_file,
     channel_link,
-    fit,
     member_names,
     text_file,
     ts_tag,
@@ -67,12 +67,11 @@ class InsightCog(commands.Cog):
     async def summary(self, interaction: discord.Interaction, topic: str | None = None,
                       share: bool = False) -> None:
         self.bot.cooldowns.check("summary", interaction.user.id)
-        if share:  # a refusal must stay private: check before the public "thinking…"
-            item = await topic_for(interaction, topic)
-            await defer_public(interaction)
-        else:
-            await interaction.response.defer(ephemeral=True, thinking=True)
-            item = await topic_for(interaction, topic)
+        # Defer before any read (a read can wait). Privately: a refusal must stay private;
+        # a shared summary is posted for everyone once it is ready (see `answer_publicly`).
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        item = await topic_for(interaction, topic)
+        note = await settled_note(self.bot)  # a catch-up after a reconnect may still be running
         result = await self.insight.summary(item)
         data = result.embed
         e = discord.Embed(title=data.title, description=data.description, colour=BRAND_COLOUR,
@@ -83,11 +82,15 @@ class InsightCog(commands.Cog):
             e.set_footer(text=data.footer)
         freshness = (f"unchanged since {ts_tag(result.computed_at, 'R')}" if result.from_cache
                      else "computed now")
-        await interaction.followup.send(
-            content=f"Summary of “{fit(item.title, 150)}” ({freshness}); the full report is attached.",
-            embed=e, file=text_file(f"summary-{item.key}.md", result.markdown), ephemeral=not share,
+        answer = dict(
+            content=f"Summary of “{truncate(item.title, 150)}” ({freshness}); the full report is attached."
+            + (f"\n{note}" if note else ""),
+            embed=e, file=text_file(f"summary-{item.key}.md", result.markdown),
         )
-        answered_public(interaction)
+        if share:
+            await answer_publicly(interaction, "Shared the summary with the channel.", **answer)
+        else:
+            await interaction.followup.send(**answer, ephemeral=True)
         if not result.from_cache:  # a cached summary costs nothing
             self.bot.cooldowns.charge("summary", interaction.user.id)
 
@@ -99,24 +102,23 @@ class InsightCog(commands.Cog):
     @app_commands.guild_only()
     async def map(self, interaction: discord.Interaction, topic: str | None = None) -> None:
         self.bot.cooldowns.check("map", interaction.user.id)
+        await interaction.response.defer(ephemeral=True, thinking=True)  # refusals stay private
         focus: Item | None = await topic_for(interaction, topic) if topic else None
         consultations = await self.bot.repo.agenda.consultations(interaction.guild_id)
         if not consultations:
             raise UserError("There is no agenda in this server yet.")
         consultation_id = focus.consultation_id if focus else consultations[-1].id
-        await defer_public(interaction)
         built, items = await self.insight.topic_map(consultation_id)
         built = only_topics(built, {i for i, item in items.items() if can_read(interaction, item)})
         title = f"Related topics of “{focus.title}”" if focus else "Graph of this discussion"
         png = await asyncio.to_thread(render_png, built, focus.id if focus else None, title=title)
         text = render_text(built, focus.id if focus else None)
-        e = discord.Embed(title=fit(title, 256), description=fit(text, 4000), colour=BRAND_COLOUR)
+        e = discord.Embed(title=truncate(title, 256), description=truncate(text, 4000), colour=BRAND_COLOUR)
         e.set_image(url="attachment://map.png")
         files = [bytes_file("map.png", png)]
         if len(text) > 4000:
             files.append(text_file("map.md", text))
-        await interaction.followup.send(embed=e, files=files)
-        answered_public(interaction)
+        await answer_publicly(interaction, "Posted the map for the channel.", embed=e, files=files)
         self.bot.cooldowns.charge("map", interaction.user.id)
 
     async def related_lines(self, item: Item, interaction: discord.Interaction) -> list[str]:
@@ -141,10 +143,11 @@ class InsightCog(commands.Cog):
                      format: app_commands.Choice[str] | None = None,
                      include_hidden: bool = False) -> None:
         require_organiser(interaction, self.bot.settings, "export the consultation")
+        await interaction.response.defer(ephemeral=True, thinking=True)
         consultations = await self.bot.repo.agenda.consultations(interaction.guild_id)
         if not consultations:
             raise UserError("There is no agenda in this server yet: nothing to export.")
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        note = await settled_note(self.bot)  # a catch-up after a reconnect may still be running
         fmt = format.value if format else "all"
         self.bot.cooldowns.check("export", interaction.user.id, fmt)  # each format its own
         # Discord: each file within the server's upload limit, 25 MiB and 10 files a message
@@ -157,18 +160,32 @@ class InsightCog(commands.Cog):
                                              names=names)
             named = {f"{consultation.key}-{name}": data for name, data in files.items()}
             packed = await asyncio.to_thread(package, named, per_file)
-            head = "\n".join([f"“{fit(consultation.title, 150)}”: {', '.join(files)}",
-                              *packed.notes])
+            head = "\n".join([f"“{truncate(consultation.title, 150)}”: {', '.join(files)}",
+                              *([note] if note else []), *packed.notes])
             count = sum(len(m) for m in packed.messages)
             for number, group in enumerate(packed.messages, start=1):
                 lines = [head] if number == 1 else []
                 if number == len(packed.messages):
                     lines.append(f"Sent {count} file(s) in {len(packed.messages)} message(s).")
                 await interaction.followup.send(
-                    fit("\n".join(lines), 2000) if lines else None,
+                    truncate("\n".join(lines), 2000) if lines else None,
                     files=[bytes_file(name, data) for name, data in group], ephemeral=True,
                 )
         self.bot.cooldowns.charge("export", interaction.user.id, fmt)
+
+
+async def answer_publicly(interaction: discord.Interaction, note: str, **message) -> None:
+    """After a private deferral: close the private "thinking…" with `note`, then post the
+    answer for everyone (a follow-up after the original response is its own message: the
+    first follow-up after a deferral would *become* the private loading message,
+    discord-api-docs#2860). If posting fails, the note says so and the error follows
+    privately (the error handler)."""
+    await interaction.edit_original_response(content=note)
+    try:
+        await interaction.followup.send(**message, ephemeral=False)
+    except discord.HTTPException:
+        await interaction.edit_original_response(content="Nothing was posted for the channel.")
+        raise
 
 
 async def setup(bot: ConsultationBot) -> None:

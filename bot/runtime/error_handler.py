@@ -12,6 +12,7 @@ import discord
 from discord import app_commands
 
 from bot.core.errors import UserError
+from bot.core.text import truncate
 from bot.runtime.cooldowns import retry_seconds
 
 log = logging.getLogger(__name__)
@@ -67,41 +68,15 @@ async def on_app_command_error(
     await report_error(interaction, error, f"/{command}")
 
 
-PUBLIC_LOADING = "public_loading"
-NEUTRAL_NOTE = "This could not be completed."
-
-
-async def defer_public(interaction: discord.Interaction) -> None:
-    """A public "thinking…" (the answer is for the channel). Until `answered_public` is
-    called, an error is sent privately (see `send_ephemeral`)."""
-    await interaction.response.defer(thinking=True)
-    interaction.extras[PUBLIC_LOADING] = True
-
-
-def answered_public(interaction: discord.Interaction) -> None:
-    """The public answer replaced the loading message: later follow-ups are new messages."""
-    interaction.extras[PUBLIC_LOADING] = False
-
-
 async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:
     """Reply privately whether or not the interaction was already answered or deferred.
 
-    After a public deferral Discord turns the first follow-up into the loading message,
-    public whatever `ephemeral` says. So the loading message is first edited into a neutral
-    note, the error goes as a (now truly) ephemeral follow-up, and the note is deleted."""
-    if len(message) > 1900:  # Discord refuses content over 2000 characters
-        message = message[:1899] + "…"
+    Commands defer privately (an answer for the channel is a later follow-up, see
+    cogs.insight.answer_publicly): after a *public* deferral Discord would turn the first
+    follow-up into the public loading message whatever `ephemeral` says."""
+    message = truncate(message, 1900)  # Discord refuses content over 2000 characters
     try:
-        if interaction.extras.get(PUBLIC_LOADING):
-            interaction.extras[PUBLIC_LOADING] = False
-            await interaction.edit_original_response(content=NEUTRAL_NOTE, embed=None,
-                                                     attachments=[])
-            await interaction.followup.send(message, ephemeral=True)
-            try:
-                await interaction.delete_original_response()
-            except discord.HTTPException:
-                pass  # the neutral note stays; it says nothing about the person or the error
-        elif interaction.response.is_done():
+        if interaction.response.is_done():
             await interaction.followup.send(message, ephemeral=True)
         else:
             await interaction.response.send_message(message, ephemeral=True)

@@ -6,7 +6,8 @@ import io
 
 import discord
 
-from bot.core.agenda import ArticlePart, EmbedData
+from bot.core.article import ArticlePart, EmbedData
+from bot.core.text import truncate
 
 #: Discord's limits on one message's embeds.
 MESSAGE_EMBEDS = 10
@@ -61,11 +62,6 @@ async def member_names(guild: discord.Guild | None, ids) -> dict[int, str]:
     return names
 
 
-def fit(text: str, limit: int) -> str:
-    """Shorten for a Discord field, saying so; only for summaries of data kept elsewhere."""
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 def ts_tag(when, style: str = "f") -> str:
     """A Discord timestamp that each reader sees in their own time zone."""
     return discord.utils.format_dt(when, style) if when else "—"
@@ -75,7 +71,7 @@ def line_chunks(lines: list[str], limit: int) -> list[str]:
     """Whole lines joined into chunks of at most `limit` characters (a longer line is cut)."""
     chunks, current = [], ""
     for line in lines:
-        line = fit(line, limit)
+        line = truncate(line, limit)
         if current and len(current) + len(line) + 1 > limit:
             chunks.append(current)
             current = ""
@@ -96,7 +92,7 @@ def embed_pages(sections: list[tuple[str, list[str]]], colour: discord.Colour = 
     size = 0
     for title, lines in sections:
         for n, chunk in enumerate(line_chunks(lines, description_limit)):
-            head = fit(title if n == 0 else f"{title} (continued)", 256)
+            head = truncate(title if n == 0 else f"{title} (continued)", 256)
             e = discord.Embed(title=head, description=chunk, colour=colour)
             if current and (size + len(e) > total_limit or len(current) >= max_embeds):
                 pages.append(current)

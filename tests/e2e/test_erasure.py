@@ -45,7 +45,7 @@ async def test_mydata_delete_erases_citations_titles_and_the_bots_posts(emulator
 
     ask = await emu.slash(emulator.pat.id, crime.channel_id, "mydata delete")
     assert "posts" in answer_text(ask)  # the warning says the bot's posts go too
-    done = await emu.press_button(emulator.pat.id, ask.message, "mydata:erase")
+    done = await emu.press_button(emulator.pat.id, ask.message, f"mydata:erase:{emulator.pat.id}")
     await finished(emu, done, "Erased")
     text = answer_text(done)
     assert "2 post" in text and "citation" in text, text
