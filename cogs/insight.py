@@ -87,12 +87,12 @@ class InsightCog(commands.Cog):
             + (f"\n{note}" if note else ""),
             embed=e, file=text_file(f"summary-{item.key}.md", result.markdown),
         )
+        if not result.from_cache:  # a cached summary costs nothing
+            self.bot.cooldowns.charge("summary", interaction.user.id)
         if share:
             await answer_publicly(interaction, "Shared the summary with the channel.", **answer)
         else:
             await interaction.followup.send(**answer, ephemeral=True)
-        if not result.from_cache:  # a cached summary costs nothing
-            self.bot.cooldowns.charge("summary", interaction.user.id)
 
     # --- /map ------------------------------------------------------------------------------
 
@@ -118,8 +118,8 @@ class InsightCog(commands.Cog):
         files = [bytes_file("map.png", png)]
         if len(text) > 4000:
             files.append(text_file("map.md", text))
+        self.bot.cooldowns.charge("map", interaction.user.id)  # the drawing is the costly part
         await answer_publicly(interaction, "Posted the map for the channel.", embed=e, files=files)
-        self.bot.cooldowns.charge("map", interaction.user.id)
 
     async def related_lines(self, item: Item, interaction: discord.Interaction) -> list[str]:
         """Lines for /about's "Related topics", from the same evidence as the map (only

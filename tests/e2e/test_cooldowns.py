@@ -6,7 +6,7 @@ from __future__ import annotations
 from discord import app_commands
 
 from bot.runtime.error_handler import describe_error
-from tests.e2e.conftest import answer_text, finished, item_by_key
+from tests.e2e.conftest import answer_text, eventually, finished, item_by_key
 
 
 async def run(emu, user_id, channel_id, command, options=None, marker=""):
@@ -33,8 +33,8 @@ async def test_refused_cites_and_cached_summaries_cost_nothing(emulator, publish
                      {"url": "https://example.org/report"})
     assert "Cited" in answer_text(good), answer_text(good)
 
-    await emu.send_message(emulator.pat.id, crime.channel_id, "Prevention matters most.")
-    await emu.wait_for(lambda: True)
+    said = await emu.send_message(emulator.pat.id, crime.channel_id, "Prevention matters most.")
+    await eventually(lambda: bot.repo.discussion.comment(said.id))
     answers = []
     for _ in range(4):  # /summary allows 2 computations in 30 s; cached answers are free
         answers.append(answer_text(await run(emu, emulator.sam.id, crime.channel_id, "summary")))
