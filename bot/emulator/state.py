@@ -64,16 +64,16 @@ DEFAULT_EVERYONE_PERMISSIONS = (
 #: (articles, notices, /quote, /cite), Embed Links and Attach Files (articles are embeds;
 #: reports and maps are files), Read Message History (catch-up, article edits), Manage
 #: Channels (create the agenda's category and channels), Create Public Threads (sub-items),
-#: Create Private Threads (an item lock denies it, and a bot may only set overwrite bits it
-#: holds), Manage Roles (lock overwrites), Manage Threads (lock and unarchive threads), Pin
-#: Messages (pin articles; since Feb 2026 Manage Messages no longer covers it). Not Add
-#: Reactions (the bot never reacts) nor Manage Messages (it deletes only its own posts).
+#: Manage Roles (lock overwrites), Manage Threads (lock and unarchive threads), Pin Messages
+#: (pin articles; since Feb 2026 Manage Messages no longer covers it). Not Add Reactions (the
+#: bot never reacts), Manage Messages (it deletes only its own posts) or Create Private
+#: Threads (a lock does not set it: threads inherit the Send Messages in Threads deny).
 README_INVITE_PERMISSIONS = (
     P.VIEW_CHANNEL | P.SEND_MESSAGES | P.SEND_MESSAGES_IN_THREADS | P.EMBED_LINKS
     | P.ATTACH_FILES | P.READ_MESSAGE_HISTORY | P.MANAGE_CHANNELS | P.CREATE_PUBLIC_THREADS
-    | P.CREATE_PRIVATE_THREADS | P.MANAGE_ROLES | P.MANAGE_THREADS | P.PIN_MESSAGES
+    | P.MANAGE_ROLES | P.MANAGE_THREADS | P.PIN_MESSAGES
 )
-assert README_INVITE_PERMISSIONS == 2252195219229712
+assert README_INVITE_PERMISSIONS == 2252126499752976
 #: The invite the README gave before Feb 2026 (Manage Messages and Add Reactions, no Pin
 #: Messages): for tests of what an old installation sees.
 OLD_README_INVITE_PERMISSIONS = 326686075984
