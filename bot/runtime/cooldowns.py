@@ -25,6 +25,7 @@ LIMITS: dict[str, tuple[int, float]] = {
     "export": (2, 60.0),
     "profile": (3, 60.0),
     "mydata export": (2, 300.0),
+    "summary-publish": (2, 60.0),
 }
 
 
