@@ -42,11 +42,13 @@ class P:
     CHANGE_NICKNAME = 1 << 26
     MANAGE_ROLES = 1 << 28
     MANAGE_WEBHOOKS = 1 << 29
+    MANAGE_EVENTS = 1 << 33
     USE_APPLICATION_COMMANDS = 1 << 31
     MANAGE_THREADS = 1 << 34
     CREATE_PUBLIC_THREADS = 1 << 35
     CREATE_PRIVATE_THREADS = 1 << 36
     SEND_MESSAGES_IN_THREADS = 1 << 38
+    CREATE_EVENTS = 1 << 44
     PIN_MESSAGES = 1 << 51
     ALL = (1 << 52) - 1
 
@@ -65,15 +67,17 @@ DEFAULT_EVERYONE_PERMISSIONS = (
 #: reports and maps are files), Read Message History (catch-up, article edits), Manage
 #: Channels (create the agenda's category and channels), Create Public Threads (sub-items),
 #: Manage Roles (lock overwrites), Manage Threads (lock and unarchive threads), Pin Messages
-#: (pin articles; since Feb 2026 Manage Messages no longer covers it). Not Add Reactions (the
+#: (pin articles; since Feb 2026 Manage Messages no longer covers it), Create Events (the
+#: consultation's scheduled event; it covers editing and cancelling the bot's own events,
+#: so not Manage Events). Not Add Reactions (the
 #: bot never reacts), Manage Messages (it deletes only its own posts) or Create Private
 #: Threads (a lock does not set it: threads inherit the Send Messages in Threads deny).
 README_INVITE_PERMISSIONS = (
     P.VIEW_CHANNEL | P.SEND_MESSAGES | P.SEND_MESSAGES_IN_THREADS | P.EMBED_LINKS
     | P.ATTACH_FILES | P.READ_MESSAGE_HISTORY | P.MANAGE_CHANNELS | P.CREATE_PUBLIC_THREADS
-    | P.MANAGE_ROLES | P.MANAGE_THREADS | P.PIN_MESSAGES
+    | P.MANAGE_ROLES | P.MANAGE_THREADS | P.PIN_MESSAGES | P.CREATE_EVENTS
 )
-assert README_INVITE_PERMISSIONS == 2252126499752976
+assert README_INVITE_PERMISSIONS == 2269718685797392
 #: The invite the README gave before Feb 2026 (Manage Messages and Add Reactions, no Pin
 #: Messages): for tests of what an old installation sees.
 OLD_README_INVITE_PERMISSIONS = 326686075984
