@@ -180,11 +180,11 @@ class DiscussionCog(commands.Cog):
     )
     @app_commands.autocomplete(topic=topic_autocomplete)
     @app_commands.guild_only()
-    @app_commands.checks.cooldown(3, 30.0, key=lambda i: i.user.id)
     async def quote(
         self, interaction: discord.Interaction, passage: str,
         comment: app_commands.Range[str, 1, 1500], topic: str | None = None,
     ) -> None:
+        self.bot.cooldowns.check("quote", interaction.user.id)
         await interaction.response.defer(ephemeral=True, thinking=True)
         item = await topic_for(interaction, topic)
         self.discussion.check_open(item)
@@ -196,6 +196,7 @@ class DiscussionCog(commands.Cog):
         post.set_author(name=f"{interaction.user.display_name} quoted the article",
                         icon_url=interaction.user.display_avatar.url)
         sent = await place.send(embed=post)
+        self.bot.cooldowns.charge("quote", interaction.user.id)  # refusals above cost nothing
         await self.discussion.record_post(
             message_id=sent.id, place_id=place.id, in_thread=isinstance(place, discord.Thread),
             parent_id=parent_id_of(place), author_id=interaction.user.id,
