@@ -15,13 +15,14 @@ from bot.core import publishing
 from bot.core.agenda import AgendaInvalid, load_agenda
 from bot.core.discussion import DiscussionService
 from bot.core.errors import BadInput, UserError
+from bot.core.text import truncate
 from bot.core.topics import resolve_topic, status_line, topic_choices
 from bot.runtime.catchup import settled_note
-from bot.runtime.checks import readable, require_organiser, require_read
+from bot.runtime.checks import is_organiser, readable, require_organiser, require_read
 from bot.runtime.client import ConsultationBot
 from bot.runtime.error_handler import report_error
 from bot.runtime.publisher import Publisher
-from bot.runtime.render import BRAND_COLOUR, LOCKED_COLOUR, channel_link, fit, text_file, ts_tag
+from bot.runtime.render import BRAND_COLOUR, LOCKED_COLOUR, channel_link, text_file, ts_tag
 from bot.storage.models import Item
 
 log = logging.getLogger(__name__)
@@ -119,7 +120,7 @@ class AgendaCog(commands.Cog):
                 if done in (1, total) or time.monotonic() - last_update > 1.0:
                     last_update = time.monotonic()
                     await interaction.edit_original_response(
-                        content=f"Publishing “{spec.title}”… {done}/{total}: {fit(item.title, 80)}"
+                        content=f"Publishing “{spec.title}”… {done}/{total}: {truncate(item.title, 80)}"
                     )
 
             report = await self.publisher.publish(
@@ -225,6 +226,8 @@ class AgendaCog(commands.Cog):
         if not consultations:
             raise UserError("There is no agenda in this server yet.")
         embeds = []
+        outcomes = await repo.outcomes.latest_by_item()
+        organiser = is_organiser(interaction, self.bot.settings)
         for consultation in consultations:
             counts = await repo.discussion.comment_counts(consultation.id)
             lines = []
@@ -234,9 +237,14 @@ class AgendaCog(commands.Cog):
                 indent = "" if item.parent_id is None else "  ↳ "
                 state = "🔒 locked" if item.locked else "open"
                 n = counts.get(item.id, 0)
-                lines.append(f"{indent}{link} — {state} · {n} comment{'s' if n != 1 else ''}")
+                line = f"{indent}{link} — {state} · {n} comment{'s' if n != 1 else ''}"
+                if item.id in outcomes:
+                    line += f" · {outcomes[item.id].headline()}"
+                elif organiser:  # organisers see what still awaits an answer
+                    line += " · no outcome yet"
+                lines.append(line)
             for chunk in _chunks(lines or ["No items you can see."], 4000):
-                embeds.append(discord.Embed(title=fit(consultation.title, 256), description=chunk,
+                embeds.append(discord.Embed(title=truncate(consultation.title, 256), description=chunk,
                                             colour=BRAND_COLOUR))
         await interaction.followup.send(embeds=embeds[:10], ephemeral=True)
 
@@ -251,9 +259,13 @@ class AgendaCog(commands.Cog):
         note = await settled_note(self.bot)  # a catch-up after a reconnect may still be running
         counts = await repo.discussion.counts(item.id)
         unverified, before = await repo.discussion.unverified(item.id)
-        e = discord.Embed(title=fit(item.title, 256), description=item.summation,
+        e = discord.Embed(title=truncate(item.title, 256), description=item.summation,
                           colour=LOCKED_COLOUR if item.locked else BRAND_COLOUR)
+        outcome = await repo.outcomes.latest(item.id)
         e.add_field(name="Status", value=status_line(item), inline=False)
+        if outcome is not None:
+            e.add_field(name=truncate(outcome.headline(), 256), inline=False,
+                        value=truncate(outcome.text, 1024))
         e.add_field(name="Created", value=ts_tag(item.created_at))
         e.add_field(name="Last activity", value=ts_tag(counts.last_activity))
         e.add_field(name="Revision", value=str(item.revision_number))

@@ -7,11 +7,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.core.discussion import DiscussionService
+from bot.core.text import truncate
 from bot.runtime.adapters import item_place, parent_id_of
 from bot.runtime.catchup import settled_note
 from bot.runtime.checks import require_post
 from bot.runtime.client import ConsultationBot
-from bot.runtime.render import BRAND_COLOUR, fit, message_link
+from bot.runtime.render import BRAND_COLOUR, message_link
 from cogs.agenda import topic_autocomplete, topic_for
 
 PREVIEWABLE_URL = 1900  # longer links go in the embed only (message content is ≤ 2000)
@@ -41,7 +42,7 @@ class CitationsCog(commands.Cog):
         post = discord.Embed(description=note, colour=BRAND_COLOUR)
         post.set_author(name=f"{interaction.user.display_name} cites a source")
         if len(citation.url) > PREVIEWABLE_URL:
-            post.add_field(name="Source", value=fit(citation.url, 1024))
+            post.add_field(name="Source", value=truncate(citation.url, 1024))
         sent = await place.send(
             content=citation.url if len(citation.url) <= PREVIEWABLE_URL else None, embed=post
         )
@@ -66,12 +67,12 @@ class CitationsCog(commands.Cog):
         item = await topic_for(interaction, topic)
         note = await settled_note(self.bot)  # a catch-up after a reconnect may still be running
         sources = await self.bot.repo.discussion.sources(item.id)
-        e = discord.Embed(title=fit(f"Sources cited in “{item.title}”", 256), colour=BRAND_COLOUR)
+        e = discord.Embed(title=truncate(f"Sources cited in “{item.title}”", 256), colour=BRAND_COLOUR)
         if not sources:
             e.description = "No sources yet. Post a link in the discussion or use /cite."
         lines = []
         for rank, source in enumerate(sources, start=1):
-            label = fit(source.title or source.normalized_url, 120)
+            label = truncate(source.title or source.normalized_url, 120)
             people = ", ".join(f"<@{c}>" for c in source.citers[:5])
             more = f" and {len(source.citers) - 5} more" if len(source.citers) > 5 else ""
             where = " ".join(

@@ -205,6 +205,10 @@ class Channel:
     message_count: int = 0
     total_message_sent: int = 0
     applied_tags: list[int] = field(default_factory=list)
+    #: emulated time (``Clock.now()``) of the thread's last activity: creation, a message,
+    #: unarchiving or a new auto-archive duration. Idle ``auto_archive_duration`` minutes
+    #: past it, the thread archives (see ``EmulatorBase.archive_idle_threads``).
+    last_activity: float = 0.0
 
     @property
     def is_thread(self) -> bool:

@@ -6,7 +6,7 @@ import io
 
 import discord
 
-from bot.core.agenda import ArticlePart, EmbedData
+from bot.core.article import ArticlePart, EmbedData
 
 BRAND_COLOUR = discord.Colour.from_rgb(31, 94, 140)
 LOCKED_COLOUR = discord.Colour.from_rgb(140, 60, 40)
@@ -39,9 +39,6 @@ def bytes_file(name: str, data: bytes) -> discord.File:
     return discord.File(io.BytesIO(data), filename=name)
 
 
-def fit(text: str, limit: int) -> str:
-    """Shorten for a Discord field, saying so; only for summaries of data kept elsewhere."""
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def ts_tag(when, style: str = "f") -> str:
