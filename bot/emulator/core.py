@@ -14,7 +14,12 @@ from typing import Any
 
 from . import payloads as pl
 from .errors import ApiError
-from .limits import refuse_invalid_unicode, validate_message
+from .limits import (
+    DEFAULT_ATTACHMENT_SIZE_LIMIT,
+    refuse_invalid_unicode,
+    validate_files,
+    validate_message,
+)
 from .state import (
     CATEGORY,
     DEFAULT_BOT_PERMISSIONS,
@@ -39,8 +44,6 @@ from .state import (
 )
 
 MAX_PINS = 50
-FORWARD = 1  # message_reference type of a forwarded message
-HAS_SNAPSHOT = 1 << 14  # message flag of a forward
 #: the only values Discord accepts for a thread's ``auto_archive_duration`` (minutes)
 AUTO_ARCHIVE_DURATIONS = (60, 1440, 4320, 10080)
 
@@ -57,6 +60,10 @@ def auto_archive_minutes(value: Any) -> int:
         raise ApiError.form("auto_archive_duration", "BASE_TYPE_CHOICES",
                             "Value must be one of {60, 1440, 4320, 10080}.")
     return minutes
+
+
+FORWARD = 1  # message_reference type of a forwarded message
+HAS_SNAPSHOT = 1 << 14  # message flag of a forward
 
 
 @dataclass
@@ -301,6 +308,12 @@ class EmulatorBase:
                 done.append(th)
         return done
 
+    def _check_files(self, channel_id: int, files: list[FileUpload] | None) -> None:
+        """Discord's per-file (the server's limit) and per-request upload limits."""
+        guild = self.state.guilds.get(self.state.channel(channel_id).guild_id)
+        validate_files([len(f.data) for f in files or []],
+                       guild.attachment_size_limit if guild else DEFAULT_ATTACHMENT_SIZE_LIMIT)
+
     def _attachments(self, channel_id: int, files: list[FileUpload],
                      meta: list[dict[str, Any]] | None) -> list[Attachment]:
         out = []
@@ -325,6 +338,7 @@ class EmulatorBase:
         ch = self.state.channel(channel_id)
         refuse_invalid_unicode(payload)
         validate_message(payload, len(files))
+        self._check_files(ch.id, files)
         if check:
             self._check_can_post(actor_id, ch)
             if files and not self.state.has(actor_id, P.ATTACH_FILES, ch.id):
@@ -414,6 +428,7 @@ class EmulatorBase:
                     raise ApiError(403, 50005, "Cannot edit a message authored by another user")
                 self.state.require(actor_id, P.MANAGE_MESSAGES, m.channel_id)
         validate_message(payload, len(files or []), edit=True)
+        self._check_files(m.channel_id, files)
         if "content" in payload:
             m.content = "" if payload["content"] is None else str(payload["content"])
         if "embeds" in payload:

@@ -156,6 +156,8 @@ class Guild:
     name: str
     owner_id: int
     bot_role_id: int = 0
+    #: bytes per uploaded file (grows with boosts); sent as interactions' attachment_size_limit
+    attachment_size_limit: int = 10 * 1024 * 1024
     roles: dict[int, Role] = field(default_factory=dict)
     members: dict[int, Member] = field(default_factory=dict)
     channel_ids: list[int] = field(default_factory=list)
