@@ -64,6 +64,10 @@ class CatchUp:
     recheck_pages = 10
     #: how long commands that read the record wait for a running pass
     settle_timeout = 10.0
+    #: channels a pass gave up on are tried again after this long (doubling, up to an hour),
+    #: without waiting for a new session: a RESUME does not run catch-up
+    gap_retry = 300.0
+    max_gap_retry = 3600.0
 
     def __init__(self, bot: discord.Client, repo: Repository, discussion: DiscussionService) -> None:
         self.bot = bot
@@ -71,6 +75,7 @@ class CatchUp:
         self.discussion = discussion
         self._lock = asyncio.Lock()
         self.runs = 0
+        self.left: set[int] = set()  # channels the last pass gave up on (to try again)
         self._settled = asyncio.Event()  # not before the first pass of a session is done
 
     # --- "is the record up to date?" -------------------------------------------------------
@@ -119,6 +124,7 @@ class CatchUp:
         pending = list(cursors) + [c.channel_id for c in await self.repo.discussion.cursors()
                                    if c.channel_id not in cursors and only is None]
         delay = self.backoff
+        left: set[int] = set()
         while True:
             failed = []
             for channel_id in pending:
@@ -127,6 +133,7 @@ class CatchUp:
                 except discord.Forbidden:
                     log.warning("cannot read history of channel %s: missing permission", channel_id)
                     this.unverified[channel_id] = this.cursors.get(channel_id, 0) + 1
+                    left.add(channel_id)
                     continue
                 except Exception as exc:  # HTTPException after retries, 5xx, database errors
                     log.warning("catch-up of channel %s failed (%r); retrying from its cursor",
@@ -146,12 +153,14 @@ class CatchUp:
                 stats["given_up"] = len(failed)
                 for channel_id in failed:
                     this.unverified[channel_id] = this.cursors.get(channel_id, 0) + 1
+                left.update(failed)
                 break
             pending = failed
             stats["retries"] += 1
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.max_backoff)
         stats["unverified"] = await self._record_unverified(this)
+        self.left = left if only is None else (self.left - set(cursors)) | left
         self.runs += 1
         log.info("catch-up done: %s", stats)
         return stats
