@@ -366,8 +366,15 @@ async def settled_note(bot: discord.Client) -> str | None:
     a sentence to add to the answer if it is still running (None when up to date)."""
     cog = bot.get_cog("DiscussionCog")
     catchup: CatchUp | None = getattr(cog, "catchup", None)
-    if catchup is None or await catchup.wait_settled():
+    if catchup is None:
         return None
-    return ("⏳ The bot is still catching up on what happened while it was offline: edits, "
-            "deletions and comments from that time may be missing from this answer. "
-            "Ask again in a minute.")
+    if not await catchup.wait_settled():
+        return ("⏳ The bot is still catching up on what happened while it was offline: edits, "
+                "deletions and comments from that time may be missing from this answer. "
+                "Ask again in a minute.")
+    if catchup.left:
+        n = len(catchup.left)
+        return (f"⚠️ {n} channel{'s' if n != 1 else ''} or thread{'s' if n != 1 else ''} could "
+                "not be read after the bot was offline: what was said there meanwhile is missing "
+                "from this answer until the bot can read it (it keeps trying).")
+    return None

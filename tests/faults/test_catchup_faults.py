@@ -6,6 +6,7 @@ import pytest
 
 from bot.emulator import EmulatorForbidden
 from bot.runtime.catchup import CatchUp
+from tests.e2e.conftest import answer_text, finished
 
 from .conftest import caught_up, eventually, item_by_key, restart, stored_texts
 
@@ -167,6 +168,10 @@ async def test_a_channel_given_up_is_read_again_later_without_a_new_session(
     bot = await restart(emulator, start_client, tmp_path)
     await caught_up(bot, timeout=30.0)
     assert behind.id not in await stored_texts(bot, crime.id)
+    general = emu.channel_named(g.id, "general")
+    told = await finished(emu, await emu.slash(emulator.pat.id, general.id, "citations",
+                                               {"topic": str(crime.id)}))
+    assert "1 channel or thread could not be read" in answer_text(told)
     emu.faults.remove(fault)  # the outage ends; no reconnect follows
     await eventually(lambda: bot.repo.discussion.comment(behind.id), timeout=20)
     assert await bot.repo.discussion.gaps() == {}
