@@ -89,7 +89,7 @@ async def run(missed: int, stored_before: int, folder: Path) -> dict:
         channel_id = next(i for i in items if i.parent_id is None).channel_id
         await rig.caught_up()
         await rig.stop_bot()
-        # a first restart reads, once, the channels whose only messages are the bot's posts
+        # a first restart after publishing
         await rig.start_bot()
         await rig.caught_up()
 
