@@ -53,7 +53,8 @@ class CatchUp:
     """One pass reads every followed channel; a channel that fails (a 429 after discord.py's
     own retries, a 5xx, a database error) does not stop the others and is tried again with
     backoff, from its cursor, until it is done. Only `Forbidden` and deleted channels are
-    given up (they cannot succeed)."""
+    given up in the pass (they cannot succeed now); like channels that keep failing past
+    `max_rounds`, they are left in `left`, and the cog tries them again after `gap_retry`."""
 
     backoff = 0.5  # seconds before the first retry of the channels that failed; doubles
     max_backoff = 30.0
@@ -149,7 +150,7 @@ class CatchUp:
                 break
             if stats["retries"] >= self.max_rounds:
                 log.error("catch-up gave up on channels %s after %d retries; their gap is kept "
-                          "and read again at the next reconnect", failed, stats["retries"])
+                          "and they are read again later (gap_retry)", failed, stats["retries"])
                 stats["given_up"] = len(failed)
                 for channel_id in failed:
                     this.unverified[channel_id] = this.cursors.get(channel_id, 0) + 1
