@@ -52,9 +52,9 @@ class Pass:
 class CatchUp:
     """One pass reads every followed channel; a channel that fails (a 429 after discord.py's
     own retries, a 5xx, a database error) does not stop the others and is tried again with
-    backoff, from its cursor, until it is done. Only `Forbidden` and deleted channels are
-    given up in the pass (they cannot succeed now); like channels that keep failing past
-    `max_rounds`, they are left in `left`, and the cog tries them again after `gap_retry`."""
+    backoff, from its cursor, until it is done. A deleted channel is forgotten; a `Forbidden`
+    one, and one still failing after `max_rounds`, keeps its gap and is left in `left`: the
+    cog tries those again after `gap_retry`."""
 
     backoff = 0.5  # seconds before the first retry of the channels that failed; doubles
     max_backoff = 30.0
