@@ -69,6 +69,8 @@ class CatchUp:
     #: without waiting for a new session: a RESUME does not run catch-up
     gap_retry = 300.0
     max_gap_retry = 3600.0
+    #: channels read at the same time
+    concurrency = 4
 
     def __init__(self, bot: discord.Client, repo: Repository, discussion: DiscussionService) -> None:
         self.bot = bot
@@ -128,15 +130,13 @@ class CatchUp:
         left: set[int] = set()
         while True:
             failed = []
-            for channel_id in pending:
-                try:
-                    done = await self._catch_up_one(channel_id, this)
-                except discord.Forbidden:
+            for channel_id, done, exc in await self._each(pending, this):
+                if isinstance(exc, discord.Forbidden):
                     log.warning("cannot read history of channel %s: missing permission", channel_id)
                     this.unverified[channel_id] = this.cursors.get(channel_id, 0) + 1
                     left.add(channel_id)
                     continue
-                except Exception as exc:  # HTTPException after retries, 5xx, database errors
+                if exc is not None:  # HTTPException after retries, 5xx, database errors
                     log.warning("catch-up of channel %s failed (%r); retrying from its cursor",
                                 channel_id, exc)
                     failed.append(channel_id)
@@ -165,6 +165,20 @@ class CatchUp:
         self.runs += 1
         log.info("catch-up done: %s", stats)
         return stats
+
+    async def _each(self, channel_ids: list[int], this: Pass) -> list[tuple]:
+        """Catch up channels `concurrency` at a time (Discord limits history reads per
+        channel, so different channels need not wait for each other):
+        (channel id, result or None, exception or None) in the order given."""
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(channel_id: int) -> tuple:
+            async with gate:
+                try:
+                    return channel_id, await self._catch_up_one(channel_id, this), None
+                except Exception as exc:
+                    return channel_id, None, exc
+        return list(await asyncio.gather(*(one(c) for c in channel_ids)))
 
     def _recheck_from(self, cursors: dict[int, int]) -> int:
         """The oldest message id re-checked: `recheck_before` before the newest message the
