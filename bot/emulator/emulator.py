@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import rest
+from . import rest, scheduled_events  # noqa: F401 - registers the scheduled-event routes
 from .actions import ActionsMixin
 from .core import EmulatorBase
 from .dms import DirectMessages
@@ -99,6 +99,7 @@ class Emulator(ActionsMixin, EmulatorBase):
         self.gateway = Gateway(self)
         self.interactions = Interactions(self)
         self.dms = DirectMessages(self)
+        self.scheduled_events: dict[int, scheduled_events.ScheduledEvent] = {}
         #: REST calls to routes the emulator does not implement (answered 404)
         self.unhandled: list[tuple[str, str]] = []
         #: exceptions raised inside handlers (answered 400 "emulator internal error")
