@@ -153,6 +153,19 @@ class Database:
                 await self._rollback()
                 raise
 
+    @staticmethod
+    async def _abandon(conn: aiosqlite.Connection) -> None:
+        """A task cancelled while its BEGIN was queued or running in the connection's worker
+        thread (cogs' tasks are cancelled at shutdown): the worker runs calls in order, so
+        wait for the BEGIN, then roll back what it opened. Otherwise the transaction stays
+        open under no lock: later BEGINs fail, and the closing checkpoint raises "database
+        table is locked"."""
+        try:
+            await asyncio.shield(conn.execute("SELECT 1"))
+        finally:
+            if conn.in_transaction:
+                await asyncio.shield(conn.execute("ROLLBACK"))
+
     async def _rollback(self) -> None:
         # After SQLITE_FULL or an I/O error SQLite may already have rolled back.
         if self._conn.in_transaction:
@@ -218,6 +231,9 @@ class Database:
                 if _transient(exc):
                     raise WriteFailed(str(exc)) from exc
                 raise
+            except BaseException:  # cancelled while BEGIN waited for the worker thread
+                await self._abandon(self._conn)
+                raise
             try:
                 yield Transaction(self._conn)
                 await self._conn.execute("COMMIT")
@@ -232,7 +248,11 @@ class Database:
         """A consistent read (a deferred transaction on the reader connection): it sees the
         last committed state and does not wait for writers."""
         async with self._read_lock:
-            await self._reader.execute("BEGIN")
+            try:
+                await self._reader.execute("BEGIN")
+            except BaseException:  # cancelled while BEGIN waited for the worker thread
+                await self._abandon(self._reader)
+                raise
             try:
                 yield Transaction(self._reader)
             finally:
