@@ -153,19 +153,6 @@ class Database:
                 await self._rollback()
                 raise
 
-    @staticmethod
-    async def _abandon(conn: aiosqlite.Connection) -> None:
-        """A task cancelled while its BEGIN was queued or running in the connection's worker
-        thread (cogs' tasks are cancelled at shutdown): the worker runs calls in order, so
-        wait for the BEGIN, then roll back what it opened. Otherwise the transaction stays
-        open under no lock: later BEGINs fail, and the closing checkpoint raises "database
-        table is locked"."""
-        try:
-            await asyncio.shield(conn.execute("SELECT 1"))
-        finally:
-            if conn.in_transaction:
-                await asyncio.shield(conn.execute("ROLLBACK"))
-
     async def _rollback(self) -> None:
         # After SQLITE_FULL or an I/O error SQLite may already have rolled back.
         if self._conn.in_transaction:
@@ -231,8 +218,11 @@ class Database:
                 if _transient(exc):
                     raise WriteFailed(str(exc)) from exc
                 raise
-            except BaseException:  # cancelled while BEGIN waited for the worker thread
-                await self._abandon(self._conn)
+            except asyncio.CancelledError:
+                # Cancelled while BEGIN was queued: it still runs on aiosqlite's thread, and
+                # a transaction left open would refuse every later BEGIN. A ROLLBACK queued
+                # now runs after it (one thread, in order).
+                await _end_quietly(self._conn, "ROLLBACK")
                 raise
             try:
                 yield Transaction(self._conn)
@@ -250,13 +240,11 @@ class Database:
         async with self._read_lock:
             try:
                 await self._reader.execute("BEGIN")
-            except BaseException:  # cancelled while BEGIN waited for the worker thread
-                await self._abandon(self._reader)
-                raise
-            try:
                 yield Transaction(self._reader)
             finally:
-                await self._reader.execute("COMMIT")
+                # Also when cancelled during BEGIN (it still runs, in order, on aiosqlite's
+                # thread): never leave the reader inside a transaction.
+                await _end_quietly(self._reader, "COMMIT")
 
     async def checkpoint(self) -> None:
         """Fold the write-ahead log into the database file and truncate it."""
@@ -303,6 +291,16 @@ async def _close_all(conns: list[aiosqlite.Connection]) -> None:
             await conn.close()
         except Exception:  # already broken: nothing more to release
             log.debug("closing a connection failed", exc_info=True)
+
+
+async def _end_quietly(conn: aiosqlite.Connection, statement: str) -> None:
+    """COMMIT or ROLLBACK, where there may be no transaction (it never began, or SQLite
+    already ended it)."""
+    try:
+        await conn.execute(statement)
+    except sqlite3.OperationalError as exc:
+        if "no transaction is active" not in str(exc):
+            raise
 
 
 def _split_sql(script: str) -> list[str]:
