@@ -31,6 +31,11 @@ Format = Literal["md", "html", "csv", "json", "all"]
 ANNOTATION_CONTEXT = "http://www.w3.org/ns/anno.jsonld"
 
 
+def snowflake_time(snowflake: int) -> datetime:
+    """When a Discord id was made (ids are time-ordered: milliseconds since 2015 << 22)."""
+    return datetime.fromtimestamp(((snowflake >> 22) + 1_420_070_400_000) / 1000, UTC)
+
+
 def display_name(user_id: int, participants: dict[int, Participant]) -> str:
     p = participants.get(user_id)
     if p is not None and p.consent_named and p.display_name:
@@ -141,6 +146,12 @@ class ReportBuilder:
             out = [f"{depth} {item.title}", "", f"*{item.summation}*", "",
                    f"Status: {status_line(item, outcome)} · article revision {item.revision_number}",
                    ""]
+            unverified, before = await self.repo.discussion.unverified(item.id)
+            if unverified:
+                out += [f"*{unverified} comment{'s' if unverified != 1 else ''} posted before "
+                        f"{snowflake_time(before):%Y-%m-%d %H:%M} UTC "
+                        f"{'were' if unverified != 1 else 'was'} not re-checked for edits or "
+                        "deletions made while the bot was last offline.*", ""]
             if outcome is not None:
                 out += [f"**{outcome.headline()}** (revision {outcome.revision}, "
                         f"{outcome.created_at:%Y-%m-%d}): {outcome.text}", ""]
