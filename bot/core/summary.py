@@ -1006,6 +1006,7 @@ def _theme_stance(comments, tallies, members, central, min_votes):
 
 
 _LABEL_MAX = 70
+_CLAUSE_END = re.compile(r"[.,;:!?](?=\s)|(?<!\d)\s[–—-]\s(?!\d)|\s(?=(?:because|which|but)\s)")
 
 
 def _theme_label(comments, central, phrases, texts) -> str:
@@ -1015,6 +1016,20 @@ def _theme_label(comments, central, phrases, texts) -> str:
         ex = _excerpt(comments[i].text, 400).rstrip(" .!;:")
         if 8 <= len(ex) <= _LABEL_MAX and len(_unigrams(ex)) >= 2:
             return ex
+    if phrases and " " in phrases[0]:  # a real key phrase ("Budapest Convention")
+        cased = [c for c in (_original_case(p, texts) for p in phrases[:2]) if c]
+        if cased:
+            return ", ".join(cased)
+    for i in central[:3]:  # its opening clause: a readable name, where keywords are a bag
+        ex = _excerpt(comments[i].text, 400)
+        m = _CLAUSE_END.search(ex, 30, _LABEL_MAX + 1)
+        if m and len(_unigrams(ex[: m.start()])) >= 3:
+            return ex[: m.start()].rstrip(" ,;:–-") + "…"
+    for i in central[:1]:  # else its opening words, which read better than a keyword bag
+        ex = _excerpt(comments[i].text, 400)
+        cut = ex.rfind(" ", 30, _LABEL_MAX)
+        if cut > 0 and len(_unigrams(ex[:cut])) >= 4:
+            return ex[:cut].rstrip(" ,;:–-") + "…"
     cased = [_original_case(p, texts) for p in phrases[:2]]
     cased = [c for c in cased if c]
     if cased:
