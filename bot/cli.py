@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import signal
 import sys
 from collections.abc import Callable, Sequence
 
@@ -13,6 +15,8 @@ from bot.settings import Settings, SettingsError, load_settings
 from bot.storage.database import DatabaseError
 
 EXIT_USAGE = 2
+
+log = logging.getLogger(__name__)
 
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable]] = {}
 
@@ -31,7 +35,10 @@ def command(name: str, help_text: str, configure: Callable[[argparse.ArgumentPar
          lambda parser: None)
 def run(args: argparse.Namespace, settings: Settings) -> int:
     token = settings.require_token()
-    configure_logging(settings.log_level, secrets=[token])
+    configure_logging(settings.log_level, secrets=[token], log_content=settings.log_content)
+    # Fail fast, before connecting: a database that cannot be written would lose every
+    # comment while the bot seemed well. Raises DatabaseError (one line, exit 2).
+    asyncio.run(_check_database(settings.database_path))
     point_discord_py_at(settings.discord_api_base, settings.discord_gateway_url)
     import discord
 
@@ -40,8 +47,20 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     bot = ConsultationBot(settings)
 
     async def main() -> None:
-        async with bot:
+        loop = asyncio.get_running_loop()
+        closing: list[asyncio.Task] = []
+
+        def stop(sig: signal.Signals) -> None:
+            if not closing:
+                log.info("%s received: shutting down", sig.name)
+                closing.append(asyncio.create_task(bot.close()))
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop, sig)
+        async with bot:  # closes the bot (and checkpoints the database) however start ends
             await bot.start(token)
+        if closing:
+            await closing[0]
 
     try:
         asyncio.run(main())
@@ -56,6 +75,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+async def _check_database(path) -> None:
+    from bot.storage import Database
+
+    db = await Database.open(path)
+    await db.close()
 
 
 def build_parser() -> argparse.ArgumentParser:

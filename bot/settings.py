@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     discord_gateway_url: str | None = None
     agenda_file: Path | None = None
     log_level: LogLevel = "INFO"
+    #: log message content (and other text participants type); off by default, even at DEBUG
+    log_content: bool = False
     agree_emoji: str = "👍,✅,💯"
     disagree_emoji: str = "👎,❌"
     pass_emoji: str = "🤷"
@@ -55,6 +57,13 @@ class Settings(BaseSettings):
         if value is None:
             return "INFO"
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_content", mode="before")
+    @classmethod
+    def _default_log_content(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return "0"  # (validators run last-defined first: a blank is still a string here)
+        return value
 
     @field_validator("database_path", mode="before")
     @classmethod

@@ -15,6 +15,7 @@ from bot.core.report import ReportBuilder
 from bot.core.text import truncate
 from bot.core.topic_map import render_png, render_text
 from bot.core.topics import only_topics
+from bot.runtime.catchup import settled_note
 from bot.runtime.checks import can_read, require_organiser
 from bot.runtime.client import ConsultationBot
 from bot.runtime.render import BRAND_COLOUR, bytes_file, channel_link, text_file, ts_tag
@@ -57,12 +58,11 @@ class InsightCog(commands.Cog):
     @app_commands.checks.cooldown(2, 30.0, key=lambda i: i.user.id)
     async def summary(self, interaction: discord.Interaction, topic: str | None = None,
                       share: bool = False) -> None:
-        if share:  # a refusal must stay private: check before the public "thinking…"
-            item = await topic_for(interaction, topic)
-            await interaction.response.defer(thinking=True)
-        else:
-            await interaction.response.defer(ephemeral=True, thinking=True)
-            item = await topic_for(interaction, topic)
+        # Defer before any read (a read can wait). Privately: a refusal must stay private;
+        # a shared summary is posted for everyone once it is ready (see `answer_publicly`).
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        item = await topic_for(interaction, topic)
+        note = await settled_note(self.bot)  # a catch-up after a reconnect may still be running
         result = await self.insight.summary(item)
         data = result.embed
         e = discord.Embed(title=data.title, description=data.description, colour=BRAND_COLOUR,
@@ -77,10 +77,15 @@ class InsightCog(commands.Cog):
         if published is not None:
             freshness += (f"; organisers published revision {published.number}"
                           + (", and the discussion has changed since" if published.stale else ""))
-        await interaction.followup.send(
-            content=f"Summary of “{truncate(item.title, 150)}” ({freshness}); the full report is attached.",
-            embed=e, file=text_file(f"summary-{item.key}.md", result.markdown), ephemeral=not share,
+        answer = dict(
+            content=f"Summary of “{truncate(item.title, 150)}” ({freshness}); the full report is attached."
+            + (f"\n{note}" if note else ""),
+            embed=e, file=text_file(f"summary-{item.key}.md", result.markdown),
         )
+        if share:
+            await answer_publicly(interaction, "Shared the summary with the channel.", **answer)
+        else:
+            await interaction.followup.send(**answer, ephemeral=True)
 
     # --- /map ------------------------------------------------------------------------------
 
@@ -90,12 +95,12 @@ class InsightCog(commands.Cog):
     @app_commands.guild_only()
     @app_commands.checks.cooldown(2, 30.0, key=lambda i: i.user.id)
     async def map(self, interaction: discord.Interaction, topic: str | None = None) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)  # refusals stay private
         focus: Item | None = await topic_for(interaction, topic) if topic else None
         consultations = await self.bot.repo.agenda.consultations(interaction.guild_id)
         if not consultations:
             raise UserError("There is no agenda in this server yet.")
         consultation_id = focus.consultation_id if focus else consultations[-1].id
-        await interaction.response.defer(thinking=True)
         built, items = await self.insight.topic_map(consultation_id)
         built = only_topics(built, {i for i, item in items.items() if can_read(interaction, item)})
         title = f"Related topics of “{focus.title}”" if focus else "Graph of this discussion"
@@ -106,7 +111,7 @@ class InsightCog(commands.Cog):
         files = [bytes_file("map.png", png)]
         if len(text) > 4000:
             files.append(text_file("map.md", text))
-        await interaction.followup.send(embed=e, files=files)
+        await answer_publicly(interaction, "Posted the map for the channel.", embed=e, files=files)
 
     async def related_lines(self, item: Item, interaction: discord.Interaction) -> list[str]:
         """Lines for /about's "Related topics", from the same evidence as the map (only
@@ -131,19 +136,28 @@ class InsightCog(commands.Cog):
                      format: app_commands.Choice[str] | None = None,
                      include_hidden: bool = False) -> None:
         require_organiser(interaction, self.bot.settings, "export the consultation")
+        await interaction.response.defer(ephemeral=True, thinking=True)
         consultations = await self.bot.repo.agenda.consultations(interaction.guild_id)
         if not consultations:
             raise UserError("There is no agenda in this server yet: nothing to export.")
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        note = await settled_note(self.bot)  # a catch-up after a reconnect may still be running
         fmt = format.value if format else "all"
         for consultation in consultations:
             files = await self.reports.build(consultation, fmt, include_hidden=include_hidden)
             attachments = [bytes_file(f"{consultation.key}-{name}", data) for name, data in files.items()]
             for start in range(0, len(attachments), 10):  # Discord takes 10 files per message
                 await interaction.followup.send(
-                    f"“{truncate(consultation.title, 150)}”: {', '.join(files)}" if start == 0 else None,
+                    f"“{truncate(consultation.title, 150)}”: {', '.join(files)}"
+                    + (f"\n{note}" if note else "") if start == 0 else None,
                     files=attachments[start:start + 10], ephemeral=True,
                 )
+
+
+async def answer_publicly(interaction: discord.Interaction, note: str, **message) -> None:
+    """After a private deferral: close the private "thinking…" with `note`, then post the
+    answer for everyone (a follow-up after the original response is its own message)."""
+    await interaction.edit_original_response(content=note)
+    await interaction.followup.send(**message, ephemeral=False)
 
 
 async def setup(bot: ConsultationBot) -> None:

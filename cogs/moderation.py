@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 import discord
 from discord import app_commands
@@ -24,6 +25,11 @@ log = logging.getLogger(__name__)
 
 MODLOG_PAGE = 10
 CLOSING_CHECK_SECONDS = 30
+#: An item that fails to close is tried again after 1 min, then 2, 4 … (at most 1 h apart),
+#: and given up after this many attempts (logged; a moderator can still /lock it).
+CLOSING_RETRY_FIRST = timedelta(minutes=1)
+CLOSING_RETRY_MAX = timedelta(hours=1)
+CLOSING_MAX_ATTEMPTS = 8
 
 
 class HideReasonForm(discord.ui.Modal, title="Hide from consultation"):
@@ -55,11 +61,12 @@ class ModlogPager(discord.ui.View):
         return True
 
     async def show(self, interaction: discord.Interaction, delta: int) -> None:
+        await interaction.response.defer()  # before the read; the page is edited below
         self.page = max(0, self.page + delta)
         embed, pages = await self.cog.modlog_page(self.guild_id, self.item, self.page)
         self.previous.disabled = self.page == 0
         self.next.disabled = self.page >= pages - 1
-        await interaction.response.edit_message(embed=embed, view=self)
+        await interaction.edit_original_response(embed=embed, view=self)
 
     @discord.ui.button(label="Newer", style=discord.ButtonStyle.secondary, custom_id="modlog:prev")
     async def previous(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
@@ -75,6 +82,8 @@ class ModerationCog(commands.Cog):
         self.bot = bot
         self.locker = Locker(bot, bot.repo, bot.settings.moderator_role_id)
         self.publisher = Publisher(bot, bot.repo)
+        #: item id -> (failed closing attempts, not before): the closing loop's backoff
+        self.closing_failures: dict[int, tuple[int, datetime]] = {}
         self.menus = [
             app_commands.ContextMenu(name="Hide from consultation", callback=self.hide_menu),
             app_commands.ContextMenu(name="Unhide", callback=self.unhide_menu),
@@ -101,8 +110,8 @@ class ModerationCog(commands.Cog):
     async def lock(self, interaction: discord.Interaction,
                    reason: app_commands.Range[str, 1, 300] | None = None) -> None:
         require_moderator(interaction, self.bot.settings, "lock discussions")
-        item = await topic_for(interaction, None)
         await interaction.response.defer(ephemeral=True, thinking=True)
+        item = await topic_for(interaction, None)
         channel = interaction.channel
         if isinstance(channel, discord.Thread):  # in a thread: that thread only
             done = await self.locker.lock_thread(channel, item, reason=reason,
@@ -124,8 +133,8 @@ class ModerationCog(commands.Cog):
     @app_commands.default_permissions(manage_threads=True)
     async def unlock(self, interaction: discord.Interaction) -> None:
         require_moderator(interaction, self.bot.settings, "unlock discussions")
-        item = await topic_for(interaction, None)
         await interaction.response.defer(ephemeral=True, thinking=True)
+        item = await topic_for(interaction, None)
         channel = interaction.channel
         if isinstance(channel, discord.Thread):
             done = await self.locker.unlock_thread(channel, moderator_id=interaction.user.id)
@@ -166,24 +175,42 @@ class ModerationCog(commands.Cog):
 
     @tasks.loop(seconds=CLOSING_CHECK_SECONDS)
     async def close_due_items(self) -> None:
-        """Lock every item whose closing date has passed (also those that passed while down)."""
-        reason = "The closing date was reached."
-        for item in due_for_closing(await self.bot.repo.agenda.all_items(), self.bot.clock()):
+        """Lock every item whose closing date has passed (also those that passed while down).
+
+        An item that fails is retried with a growing delay and given up after
+        CLOSING_MAX_ATTEMPTS; it never stops the other items (nor the loop)."""
+        now = self.bot.clock()
+        for item in due_for_closing(await self.bot.repo.agenda.all_items(), now):
+            failures, not_before = self.closing_failures.get(item.id, (0, now))
+            if failures >= CLOSING_MAX_ATTEMPTS or now < not_before:
+                continue
             try:
-                if item.parent_id is None:
-                    closed = await self.lock_item(item, reason=reason, moderator_id=None)
-                else:  # a sub-item: its thread
-                    thread = await self.bot.fetch_channel(item.thread_id)
-                    closed = await self.locker.lock_thread(thread, item, reason=reason,
-                                                           moderator_id=None)
-                    await self._refresh(item)
-                if closed:
-                    place = self.bot.get_channel(item.discord_id)
-                    if place is not None:
-                        await self._notice(place, f"🔒 “{item.title}” has closed: its closing "
-                                                  f"date ({ts_tag(item.closes_at)}) was reached.")
-            except (discord.HTTPException, UserError) as exc:
-                log.warning("could not close %s: %s", item.key, exc)
+                await self._close(item)
+            except Exception as exc:  # one item's failure must not end the loop task
+                failures += 1
+                delay = min(CLOSING_RETRY_FIRST * 2 ** (failures - 1), CLOSING_RETRY_MAX)
+                self.closing_failures[item.id] = (failures, now + delay)
+                if failures >= CLOSING_MAX_ATTEMPTS:
+                    log.error("gave up closing %s after %d attempts (last: %s); a moderator can "
+                              "still /lock it", item.key, failures, exc)
+                else:
+                    log.warning("could not close %s (attempt %d): %s; trying again in %s",
+                                item.key, failures, exc, delay)
+            else:
+                self.closing_failures.pop(item.id, None)
+
+    async def _close(self, item: Item) -> None:
+        reason = "The closing date was reached."
+        if item.parent_id is None:
+            closed = await self.lock_item(item, reason=reason, moderator_id=None)
+            place = self.bot.get_channel(item.channel_id)
+        else:  # a sub-item: its thread (perhaps archived by now: the lock unarchives it)
+            place = await self.bot.fetch_channel(item.thread_id)
+            closed = await self.locker.lock_thread(place, item, reason=reason, moderator_id=None)
+            await self._refresh(item)
+        if closed and place is not None:
+            await self._notice(place, f"🔒 “{item.title}” has closed: its closing "
+                                      f"date ({ts_tag(item.closes_at)}) was reached.")
 
     @close_due_items.before_loop
     async def _wait_until_ready(self) -> None:
@@ -204,8 +231,7 @@ class ModerationCog(commands.Cog):
 
     async def unhide_menu(self, interaction: discord.Interaction, message: discord.Message) -> None:
         require_moderator(interaction, self.bot.settings, "unhide comments")
-        await self._comment_or_error(message)
-        await self.set_hidden(interaction, message, False, None)
+        await self.set_hidden(interaction, message, False, None)  # it checks, after deferring
 
     async def _comment_or_error(self, message: discord.Message):
         comment = await self.bot.repo.discussion.comment(message.id)
@@ -216,9 +242,10 @@ class ModerationCog(commands.Cog):
     async def set_hidden(self, interaction: discord.Interaction, message: discord.Message,
                          hidden: bool, reason: str | None) -> None:
         require_moderator(interaction, self.bot.settings, "hide comments")
+        await interaction.response.defer(ephemeral=True, thinking=True)
         before = await self._comment_or_error(message)
         if before.hidden == hidden:
-            await interaction.response.send_message(
+            await interaction.followup.send(
                 f"That comment was already {'hidden' if hidden else 'visible'}.", ephemeral=True)
             return
         await self.bot.repo.discussion.set_hidden(message.id, hidden, reason)
@@ -228,7 +255,7 @@ class ModerationCog(commands.Cog):
             reason=reason,
         )
         verb = "Hidden from summaries, the map and exports" if hidden else "Visible again in summaries"
-        await interaction.response.send_message(
+        await interaction.followup.send(
             f"{verb}: {message_link(interaction.guild_id, message.channel.id, message.id)}",
             ephemeral=True,
         )
@@ -242,12 +269,13 @@ class ModerationCog(commands.Cog):
     @app_commands.default_permissions(manage_threads=True)
     async def modlog(self, interaction: discord.Interaction, topic: str | None = None) -> None:
         require_moderator(interaction, self.bot.settings, "read the moderation log")
+        await interaction.response.defer(ephemeral=True, thinking=True)
         item = await topic_for(interaction, topic) if topic else None
         embed, pages = await self.modlog_page(interaction.guild_id, item, 0)
         view = ModlogPager(self, interaction.user.id, interaction.guild_id, item)
         view.previous.disabled = True
         view.next.disabled = pages <= 1
-        await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
+        await interaction.followup.send(embed=embed, view=view, ephemeral=True)
 
     async def modlog_page(self, guild_id: int, item: Item | None, page: int) -> tuple[discord.Embed, int]:
         actions, total = await self.bot.repo.moderation.actions(

@@ -17,6 +17,8 @@ Agenda file format (TOML, read with :mod:`tomllib`)::
     Markdown, any length.
     '''                                  # or: body_file = "bodies/item4.md" (relative to the file)
     closes_at = 2026-12-31T17:00:00Z     # optional, with a timezone (TOML datetime or ISO text)
+    reminders = ["24h", "1h"]            # optional notices before closes_at ([] for none);
+                                         # also under [consultation], for every item
     related = ["international-security"] # optional keys of other items anywhere in the agenda
 
       [[items.items]]                    # sub-items: one level only (each becomes a thread)
@@ -39,7 +41,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bot.core.input_checks import display_text_problem
 from bot.core.naming import KEY_MAX, slugify
+from bot.core.reminders import parse_lead
 from bot.core.text import truncate
 
 __all__ = [
@@ -65,8 +69,9 @@ MAX_TOP_LEVEL_ITEMS = 50  # a Discord category holds at most 50 channels
 
 _KEY_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
-_ITEM_FIELDS = ("key", "title", "summation", "body", "body_file", "closes_at", "related", "items")
-_CONSULTATION_FIELDS = ("title", "description")
+_ITEM_FIELDS = ("key", "title", "summation", "body", "body_file", "closes_at", "reminders",
+                "related", "items")
+_CONSULTATION_FIELDS = ("title", "description", "reminders")
 _TOP_FIELDS = ("consultation", "items")
 
 # Names people plausibly write instead of the real field.
@@ -157,6 +162,8 @@ def _check_title(value: str) -> str | None:
         return "title is empty; give the item a title (1 to 100 characters)"
     if "\n" in value.strip():
         return "title must be a single line"
+    if problem := display_text_problem(value.strip(), "title"):
+        return problem
     return _length_message("title", value.strip(), TITLE_MAX)
 
 
@@ -238,6 +245,7 @@ class AgendaItemSpec(BaseModel):
     summation: str
     body: str = ""
     closes_at: datetime | None = None
+    reminders: list[int] | None = None  # seconds before closes_at; None: the consultation's
     related: list[str] = Field(default_factory=list)
     items: list[AgendaItemSpec] = Field(default_factory=list)
 
@@ -286,7 +294,15 @@ class AgendaSpec(BaseModel):
 
     title: str
     description: str = ""
+    reminders: list[int] | None = None  # seconds before each closes_at; None: 24 h and 1 h
     items: list[AgendaItemSpec]
+
+    def reminder_leads(self, item: AgendaItemSpec, parent: AgendaItemSpec | None) -> list[int] | None:
+        """The item's own lead times, else its parent's, else the consultation's (None: default)."""
+        for source in (item, parent, self):
+            if source is not None and source.reminders is not None:
+                return source.reminders
+        return None
 
     @field_validator("title")
     @classmethod
@@ -500,7 +516,7 @@ class _Loader:
     def run(self, data: dict) -> AgendaSpec | None:
         self.unknown_fields(data, _TOP_FIELDS, "agenda")
         consultation = data.get("consultation")
-        c_title = c_description = None
+        c_title = c_description = c_reminders = None
         if consultation is None:
             self.problem(
                 "agenda",
@@ -529,6 +545,7 @@ class _Loader:
             c_title = self.text_field(consultation, "title", loc, required=True)
             if c_title is not None and (msg := _check_title(c_title)):
                 self.problem(loc, "title", msg.replace("the item", "the consultation"))
+            c_reminders = self.reminders(consultation, loc)
             c_description = self.text_field(consultation, "description", loc, required=False)
             if c_description is not None and (
                 msg := _length_message("description", c_description.strip(), DESCRIPTION_MAX)
@@ -559,7 +576,8 @@ class _Loader:
             return None
         try:
             return AgendaSpec.model_validate(
-                {"title": c_title, "description": c_description or "", "items": items}
+                {"title": c_title, "description": c_description or "", "items": items,
+                 "reminders": c_reminders}
             )
         except ValidationError as exc:  # a check above should have caught it; stay helpful
             for err in exc.errors():
@@ -620,6 +638,8 @@ class _Loader:
             if msg:
                 self.problem(loc_full, "closes_at", msg)
                 ok = False
+
+        reminders = self.reminders(raw, loc_full)
 
         related: list[str] = []
         if "related" in raw:
@@ -691,7 +711,30 @@ class _Loader:
             result["key"] = key
         if closes_at is not None:
             result["closes_at"] = closes_at
+        if reminders is not None:
+            result["reminders"] = reminders
         return result
+
+    def reminders(self, raw: dict, loc: str) -> list[int] | None:
+        """``reminders = ["24h", "1h"]`` → lead times in seconds (``[]``: no reminders)."""
+        if "reminders" not in raw:
+            return None
+        value = raw["reminders"]
+        example = 'reminders = ["24h", "1h"] (or [] for none)'
+        if not isinstance(value, list):
+            self.problem(loc, "reminders", f"reminders must be a list, e.g. {example}")
+            return None
+        leads: list[int] = []
+        for v in value:
+            try:
+                leads.append(parse_lead(v))
+            except ValueError as exc:
+                self.problem(loc, "reminders", f"{exc}; e.g. {example}")
+                return None
+        if len(set(leads)) > 5 or any(lead > 30 * 86400 for lead in leads):
+            self.problem(loc, "reminders", "give at most 5 reminders, each at most 30 days before")
+            return None
+        return sorted(set(leads), reverse=True)
 
     def body(self, raw: dict, loc: str) -> str | None:
         has_body = "body" in raw
@@ -822,6 +865,13 @@ def _syntax_problem(exc: tomllib.TOMLDecodeError, text: str) -> AgendaProblem:
     )
 
 
+_NESTED_TOO_DEEP = AgendaProblem(
+    location="the file", field="",
+    message="lists or tables are nested too deeply for an agenda; an agenda needs at most "
+            "items › sub-items",
+)
+
+
 def load_agenda(source: str | bytes | Path, *, base_dir: str | Path | None = None) -> AgendaSpec:
     """Read and check an agenda; raise :class:`AgendaInvalid` listing every problem.
 
@@ -868,9 +918,14 @@ def load_agenda(source: str | bytes | Path, *, base_dir: str | Path | None = Non
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise AgendaInvalid([_syntax_problem(exc, text)]) from exc
+    except RecursionError:  # a nesting bomb (a = [[[[…]]]]) exhausts the parser's stack
+        raise AgendaInvalid([_NESTED_TOO_DEEP]) from None
 
     loader = _Loader(text, Path(base_dir) if base_dir is not None else None)
-    spec = loader.run(data)
+    try:
+        spec = loader.run(data)
+    except RecursionError:
+        raise AgendaInvalid([_NESTED_TOO_DEEP]) from None
     if spec is None:
         raise AgendaInvalid(loader.problems)
     return spec

@@ -73,6 +73,7 @@ class ReportBuilder:
                 "quotes": await self.quote_rows(items, participants, include_hidden),
                 "citations": await self.citation_rows(items, participants, include_hidden),
                 "moderation": await self.moderation_rows(consultation, items),
+                "outcomes": await self.outcome_rows(items),
                 "opinion_groups": await self.group_rows(items, participants),
             }
             for name, rows in tables.items():
@@ -109,13 +110,21 @@ class ReportBuilder:
         out = [f"# {consultation.title}", ""]
         if consultation.description:
             out += [consultation.description, ""]
+        outcomes = await self.repo.outcomes.latest_by_item([i.id for i in items])
         out += ["## Executive summary", ""]
         out += executive_summary([(item.title, r.summary) for item, r in results], names=names)
         out.append("")
         for item, result in results:
             depth = "##" if item.parent_id is None else "###"
+            outcome = outcomes.get(item.id)
             out += [f"{depth} {item.title}", "", f"*{item.summation}*", "",
-                    f"Status: {status_line(item)} · article revision {item.revision_number}", ""]
+                    f"Status: {status_line(item, outcome)} · article revision {item.revision_number}",
+                    ""]
+            if outcome is not None:
+                out += [f"**{outcome.headline()}** (revision {outcome.revision}, "
+                        f"{outcome.created_at:%Y-%m-%d}): {outcome.text}", ""]
+                out += [f"- responds to {r.kind} “{r.label}”" for r in outcome.responds_to]
+                out += [""] if outcome.responds_to else []
             body = result.markdown.split("\n", 1)[1] if "\n" in result.markdown else ""
             if item.id in notes:
                 out += ["\n".join(notes[item.id]), ""]
@@ -125,6 +134,21 @@ class ReportBuilder:
                 "The links open the messages in the consultation's Discord server, for its "
                 "members; the quoted text is the evidence for everyone else.", ""]
         return "\n".join(out).rstrip() + "\n"
+
+    async def outcome_rows(self, items: list[Item]) -> list[dict]:
+        """Every revision of every item's outcome; ``current`` marks the one in force."""
+        rows = []
+        for item in items:
+            revisions = await self.repo.outcomes.revisions(item.id)
+            for o in revisions:
+                rows.append({
+                    "item_key": item.key, "item_title": item.title, "revision": o.revision,
+                    "current": o.revision == revisions[-1].revision, "status": o.status,
+                    "status_label": o.status_label, "text": o.text,
+                    "responds_to": "; ".join(f"{r.kind}: {r.label}" for r in o.responds_to),
+                    "recorded_at": o.created_at.isoformat(),
+                })
+        return rows
 
     async def comment_rows(self, items: list[Item], participants, include_hidden: bool) -> list[dict]:
         rows = []
@@ -138,7 +162,8 @@ class ReportBuilder:
                 rows.append({
                     "message_id": str(c.message_id), "item": item.key, "item_title": item.title,
                     "thread_id": str(c.thread_id or ""), "author": display_name(c.author_id, participants),
-                    "affiliation": affiliation(c.author_id, participants), "kind": c.kind,
+                    "affiliation": affiliation(c.author_id, participants),
+                    "kind": "forward" if c.forwarded else c.kind,
                     "created_at": c.created_at.isoformat(),
                     "edited_at": c.edited_at.isoformat() if c.edited_at else "",
                     "reply_to": str(c.reply_to_message_id or ""), "hidden": c.hidden,

@@ -14,7 +14,12 @@ from typing import Any
 
 from . import payloads as pl
 from .errors import ApiError
-from .limits import validate_message
+from .limits import (
+    DEFAULT_ATTACHMENT_SIZE_LIMIT,
+    refuse_invalid_unicode,
+    validate_files,
+    validate_message,
+)
 from .state import (
     CATEGORY,
     DEFAULT_BOT_PERMISSIONS,
@@ -39,6 +44,26 @@ from .state import (
 )
 
 MAX_PINS = 50
+#: the only values Discord accepts for a thread's ``auto_archive_duration`` (minutes)
+AUTO_ARCHIVE_DURATIONS = (60, 1440, 4320, 10080)
+
+
+def auto_archive_minutes(value: Any) -> int:
+    """A thread's auto-archive duration as Discord validates it (default 1440 minutes)."""
+    if value is None:
+        return 1440
+    try:
+        minutes = int(value)
+    except (TypeError, ValueError):
+        minutes = -1
+    if minutes not in AUTO_ARCHIVE_DURATIONS:
+        raise ApiError.form("auto_archive_duration", "BASE_TYPE_CHOICES",
+                            "Value must be one of {60, 1440, 4320, 10080}.")
+    return minutes
+
+
+FORWARD = 1  # message_reference type of a forwarded message
+HAS_SNAPSHOT = 1 << 14  # message flag of a forward
 
 
 @dataclass
@@ -254,13 +279,40 @@ class EmulatorBase:
         if ch.is_thread:
             if ch.locked and not perms & P.MANAGE_THREADS:
                 raise ApiError(403, 160005, "Thread is locked")
-            if ch.archived:
+            if ch.archived and ch.locked:  # only a PATCH archived=false (Manage Threads) reopens it
+                raise ApiError(400, 50083, "Thread is archived")
+            if ch.archived:  # sending a message unarchives a thread that is not locked
                 self._set_archived(ch, False)
 
     def _set_archived(self, ch: Channel, archived: bool) -> None:
         ch.archived = archived
         ch.archive_timestamp = self.now_iso()
+        if not archived:
+            ch.last_activity = self.clock.now()
         self._dispatch_channel("UPDATE", ch)
+
+    def archive_idle_threads(self) -> list[Channel]:
+        """Discord's auto-archive: every active thread idle for its ``auto_archive_duration``
+        (by the emulated clock) becomes archived, with a THREAD_UPDATE. Runs whenever the
+        clock is advanced and before each REST call or participant action."""
+        now = self.clock.now()
+        done = []
+        for th in list(self.state.channels.values()):
+            if not th.is_thread or th.archived or not th.last_activity:
+                continue
+            due = th.last_activity + th.auto_archive_duration * 60
+            if now >= due:
+                th.archived = True
+                th.archive_timestamp = self.clock.iso(due)
+                self._dispatch_channel("UPDATE", th)
+                done.append(th)
+        return done
+
+    def _check_files(self, channel_id: int, files: list[FileUpload] | None) -> None:
+        """Discord's per-file (the server's limit) and per-request upload limits."""
+        guild = self.state.guilds.get(self.state.channel(channel_id).guild_id)
+        validate_files([len(f.data) for f in files or []],
+                       guild.attachment_size_limit if guild else DEFAULT_ATTACHMENT_SIZE_LIMIT)
 
     def _attachments(self, channel_id: int, files: list[FileUpload],
                      meta: list[dict[str, Any]] | None) -> list[Attachment]:
@@ -284,7 +336,9 @@ class EmulatorBase:
         """Create a message as ``actor_id`` (rule-checked unless ``check=False``)."""
         files = files or []
         ch = self.state.channel(channel_id)
+        refuse_invalid_unicode(payload)
         validate_message(payload, len(files))
+        self._check_files(ch.id, files)
         if check:
             self._check_can_post(actor_id, ch)
             if files and not self.state.has(actor_id, P.ATTACH_FILES, ch.id):
@@ -293,7 +347,10 @@ class EmulatorBase:
             self._set_archived(ch, False)
         ref = payload.get("message_reference")
         mtype = msg_type if msg_type is not None else 0
-        if ref and msg_type is None:
+        snapshots: list[dict[str, Any]] = []
+        if ref and int(ref.get("type") or 0) == FORWARD:
+            ref, snapshots = self._forward_reference(actor_id, ch, payload, ref, check)
+        elif ref and msg_type is None:
             target = self.state.messages.get(int(ref.get("message_id") or 0))
             if target is None or target.deleted or target.channel_id != ch.id:
                 if ref.get("fail_if_not_exists", True):
@@ -317,7 +374,10 @@ class EmulatorBase:
             application_id=self.application_id if webhook_id else None,
             interaction_metadata=interaction_metadata, ephemeral=ephemeral,
             tts=bool(payload.get("tts")), nonce=payload.get("nonce"),
+            snapshots=snapshots,
         )
+        if snapshots:
+            m.flags |= HAS_SNAPSHOT
         m.would_ping = self.state.compute_pings(m, m.allowed_mentions)
         self.state.messages[m.id] = m
         if not ephemeral:
@@ -326,12 +386,39 @@ class EmulatorBase:
             if ch.is_thread:
                 ch.message_count += 1
                 ch.total_message_sent += 1
+                ch.last_activity = self.clock.now()
         self._dispatch_message("MESSAGE_CREATE", m)
         return m
+
+    def _forward_reference(self, actor_id: int, ch: Channel, payload: dict[str, Any],
+                           ref: dict[str, Any], check: bool
+                           ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """A forward: message_reference type 1 to a message the actor can read. The new
+        message has no content of its own; it carries a snapshot of the original."""
+        if payload.get("content") or payload.get("embeds") or payload.get("attachments"):
+            raise ApiError.form("message_reference", "MESSAGE_FORWARD_WITH_CONTENT",
+                                "Forwarded messages cannot have content")
+        source = self.state.messages.get(int(ref.get("message_id") or 0))
+        if source is None or source.deleted or source.ephemeral:
+            raise ApiError.form("message_reference", "MESSAGE_REFERENCE_UNKNOWN_MESSAGE",
+                                "Unknown message")
+        if check:
+            need = P.VIEW_CHANNEL | P.READ_MESSAGE_HISTORY
+            if self.state.permissions(actor_id, source.channel_id) & need != need:
+                raise ApiError(403, 50001, "Missing Access")
+        src = pl.message_json(self.state, source, self.base_url, with_referenced=False)
+        snapshot = {k: src[k] for k in ("type", "content", "embeds", "attachments", "timestamp",
+                                        "edited_timestamp", "flags", "mentions", "mention_roles",
+                                        "components")}
+        snapshot["stickers"] = []
+        return ({"type": FORWARD, "message_id": str(source.id),
+                 "channel_id": str(source.channel_id), "guild_id": str(source.guild_id)},
+                [{"message": snapshot}])
 
     def op_edit_message(self, actor_id: int, m: Message, payload: dict[str, Any],
                      files: list[FileUpload] | None = None, *, check: bool = True) -> Message:
         """Edit a message. Only its author may change content; others may only touch flags."""
+        refuse_invalid_unicode(payload)
         if check:
             ch = self.state.channel(m.channel_id)
             if ch.is_thread and ch.archived:
@@ -341,6 +428,7 @@ class EmulatorBase:
                     raise ApiError(403, 50005, "Cannot edit a message authored by another user")
                 self.state.require(actor_id, P.MANAGE_MESSAGES, m.channel_id)
         validate_message(payload, len(files or []), edit=True)
+        self._check_files(m.channel_id, files)
         if "content" in payload:
             m.content = "" if payload["content"] is None else str(payload["content"])
         if "embeds" in payload:
@@ -396,37 +484,64 @@ class EmulatorBase:
     # --- reactions ----------------------------------------------------------------------
 
     def react(self, user_id: int, m: Message, emoji: str | dict[str, Any], *,
-              check: bool = True) -> None:
+              check: bool = True, burst: bool = False) -> None:
+        """Add a reaction (``burst``: a super reaction, listed apart by Discord)."""
         key = emoji_key(emoji)
-        users = m.reactions.setdefault(key, [])
+        table = m.burst_reactions if burst else m.reactions
+        users = table.get(key, [])
         if check:
+            ch = self.state.channel(m.channel_id)
+            if ch.is_thread and ch.archived:
+                raise ApiError(400, 50083, "Thread is archived")
             perms = self.state.permissions(user_id, m.channel_id)
             if not perms & P.READ_MESSAGE_HISTORY:
                 raise ApiError(403, 50013, "Missing Permissions")
-            if not users and not perms & P.ADD_REACTIONS:
+            shown = users or m.reactions.get(key) or m.burst_reactions.get(key)
+            if not shown and not perms & P.ADD_REACTIONS:
                 raise ApiError(403, 50013, "Missing Permissions")
         if user_id in users:
             return
-        users.append(user_id)
+        table.setdefault(key, users).append(user_id)
         g = self.state.guilds.get(m.guild_id or 0)
         d = {"user_id": str(user_id), "channel_id": str(m.channel_id), "message_id": str(m.id),
-             "guild_id": str(m.guild_id), "emoji": emoji_json(key), "burst": False,
-             "burst_colors": [], "type": 0, "message_author_id": str(m.author_id)}
+             "guild_id": str(m.guild_id), "emoji": emoji_json(key), "burst": burst,
+             "burst_colors": ["#ffcc4d"] if burst else [], "type": 1 if burst else 0,
+             "message_author_id": str(m.author_id)}
         if g and user_id in g.members:
             d["member"] = pl.member_json(g.members[user_id])
         self.dispatch("MESSAGE_REACTION_ADD", d)
 
-    def unreact(self, user_id: int, m: Message, emoji: str | dict[str, Any]) -> None:
+    def unreact(self, user_id: int, m: Message, emoji: str | dict[str, Any], *,
+                burst: bool = False) -> None:
         key = emoji_key(emoji)
-        users = m.reactions.get(key) or []
+        table = m.burst_reactions if burst else m.reactions
+        users = table.get(key) or []
         if user_id not in users:
             return
         users.remove(user_id)
         if not users:
-            m.reactions.pop(key, None)
+            table.pop(key, None)
         self.dispatch("MESSAGE_REACTION_REMOVE", {
             "user_id": str(user_id), "channel_id": str(m.channel_id), "message_id": str(m.id),
-            "guild_id": str(m.guild_id), "emoji": emoji_json(key), "burst": False, "type": 0})
+            "guild_id": str(m.guild_id), "emoji": emoji_json(key), "burst": burst,
+            "type": 1 if burst else 0})
+
+    def clear_reactions(self, actor_id: int, m: Message,
+                        emoji: str | dict[str, Any] | None = None) -> None:
+        """A moderator removes every reaction of a message (MESSAGE_REACTION_REMOVE_ALL), or
+        every reaction with one emoji (MESSAGE_REACTION_REMOVE_EMOJI); needs Manage Messages."""
+        self.state.require(actor_id, P.MANAGE_MESSAGES, m.channel_id)
+        where = {"channel_id": str(m.channel_id), "message_id": str(m.id),
+                 "guild_id": str(m.guild_id)}
+        if emoji is None:
+            m.reactions.clear()
+            m.burst_reactions.clear()
+            self.dispatch("MESSAGE_REACTION_REMOVE_ALL", where)
+            return
+        key = emoji_key(emoji)
+        m.reactions.pop(key, None)
+        m.burst_reactions.pop(key, None)
+        self.dispatch("MESSAGE_REACTION_REMOVE_EMOJI", {**where, "emoji": emoji_json(key)})
 
     # --- pins ---------------------------------------------------------------------------
 
@@ -572,8 +687,13 @@ class EmulatorBase:
                 raise ApiError(403, 50013, "Missing Permissions")
             if not (manage or owner or not payload["archived"]):
                 raise ApiError(403, 50013, "Missing Permissions")
-        if ch.archived and payload.get("archived", True) and set(payload) - {"archived", "locked"}:
+        # An archived thread takes no change (locked included) unless the same PATCH
+        # unarchives it: Discord answers 50083, as for edits and reactions inside it.
+        if ch.archived and payload.get("archived", True) is not False and set(payload) - {"archived"}:
             raise ApiError(400, 50083, "Thread is archived")
+        if "auto_archive_duration" in payload:
+            payload = dict(payload, auto_archive_duration=auto_archive_minutes(
+                payload["auto_archive_duration"]))
         if ("name" in payload or "auto_archive_duration" in payload) and not (manage or owner):
             raise ApiError(403, 50013, "Missing Permissions")
         if "name" in payload:
@@ -583,8 +703,12 @@ class EmulatorBase:
         if "archived" in payload and bool(payload["archived"]) != ch.archived:
             ch.archived = bool(payload["archived"])
             ch.archive_timestamp = self.now_iso()
+            if not ch.archived:
+                ch.last_activity = self.clock.now()
         if "auto_archive_duration" in payload:
             ch.auto_archive_duration = int(payload["auto_archive_duration"])
+            ch.archive_timestamp = self.now_iso()
+            ch.last_activity = self.clock.now()
         if "applied_tags" in payload:
             ch.applied_tags = [int(t) for t in payload["applied_tags"] or []]
         if "invitable" in payload:
@@ -638,8 +762,9 @@ class EmulatorBase:
         now = self.now_iso()
         th = Channel(thread_id or self.state.ids.next(), parent.guild_id, ttype,
                      normalize_channel_name(name, ttype), parent_id=parent.id, owner_id=actor_id,
-                     auto_archive_duration=int(auto_archive or 1440), archive_timestamp=now,
-                     create_timestamp=now, member_ids=[actor_id])
+                     auto_archive_duration=auto_archive_minutes(auto_archive),
+                     archive_timestamp=now, create_timestamp=now, member_ids=[actor_id],
+                     last_activity=self.clock.now())
         self.state.channels[th.id] = th
         self.state.guild(parent.guild_id).channel_ids.append(th.id)
         return th

@@ -1,7 +1,9 @@
-"""One long-lived aiosqlite connection, its pragmas, migrations and transactions.
+"""Two long-lived aiosqlite connections, their pragmas, migrations and transactions.
 
-Every statement goes through `Database`: a single asyncio lock makes sure that
-two coroutines never interleave their transactions on the shared connection.
+Every statement goes through `Database`. Writes use the writer connection, under one
+asyncio lock so that two coroutines never interleave their transactions. Reads use a
+second connection with its own lock: in WAL mode a reader sees the last committed state
+and never waits for a writer, so a command's read is not stuck behind ingestion.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -24,6 +27,29 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 class DatabaseError(Exception):
     """The database cannot be used as it is; the message says why and what to do."""
+
+
+class WriteFailed(Exception):
+    """A write could not be done now (disk full, I/O error, read-only, locked); the same
+    write may succeed later. Nothing of the transaction was kept."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# SQLite errors that say "not now" rather than "this statement is wrong".
+_TRANSIENT = ("disk i/o error", "database or disk is full", "readonly database",
+              "database is locked", "unable to open database file", "disk full")
+
+
+def _transient(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and any(
+        t in str(exc).lower() for t in _TRANSIENT)
+
+
+_FIX = ("check that DATABASE_PATH names a writable file in a writable folder, on a disk "
+        "with free space, or point it at another file")
 
 
 def migration_files() -> list[tuple[int, str, str]]:
@@ -74,37 +100,76 @@ class Transaction:
 class Database:
     """Owns the connection. Open with `await Database.open(path)`, close with `close()`."""
 
-    def __init__(self, path: Path, conn: aiosqlite.Connection) -> None:
+    def __init__(self, path: Path, conn: aiosqlite.Connection,
+                 reader: aiosqlite.Connection | None = None) -> None:
         self.path = path
         self._conn = conn
         self._lock = asyncio.Lock()
+        # An in-memory database cannot be shared by two connections: it reads on the writer.
+        self._reader = reader or conn
+        self._read_lock = asyncio.Lock() if reader is not None else self._lock
+        self._closed = False
 
     @classmethod
     async def open(cls, path: Path | str, *, migrate: bool = True) -> Database:
+        """Open (and migrate) the database and prove it can be written: a database that
+        cannot be written raises `DatabaseError` with one line saying what to fix."""
         path = Path(path)
-        if str(path) != ":memory:":
-            path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path, isolation_level=None)
-        conn.row_factory = aiosqlite.Row
+        memory = str(path) == ":memory:"
+        if not memory:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseError(f"cannot create the folder of the database {path} "
+                                    f"({exc.strerror or exc}): {_FIX}") from None
+        conns: list[aiosqlite.Connection] = []
         try:
-            for pragma in (
-                "PRAGMA journal_mode = WAL",
-                "PRAGMA foreign_keys = ON",
-                "PRAGMA busy_timeout = 5000",
-                "PRAGMA synchronous = NORMAL",
-                # Erased text must be gone from the bytes on disk, not just unlinked.
-                "PRAGMA secure_delete = ON",
-            ):
-                await conn.execute(pragma)
+            conn = await _connect(path, conns)
             db = cls(path, conn)
             if migrate:
                 await db.migrate()
+            await db._probe_write()
+            if not memory:
+                db._reader = await _connect(path, conns, reader=True)
+                db._read_lock = asyncio.Lock()
             return db
+        except sqlite3.Error as exc:
+            await _close_all(conns)
+            raise DatabaseError(f"cannot write the database {path} ({exc}): {_FIX}") from None
         except BaseException:
-            await conn.close()
+            await _close_all(conns)
             raise
 
+    async def _probe_write(self) -> None:
+        """A real write, so that a read-only file or a full disk shows at start, not later."""
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                await self._conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('opened_at', datetime('now')) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+                await self._conn.execute("COMMIT")
+            except BaseException:
+                await self._rollback()
+                raise
+
+    async def _rollback(self) -> None:
+        # After SQLITE_FULL or an I/O error SQLite may already have rolled back.
+        if self._conn.in_transaction:
+            await self._conn.execute("ROLLBACK")
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     async def close(self) -> None:
+        """Checkpoint the WAL into the database file and close; a second call does nothing."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._reader is not self._conn:
+            async with self._read_lock:
+                await self._reader.close()
         async with self._lock:
             try:
                 await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -136,32 +201,42 @@ class Database:
                     await self._conn.execute(f"PRAGMA user_version = {int(version)}")
                     await self._conn.execute("COMMIT")
                 except BaseException:
-                    await self._conn.execute("ROLLBACK")
+                    await self._rollback()
                     raise
             return max(current, len(files))
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
-        """A write transaction: all or nothing, never interleaved with another."""
+        """A write transaction: all or nothing, never interleaved with another.
+
+        A write that cannot be done now (disk full, I/O error, read-only, locked) raises
+        `WriteFailed` after rolling back, so the caller can keep the event and retry."""
         async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                await self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if _transient(exc):
+                    raise WriteFailed(str(exc)) from exc
+                raise
             try:
                 yield Transaction(self._conn)
-            except BaseException:
-                await self._conn.execute("ROLLBACK")
-                raise
-            else:
                 await self._conn.execute("COMMIT")
+            except BaseException as exc:
+                await self._rollback()
+                if _transient(exc):
+                    raise WriteFailed(str(exc)) from exc
+                raise
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Transaction]:
-        """A consistent read (a deferred transaction) that no writer interleaves with."""
-        async with self._lock:
-            await self._conn.execute("BEGIN")
+        """A consistent read (a deferred transaction on the reader connection): it sees the
+        last committed state and does not wait for writers."""
+        async with self._read_lock:
+            await self._reader.execute("BEGIN")
             try:
-                yield Transaction(self._conn)
+                yield Transaction(self._reader)
             finally:
-                await self._conn.execute("COMMIT")
+                await self._reader.execute("COMMIT")
 
     async def checkpoint(self) -> None:
         """Fold the write-ahead log into the database file and truncate it."""
@@ -172,6 +247,42 @@ class Database:
         async with self._lock:
             await self._conn.execute("VACUUM")
             await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+async def _connect(path: Path, opened: list[aiosqlite.Connection], *,
+                   reader: bool = False) -> aiosqlite.Connection:
+    conn = aiosqlite.connect(path, isolation_level=None)
+    try:
+        await conn
+    except BaseException:
+        # aiosqlite stops its worker thread without waiting; wait here, or the thread
+        # reports to an event loop that may be closed by then (a noisy traceback at exit).
+        worker = getattr(conn, "_thread", None)
+        if worker is not None:
+            await asyncio.to_thread(worker.join, 5)
+        raise
+    opened.append(conn)
+    conn.row_factory = aiosqlite.Row
+    pragmas = [
+        "PRAGMA foreign_keys = ON",
+        "PRAGMA busy_timeout = 5000",
+        "PRAGMA synchronous = NORMAL",
+        # Erased text must be gone from the bytes on disk, not just unlinked.
+        "PRAGMA secure_delete = ON",
+    ]
+    if not reader:
+        pragmas.insert(0, "PRAGMA journal_mode = WAL")
+    for pragma in pragmas:
+        await conn.execute(pragma)
+    return conn
+
+
+async def _close_all(conns: list[aiosqlite.Connection]) -> None:
+    for conn in conns:
+        try:
+            await conn.close()
+        except Exception:  # already broken: nothing more to release
+            log.debug("closing a connection failed", exc_info=True)
 
 
 def _split_sql(script: str) -> list[str]:

@@ -39,20 +39,23 @@ async def test_summary_map_and_export(emulator, published):
     cached = await finished(emu, await emu.slash(emulator.pat.id, crime.channel_id, "summary"))
     assert "unchanged since" in answer_text(cached)
 
-    whole = await finished(emu, await emu.slash(emulator.pat.id, crime.channel_id, "map"))
+    whole = await finished(emu, await emu.slash(emulator.pat.id, crime.channel_id, "map"),
+                           "Graph of this discussion")
+    (public,) = whole.followups  # the private "thinking…" says where; the map is for everyone
+    assert not public.ephemeral and whole.message.ephemeral
     png = answer_files(whole)["map.png"]
     image = mpimg.imread(io.BytesIO(png), format="png")
     assert image.shape[0] > 200 and image.shape[1] > 200
     assert "Graph of this discussion" in answer_text(whole)
 
     focused = await finished(emu, await emu.slash(emulator.pat.id, crime.channel_id, "map",
-                                                  {"topic": str(crime.id)}))
+                                                  {"topic": str(crime.id)}), "Related topics of")
     assert "International security" in answer_text(focused)
     about = await finished(emu, await emu.slash(emulator.pat.id, crime.channel_id, "about"))
     assert "International security" in answer_text(about)
 
     export = await finished(emu, await emu.slash(emulator.alice.id, crime.channel_id, "export"))
-    # more than 10 files come in two messages (Discord's limit per message)
+    # more than 10 files come in two messages: wait for the last file
     await emu.wait_for(lambda: "the-london-agenda-quotes.annotations.json" in answer_files(export))
     names = set(answer_files(export))
     assert {"the-london-agenda-report.md", "the-london-agenda-comments.csv",

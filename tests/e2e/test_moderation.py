@@ -186,10 +186,10 @@ async def test_mydata_export_and_delete(emulator, published):
     assert "sam-words-only" not in data.decode()
 
     ask = await emu.slash(emulator.pat.id, crime.channel_id, "mydata delete")
-    refused = await emu.press_button(emulator.sam.id, ask.message, "mydata:erase")
+    refused = await emu.press_button(emulator.sam.id, ask.message, f"mydata:erase:{emulator.pat.id}")
     assert refused.ephemeral and "Only the person" in answer_text(refused)
     assert (await bot.repo.privacy.participant(emulator.pat.id)) is not None
-    done = await emu.press_button(emulator.pat.id, ask.message, "mydata:erase")
+    done = await emu.press_button(emulator.pat.id, ask.message, f"mydata:erase:{emulator.pat.id}")
     await finished(emu, done, "Erased")
     await bot.repo.db.checkpoint()
     blob = b"".join(p.read_bytes() for p in bot.settings.database_path.parent.glob("consultation.db*"))
