@@ -36,6 +36,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -71,6 +72,7 @@ __all__ = [
 N_FEATURES = 2**18
 BRIEF_THRESHOLD = 8  # fewer distinct substantive comments -> brief, no clustering
 SAMPLE_SIZE = 4000  # rows k-means is fitted on
+TERMS_MEMO = 50_000  # texts whose label terms are remembered
 MERGE_THRESHOLD = 0.5  # centroid cosine above which two clusters are one argument
 CORE_SHARE = 0.5  # a term in >= this share of a cluster's comments is one of its core terms
 CORE_CONCENTRATION = 0.8  # ...and links clusters only if this share of its uses is in them
@@ -237,6 +239,7 @@ def _words(cleaned: str) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=100_000)
 def _plural(w: str) -> str:
     """A light plural fold for Latin-script words ("breaches" -> "breach", "policies" ->
     "policy", "networks" -> "network"), so that one argument's paraphrases share terms."""
@@ -312,6 +315,7 @@ class FeatureCache:
         self._uni = _make_vectorizer(half, (1, 1))
         self._bi = _make_vectorizer(n_features - half, (2, 2))
         self._entries: dict[tuple[int, int], _Entry] = {}
+        self._terms: dict[int, frozenset[str]] = {}  # see analyzer()
         self._by_id: dict[int, tuple[int, int]] = {}
 
     def __len__(self) -> int:
@@ -378,8 +382,21 @@ class FeatureCache:
         return X
 
     def analyzer(self):
+        """Terms of a cleaned text (for labels), remembered per text: a warm request on a
+        big topic re-reads the same background and central comments."""
         uni, bi = self._uni.build_analyzer(), self._bi.build_analyzer()
-        return lambda text: uni(text) + bi(text)
+        memo = self._terms
+
+        def terms(text: str) -> frozenset[str]:
+            key = hash(text)
+            got = memo.get(key)
+            if got is None:
+                if len(memo) >= TERMS_MEMO:
+                    memo.clear()
+                got = memo[key] = frozenset(uni(text) + bi(text))
+            return got
+
+        return terms
 
 
 # --------------------------------------------------------------------------- stance
@@ -664,13 +681,13 @@ def _key_phrases(
     """c-TF-IDF style: terms frequent in the theme's comments and rare elsewhere."""
     bg_df: Counter[str] = Counter()
     for t in background:
-        bg_df.update(set(analyzer(t)))
+        bg_df.update(analyzer(t))
     nbg = max(1, len(background))
     out = []
     for texts in member_texts:
         df: Counter[str] = Counter()
         for t in texts:
-            df.update(set(analyzer(t)))
+            df.update(analyzer(t))
         m = max(1, len(texts))
         scored = []
         for term, cnt in df.items():
