@@ -143,6 +143,9 @@ class SummaryComment:
     #: per-person votes in the order cast, ``(voter id, +1 / -1 / 0)``; when present they
     #: replace the counts above (each person's latest vote counts, the author's ignored)
     votes: tuple[tuple[int, int], ...] = ()
+    #: the caller already kept one latest vote per voter (the author's left out) and set
+    #: the counts from them (storage does): nothing to recompute per request
+    votes_latest: bool = False
 
 
 class Representative(BaseModel):
@@ -731,7 +734,7 @@ def min_votes_for(voters: int) -> int:
 def tally(c: SummaryComment) -> tuple[int, int, int]:
     """(agree, disagree, pass) of a comment: from its per-person votes when it has them
     (each person's latest vote, the author's own ignored), else its stored counts."""
-    if not c.votes:
+    if not c.votes or c.votes_latest:
         return c.agree, c.disagree, c.passes
     latest: dict[int, int] = {}
     for voter, v in c.votes:
@@ -885,6 +888,11 @@ def analyse_statements(comments: Sequence[SummaryComment], *, top: int = 10,
     for j, i in enumerate(voted):
         c = comments[i]
         if not c.votes:
+            continue
+        if c.votes_latest:
+            voter_list.extend(voter for voter, _ in c.votes)
+            val_list.extend(v for _, v in c.votes)
+            stmt_list.extend([j] * len(c.votes))
             continue
         latest: dict[int, int] = {}
         for voter, v in c.votes:
