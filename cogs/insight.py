@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.core.charts import chart_alt_text
 from bot.core.errors import UserError
 from bot.core.insight import InsightService
 from bot.core.report import ReportBuilder
@@ -25,8 +26,9 @@ from cogs.agenda import topic_autocomplete, topic_for
 log = logging.getLogger(__name__)
 
 FORMATS = [
-    app_commands.Choice(name="everything (report + CSV + JSON)", value="all"),
+    app_commands.Choice(name="everything (reports + CSV + JSON)", value="all"),
     app_commands.Choice(name="report (Markdown)", value="md"),
+    app_commands.Choice(name="report as a web page with the map and charts (HTML)", value="html"),
     app_commands.Choice(name="data as CSV", value="csv"),
     app_commands.Choice(name="data as JSON", value="json"),
 ]
@@ -41,8 +43,11 @@ class InsightCog(commands.Cog):
 
     @commands.Cog.listener()
     async def on_catchup_done(self) -> None:
-        """After a (re)connect's catch-up: prepare every topic's summary features."""
-        await self.insight.warm(await self.bot.repo.agenda.all_items())
+        """After a (re)connect's catch-up: prepare every topic's summary features, and the
+        related-topics maps /about and /map serve from."""
+        items = await self.bot.repo.agenda.all_items()
+        await self.insight.warm(items)
+        await self.insight.warm_maps(sorted({i.consultation_id for i in items}))
 
     @commands.Cog.listener()
     async def on_participant_erased(self, _user_id: int) -> None:
@@ -77,10 +82,16 @@ class InsightCog(commands.Cog):
         if published is not None:
             freshness += (f"; organisers published revision {published.number}"
                           + (", and the discussion has changed since" if published.stale else ""))
+        files = [text_file(f"summary-{item.key}.md", result.markdown)]
+        chart = await self.insight.summary_chart(item, result)
+        if chart is not None:
+            files.append(bytes_file(f"summary-{item.key}.png", chart,
+                                    description=chart_alt_text(item.title, result.summary)))
+        attached = "the chart and the full report are" if chart else "the full report is"
         answer = dict(
-            content=f"Summary of “{truncate(item.title, 150)}” ({freshness}); the full report is attached."
+            content=f"Summary of “{truncate(item.title, 150)}” ({freshness}); {attached} attached."
             + (f"\n{note}" if note else ""),
-            embed=e, file=text_file(f"summary-{item.key}.md", result.markdown),
+            embed=e, files=files,
         )
         if share:
             await answer_publicly(interaction, "Shared the summary with the channel.", **answer)

@@ -755,6 +755,8 @@ class StatementView(BaseModel):
     score: float  # (A+1)/(A+D+2)
     stance: Stance
     consensus: float | None = None  # group-informed consensus, when there are groups
+    #: (agree, disagree, pass) of each opinion group, in the order of ``Opinion.groups``
+    by_group: list[tuple[int, int, int]] = Field(default_factory=list)
 
 
 class OpinionGroup(BaseModel):
@@ -780,12 +782,13 @@ class Opinion(BaseModel):
 
 
 def _view(c: SummaryComment, a: int, d: int, p: int, min_votes: int,
-          gic: float | None = None) -> StatementView:
+          gic: float | None = None,
+          by_group: list[tuple[int, int, int]] | None = None) -> StatementView:
     return StatementView(
         comment_id=c.comment_id, jump_url=c.jump_url, excerpt=_excerpt(c.text),
         author_id=c.author_id, agree=a, disagree=d, passes=p,
         score=round(statement_score(a, d), 4), stance=stance_for(a, d, min_votes),
-        consensus=None if gic is None else round(gic, 4),
+        consensus=None if gic is None else round(gic, 4), by_group=by_group or [],
     )
 
 
@@ -916,6 +919,7 @@ def analyse_statements(comments: Sequence[SummaryComment], *, top: int = 10,
 
     people, groups = opinion_groups(voter_ids, stmt_idx, vals, len(voted))
     gic = None
+    per_group: np.ndarray | None = None  # (statement, group, agree/disagree/pass)
     group_models: list[OpinionGroup] = []
     if len(people):
         k = int(groups.max()) + 1
@@ -929,6 +933,7 @@ def analyse_statements(comments: Sequence[SummaryComment], *, top: int = 10,
         np.add.at(Dg, (g_of[inside & (vals == -1)], stmt_idx[inside & (vals == -1)]), 1)
         np.add.at(Sg, (g_of[inside], stmt_idx[inside]), 1)
         gic = np.prod((Ag + 1) / (Ag + Dg + 2), axis=0)
+        per_group = np.stack([Ag.T, Dg.T, (Sg - Ag - Dg).T], axis=2).astype(np.int64)
         gsize = np.bincount(groups, minlength=k)
         for g in range(k):
             a_in, d_in, s_in = Ag[g], Dg[g], Sg[g]
@@ -953,7 +958,8 @@ def analyse_statements(comments: Sequence[SummaryComment], *, top: int = 10,
 
     def view(j: int) -> StatementView:
         return _view(comments[voted[j]], int(A[j]), int(D[j]), int(P[j]), min_votes,
-                     None if gic is None else float(gic[j]))
+                     None if gic is None else float(gic[j]),
+                     None if per_group is None else [tuple(t) for t in per_group[j].tolist()])
 
     score = (A + 1) / (A + D + 2)
     cons = [j for j in judged if share[j] >= SUPPORT_SHARE]

@@ -7,17 +7,20 @@ import asyncio
 import contextlib
 import json
 import re
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
-from . import rest
+from . import rest, scheduled_events  # noqa: F401 - registers the scheduled-event routes
 from .actions import ActionsMixin
 from .core import EmulatorBase
 from .dms import DirectMessages
 from .gateway import Gateway
 from .interactions import Interactions
+from .state import PRIVATE_THREAD, P
 
 
 @dataclass
@@ -97,11 +100,16 @@ class Emulator(ActionsMixin, EmulatorBase):
         self.gateway = Gateway(self)
         self.interactions = Interactions(self)
         self.dms = DirectMessages(self)
+        self.scheduled_events: dict[int, scheduled_events.ScheduledEvent] = {}
         #: REST calls to routes the emulator does not implement (answered 404)
         self.unhandled: list[tuple[str, str]] = []
         #: exceptions raised inside handlers (answered 400 "emulator internal error")
         self.internal_errors: list[BaseException] = []
         self.faults: list[Fault] = []
+        #: credentials of bot processes killed with :meth:`kill_bot`
+        self.dead_auth: set[str] = set()
+        self.dead_interaction_tokens: set[str] = set()
+        self.kill_on: Callable[[Any], str | None] | None = None
         self.host = "127.0.0.1"
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
@@ -187,8 +195,18 @@ class Emulator(ActionsMixin, EmulatorBase):
 
     def dispatch(self, event: str, data: dict[str, Any]) -> None:
         """Send a gateway dispatch to the bot's session(s) and wake waiters."""
-        self.gateway.dispatch(event, data)
+        if self._bot_sees(event, data):
+            self.gateway.dispatch(event, data)
         self.notify()
+
+    def _bot_sees(self, event: str, data: dict[str, Any]) -> bool:
+        """Discord tells a bot nothing of a private thread it cannot view: one it is not a
+        member of, without Manage Threads (its messages, reactions and updates included)."""
+        cid = data.get("channel_id") if not event.startswith("THREAD_") else data.get("id")
+        ch = self.state.channels.get(int(cid)) if cid else None
+        if ch is None or ch.type != PRIVATE_THREAD:
+            return True
+        return bool(self.state.permissions(self.bot_user.id, ch.id) & P.VIEW_CHANNEL)
 
     @property
     def connected(self) -> bool:
@@ -262,6 +280,30 @@ class Emulator(ActionsMixin, EmulatorBase):
     async def request_reconnect(self) -> None:
         """Send RECONNECT (op 7)."""
         self.gateway.request_reconnect()
+
+    # --- a bot process that dies (kill -9) ------------------------------------------------
+
+    def kill_bot(self) -> None:
+        """Simulate ``kill -9`` of the bot process, in this event loop.
+
+        From now on the old client is a dead process to Discord: none of its REST calls (the
+        one in flight included) is ever answered, its interaction tokens are dead, and its
+        gateway session gets no more events (its frames are ignored). Nothing of it runs
+        again, so nothing it had not yet stored is stored. The bot's token changes: a new
+        client started with ``emu.bot_token`` is the restarted process (the same bot user).
+        """
+        self.dead_auth.add(f"Bot {self.bot_token}")
+        self.dead_interaction_tokens.update(self.interactions.by_token)
+        self.bot_token = "emu." + secrets.token_urlsafe(24)
+        self.gateway.kill_all()
+        self.kill_on = None
+        self.notify()
+
+    def kill_bot_on(self, decide: Callable[[Any], str | None]) -> None:
+        """Kill the bot (see :meth:`kill_bot`) at a REST call: ``decide(record)`` is asked for
+        each call of the live bot and returns ``"before"`` (killed before Discord performs
+        it), ``"after"`` (performed, but the bot never hears the answer) or None."""
+        self.kill_on = decide
 
     # --- request log helpers ------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """Plays a rehearsal: publish the agenda, play the scenario, ask for summaries, the map and
-the export, and write everything to the output folder.
+the export, and write everything to the output folder (the summaries and their charts in
+``summaries/``, ``map.png``, ``report.md`` and ``report.html``, the data in ``data/``).
 
 Every step is checked. A step fails when Discord refused it or the bot answered with an
 error (or not at all) — unless the scenario says ``refused = true`` — or when the answer
@@ -35,6 +36,9 @@ from bot.rehearsal.scenario import (
     Thread,
     Unlock,
     load_scenario,
+)
+from bot.rehearsal.scenario import (
+    Outcome as OutcomeStep,
 )
 from bot.rehearsal.transcript import (
     Transcript,
@@ -294,6 +298,16 @@ class Player:
         self.say(place, step.user, f"/{step.command} {shown}".rstrip())
         return await self.world.slash(step.user, place, step.command, dict(step.options))
 
+    async def _outcome(self, step: OutcomeStep) -> Answer:
+        place = self.place(step.where)
+        boxes = ("responds_to", "also_responds_to", "and_responds_to")
+        options: dict[str, str] = {"status": step.status} | dict(zip(boxes, step.responds_to,
+                                                                     strict=False))
+        shown = " ".join(f"{k}:{v}" for k, v in options.items())
+        self.say(place, step.user, f"/outcome set {shown}  ⟶ form: {step.text}")
+        return await self.world.slash(step.user, place, "outcome set", options,
+                                      modal_values={"": step.text})
+
     async def _quote(self, step: Quote) -> Answer:
         place = self.place(step.where)
         self.say(place, step.user, f"/quote passage:{step.passage} comment:{step.comment}")
@@ -421,9 +435,10 @@ class Player:
             self.steps += 1
             self.judge("export", Command(do="command", user="alice", where="#general",
                                          command="export"), answer)
-            if answer.error_text is None and not any(n.endswith("report.md")
-                                                     for n in answer.files()):
-                self.fail("export", "no report (…report.md) among the exported files")
+            for report in ("report.md", "report.html"):
+                if answer.error_text is None and not any(n.endswith(report)
+                                                         for n in answer.files()):
+                    self.fail("export", f"no report (…{report}) among the exported files")
 
 
 async def rehearse(options: Options, transcript: Transcript | None = None) -> Outcome:
