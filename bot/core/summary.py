@@ -777,8 +777,27 @@ class Opinion(BaseModel):
     groups: list[OpinionGroup] = Field(default_factory=list)
     clustered: int = 0  # participants placed in a group
     group_consensus: list[StatementView] = Field(default_factory=list)
+    #: statements describing the voters themselves ("I live in a town"), most voted first
+    about_participants: list[StatementView] = Field(default_factory=list)
     #: (participant id, group index into ``groups``) for everyone placed in a group
     membership: list[tuple[int, int]] = Field(default_factory=list, repr=False)
+
+
+_ABOUT_ME = re.compile(
+    r"^\s*(?:i am|i'm|i live|i work|i have|i've|i was|i own|i rent|i earn|"
+    r"i receive|i am receiving|my age|my household|my income)\b", re.IGNORECASE)
+_OPINION_WORD = re.compile(
+    r"\b(?:should|must|need|needs|would|could|ought|think|believe|feel|agree|support|oppose|"
+    r"prepared|willing|want|wish|hope|prefer|worried|concerned|against|favour|favor)\b",
+    re.IGNORECASE)
+
+
+def about_the_participant(text: str) -> bool:
+    """A short first-person statement about the voter ("I live in a rural area", "I am 55
+    years of age or older"), not an opinion ("I am prepared to pay more tax"): voted on to
+    say who took part (English wording; other languages are never matched)."""
+    own = clean_text(text).strip()
+    return bool(_ABOUT_ME.match(own)) and len(own.split()) <= 16 and not _OPINION_WORD.search(own)
 
 
 def _view(c: SummaryComment, a: int, d: int, p: int, min_votes: int,
@@ -962,6 +981,11 @@ def analyse_statements(comments: Sequence[SummaryComment], *, top: int = 10,
                      None if per_group is None else [tuple(t) for t in per_group[j].tolist()])
 
     score = (A + 1) / (A + D + 2)
+    # statements describing the voter ("I live in a town", "I am under 30"), as Pol.is
+    # conversations often seed: figures about who took part, not opinions
+    about = np.array([about_the_participant(comments[i].text) for i in voted], dtype=bool)
+    prof = sorted((j for j in judged.tolist() if about[j]), key=lambda j: (-(A[j] + D[j]), j))
+    judged = np.array([j for j in judged.tolist() if not about[j]], dtype=np.int64)
     cons = [j for j in judged if share[j] >= SUPPORT_SHARE]
     cons.sort(key=lambda j: (-score[j], -A[j], j))
     div = [j for j in judged if DIVIDED_LOW < share[j] < DIVIDED_HIGH]
@@ -977,6 +1001,7 @@ def analyse_statements(comments: Sequence[SummaryComment], *, top: int = 10,
         min_votes=min_votes, consensus=[view(j) for j in cons[:top]],
         divisive=[view(j) for j in div[:top]], rejected=[view(j) for j in rej[:top]],
         groups=group_models, clustered=len(people), group_consensus=gcons,
+        about_participants=[view(j) for j in prof[:top]],
         membership=list(zip(people.tolist(), groups.tolist(), strict=True)),
     )
 
@@ -1437,6 +1462,9 @@ def _sections(s: DiscussionSummary, n: int,
         out.append(("Divisive statements", [_stmt_line(v, names) for v in o.divisive[:n]]))
         out.append(("Broadly rejected statements",
                     [_stmt_line(v, names) for v in o.rejected[:n]]))
+        if o.about_participants:
+            out.append(("About the participants (statements describing the voters)",
+                        [_stmt_line(v, names) for v in o.about_participants[:n]]))
         if o.groups:
             lines = []
             for g in o.groups:
