@@ -13,21 +13,31 @@ from bot.core import publishing
 from bot.core.agenda import AgendaInvalid, load_agenda
 from bot.core.discussion import DiscussionService
 from bot.core.errors import BadInput, UserError
+from bot.core.input_checks import display_text_problem
 from bot.core.naming import slugify
 from bot.core.text import truncate
 from bot.core.topics import resolve_topic, status_line, topic_choices
+from bot.runtime.catchup import settled_note
 from bot.runtime.checks import is_organiser, readable, require_organiser, require_read
 from bot.runtime.client import ConsultationBot
 from bot.runtime.error_handler import report_error
 from bot.runtime.publish_runs import PublishRuns
 from bot.runtime.publisher import Publisher
-from bot.runtime.render import BRAND_COLOUR, LOCKED_COLOUR, channel_link, text_file, ts_tag
+from bot.runtime.render import (
+    BRAND_COLOUR,
+    LOCKED_COLOUR,
+    channel_link,
+    embed_pages,
+    text_file,
+    ts_tag,
+)
 from bot.storage.models import Item
 
 log = logging.getLogger(__name__)
 
 MAX_AGENDA_BYTES = 1_000_000
 MODAL_BODY_MAX = 4000  # Discord's limit for one text input
+MAX_LIST_MESSAGES = 10  # /agenda list: up to 100 embeds, about 600 items
 
 
 async def topic_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -224,8 +234,11 @@ class AgendaCog(commands.Cog):
     async def save_form(self, interaction: discord.Interaction, item: Item | None, title: str,
                         summation: str, body: str) -> None:
         require_organiser(interaction, self.bot.settings, "edit agenda items")
-        if not title or not summation:
-            raise BadInput("Both a title and a summation are needed.")
+        if problem := display_text_problem(title, "title"):
+            raise BadInput(f"{problem} Nothing was saved.")
+        # the summation may have line breaks; its other characters follow the same rules
+        if problem := display_text_problem(" ".join(summation.split()), "summation"):
+            raise BadInput(f"{problem} Nothing was saved.")
         await interaction.response.defer(ephemeral=True, thinking=True)
         repo = self.bot.repo
         if item is None:
@@ -269,7 +282,7 @@ class AgendaCog(commands.Cog):
         consultations = await repo.agenda.consultations(interaction.guild_id)
         if not consultations:
             raise UserError("There is no agenda in this server yet.")
-        embeds = []
+        sections = []
         outcomes = await repo.outcomes.latest_by_item()
         organiser = is_organiser(interaction, self.bot.settings)
         for consultation in consultations:
@@ -287,10 +300,16 @@ class AgendaCog(commands.Cog):
                 elif organiser:  # organisers see what still awaits an answer
                     line += " · no outcome yet"
                 lines.append(line)
-            for chunk in _chunks(lines or ["No items you can see."], 4000):
-                embeds.append(discord.Embed(title=truncate(consultation.title, 256), description=chunk,
-                                            colour=BRAND_COLOUR))
-        await interaction.followup.send(embeds=embeds[:10], ephemeral=True)
+            sections.append((consultation.title, lines or ["No items you can see."]))
+        # one message holds 10 embeds and 6,000 embed characters: longer agendas take several
+        pages = embed_pages(sections)
+        shown = pages[:MAX_LIST_MESSAGES]
+        for number, page in enumerate(shown, start=1):
+            note = f"Page {number} of {len(shown)}" if len(shown) > 1 else None
+            if number == len(shown) and len(pages) > len(shown):
+                note = (f"Page {number} of {len(shown)}; the agenda goes on: see /export for "
+                        "the whole list.")
+            await interaction.followup.send(content=note, embeds=page, ephemeral=True)
 
     @app_commands.command(name="about", description="Status, dates, counts and related topics")
     @app_commands.describe(topic="An agenda item (default: this channel's)")
@@ -300,7 +319,9 @@ class AgendaCog(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         item = await topic_for(interaction, topic)
         repo = self.bot.repo
+        note = await settled_note(self.bot)  # a catch-up after a reconnect may still be running
         counts = await repo.discussion.counts(item.id)
+        unverified, before = await repo.discussion.unverified(item.id)
         e = discord.Embed(title=truncate(item.title, 256), description=item.summation,
                           colour=LOCKED_COLOUR if item.locked else BRAND_COLOUR)
         outcome = await repo.outcomes.latest(item.id)
@@ -322,7 +343,13 @@ class AgendaCog(commands.Cog):
             e.add_field(name="Related topics", value=related, inline=False)
         if item.discord_id:
             e.add_field(name="Channel", value=channel_link(item.guild_id, item.discord_id), inline=False)
-        await interaction.followup.send(embed=e, ephemeral=True)
+        if unverified:
+            e.add_field(name="Not re-checked", inline=False, value=(
+                f"{unverified} comment{'s' if unverified != 1 else ''} posted before "
+                f"{ts_tag(discord.utils.snowflake_time(before))} "
+                f"{'were' if unverified != 1 else 'was'} not re-checked for edits, deletions or "
+                "reactions made while the bot was last offline."))
+        await interaction.followup.send(content=note, embed=e, ephemeral=True)
 
     async def related_lines(self, item: Item, interaction: discord.Interaction) -> list[str]:
         """Related topics (only those the member can read) come from the map's evidence, which the insight cog owns."""
@@ -347,18 +374,6 @@ def _whole_lines(lines: list[str], limit: int) -> str:
             break
         out = candidate
     return out
-
-
-def _chunks(lines: list[str], limit: int) -> list[str]:
-    chunks, current = [], ""
-    for line in lines:
-        if current and len(current) + len(line) + 1 > limit:
-            chunks.append(current)
-            current = ""
-        current = f"{current}\n{line}" if current else line
-    if current:
-        chunks.append(current)
-    return chunks
 
 
 async def setup(bot: ConsultationBot) -> None:

@@ -9,12 +9,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.core.charts import chart_alt_text
 from bot.core.errors import UserError
 from bot.core.insight import InsightService
 from bot.core.report import ReportBuilder
 from bot.core.text import truncate
 from bot.core.topic_map import render_png, render_text
 from bot.core.topics import only_topics
+from bot.runtime.catchup import settled_note
 from bot.runtime.checks import can_read, require_organiser
 from bot.runtime.client import ConsultationBot
 from bot.runtime.render import BRAND_COLOUR, bytes_file, channel_link, text_file, ts_tag
@@ -24,8 +26,9 @@ from cogs.agenda import topic_autocomplete, topic_for
 log = logging.getLogger(__name__)
 
 FORMATS = [
-    app_commands.Choice(name="everything (report + CSV + JSON)", value="all"),
+    app_commands.Choice(name="everything (reports + CSV + JSON)", value="all"),
     app_commands.Choice(name="report (Markdown)", value="md"),
+    app_commands.Choice(name="report as a web page with the map and charts (HTML)", value="html"),
     app_commands.Choice(name="data as CSV", value="csv"),
     app_commands.Choice(name="data as JSON", value="json"),
 ]
@@ -34,7 +37,8 @@ FORMATS = [
 class InsightCog(commands.Cog):
     def __init__(self, bot: ConsultationBot) -> None:
         self.bot = bot
-        self.insight = InsightService(bot.repo, bot.settings.agree_emojis, bot.settings.disagree_emojis)
+        self.insight = InsightService(bot.repo, bot.settings.agree_emojis, bot.settings.disagree_emojis,
+                                      bot.settings.pass_emojis)
         self.reports = ReportBuilder(bot.repo, self.insight)
 
     @commands.Cog.listener()
@@ -60,6 +64,7 @@ class InsightCog(commands.Cog):
         # a shared summary is posted for everyone once it is ready (see `answer_publicly`).
         await interaction.response.defer(ephemeral=True, thinking=True)
         item = await topic_for(interaction, topic)
+        note = await settled_note(self.bot)  # a catch-up after a reconnect may still be running
         result = await self.insight.summary(item)
         data = result.embed
         e = discord.Embed(title=data.title, description=data.description, colour=BRAND_COLOUR,
@@ -70,9 +75,20 @@ class InsightCog(commands.Cog):
             e.set_footer(text=data.footer)
         freshness = (f"unchanged since {ts_tag(result.computed_at, 'R')}" if result.from_cache
                      else "computed now")
+        published = await self.insight.publication(item)
+        if published is not None:
+            freshness += (f"; organisers published revision {published.number}"
+                          + (", and the discussion has changed since" if published.stale else ""))
+        files = [text_file(f"summary-{item.key}.md", result.markdown)]
+        chart = await self.insight.summary_chart(item, result)
+        if chart is not None:
+            files.append(bytes_file(f"summary-{item.key}.png", chart,
+                                    description=chart_alt_text(item.title, result.summary)))
+        attached = "the chart and the full report are" if chart else "the full report is"
         answer = dict(
-            content=f"Summary of “{truncate(item.title, 150)}” ({freshness}); the full report is attached.",
-            embed=e, file=text_file(f"summary-{item.key}.md", result.markdown),
+            content=f"Summary of “{truncate(item.title, 150)}” ({freshness}); {attached} attached."
+            + (f"\n{note}" if note else ""),
+            embed=e, files=files,
         )
         if share:
             await answer_publicly(interaction, "Shared the summary with the channel.", **answer)
@@ -132,13 +148,15 @@ class InsightCog(commands.Cog):
         consultations = await self.bot.repo.agenda.consultations(interaction.guild_id)
         if not consultations:
             raise UserError("There is no agenda in this server yet: nothing to export.")
+        note = await settled_note(self.bot)  # a catch-up after a reconnect may still be running
         fmt = format.value if format else "all"
         for consultation in consultations:
             files = await self.reports.build(consultation, fmt, include_hidden=include_hidden)
             attachments = [bytes_file(f"{consultation.key}-{name}", data) for name, data in files.items()]
             for start in range(0, len(attachments), 10):  # Discord takes 10 files per message
                 await interaction.followup.send(
-                    f"“{truncate(consultation.title, 150)}”: {', '.join(files)}" if start == 0 else None,
+                    f"“{truncate(consultation.title, 150)}”: {', '.join(files)}"
+                    + (f"\n{note}" if note else "") if start == 0 else None,
                     files=attachments[start:start + 10], ephemeral=True,
                 )
 

@@ -41,6 +41,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bot.core.input_checks import display_text_problem
 from bot.core.naming import KEY_MAX, slugify
 from bot.core.reminders import parse_lead
 from bot.core.text import truncate
@@ -161,6 +162,8 @@ def _check_title(value: str) -> str | None:
         return "title is empty; give the item a title (1 to 100 characters)"
     if "\n" in value.strip():
         return "title must be a single line"
+    if problem := display_text_problem(value.strip(), "title"):
+        return problem
     return _length_message("title", value.strip(), TITLE_MAX)
 
 
@@ -862,6 +865,13 @@ def _syntax_problem(exc: tomllib.TOMLDecodeError, text: str) -> AgendaProblem:
     )
 
 
+_NESTED_TOO_DEEP = AgendaProblem(
+    location="the file", field="",
+    message="lists or tables are nested too deeply for an agenda; an agenda needs at most "
+            "items › sub-items",
+)
+
+
 def load_agenda(source: str | bytes | Path, *, base_dir: str | Path | None = None) -> AgendaSpec:
     """Read and check an agenda; raise :class:`AgendaInvalid` listing every problem.
 
@@ -908,9 +918,14 @@ def load_agenda(source: str | bytes | Path, *, base_dir: str | Path | None = Non
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise AgendaInvalid([_syntax_problem(exc, text)]) from exc
+    except RecursionError:  # a nesting bomb (a = [[[[…]]]]) exhausts the parser's stack
+        raise AgendaInvalid([_NESTED_TOO_DEEP]) from None
 
     loader = _Loader(text, Path(base_dir) if base_dir is not None else None)
-    spec = loader.run(data)
+    try:
+        spec = loader.run(data)
+    except RecursionError:
+        raise AgendaInvalid([_NESTED_TOO_DEEP]) from None
     if spec is None:
         raise AgendaInvalid(loader.problems)
     return spec

@@ -612,7 +612,7 @@ def extract_quoted_passages(message_text: str) -> list[str]:
 
 def choice_index(value: str) -> int | None:
     """The sentence index of an autocomplete value such as ``"s12"`` (else None)."""
-    if value.startswith(CHOICE_PREFIX) and value[1:].isdigit():
+    if value.startswith(CHOICE_PREFIX) and value[1:].isascii() and value[1:].isdigit():
         return int(value[1:])
     return None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.core.errors import TopicNotFound
+from bot.core.input_checks import ascii_int
 from bot.core.text import truncate
 from bot.core.topic_map import TopicMap
 from bot.storage import Repository
@@ -57,9 +58,10 @@ async def resolve_topic(
     if topic:
         wanted = topic.strip()
         items = await repo.agenda.guild_items(guild_id)
-        if wanted.isdigit():
+        wanted_id = ascii_int(wanted)  # "²", "①", "４", "٣" are not ids
+        if wanted_id is not None:
             for item in items:
-                if item.id == int(wanted):
+                if item.id == wanted_id:
                     return item
         lowered = wanted.lower()
         for item in items:

@@ -228,7 +228,7 @@ class Interactions:
             "app_permissions": str(st.permissions(emu.bot_user.id, ch.id)),
             "locale": "en-US", "guild_locale": "en-US", "entitlements": [],
             "authorizing_integration_owners": {"0": str(g.id)}, "context": 0,
-            "attachment_size_limit": 26214400,
+            "attachment_size_limit": g.attachment_size_limit,
         }
         if data is not None:
             payload["data"] = data

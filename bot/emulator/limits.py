@@ -12,6 +12,31 @@ MAX_EMBED_TOTAL = 6000
 MAX_CHOICES = 25
 MAX_MODAL_INPUTS = 5
 MAX_TEXT_INPUT_LENGTH = 4000
+MAX_ATTACHMENT_DESCRIPTION = 1024  # an attachment's description (its alt text)
+MAX_ATTACHMENTS = 10
+#: Per-file upload limit of a server without boosts (the interaction's attachment_size_limit).
+DEFAULT_ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
+#: The largest request Discord takes when sending a message (all files together).
+MAX_REQUEST_SIZE = 25 * 1024 * 1024
+
+
+def has_lone_surrogate(value: Any) -> bool:
+    """True if a string anywhere in ``value`` holds a UTF-16 surrogate code point on its own.
+
+    Discord stores text as UTF-8, where unpaired surrogates cannot be represented: it refuses
+    such a body instead of storing or returning invalid text (discord-api-docs#6561)."""
+    if isinstance(value, str):
+        return any("\ud800" <= ch <= "\udfff" for ch in value)
+    if isinstance(value, dict):
+        return any(has_lone_surrogate(k) or has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(has_lone_surrogate(v) for v in value)
+    return False
+
+
+def refuse_invalid_unicode(value: Any) -> None:
+    if has_lone_surrogate(value):
+        raise ApiError(400, 50109, "The request body contains invalid JSON.")
 MAX_GUILD_CHANNELS = 500      # channels and categories (threads do not count); else 30013
 MAX_CATEGORY_CHANNELS = 50    # channels in one category; else 50035 CHANNEL_PARENT_MAX_CHANNELS
 
@@ -92,12 +117,24 @@ def validate_message(payload: dict[str, Any], n_files: int, *, edit: bool = Fals
     validate_embeds(payload.get("embeds"))
     validate_allowed_mentions(payload.get("allowed_mentions"))
     validate_components(payload.get("components"))
+    for i, a in enumerate(payload.get("attachments") or []):  # alt text of a file
+        _max(f"attachments.{i}.description", a.get("description"), MAX_ATTACHMENT_DESCRIPTION)
     if not edit:
         empty = not (content or payload.get("embeds") or n_files or payload.get("components")
                      or payload.get("sticker_ids") or payload.get("poll")
-                     or payload.get("attachments"))
-        if empty:
+                     or payload.get("attachments")
+                     or int((payload.get("message_reference") or {}).get("type") or 0) == 1)
+        if empty:  # a forward (message_reference type 1) has no content of its own
             raise ApiError(400, 50006, "Cannot send an empty message")
+
+
+def validate_files(sizes: list[int], per_file: int = DEFAULT_ATTACHMENT_SIZE_LIMIT) -> None:
+    """At most 10 files, each within the server's per-file limit, all within the request
+    limit; Discord answers 413 / 40005 otherwise."""
+    if len(sizes) > MAX_ATTACHMENTS:
+        raise ApiError.form("attachments", "BASE_TYPE_MAX_LENGTH", "Must be 10 or fewer in length.")
+    if any(n > per_file for n in sizes) or sum(sizes) > MAX_REQUEST_SIZE:
+        raise ApiError(413, 40005, "Request entity too large")
 
 
 def validate_choices(choices: list[dict[str, Any]] | None) -> None:

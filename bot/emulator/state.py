@@ -156,6 +156,8 @@ class Guild:
     name: str
     owner_id: int
     bot_role_id: int = 0
+    #: bytes per uploaded file (grows with boosts); sent as interactions' attachment_size_limit
+    attachment_size_limit: int = 10 * 1024 * 1024
     roles: dict[int, Role] = field(default_factory=dict)
     members: dict[int, Member] = field(default_factory=dict)
     channel_ids: list[int] = field(default_factory=list)
@@ -259,6 +261,10 @@ class Message:
     pinned: bool = False
     pinned_at: str | None = None
     reactions: dict[str, list[int]] = field(default_factory=dict)
+    #: super reactions (type 1 "burst"), by emoji; counted apart in ``count_details``
+    burst_reactions: dict[str, list[int]] = field(default_factory=dict)
+    #: a forward (``message_reference.type`` 1) carries a copy of the original here
+    snapshots: list[dict[str, Any]] = field(default_factory=list)
     reference: dict[str, Any] | None = None
     timestamp: str = ""
     edited_timestamp: str | None = None

@@ -67,6 +67,7 @@ def _comment(row) -> Comment:
         erased_at=parse_ts(row["erased_at"]),
         hidden=bool(row["hidden"]),
         hidden_reason=row["hidden_reason"],
+        forwarded=bool(row["forwarded"]),
     )
 
 
@@ -199,11 +200,11 @@ class DiscussionStore(Store):
             if row is None:
                 comment_id = await tx.insert(
                     """INSERT INTO comments (message_id, item_id, channel_id, thread_id, author_id,
-                         reply_to_message_id, kind, content, created_at, edited_at)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                         reply_to_message_id, kind, content, created_at, edited_at, forwarded)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                     (message.message_id, item_id, message.channel_id, message.thread_id,
                      message.author_id, message.reply_to_message_id, kind, message.content,
-                     ts(message.created_at), ts(message.edited_at)),
+                     ts(message.created_at), ts(message.edited_at), int(message.forwarded)),
                 )
                 await tx.executemany(
                     "INSERT INTO attachments (comment_id, filename, url, content_type) VALUES (?, ?, ?, ?)",
@@ -267,10 +268,11 @@ class DiscussionStore(Store):
                     fresh.append(entry)
             added = await tx.executemany(
                 """INSERT INTO comments (message_id, item_id, channel_id, thread_id, author_id,
-                     reply_to_message_id, kind, content, created_at, edited_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                     reply_to_message_id, kind, content, created_at, edited_at, forwarded)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 [(m.message_id, item_id, m.channel_id, m.thread_id, m.author_id,
-                  m.reply_to_message_id, kind, m.content, ts(m.created_at), ts(m.edited_at))
+                  m.reply_to_message_id, kind, m.content, ts(m.created_at), ts(m.edited_at),
+                  int(m.forwarded))
                  for m, _, _ in fresh],
             )
             # Messages with quotes, links or files: their annotations need the new comment id.
@@ -446,6 +448,50 @@ class DiscussionStore(Store):
             )
         return [_comment(r) for r in rows]
 
+    async def comments_between(self, channel_id: int, after_id: int, through_id: int) -> list[Comment]:
+        """Stored, not deleted comments of a channel with `after_id <= message id <= through_id`."""
+        async with self.db.reading() as tx:
+            rows = await tx.fetchall(
+                "SELECT * FROM comments WHERE channel_id = ? AND message_id BETWEEN ? AND ? "
+                "AND deleted_at IS NULL ORDER BY message_id",
+                (channel_id, after_id, through_id),
+            )
+        return [_comment(r) for r in rows]
+
+    # --- what catch-up could not verify ----------------------------------------------------
+
+    async def set_unverified(self, marks: dict[int, int]) -> int:
+        """channel -> message id below which stored comments were not re-checked after the
+        last downtime. Channels with no such comment are marked verified (NULL).
+        Returns how many visible comments are not verified."""
+        total = 0
+        async with self.db.transaction() as tx:
+            for channel_id, before in marks.items():
+                row = await tx.fetchone(
+                    f"SELECT COUNT(*) FROM comments c WHERE c.channel_id = ? "  # noqa: S608
+                    f"AND c.message_id < ? AND {VISIBLE}",
+                    (channel_id, before),
+                )
+                total += row[0]
+                await tx.execute(
+                    "UPDATE channel_cursors SET unverified_before = ? WHERE channel_id = ?",
+                    (before if row[0] else None, channel_id),
+                )
+        return total
+
+    async def unverified(self, item_id: int) -> tuple[int, int | None]:
+        """(how many visible comments of the item were not re-checked after the last
+        downtime, the newest message id below which that holds in one of its channels)."""
+        async with self.db.reading() as tx:
+            row = await tx.fetchone(
+                f"""SELECT COUNT(*), MAX(k.unverified_before) FROM comments c
+                    JOIN channel_cursors k ON k.channel_id = c.channel_id
+                    WHERE c.item_id = ? AND k.unverified_before IS NOT NULL
+                      AND c.message_id < k.unverified_before AND {VISIBLE}""",  # noqa: S608
+                (item_id,),
+            )
+        return row[0], row[1]
+
     async def revisions(self, comment_id: int) -> list[CommentRevision]:
         async with self.db.reading() as tx:
             rows = await tx.fetchall(
@@ -469,8 +515,9 @@ class DiscussionStore(Store):
                 return False
             if present:
                 cur = await tx.execute(
-                    "INSERT OR IGNORE INTO reactions (comment_id, user_id, emoji) VALUES (?, ?, ?)",
-                    (row["id"], user_id, emoji),
+                    "INSERT OR IGNORE INTO reactions (comment_id, user_id, emoji, seq) "
+                    "SELECT ?, ?, ?, discussion_version + 1 FROM items WHERE id = ?",
+                    (row["id"], user_id, emoji, row["item_id"]),
                 )
             else:
                 cur = await tx.execute(
@@ -480,6 +527,24 @@ class DiscussionStore(Store):
             if cur.rowcount:
                 await self._touch_item(tx, row["item_id"], None, row["id"])
         return True
+
+    async def clear_reactions(self, message_id: int, emoji: str | None = None) -> int:
+        """A moderator removed every reaction of a message, or every one with `emoji`."""
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone(
+                "SELECT id, item_id FROM comments WHERE message_id = ?", (message_id,)
+            )
+            if row is None:
+                return 0
+            if emoji is None:
+                cur = await tx.execute("DELETE FROM reactions WHERE comment_id = ?", (row["id"],))
+            else:
+                cur = await tx.execute(
+                    "DELETE FROM reactions WHERE comment_id = ? AND emoji = ?", (row["id"], emoji)
+                )
+            if cur.rowcount:
+                await self._touch_item(tx, row["item_id"], None, row["id"])
+            return cur.rowcount
 
     async def replace_reactions(self, message_id: int, reactions: Iterable[tuple[int, str]]) -> None:
         """Make the stored reactions of a message equal to what Discord shows (catch-up)."""
@@ -498,63 +563,88 @@ class DiscussionStore(Store):
             }
             if have == wanted:
                 return
-            await tx.execute("DELETE FROM reactions WHERE comment_id = ?", (row["id"],))
+            # Only the difference: reactions still there keep their order (a participant's
+            # latest reaction is their vote), the new ones are the latest.
             await tx.executemany(
-                "INSERT INTO reactions (comment_id, user_id, emoji) VALUES (?, ?, ?)",
-                [(row["id"], u, e) for u, e in sorted(wanted)],
+                "DELETE FROM reactions WHERE comment_id = ? AND user_id = ? AND emoji = ?",
+                [(row["id"], u, e) for u, e in sorted(have - wanted)],
+            )
+            version = await tx.fetchone(
+                "SELECT discussion_version + 1 FROM items WHERE id = ?", (row["item_id"],))
+            await tx.executemany(
+                "INSERT INTO reactions (comment_id, user_id, emoji, seq) VALUES (?, ?, ?, ?)",
+                [(row["id"], u, e, version[0]) for u, e in sorted(wanted - have)],
             )
             await self._touch_item(tx, row["item_id"], None, row["id"])
 
     async def summary_rows(
-        self, item_id: int, agree: Iterable[str], disagree: Iterable[str], *, since: int = 0
-    ) -> tuple[int, list[tuple]]:
+        self, item_id: int, agree: Iterable[str], disagree: Iterable[str],
+        passes: Iterable[str] = (), *, since: int = 0,
+    ) -> tuple[int, list[tuple], list[tuple[int, int, int]]]:
         """Comments changed after discussion version `since` (all of them with 0), as plain
-        tuples for summaries of 100k comments, and the version they are current at:
-        (comment id, author, text, created_at ISO, channel, message, agree, disagree, visible).
-        agree/disagree count distinct people (not the author); invisible rows are comments
-        deleted, erased or hidden since, for the caller to drop."""
-        agree, disagree = list(agree) or [""], list(disagree) or [""]
-        a_marks, d_marks = ",".join("?" * len(agree)), ",".join("?" * len(disagree))
+        tuples for summaries of 100k comments, the version they are current at, and the
+        per-person votes on them.
+
+        Rows: (comment id, author, text, created_at ISO, channel, message, visible); invisible
+        rows are comments deleted, erased or hidden since, for the caller to drop.
+        Votes: (comment id, voter, +1 agree / -1 disagree / 0 pass), one per reaction in the
+        order the reactions were recorded (so a voter's last one is their latest vote), the
+        author's reactions on their own comment left out. Read in one snapshot."""
+        agree, disagree, passes = list(agree), list(disagree), list(passes)
+        marks = ",".join("?" * (len(agree) + len(disagree) + len(passes))) or "NULL"
+        a_marks = ",".join("?" * len(agree)) or "NULL"
+        d_marks = ",".join("?" * len(disagree)) or "NULL"
         async with self.db.reading() as tx:
             version = await tx.fetchone(
                 "SELECT discussion_version FROM items WHERE id = ?", (item_id,)
             )
             rows = await tx.fetchall(
                 f"""SELECT c.id, c.author_id, c.content, c.created_at, c.channel_id, c.message_id,
-                      COALESCE(r.agree, 0), COALESCE(r.disagree, 0), {VISIBLE}
-                    FROM comments c LEFT JOIN (
-                      SELECT x.comment_id,
-                        COUNT(DISTINCT CASE WHEN x.emoji IN ({a_marks}) THEN x.user_id END) AS agree,
-                        COUNT(DISTINCT CASE WHEN x.emoji IN ({d_marks}) THEN x.user_id END) AS disagree
-                      FROM reactions x JOIN comments y ON y.id = x.comment_id
-                      WHERE y.item_id = ? AND y.change_seq > ? AND x.user_id != y.author_id
-                      GROUP BY x.comment_id) r ON r.comment_id = c.id
-                    WHERE c.item_id = ? AND c.change_seq > ?""",  # noqa: S608 - placeholders only
-                (*agree, *disagree, item_id, since, item_id, since),
+                      {VISIBLE} FROM comments c
+                    WHERE c.item_id = ? AND c.change_seq > ?""",  # noqa: S608 - constant only
+                (item_id, since),
             )
-        return (version[0] if version else 0), [tuple(r) for r in rows]
+            votes = await tx.fetchall(
+                f"""SELECT x.comment_id, x.user_id,
+                      CASE WHEN x.emoji IN ({a_marks}) THEN 1
+                           WHEN x.emoji IN ({d_marks}) THEN -1 ELSE 0 END
+                    FROM comments y JOIN reactions x ON x.comment_id = y.id
+                    WHERE y.item_id = ? AND y.change_seq > ? AND x.user_id != y.author_id
+                      AND x.emoji IN ({marks}) AND {VISIBLE.replace("c.", "y.")}
+                    ORDER BY x.comment_id, x.seq, x.rowid""",  # noqa: S608 - placeholders only
+                (*agree, *disagree, item_id, since, *agree, *disagree, *passes),
+            )
+        return (version[0] if version else 0), [tuple(r) for r in rows], [tuple(v) for v in votes]
 
     async def reaction_counts(
-        self, item_id: int, agree: Iterable[str], disagree: Iterable[str]
+        self, item_id: int, agree: Iterable[str], disagree: Iterable[str],
+        passes: Iterable[str] = (),
     ) -> dict[int, tuple[int, int]]:
-        """comment_id -> (agree, disagree): distinct people per side, the author excluded."""
-        agree, disagree = list(agree), list(disagree)
+        """comment_id -> (agree, disagree): people whose latest vote reaction (of these
+        emoji) is on that side, the author excluded (the same rule as summaries)."""
+        agree, disagree, passes = list(agree), list(disagree), list(passes)
         if not agree and not disagree:
             return {}
-        marks = ",".join("?" * (len(agree) + len(disagree)))
+        marks = ",".join("?" * (len(agree) + len(disagree) + len(passes)))
+        a_marks = ",".join("?" * len(agree)) or "NULL"
+        d_marks = ",".join("?" * len(disagree)) or "NULL"
         async with self.db.reading() as tx:
             rows = await tx.fetchall(
-                f"""SELECT r.comment_id,
-                      COUNT(DISTINCT CASE WHEN r.emoji IN ({",".join("?" * len(agree)) or "NULL"})
-                            THEN r.user_id END),
-                      COUNT(DISTINCT CASE WHEN r.emoji IN ({",".join("?" * len(disagree)) or "NULL"})
-                            THEN r.user_id END)
+                f"""SELECT r.comment_id, r.user_id,
+                      CASE WHEN r.emoji IN ({a_marks}) THEN 1
+                           WHEN r.emoji IN ({d_marks}) THEN -1 ELSE 0 END
                     FROM reactions r JOIN comments c ON c.id = r.comment_id
                     WHERE c.item_id = ? AND r.user_id != c.author_id AND r.emoji IN ({marks})
-                    GROUP BY r.comment_id""",  # noqa: S608 - only placeholders are interpolated
-                (*agree, *disagree, item_id, *agree, *disagree),
+                    ORDER BY r.comment_id, r.seq, r.rowid""",  # noqa: S608 - placeholders only
+                (*agree, *disagree, item_id, *agree, *disagree, *passes),
             )
-        return {r[0]: (r[1], r[2]) for r in rows}
+        latest = {(r[0], r[1]): r[2] for r in rows}
+        out: dict[int, list[int]] = {}
+        for (comment_id, _user), vote in latest.items():
+            counts = out.setdefault(comment_id, [0, 0])
+            if vote:
+                counts[0 if vote == 1 else 1] += 1
+        return {c: (a, d) for c, (a, d) in out.items() if a or d}
 
     # --- quotes ----------------------------------------------------------------------------
 

@@ -128,11 +128,26 @@ class PrivacyStore(Store):
             "outcome_notices": [{"item_id": n[0], "state": n[1], "sent_at": n[2]} for n in notices],
         }
 
+    async def posts_made_for(self, user_id: int) -> list[tuple[int, int]]:
+        """(channel or thread id, message id) of the bot's own posts that carry this person's
+        words: their `/quote` and `/cite` posts, not yet deleted in Discord."""
+        async with self.db.reading() as tx:
+            rows = await tx.fetchall(
+                "SELECT channel_id, message_id FROM comments "
+                "WHERE author_id = ? AND kind IN ('quote', 'citation') AND deleted_at IS NULL "
+                "ORDER BY id",
+                (user_id,),
+            )
+        return [(r[0], r[1]) for r in rows]
+
     async def erase(self, user_id: int, *, guild_id: int | None = None) -> dict[str, int]:
         """Erase a person's profile and the text they wrote; keep tombstones for counts.
 
-        Also drops cached summaries of the items they spoke in (those quote their
-        words), then checkpoints the write-ahead log so the text is gone from disk.
+        Their citations go entirely (the links, their normal forms, the link-preview titles
+        and notes say what they read). Also drops cached summaries of the items they spoke
+        in (those quote their words), then checkpoints the write-ahead log so the text is
+        gone from disk. The bot's own posts made for them are deleted by the caller (see
+        :meth:`posts_made_for`).
         """
         now = ts(utcnow())
         async with self.db.transaction() as tx:
@@ -161,10 +176,8 @@ class PrivacyStore(Store):
                 "(SELECT id FROM comments WHERE author_id = ?)",
                 (user_id,),
             )
-            cur = await tx.execute(
-                "UPDATE citations SET note = NULL WHERE citer_id = ? AND note IS NOT NULL", (user_id,)
-            )
-            notes = cur.rowcount
+            cur = await tx.execute("DELETE FROM citations WHERE citer_id = ?", (user_id,))
+            citations = cur.rowcount
             profile = await tx.execute("DELETE FROM participants WHERE user_id = ?", (user_id,))
             await tx.execute("DELETE FROM outcome_notices WHERE user_id = ?", (user_id,))
             await tx.executemany(
@@ -177,9 +190,12 @@ class PrivacyStore(Store):
                 (user_id,),
             )
             await tx.executemany("DELETE FROM summary_cache WHERE item_id = ?", [(i,) for i in items])
+            # published summaries quote them too: the revisions stay, their text goes
+            await tx.executemany("UPDATE summary_revisions SET summary = '' WHERE item_id = ?",
+                                 [(i,) for i in items])
             # that an erasure happened is logged; what was erased is not
             await log_action(tx, action="erase", target_type="participant", target_id=None,
                              moderator_id=None, guild_id=guild_id, item_id=None, reason=None,
                              when=now)
         await self.db.checkpoint()
-        return {"comments": len(ids), "citation_notes": notes, "profile": profile.rowcount}
+        return {"comments": len(ids), "citations": citations, "profile": profile.rowcount}

@@ -50,6 +50,30 @@ async def test_embed_count_fields_and_total(env):
     assert len(env.emu.get_message(ok.id).embeds) == 2
 
 
+async def test_file_size_and_request_limits(env):
+    """Per file: the server's attachment_size_limit (10 MiB unboosted); per request: 25 MiB;
+    at most 10 files. Refused with 413 / 40005 and nothing posted."""
+    import io
+
+    def f(name, size):
+        return discord.File(io.BytesIO(b"x" * size), filename=name)
+
+    limit = env.guild.attachment_size_limit
+    assert limit == 10 * 1024 * 1024
+    before = len(env.emu.messages_in(env.chan.id))
+    with pytest.raises(discord.HTTPException) as e:
+        await env.dchan.send(file=f("big.bin", limit + 1))
+    assert e.value.status == 413 and e.value.code == 40005
+    with pytest.raises(discord.HTTPException) as e:  # each fits, together too much
+        await env.dchan.send(files=[f(f"{i}.bin", 9 * 1024 * 1024) for i in range(3)])
+    assert e.value.status == 413
+    assert len(env.emu.messages_in(env.chan.id)) == before
+    ok = await env.dchan.send(files=[f("a.bin", limit), f("b.bin", 1024)])
+    assert len(env.emu.get_message(ok.id).attachments) == 2
+    env.guild.attachment_size_limit = 50 * 1024 * 1024  # a boosted server
+    await env.dchan.send(file=f("boosted.bin", 20 * 1024 * 1024))
+
+
 async def test_locked_thread(env):
     emu = env.emu
     post = await env.dchan.send("item")
@@ -249,3 +273,20 @@ async def test_auto_archive_duration_must_be_one_of_discords_values(env):
     assert e.value.code == 50035
     thread = await post.create_thread(name="Sub", auto_archive_duration=10080)
     assert env.emu.channel(thread.id).auto_archive_duration == 10080
+
+
+async def test_attachment_description_is_at_most_1024_characters(env):
+    """An attachment's description (alt text) is at most 1024 characters: a longer one
+    is refused (400) and nothing is posted."""
+    import io
+
+    def f(description):
+        return discord.File(io.BytesIO(b"png"), filename="chart.png", description=description)
+
+    before = len(env.emu.messages_in(env.chan.id))
+    with pytest.raises(discord.HTTPException) as e:
+        await env.dchan.send(file=f("x" * 1025))
+    assert e.value.status == 400 and "attachments.0.description" in str(e.value.text)
+    assert len(env.emu.messages_in(env.chan.id)) == before
+    ok = await env.dchan.send(file=f("A bar chart" + "." * 1013))
+    assert env.emu.get_message(ok.id).attachments[0].description.startswith("A bar chart")
