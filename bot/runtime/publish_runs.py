@@ -34,6 +34,10 @@ PROGRESS_EVERY_ITEMS = 10
 PROGRESS_EVERY_SECONDS = 5.0
 
 
+class _Superseded(Exception):
+    """A newer /agenda publish of the same consultation took over."""
+
+
 class PublishRuns:
     def __init__(self, bot: discord.Client, repo: Repository, publisher: Publisher,
                  discussion: DiscussionService) -> None:
@@ -94,6 +98,12 @@ class PublishRuns:
                 await self._publish(run)
             except asyncio.CancelledError:
                 raise
+            except _Superseded:
+                run = await self.repo.publishing.run(run_id) or run
+                await self._show(run, f"Publishing “{truncate(title, 100)}” stopped after "
+                                      f"{run.done} of {len(run.item_ids)} items: a newer "
+                                      "/agenda publish took over.")
+                return
             except Exception as exc:
                 if self.bot.is_closed():  # stopping: resume at the next start
                     return
@@ -127,6 +137,9 @@ class PublishRuns:
         total = len(run.item_ids)
         last_shown, shown_at = run.done, time.monotonic()
         for n in range(run.done, total):
+            current = await self.repo.publishing.run(run.id)
+            if current is None or current.status != "running":
+                raise _Superseded
             item = await self.repo.agenda.item(run.item_ids[n])
             outcome = "unchanged"
             if item is not None:

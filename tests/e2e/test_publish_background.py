@@ -100,3 +100,44 @@ async def _runs(tmp_path, emulator):
         return [await repo.publishing.run(r["id"]) for r in rows]
     finally:
         await repo.close()
+
+
+async def test_a_failed_publish_says_so_in_its_channel_and_the_next_one_finishes(
+        emulator, consultation_bot):
+    import re
+
+    emu = emulator.emu
+    general = emu.create_text_channel(emulator.guild.id, "general")
+    emu.fail_next("POST", re.compile(rf"/channels/(?!{general.id}/)\d+/messages"), status=403)
+    result = await emu.slash(emulator.alice.id, general.id, "agenda publish")
+    await finished(emu, result, "in the background")
+    (progress,) = progress_posts(emu, general.id, emu.bot_user.id, "The London Agenda")
+    await emu.wait_for(lambda: "stopped" in progress.content, timeout=60)
+    assert progress.content.startswith(
+        "Publishing “The London Agenda” stopped after 0 of 12 items: Discord refused it")
+    assert "run /agenda publish again to finish" in progress.content
+    again = await emu.slash(emulator.alice.id, general.id, "agenda publish")
+    await finished(emu, again, "Published", timeout=60)
+    second = progress_posts(emu, general.id, emu.bot_user.id, "The London Agenda")[-1]
+    assert second.content.startswith("Published “The London Agenda”: 12 items — 12 created")
+
+
+async def test_a_newer_publish_takes_over_from_a_running_one(emulator, consultation_bot):
+    emu, bot = emulator.emu, consultation_bot
+    general = emu.create_text_channel(emulator.guild.id, "general")
+    upload = sixty_items("Twice").encode()
+    first = await emu.slash(emulator.alice.id, general.id, "agenda publish",
+                            {"file": emu.upload("a.toml", upload)})
+    await finished(emu, first, "in the background")
+    (old,) = progress_posts(emu, general.id, emu.bot_user.id, "Twice")
+    second = await emu.slash(emulator.alice.id, general.id, "agenda publish",
+                             {"file": emu.upload("b.toml", upload)})
+    await finished(emu, second, "in the background")
+    assert "starts when the publish that is running now ends" in answer_text(second)
+    new = progress_posts(emu, general.id, emu.bot_user.id, "Twice")[-1]
+    await emu.wait_for(lambda: new.content.startswith("Published"), timeout=120)
+    assert "a newer /agenda publish took over" in old.content
+    assert new.content.startswith("Published “Twice”: 60 items")
+    items = await bot.repo.agenda.guild_items(emulator.guild.id)
+    assert len(items) == 60 and len({i.channel_id for i in items}) == 20
+    assert all(len(emu.threads_of(i.channel_id)) == 2 for i in items if i.parent_id is None)
