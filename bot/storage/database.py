@@ -221,6 +221,12 @@ class Database:
                 if _transient(exc):
                     raise WriteFailed(str(exc)) from exc
                 raise
+            except asyncio.CancelledError:
+                # Cancelled while BEGIN was queued: it still runs on aiosqlite's thread, and
+                # a transaction left open would refuse every later BEGIN. A ROLLBACK queued
+                # now runs after it (one thread, in order).
+                await _end_quietly(self._conn, "ROLLBACK")
+                raise
             try:
                 yield Transaction(self._conn)
                 await self._conn.execute("COMMIT")
@@ -235,11 +241,13 @@ class Database:
         """A consistent read (a deferred transaction on the reader connection): it sees the
         last committed state and does not wait for writers."""
         async with self._read_lock:
-            await self._reader.execute("BEGIN")
             try:
+                await self._reader.execute("BEGIN")
                 yield Transaction(self._reader)
             finally:
-                await self._reader.execute("COMMIT")
+                # Also when cancelled during BEGIN (it still runs, in order, on aiosqlite's
+                # thread): never leave the reader inside a transaction.
+                await _end_quietly(self._reader, "COMMIT")
 
     async def checkpoint(self) -> None:
         """Fold the write-ahead log into the database file and truncate it."""
@@ -286,6 +294,16 @@ async def _close_all(conns: list[aiosqlite.Connection]) -> None:
             await conn.close()
         except Exception:  # already broken: nothing more to release
             log.debug("closing a connection failed", exc_info=True)
+
+
+async def _end_quietly(conn: aiosqlite.Connection, statement: str) -> None:
+    """COMMIT or ROLLBACK, where there may be no transaction (it never began, or SQLite
+    already ended it)."""
+    try:
+        await conn.execute(statement)
+    except sqlite3.OperationalError as exc:
+        if "no transaction is active" not in str(exc):
+            raise
 
 
 def _split_sql(script: str) -> list[str]:
