@@ -100,13 +100,25 @@ def assert_nothing_twice(emu, guild_id: int, bot_user_id: int, items) -> None:
 
 @pytest.mark.parametrize("seed", range(30))
 async def test_kill_during_publish_leaves_no_duplicates(seed, emulator, start_client, tmp_path):
-    emu, g = emulator.emu, emulator.guild
     calls = await bot_calls_of_a_clean_publish(tmp_path)
     rng = random.Random(seed)
     kill_at, phase = rng.randint(1, calls), rng.choice(["before", "after"])
     # One seed in three kills the restarted bot too, while it resumes the run.
     second = (rng.randint(1, max(1, calls // 2)), rng.choice(["before", "after"])) \
         if rng.random() < 1 / 3 else None
+    await kill_restart_and_check(emulator, start_client, tmp_path, kill_at, phase, second)
+
+
+@pytest.mark.parametrize("phase", ["before", "after"])
+async def test_kill_at_the_progress_message_leaves_one(phase, emulator, start_client, tmp_path):
+    """The run's first call posts its progress message: killed there, the resumed run finds
+    it (after) or posts it (before), never a second one."""
+    await kill_restart_and_check(emulator, start_client, tmp_path, 1, phase, None)
+
+
+async def kill_restart_and_check(emulator, start_client, tmp_path, kill_at: int, phase: str,
+                                 second: tuple[int, str] | None) -> None:
+    emu, g = emulator.emu, emulator.guild
 
     def kill_at_call(n: int, when: str) -> None:
         seen = 0
@@ -155,3 +167,8 @@ async def test_kill_during_publish_leaves_no_duplicates(seed, emulator, start_cl
     assert len(items) == ITEMS
     assert_nothing_twice(emu, g.id, emu.bot_user.id, items)
     assert await restarted.repo.publishing.intents() == []
+    # Each publish run has one progress message in #general, and no other is left there.
+    progress = {m.id for m in emu.messages_in(general.id) if m.author_id == emu.bot_user.id
+                and (m.content or "").startswith(("Publishing “Kill Test”", "Published “Kill Test”"))}
+    consultation = (await restarted.repo.agenda.consultations(g.id))[0]
+    assert progress == await restarted.repo.publishing.run_message_ids(consultation.id)
