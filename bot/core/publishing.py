@@ -32,7 +32,7 @@ def channels_needed(new_channels: int, free_places: int, has_category: bool) -> 
     if new_channels <= 0:
         return 0
     categories = 0 if has_category else 1
-    free = free_places + (0 if has_category else CATEGORY_CHANNELS_MAX)
+    free = free_places if has_category else CATEGORY_CHANNELS_MAX
     overflow = max(0, new_channels - free)
     categories += -(-overflow // CATEGORY_CHANNELS_MAX)
     return new_channels + categories

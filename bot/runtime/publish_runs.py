@@ -21,7 +21,7 @@ import discord
 from bot.core.discussion import DiscussionService
 from bot.core.errors import UserError
 from bot.core.text import truncate
-from bot.runtime.publisher import NO_PINGS, Publisher, PublishReport
+from bot.runtime.publisher import INTENT_SLACK, NO_PINGS, Publisher, PublishReport
 from bot.storage import Repository
 from bot.storage.models import PublishRun
 
@@ -32,6 +32,10 @@ Done = Callable[[PublishRun, str], Awaitable[None]]
 #: progress edits: at most one per this many items, or per this many seconds
 PROGRESS_EVERY_ITEMS = 10
 PROGRESS_EVERY_SECONDS = 5.0
+
+
+class _Superseded(Exception):
+    """A newer /agenda publish of the same consultation took over."""
 
 
 class PublishRuns:
@@ -55,6 +59,7 @@ class PublishRuns:
         run = await self.repo.publishing.create_run(
             consultation_id, guild_id, getattr(channel, "id", 0), item_ids, changed_ids,
             requested_by)
+        # Stored before it is posted: a crash in between leaves a message the next run finds.
         message = await self._post(channel, f"Publishing “{truncate(title, 100)}”… "
                                             f"0/{len(item_ids)}")
         if message is not None:
@@ -94,6 +99,12 @@ class PublishRuns:
                 await self._publish(run)
             except asyncio.CancelledError:
                 raise
+            except _Superseded:
+                run = await self.repo.publishing.run(run_id) or run
+                await self._show(run, f"Publishing “{truncate(title, 100)}” stopped after "
+                                      f"{run.done} of {len(run.item_ids)} items: a newer "
+                                      "/agenda publish took over.")
+                return
             except Exception as exc:
                 if self.bot.is_closed():  # stopping: resume at the next start
                     return
@@ -128,6 +139,9 @@ class PublishRuns:
         total = len(run.item_ids)
         last_shown, shown_at = run.done, time.monotonic()
         for n in range(run.done, total):
+            current = await self.repo.publishing.run(run.id)
+            if current is None or current.status != "running":
+                raise _Superseded
             item = await self.repo.agenda.item(run.item_ids[n])
             outcome = "unchanged"
             if item is not None:
@@ -159,6 +173,11 @@ class PublishRuns:
         if channel is None or not hasattr(channel, "get_partial_message"):
             return
         run = await self.repo.publishing.run(run.id) or run
+        if run.message_id is None:  # posted, but the bot stopped before storing its id?
+            found = await self._find_progress(channel, run)
+            if found is not None:
+                await self.repo.publishing.set_run_message(run.id, found)
+                run = await self.repo.publishing.run(run.id) or run
         if run.message_id is not None:
             try:
                 await channel.get_partial_message(run.message_id).edit(content=text)  # type: ignore[union-attr]
@@ -170,6 +189,26 @@ class PublishRuns:
                 return
         message = await self._post(channel, text)  # type: ignore[arg-type]
         await self.repo.publishing.set_run_message(run.id, message.id if message else None)
+
+
+    async def _find_progress(self, channel, run: PublishRun) -> int | None:  # type: ignore[no-untyped-def]
+        """The bot's own "Publishing “…”" message posted for this run, if any."""
+        consultation = await self.repo.agenda.consultation(run.consultation_id)
+        if consultation is None or not hasattr(channel, "history"):
+            return None
+        prefix = f"Publishing “{truncate(consultation.title, 100)}”"
+        taken = await self.repo.publishing.run_message_ids(run.consultation_id)
+        since = discord.utils.time_snowflake(run.started_at - INTENT_SLACK)
+        me = self.bot.user.id if self.bot.user else None
+        try:
+            async for message in channel.history(after=discord.Object(since), limit=100,
+                                                 oldest_first=True):
+                if (message.author.id == me and message.id not in taken
+                        and (message.content or "").startswith(prefix)):
+                    return message.id
+        except discord.HTTPException:
+            return None
+        return None
 
 
 def _discord_reason(exc: Exception) -> str:

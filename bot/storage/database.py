@@ -172,6 +172,9 @@ class Database:
                 await self._reader.close()
         async with self._lock:
             try:
+                # A writer cancelled mid-transaction (a cog unloaded at shutdown) may have
+                # left it open: what it did not commit is dropped, as a crash would.
+                await self._rollback()
                 await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             finally:
                 await self._conn.close()

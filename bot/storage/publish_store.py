@@ -57,6 +57,14 @@ class PublishStore(Store):
                 "SELECT * FROM publish_runs WHERE status = 'running' ORDER BY id")
         return [_run(r) for r in rows]
 
+    async def run_message_ids(self, consultation_id: int) -> set[int]:
+        """The progress messages of the consultation's runs."""
+        async with self.db.reading() as tx:
+            rows = await tx.fetchall(
+                "SELECT message_id FROM publish_runs WHERE consultation_id = ? "
+                "AND message_id IS NOT NULL", (consultation_id,))
+        return {r["message_id"] for r in rows}
+
     async def set_run_message(self, run_id: int, message_id: int | None) -> None:
         async with self.db.transaction() as tx:
             await tx.execute("UPDATE publish_runs SET message_id = ? WHERE id = ?",

@@ -242,7 +242,8 @@ async def test_no_starter_post_is_left_when_its_thread_cannot_be_opened(emulator
     agenda = two_level_agenda("First part", "Second part")
     result = await emu.slash(env.alice.id, general.id, "agenda publish",
                              {"file": emu.upload("locks.toml", agenda)})
-    await finished(emu, result)
+    await finished(emu, result, "stopped")  # the background run's report: it failed
+    assert "Discord refused it" in answer_text(result)
 
     def starters(title):
         return [m for m in emu.messages_in(item.channel_id)

@@ -2,7 +2,7 @@
 
 The bot is killed at a REST call chosen by a seeded random generator (30 seeds), either just
 before Discord performs the call or just after (performed, but the bot never hears the
-answer). The killed client never runs again (``Emulator.kill_bot``); a new client on the same
+answer); for about a third of the seeds the restarted bot is killed again while it resumes. The killed client never runs again (``Emulator.kill_bot``); a new client on the same
 database resumes the stored run, and the organiser publishes once more. Then every channel,
 thread and post of the bot in the consultation's category must be exactly one recorded by
 an item: no duplicate article posts, no duplicate threads, no orphan starter posts.
@@ -100,35 +100,64 @@ def assert_nothing_twice(emu, guild_id: int, bot_user_id: int, items) -> None:
 
 @pytest.mark.parametrize("seed", range(30))
 async def test_kill_during_publish_leaves_no_duplicates(seed, emulator, start_client, tmp_path):
-    emu, g = emulator.emu, emulator.guild
     calls = await bot_calls_of_a_clean_publish(tmp_path)
     rng = random.Random(seed)
     kill_at, phase = rng.randint(1, calls), rng.choice(["before", "after"])
+    # One seed in three kills the restarted bot too, while it resumes the run.
+    second = (rng.randint(1, max(1, calls // 2)), rng.choice(["before", "after"])) \
+        if rng.random() < 1 / 3 else None
+    await kill_restart_and_check(emulator, start_client, tmp_path, kill_at, phase, second)
+
+
+@pytest.mark.parametrize("phase", ["before", "after"])
+async def test_kill_at_the_progress_message_leaves_one(phase, emulator, start_client, tmp_path):
+    """The run's first call posts its progress message: killed there, the resumed run finds
+    it (after) or posts it (before), never a second one."""
+    await kill_restart_and_check(emulator, start_client, tmp_path, 1, phase, None)
+
+
+async def kill_restart_and_check(emulator, start_client, tmp_path, kill_at: int, phase: str,
+                                 second: tuple[int, str] | None) -> None:
+    emu, g = emulator.emu, emulator.guild
+
+    def kill_at_call(n: int, when: str) -> None:
+        seen = 0
+
+        def decide(record):
+            nonlocal seen
+            seen += 1
+            return when if seen == n else None
+        emu.kill_bot_on(decide)
 
     bot = ConsultationBot(make_settings(tmp_path, emulator), guild_ready_timeout=0.05)
     await start_client(bot, emu)
     general = emu.create_text_channel(g.id, "general")
-    seen = 0
-
-    def decide(record):
-        nonlocal seen
-        seen += 1
-        return phase if seen == kill_at else None
-
-    emu.kill_bot_on(decide)
+    kill_at_call(kill_at, phase)
     first = await emu.slash(emulator.alice.id, general.id, "agenda publish",
                             {"file": emu.upload("kill.toml", agenda().encode())})
     await emu.wait_for(lambda: emu.dead_auth or "Published" in (
         first.message.content if first.message else ""), timeout=60)
     assert emu.dead_auth, f"the publish made fewer than {kill_at} calls"
 
-    restarted = ConsultationBot(make_settings(tmp_path, emulator), guild_ready_timeout=0.05)
-    await start_client(restarted, emu)
+    async def restart_and_resume(kill: tuple[int, str] | None):
+        restarted = ConsultationBot(make_settings(tmp_path, emulator), guild_ready_timeout=0.05)
+        await start_client(restarted, emu)
+        deaths = len(emu.dead_auth)
+        if kill is not None:
+            kill_at_call(*kill)
 
-    async def no_run_left():
-        return not await restarted.repo.publishing.unfinished_runs() and not restarted.get_cog(
-            "AgendaCog").runs.busy
-    await eventually(no_run_left, timeout=60)
+        async def no_run_left():
+            if len(emu.dead_auth) > deaths:
+                return "killed"
+            return not await restarted.repo.publishing.unfinished_runs() and not (
+                restarted.get_cog("AgendaCog").runs.busy)
+        outcome = await eventually(no_run_left, timeout=60)
+        emu.kill_on = None
+        return restarted, outcome
+
+    restarted, outcome = await restart_and_resume(second)
+    if outcome == "killed":  # killed again while resuming: once more
+        restarted, outcome = await restart_and_resume(None)
     again = await emu.slash(emulator.alice.id, general.id, "agenda publish",
                             {"file": emu.upload("kill.toml", agenda().encode())})
     await emu.wait_for(lambda: "Published" in (again.message.content if again.message else ""),
@@ -138,3 +167,8 @@ async def test_kill_during_publish_leaves_no_duplicates(seed, emulator, start_cl
     assert len(items) == ITEMS
     assert_nothing_twice(emu, g.id, emu.bot_user.id, items)
     assert await restarted.repo.publishing.intents() == []
+    # Each publish run has one progress message in #general, and no other is left there.
+    progress = {m.id for m in emu.messages_in(general.id) if m.author_id == emu.bot_user.id
+                and (m.content or "").startswith(("Publishing “Kill Test”", "Published “Kill Test”"))}
+    consultation = (await restarted.repo.agenda.consultations(g.id))[0]
+    assert progress == await restarted.repo.publishing.run_message_ids(consultation.id)
