@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -104,12 +105,20 @@ class AgendaCog(commands.Cog):
         self.runs = PublishRuns(bot, bot.repo, self.publisher, self.discussion)
 
     async def cog_unload(self) -> None:
+        self._resumer.cancel()
         self.runs.cancel_all()
 
-    @commands.Cog.listener()
-    async def on_ready(self) -> None:
-        """Resume the publish runs a restart (or a crash) interrupted."""
-        await self.runs.resume_all()
+    async def cog_load(self) -> None:
+        # Once per process (not on every reconnect): resume the publish runs a restart or a
+        # crash interrupted, as soon as the bot is ready.
+        self._resumer = asyncio.get_running_loop().create_task(self._resume_runs())
+
+    async def _resume_runs(self) -> None:
+        await self.bot.wait_until_ready()
+        try:
+            await self.runs.resume_all()
+        except Exception:
+            log.exception("resuming interrupted publish runs failed")
 
     # --- /agenda publish -------------------------------------------------------------------
 
