@@ -13,6 +13,7 @@ import discord
 from discord.ext import commands
 
 from bot.runtime.error_handler import on_app_command_error
+from bot.runtime.pending import PendingWrites
 from bot.settings import Settings
 from bot.storage import Repository
 
@@ -61,6 +62,8 @@ class ConsultationBot(commands.Bot):
         #: "now" for closing dates; tests and rehearsals may move it forward
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.failed_cogs: dict[str, str] = {}
+        #: events whose write the database refused, written again when it can
+        self.writes = PendingWrites()
 
     async def setup_hook(self) -> None:
         self.repo = await Repository.open(self.settings.database_path)
@@ -77,6 +80,7 @@ class ConsultationBot(commands.Bot):
         try:
             await super().close()
         finally:
+            await self.writes.close()
             repo = getattr(self, "repo", None)
             if repo is not None:
                 await repo.close()
