@@ -106,9 +106,9 @@ class DiscussionCog(commands.Cog):
         channel_id = message.channel.id
         if is_participant_message(message):
             said, parent_id = incoming(message), parent_id_of(message.channel)
-            async with self.in_order(message.id):
-                await self.writes.run(channel_id, lambda: self.discussion.record(
-                    said, parent_id=parent_id, live=True))
+            async with self.in_order(message.id):  # an edit waits until this is stored
+                await self.writes.run(channel_id, lambda: self.discussion.record_live(
+                    said, parent_id=parent_id))
         elif message.author.id == self.bot.user.id:
             await self.writes.run(channel_id, lambda: self.discussion.seen_live(
                 channel_id, message.id))
