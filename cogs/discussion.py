@@ -64,6 +64,12 @@ class DiscussionCog(commands.Cog):
         if self._catchup_task is not None:
             self._catchup_task.cancel()
 
+    async def closing(self) -> None:
+        """The bot is shutting down: store what was received, stop catching up."""
+        await self.discussion.flush()
+        if self._catchup_task is not None:
+            self._catchup_task.cancel()
+
     # --- catch-up on every (re)connect -----------------------------------------------------
 
     def _schedule_catchup(self) -> None:

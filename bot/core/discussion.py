@@ -189,6 +189,11 @@ class DiscussionService:
             self._flusher = asyncio.create_task(self._flush_live())
         await done
 
+    async def flush(self, timeout: float = 10.0) -> None:
+        """Wait (bounded) until the live messages received so far are stored."""
+        if self._flusher is not None and not self._flusher.done():
+            await asyncio.wait({self._flusher}, timeout=timeout)
+
     async def _flush_live(self) -> None:
         while self._live:
             batch, self._live = self._live, []

@@ -80,6 +80,13 @@ class ConsultationBot(commands.Bot):
         try:
             await super().close()
         finally:
+            for cog in list(self.cogs.values()):  # let them finish writes under way
+                closing = getattr(cog, "closing", None)
+                if closing is not None:
+                    try:
+                        await closing()
+                    except Exception:
+                        log.exception("%s did not close cleanly", type(cog).__name__)
             await self.writes.close()
             repo = getattr(self, "repo", None)
             if repo is not None:
