@@ -15,18 +15,28 @@ from bot.core import publishing
 from bot.core.agenda import AgendaInvalid, load_agenda
 from bot.core.discussion import DiscussionService
 from bot.core.errors import BadInput, UserError
+from bot.core.input_checks import display_text_problem
+from bot.core.text import truncate
 from bot.core.topics import resolve_topic, status_line, topic_choices
-from bot.runtime.checks import readable, require_organiser, require_read
+from bot.runtime.checks import is_organiser, readable, require_organiser, require_read
 from bot.runtime.client import ConsultationBot
 from bot.runtime.error_handler import report_error
 from bot.runtime.publisher import Publisher
-from bot.runtime.render import BRAND_COLOUR, LOCKED_COLOUR, channel_link, fit, text_file, ts_tag
+from bot.runtime.render import (
+    BRAND_COLOUR,
+    LOCKED_COLOUR,
+    channel_link,
+    embed_pages,
+    text_file,
+    ts_tag,
+)
 from bot.storage.models import Item
 
 log = logging.getLogger(__name__)
 
 MAX_AGENDA_BYTES = 1_000_000
 MODAL_BODY_MAX = 4000  # Discord's limit for one text input
+MAX_LIST_MESSAGES = 10  # /agenda list: up to 100 embeds, about 600 items
 
 
 async def topic_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -118,7 +128,7 @@ class AgendaCog(commands.Cog):
                 if done in (1, total) or time.monotonic() - last_update > 1.0:
                     last_update = time.monotonic()
                     await interaction.edit_original_response(
-                        content=f"Publishing “{spec.title}”… {done}/{total}: {fit(item.title, 80)}"
+                        content=f"Publishing “{spec.title}”… {done}/{total}: {truncate(item.title, 80)}"
                     )
 
             report = await self.publisher.publish(
@@ -186,8 +196,11 @@ class AgendaCog(commands.Cog):
     async def save_form(self, interaction: discord.Interaction, item: Item | None, title: str,
                         summation: str, body: str) -> None:
         require_organiser(interaction, self.bot.settings, "edit agenda items")
-        if not title or not summation:
-            raise BadInput("Both a title and a summation are needed.")
+        if problem := display_text_problem(title, "title"):
+            raise BadInput(f"{problem} Nothing was saved.")
+        # the summation may have line breaks; its other characters follow the same rules
+        if problem := display_text_problem(" ".join(summation.split()), "summation"):
+            raise BadInput(f"{problem} Nothing was saved.")
         await interaction.response.defer(ephemeral=True, thinking=True)
         repo = self.bot.repo
         if item is None:
@@ -223,7 +236,9 @@ class AgendaCog(commands.Cog):
         consultations = await repo.agenda.consultations(interaction.guild_id)
         if not consultations:
             raise UserError("There is no agenda in this server yet.")
-        embeds = []
+        sections = []
+        outcomes = await repo.outcomes.latest_by_item()
+        organiser = is_organiser(interaction, self.bot.settings)
         for consultation in consultations:
             counts = await repo.discussion.comment_counts(consultation.id)
             lines = []
@@ -233,11 +248,22 @@ class AgendaCog(commands.Cog):
                 indent = "" if item.parent_id is None else "  ↳ "
                 state = "🔒 locked" if item.locked else "open"
                 n = counts.get(item.id, 0)
-                lines.append(f"{indent}{link} — {state} · {n} comment{'s' if n != 1 else ''}")
-            for chunk in _chunks(lines or ["No items you can see."], 4000):
-                embeds.append(discord.Embed(title=fit(consultation.title, 256), description=chunk,
-                                            colour=BRAND_COLOUR))
-        await interaction.followup.send(embeds=embeds[:10], ephemeral=True)
+                line = f"{indent}{link} — {state} · {n} comment{'s' if n != 1 else ''}"
+                if item.id in outcomes:
+                    line += f" · {outcomes[item.id].headline()}"
+                elif organiser:  # organisers see what still awaits an answer
+                    line += " · no outcome yet"
+                lines.append(line)
+            sections.append((consultation.title, lines or ["No items you can see."]))
+        # one message holds 10 embeds and 6,000 embed characters: longer agendas take several
+        pages = embed_pages(sections)
+        shown = pages[:MAX_LIST_MESSAGES]
+        for number, page in enumerate(shown, start=1):
+            note = f"Page {number} of {len(shown)}" if len(shown) > 1 else None
+            if number == len(shown) and len(pages) > len(shown):
+                note = (f"Page {number} of {len(shown)}; the agenda goes on: see /export for "
+                        "the whole list.")
+            await interaction.followup.send(content=note, embeds=page, ephemeral=True)
 
     @app_commands.command(name="about", description="Status, dates, counts and related topics")
     @app_commands.describe(topic="An agenda item (default: this channel's)")
@@ -248,9 +274,13 @@ class AgendaCog(commands.Cog):
         item = await topic_for(interaction, topic)
         repo = self.bot.repo
         counts = await repo.discussion.counts(item.id)
-        e = discord.Embed(title=fit(item.title, 256), description=item.summation,
+        e = discord.Embed(title=truncate(item.title, 256), description=item.summation,
                           colour=LOCKED_COLOUR if item.locked else BRAND_COLOUR)
+        outcome = await repo.outcomes.latest(item.id)
         e.add_field(name="Status", value=status_line(item), inline=False)
+        if outcome is not None:
+            e.add_field(name=truncate(outcome.headline(), 256), inline=False,
+                        value=truncate(outcome.text, 1024))
         e.add_field(name="Created", value=ts_tag(item.created_at))
         e.add_field(name="Last activity", value=ts_tag(counts.last_activity))
         e.add_field(name="Revision", value=str(item.revision_number))
@@ -290,18 +320,6 @@ def _whole_lines(lines: list[str], limit: int) -> str:
             break
         out = candidate
     return out
-
-
-def _chunks(lines: list[str], limit: int) -> list[str]:
-    chunks, current = [], ""
-    for line in lines:
-        if current and len(current) + len(line) + 1 > limit:
-            chunks.append(current)
-            current = ""
-        current = f"{current}\n{line}" if current else line
-    if current:
-        chunks.append(current)
-    return chunks
 
 
 async def setup(bot: ConsultationBot) -> None:

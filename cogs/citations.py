@@ -2,18 +2,53 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.core.discussion import DiscussionService
+from bot.core.errors import BadInput
+from bot.core.text import truncate
 from bot.runtime.adapters import item_place, parent_id_of
 from bot.runtime.checks import require_post
 from bot.runtime.client import ConsultationBot
-from bot.runtime.render import BRAND_COLOUR, fit, message_link
+from bot.runtime.render import BRAND_COLOUR, message_link
 from cogs.agenda import topic_autocomplete, topic_for
 
 PREVIEWABLE_URL = 1900  # longer links go in the embed only (message content is ≤ 2000)
+CONFIRM_URL = 300  # the confirmation names the source; the post has the whole address
+
+
+def cite_post(author: str, url: str, note: str | None,
+              normalized_url: str = "") -> tuple[str | None, discord.Embed]:
+    """The /cite post: the link as content (Discord previews it), or, for a link too long
+    for a message, the whole link in the embed; the note below it; no pings. A host typed
+    in another alphabet is shown as the punycode host a browser opens."""
+    long_url = len(url) > PREVIEWABLE_URL
+    description = f"{url}\n\n{note}" if long_url and note else (url if long_url else note)
+    post = discord.Embed(description=description, colour=BRAND_COLOUR)
+    post.set_author(name=truncate(f"{author} cites a source", 256))
+    host = urlsplit(url).hostname or ""
+    if not host.isascii() and normalized_url:
+        post.set_footer(text=truncate(f"Opens {urlsplit(normalized_url).hostname}", 2048))
+    return (None if long_url else url), post
+
+
+def cite_confirmation(normalized_url: str, title: str, link: str) -> str:
+    return f"Cited {truncate(normalized_url, CONFIRM_URL)} in “{truncate(title, 100)}”: {link}"
+
+
+def check_fits(content: str | None, embed: discord.Embed | None, what: str) -> None:
+    """Refuse before sending what Discord would refuse after (content ≤ 2,000 characters,
+    a description ≤ 4,096, an embed ≤ 6,000 in total)."""
+    too_long = (len(content or "") > 2000
+                or (embed is not None and (len(embed) > 6000
+                                           or len(embed.description or "") > 4096)))
+    if too_long:
+        raise BadInput(f"That is too long for one Discord message: shorten {what} "
+                       "(a shorter link or note). Nothing was posted.")
 
 
 class CitationsCog(commands.Cog):
@@ -37,13 +72,11 @@ class CitationsCog(commands.Cog):
         citation = self.discussion.check_citation(url, note)
         place = await item_place(self.bot, item)
         require_post(interaction, item, place)
-        post = discord.Embed(description=note, colour=BRAND_COLOUR)
-        post.set_author(name=f"{interaction.user.display_name} cites a source")
-        if len(citation.url) > PREVIEWABLE_URL:
-            post.add_field(name="Source", value=fit(citation.url, 1024))
-        sent = await place.send(
-            content=citation.url if len(citation.url) <= PREVIEWABLE_URL else None, embed=post
-        )
+        content, post = cite_post(interaction.user.display_name, citation.url, note,
+                                  citation.normalized_url)
+        # everything that will be sent is built and checked first: nothing half-written
+        check_fits(content, post, "the citation")
+        sent = await place.send(content=content, embed=post)
         # (if the database cannot take it now, it is kept and stored when it can)
         await self.bot.writes.run(place.id, lambda: self.discussion.record_post(
             message_id=sent.id, place_id=place.id, in_thread=isinstance(place, discord.Thread),
@@ -52,8 +85,8 @@ class CitationsCog(commands.Cog):
             kind="citation", citations=[citation],
         ))
         await interaction.followup.send(
-            f"Cited {citation.normalized_url} in “{item.title}”: "
-            f"{message_link(item.guild_id, place.id, sent.id)}",
+            cite_confirmation(citation.normalized_url, item.title,
+                              message_link(item.guild_id, place.id, sent.id)),
             ephemeral=True,
         )
 
@@ -65,12 +98,12 @@ class CitationsCog(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         item = await topic_for(interaction, topic)
         sources = await self.bot.repo.discussion.sources(item.id)
-        e = discord.Embed(title=fit(f"Sources cited in “{item.title}”", 256), colour=BRAND_COLOUR)
+        e = discord.Embed(title=truncate(f"Sources cited in “{item.title}”", 256), colour=BRAND_COLOUR)
         if not sources:
             e.description = "No sources yet. Post a link in the discussion or use /cite."
         lines = []
         for rank, source in enumerate(sources, start=1):
-            label = fit(source.title or source.normalized_url, 120)
+            label = truncate(source.title or source.normalized_url, 120)
             people = ", ".join(f"<@{c}>" for c in source.citers[:5])
             more = f" and {len(source.citers) - 5} more" if len(source.citers) > 5 else ""
             where = " ".join(

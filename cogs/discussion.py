@@ -12,7 +12,9 @@ from discord.ext import commands
 
 from bot.core import quotes
 from bot.core.discussion import DiscussionService, article_text
+from bot.core.text import split_sentences
 from bot.runtime.adapters import (
+    in_private_thread,
     incoming,
     is_participant_message,
     item_place,
@@ -160,6 +162,8 @@ class DiscussionCog(commands.Cog):
 
     @commands.Cog.listener()
     async def on_thread_create(self, thread: discord.Thread) -> None:
+        if in_private_thread(thread):  # not part of the consultation's record
+            return
         if await self.bot.repo.agenda.item_at(thread.id) is None and thread.parent_id:
             await self.writes.run(thread.id, lambda: self.discussion.item_for(
                 thread.id, thread.parent_id))
@@ -208,7 +212,7 @@ class DiscussionCog(commands.Cog):
             item = await topic_for(interaction, getattr(interaction.namespace, "topic", None))
         except Exception:
             return []
-        sentences = quotes.split_sentences(article_text(item))
+        sentences = split_sentences(article_text(item))
         return [app_commands.Choice(name=n, value=v)
                 for n, v in quotes.sentence_choices(sentences, current)]
 

@@ -12,11 +12,12 @@ from discord.ext import commands
 from bot.core.errors import UserError
 from bot.core.insight import InsightService
 from bot.core.report import ReportBuilder
+from bot.core.text import truncate
 from bot.core.topic_map import render_png, render_text
 from bot.core.topics import only_topics
 from bot.runtime.checks import can_read, require_organiser
 from bot.runtime.client import ConsultationBot
-from bot.runtime.render import BRAND_COLOUR, bytes_file, channel_link, fit, text_file, ts_tag
+from bot.runtime.render import BRAND_COLOUR, bytes_file, channel_link, text_file, ts_tag
 from bot.storage.models import Item
 from cogs.agenda import topic_autocomplete, topic_for
 
@@ -70,7 +71,7 @@ class InsightCog(commands.Cog):
         freshness = (f"unchanged since {ts_tag(result.computed_at, 'R')}" if result.from_cache
                      else "computed now")
         answer = dict(
-            content=f"Summary of “{fit(item.title, 150)}” ({freshness}); the full report is attached.",
+            content=f"Summary of “{truncate(item.title, 150)}” ({freshness}); the full report is attached.",
             embed=e, file=text_file(f"summary-{item.key}.md", result.markdown),
         )
         if share:
@@ -97,7 +98,7 @@ class InsightCog(commands.Cog):
         title = f"Related topics of “{focus.title}”" if focus else "Graph of this discussion"
         png = await asyncio.to_thread(render_png, built, focus.id if focus else None, title=title)
         text = render_text(built, focus.id if focus else None)
-        e = discord.Embed(title=fit(title, 256), description=fit(text, 4000), colour=BRAND_COLOUR)
+        e = discord.Embed(title=truncate(title, 256), description=truncate(text, 4000), colour=BRAND_COLOUR)
         e.set_image(url="attachment://map.png")
         files = [bytes_file("map.png", png)]
         if len(text) > 4000:
@@ -137,7 +138,7 @@ class InsightCog(commands.Cog):
             attachments = [bytes_file(f"{consultation.key}-{name}", data) for name, data in files.items()]
             for start in range(0, len(attachments), 10):  # Discord takes 10 files per message
                 await interaction.followup.send(
-                    f"“{fit(consultation.title, 150)}”: {', '.join(files)}" if start == 0 else None,
+                    f"“{truncate(consultation.title, 150)}”: {', '.join(files)}" if start == 0 else None,
                     files=attachments[start:start + 10], ephemeral=True,
                 )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 import discord
 from discord import app_commands
@@ -10,12 +11,13 @@ from discord.ext import commands, tasks
 
 from bot.core.errors import UserError
 from bot.core.moderation import due_for_closing
+from bot.core.text import truncate
 from bot.runtime.checks import require_moderator
 from bot.runtime.client import ConsultationBot
 from bot.runtime.error_handler import report_error
 from bot.runtime.locking import Locker
 from bot.runtime.publisher import Publisher
-from bot.runtime.render import LOCKED_COLOUR, fit, message_link, ts_tag
+from bot.runtime.render import LOCKED_COLOUR, message_link, ts_tag
 from bot.storage.models import Item
 from cogs.agenda import topic_autocomplete, topic_for
 
@@ -23,6 +25,11 @@ log = logging.getLogger(__name__)
 
 MODLOG_PAGE = 10
 CLOSING_CHECK_SECONDS = 30
+#: An item that fails to close is tried again after 1 min, then 2, 4 … (at most 1 h apart),
+#: and given up after this many attempts (logged; a moderator can still /lock it).
+CLOSING_RETRY_FIRST = timedelta(minutes=1)
+CLOSING_RETRY_MAX = timedelta(hours=1)
+CLOSING_MAX_ATTEMPTS = 8
 
 
 class HideReasonForm(discord.ui.Modal, title="Hide from consultation"):
@@ -75,6 +82,8 @@ class ModerationCog(commands.Cog):
         self.bot = bot
         self.locker = Locker(bot, bot.repo, bot.settings.moderator_role_id)
         self.publisher = Publisher(bot, bot.repo)
+        #: item id -> (failed closing attempts, not before): the closing loop's backoff
+        self.closing_failures: dict[int, tuple[int, datetime]] = {}
         self.menus = [
             app_commands.ContextMenu(name="Hide from consultation", callback=self.hide_menu),
             app_commands.ContextMenu(name="Unhide", callback=self.unhide_menu),
@@ -166,24 +175,42 @@ class ModerationCog(commands.Cog):
 
     @tasks.loop(seconds=CLOSING_CHECK_SECONDS)
     async def close_due_items(self) -> None:
-        """Lock every item whose closing date has passed (also those that passed while down)."""
-        reason = "The closing date was reached."
-        for item in due_for_closing(await self.bot.repo.agenda.all_items(), self.bot.clock()):
+        """Lock every item whose closing date has passed (also those that passed while down).
+
+        An item that fails is retried with a growing delay and given up after
+        CLOSING_MAX_ATTEMPTS; it never stops the other items (nor the loop)."""
+        now = self.bot.clock()
+        for item in due_for_closing(await self.bot.repo.agenda.all_items(), now):
+            failures, not_before = self.closing_failures.get(item.id, (0, now))
+            if failures >= CLOSING_MAX_ATTEMPTS or now < not_before:
+                continue
             try:
-                if item.parent_id is None:
-                    closed = await self.lock_item(item, reason=reason, moderator_id=None)
-                else:  # a sub-item: its thread
-                    thread = await self.bot.fetch_channel(item.thread_id)
-                    closed = await self.locker.lock_thread(thread, item, reason=reason,
-                                                           moderator_id=None)
-                    await self._refresh(item)
-                if closed:
-                    place = self.bot.get_channel(item.discord_id)
-                    if place is not None:
-                        await self._notice(place, f"🔒 “{item.title}” has closed: its closing "
-                                                  f"date ({ts_tag(item.closes_at)}) was reached.")
-            except (discord.HTTPException, UserError) as exc:
-                log.warning("could not close %s: %s", item.key, exc)
+                await self._close(item)
+            except Exception as exc:  # one item's failure must not end the loop task
+                failures += 1
+                delay = min(CLOSING_RETRY_FIRST * 2 ** (failures - 1), CLOSING_RETRY_MAX)
+                self.closing_failures[item.id] = (failures, now + delay)
+                if failures >= CLOSING_MAX_ATTEMPTS:
+                    log.error("gave up closing %s after %d attempts (last: %s); a moderator can "
+                              "still /lock it", item.key, failures, exc)
+                else:
+                    log.warning("could not close %s (attempt %d): %s; trying again in %s",
+                                item.key, failures, exc, delay)
+            else:
+                self.closing_failures.pop(item.id, None)
+
+    async def _close(self, item: Item) -> None:
+        reason = "The closing date was reached."
+        if item.parent_id is None:
+            closed = await self.lock_item(item, reason=reason, moderator_id=None)
+            place = self.bot.get_channel(item.channel_id)
+        else:  # a sub-item: its thread (perhaps archived by now: the lock unarchives it)
+            place = await self.bot.fetch_channel(item.thread_id)
+            closed = await self.locker.lock_thread(place, item, reason=reason, moderator_id=None)
+            await self._refresh(item)
+        if closed and place is not None:
+            await self._notice(place, f"🔒 “{item.title}” has closed: its closing "
+                                      f"date ({ts_tag(item.closes_at)}) was reached.")
 
     @close_due_items.before_loop
     async def _wait_until_ready(self) -> None:
@@ -257,12 +284,12 @@ class ModerationCog(commands.Cog):
         )
         pages = max(1, -(-total // MODLOG_PAGE))
         title = "Moderation log" + (f" — {item.title}" if item else "")
-        e = discord.Embed(title=fit(title, 256), colour=LOCKED_COLOUR)
+        e = discord.Embed(title=truncate(title, 256), colour=LOCKED_COLOUR)
         lines = []
         for a in actions:
             who = f"<@{a.moderator_id}>" if a.moderator_id else "the bot"
             target = f"{a.target_type} {a.target_id}" if a.target_id else a.target_type
-            why = f" — {fit(a.reason, 200)}" if a.reason else ""
+            why = f" — {truncate(a.reason, 200)}" if a.reason else ""
             lines.append(f"{ts_tag(a.created_at, 'f')} · **{a.action}** {target} by {who}{why}")
         e.description = "\n".join(lines) or "No moderation actions yet."
         e.set_footer(text=f"Page {page + 1} of {pages} · {total} action(s)")

@@ -10,7 +10,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.core.discussion import DiscussionService
 from bot.core.errors import BadInput
+from bot.core.input_checks import display_text_problem
 from bot.runtime.client import ConsultationBot
 from bot.runtime.error_handler import report_error
 from bot.runtime.render import BRAND_COLOUR, text_file
@@ -62,15 +64,9 @@ class EraseButton(_OwnersButton, template=r"^mydata:erase:(?P<owner>[0-9]{1,20})
 
     async def pressed(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        bot = interaction.client
-        erased = await bot.repo.privacy.erase(self.owner_id, guild_id=interaction.guild_id)
-        bot.dispatch("participant_erased", self.owner_id)
-        await interaction.followup.send(
-            f"Done. Erased your profile and the text of {erased['comments']} comment(s) and "
-            f"{erased['citation_notes']} citation note(s) from the consultation's records. Your "
-            "messages in Discord itself are untouched: delete them there if you wish.",
-            ephemeral=True,
-        )
+        cog = interaction.client.get_cog("PrivacyCog")
+        await interaction.followup.send(await cog.erase(self.owner_id, interaction.guild_id),
+                                        ephemeral=True)
 
 
 class CancelEraseButton(_OwnersButton, template=r"^mydata:cancel:(?P<owner>[0-9]{1,20})$"):
@@ -98,6 +94,7 @@ class PrivacyCog(commands.Cog):
 
     def __init__(self, bot: ConsultationBot) -> None:
         self.bot = bot
+        self.discussion = DiscussionService(bot.repo)
 
     async def cog_load(self) -> None:
         # Runs in the bot's setup hook: buttons sent before a restart are answered after it.
@@ -111,6 +108,7 @@ class PrivacyCog(commands.Cog):
         display_name="The name to use in published reports (leave out to stay pseudonymous)",
         affiliation="Whom you speak for",
         named="May published reports name you? (default: no — you appear as a pseudonym)",
+        notify="Tell me once, by DM, when an outcome answers what I said (default: no)",
     )
     @app_commands.choices(affiliation=[app_commands.Choice(name=a, value=a) for a in AFFILIATIONS])
     @app_commands.checks.cooldown(3, 60.0, key=lambda i: i.user.id)
@@ -118,13 +116,18 @@ class PrivacyCog(commands.Cog):
         self, interaction: discord.Interaction,
         display_name: app_commands.Range[str, 1, 80] | None = None,
         affiliation: app_commands.Choice[str] | None = None, named: bool | None = None,
+        notify: bool | None = None,
     ) -> None:
         repo = self.bot.repo
-        if display_name is not None and ("@" in display_name or "://" in display_name):
-            raise BadInput("A display name cannot contain “@” or links.")
+        if display_name is not None:
+            if problem := display_text_problem(display_name, "display name"):
+                raise BadInput(f"{problem} Nothing was saved.")
+            if "@" in display_name or "://" in display_name:
+                raise BadInput("A display name cannot contain “@” or links.")
+            display_name = display_name.strip()
         await interaction.response.defer(ephemeral=True, thinking=True)  # before any read
         current = await repo.privacy.participant(interaction.user.id)
-        if display_name is None and affiliation is None and named is None:
+        if display_name is None and affiliation is None and named is None and notify is None:
             await interaction.followup.send(embed=self._profile_embed(current), ephemeral=True)
             return
         saved = await repo.privacy.save_profile(
@@ -132,6 +135,7 @@ class PrivacyCog(commands.Cog):
             display_name=display_name if display_name is not None else (current.display_name if current else None),
             affiliation=affiliation.value if affiliation else (current.affiliation if current else None),
             consent_named=named if named is not None else (current.consent_named if current else False),
+            notify_outcomes=notify if notify is not None else (current.notify_outcomes if current else False),
         )
         await interaction.followup.send("Saved.", embed=self._profile_embed(saved), ephemeral=True)
 
@@ -146,6 +150,8 @@ class PrivacyCog(commands.Cog):
         e.add_field(name="Display name", value=p.display_name or "—")
         e.add_field(name="Affiliation", value=p.affiliation or "—")
         e.add_field(name="Named in reports", value="yes" if p.consent_named else "no (pseudonymous)")
+        e.add_field(name="Told about outcomes", value="yes, once per item, by DM" if p.notify_outcomes
+                    else "no")
         return e
 
     @mydata.command(name="export", description="Get a file of everything stored about you")
@@ -164,10 +170,46 @@ class PrivacyCog(commands.Cog):
     @mydata.command(name="delete", description="Erase your profile and the text of your comments")
     async def delete(self, interaction: discord.Interaction) -> None:
         await interaction.response.send_message(
-            "This erases your profile and the text of all your comments, quotes and citation notes "
-            "from the consultation's records (counts stay, as anonymous tombstones). It cannot be "
-            "undone.", view=confirm_erase(interaction.user.id), ephemeral=True,
+            "This erases your profile, the text of all your comments and quotes, and your "
+            "citations (links, their titles and notes) from the consultation's records (counts "
+            "stay, as anonymous tombstones). It also deletes the posts the bot made for you with "
+            "/quote and /cite. It cannot be undone.",
+            view=confirm_erase(interaction.user.id), ephemeral=True,
         )
+
+    async def erase(self, user_id: int, guild_id: int | None) -> str:
+        """Erase the records first (all or nothing), then the bot's own posts that carry the
+        person's words; returns what was removed. A post that could not be deleted is found
+        again by the next /mydata delete (the tombstone keeps its message id)."""
+        repo = self.bot.repo
+        posts = await repo.privacy.posts_made_for(user_id)
+        erased = await repo.privacy.erase(user_id, guild_id=guild_id)
+        self.bot.dispatch("participant_erased", user_id)
+        gone: list[int] = []
+        failed = 0
+        for channel_id, message_id in posts:
+            try:
+                await self.bot.http.delete_message(channel_id, message_id,
+                                                   reason="participant erased their data")
+                gone.append(message_id)
+            except discord.NotFound:
+                gone.append(message_id)  # already deleted
+            except discord.HTTPException as exc:
+                failed += 1
+                log.warning("could not delete post %s for an erased participant: %s",
+                            message_id, exc.status)
+        await self.discussion.delete(gone)  # tombstoned now, not only when the event arrives
+        deleted = len(gone)
+        lines = [
+            f"Done. Erased your profile, the text of {erased['comments']} comment(s) and "
+            f"{erased['citations']} citation(s) (links, titles and notes) from the consultation's "
+            f"records, and deleted {deleted} post(s) the bot made for you (/quote, /cite).",
+        ]
+        if failed:
+            lines.append(f"{failed} post(s) could not be deleted just now; run /mydata delete "
+                         "again later to retry.")
+        lines.append("Your own messages in Discord are untouched: delete them there if you wish.")
+        return " ".join(lines)
 
 
 async def setup(bot: ConsultationBot) -> None:

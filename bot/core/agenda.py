@@ -1,6 +1,7 @@
-"""Agenda files: format, validation, Discord names and article rendering.
+"""Agenda files: the format, loading and validation.
 
-Pure core: no ``discord`` import. Everything here takes and returns plain data.
+Pure core: no ``discord`` import. Discord names for items live in :mod:`bot.core.naming`, the
+article's messages in :mod:`bot.core.article`.
 
 Agenda file format (TOML, read with :mod:`tomllib`)::
 
@@ -16,6 +17,8 @@ Agenda file format (TOML, read with :mod:`tomllib`)::
     Markdown, any length.
     '''                                  # or: body_file = "bodies/item4.md" (relative to the file)
     closes_at = 2026-12-31T17:00:00Z     # optional, with a timezone (TOML datetime or ISO text)
+    reminders = ["24h", "1h"]            # optional notices before closes_at ([] for none);
+                                         # also under [consultation], for every item
     related = ["international-security"] # optional keys of other items anywhere in the agenda
 
       [[items.items]]                    # sub-items: one level only (each becomes a thread)
@@ -29,11 +32,8 @@ Agenda file format (TOML, read with :mod:`tomllib`)::
 from __future__ import annotations
 
 import difflib
-import hashlib
-import json
 import re
 import tomllib
-import unicodedata
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -41,34 +41,22 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bot.core.input_checks import display_text_problem
+from bot.core.naming import KEY_MAX, slugify
+from bot.core.reminders import parse_lead
+from bot.core.text import truncate
+
 __all__ = [
     "TITLE_MAX",
     "SUMMATION_MAX",
     "DESCRIPTION_MAX",
     "KEY_MAX",
     "MAX_TOP_LEVEL_ITEMS",
-    "CHANNEL_NAME_MAX",
-    "THREAD_NAME_MAX",
-    "EMBED_TITLE_MAX",
-    "EMBED_DESCRIPTION_MAX",
-    "EMBED_FOOTER_MAX",
-    "MESSAGE_EMBEDS_MAX",
-    "MESSAGE_EMBED_CHARS_MAX",
     "AgendaProblem",
     "AgendaInvalid",
     "AgendaItemSpec",
     "AgendaSpec",
     "load_agenda",
-    "slugify",
-    "channel_name",
-    "thread_name",
-    "EmbedData",
-    "ArticlePart",
-    "render_article",
-    "article_body_from_parts",
-    "fingerprint",
-    "discord_len",
-    "sentences",
 ]
 
 # --------------------------------------------------------------------------- limits
@@ -76,21 +64,14 @@ __all__ = [
 TITLE_MAX = 100  # Discord channel/thread/category names and modal titles
 SUMMATION_MAX = 500  # the seed page's "short (max 500 characters) summation"
 DESCRIPTION_MAX = 4096
-KEY_MAX = 80
 MAX_TOP_LEVEL_ITEMS = 50  # a Discord category holds at most 50 channels
 
-CHANNEL_NAME_MAX = 100
-THREAD_NAME_MAX = 100
-EMBED_TITLE_MAX = 256
-EMBED_DESCRIPTION_MAX = 4096
-EMBED_FOOTER_MAX = 2048
-MESSAGE_EMBEDS_MAX = 10
-MESSAGE_EMBED_CHARS_MAX = 6000  # title + description + footer over all embeds of a message
 
 _KEY_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
-_ITEM_FIELDS = ("key", "title", "summation", "body", "body_file", "closes_at", "related", "items")
-_CONSULTATION_FIELDS = ("title", "description")
+_ITEM_FIELDS = ("key", "title", "summation", "body", "body_file", "closes_at", "reminders",
+                "related", "items")
+_CONSULTATION_FIELDS = ("title", "description", "reminders")
 _TOP_FIELDS = ("consultation", "items")
 
 # Names people plausibly write instead of the real field.
@@ -181,6 +162,8 @@ def _check_title(value: str) -> str | None:
         return "title is empty; give the item a title (1 to 100 characters)"
     if "\n" in value.strip():
         return "title must be a single line"
+    if problem := display_text_problem(value.strip(), "title"):
+        return problem
     return _length_message("title", value.strip(), TITLE_MAX)
 
 
@@ -233,19 +216,10 @@ def _parse_closes_at(value: Any) -> tuple[datetime | None, str | None]:
     return None, f"closes_at must be a date and time like {example}, not {_type_name(value)}"
 
 
-def _clip(text: str, limit: int) -> str:
-    """Shorten *display* text (never article bodies) to ``limit`` UTF-16 units, on a word."""
-    if discord_len(text) <= limit:
-        return text
-    cut = text[: _prefix_fitting(text, limit - 1)]
-    space = cut.rfind(" ")
-    if space >= len(cut) // 2:
-        cut = cut[:space]
-    return cut.rstrip(" -–—,.;:") + "…"
 
 
 def _short_title(title: str) -> str:
-    return _clip(" ".join(title.split()), 40)
+    return truncate(" ".join(title.split()), 40)
 
 
 def _item_location(index: int, title: str | None, parent: str | None = None) -> str:
@@ -271,6 +245,7 @@ class AgendaItemSpec(BaseModel):
     summation: str
     body: str = ""
     closes_at: datetime | None = None
+    reminders: list[int] | None = None  # seconds before closes_at; None: the consultation's
     related: list[str] = Field(default_factory=list)
     items: list[AgendaItemSpec] = Field(default_factory=list)
 
@@ -319,7 +294,15 @@ class AgendaSpec(BaseModel):
 
     title: str
     description: str = ""
+    reminders: list[int] | None = None  # seconds before each closes_at; None: 24 h and 1 h
     items: list[AgendaItemSpec]
+
+    def reminder_leads(self, item: AgendaItemSpec, parent: AgendaItemSpec | None) -> list[int] | None:
+        """The item's own lead times, else its parent's, else the consultation's (None: default)."""
+        for source in (item, parent, self):
+            if source is not None and source.reminders is not None:
+                return source.reminders
+        return None
 
     @field_validator("title")
     @classmethod
@@ -533,7 +516,7 @@ class _Loader:
     def run(self, data: dict) -> AgendaSpec | None:
         self.unknown_fields(data, _TOP_FIELDS, "agenda")
         consultation = data.get("consultation")
-        c_title = c_description = None
+        c_title = c_description = c_reminders = None
         if consultation is None:
             self.problem(
                 "agenda",
@@ -562,6 +545,7 @@ class _Loader:
             c_title = self.text_field(consultation, "title", loc, required=True)
             if c_title is not None and (msg := _check_title(c_title)):
                 self.problem(loc, "title", msg.replace("the item", "the consultation"))
+            c_reminders = self.reminders(consultation, loc)
             c_description = self.text_field(consultation, "description", loc, required=False)
             if c_description is not None and (
                 msg := _length_message("description", c_description.strip(), DESCRIPTION_MAX)
@@ -592,7 +576,8 @@ class _Loader:
             return None
         try:
             return AgendaSpec.model_validate(
-                {"title": c_title, "description": c_description or "", "items": items}
+                {"title": c_title, "description": c_description or "", "items": items,
+                 "reminders": c_reminders}
             )
         except ValidationError as exc:  # a check above should have caught it; stay helpful
             for err in exc.errors():
@@ -653,6 +638,8 @@ class _Loader:
             if msg:
                 self.problem(loc_full, "closes_at", msg)
                 ok = False
+
+        reminders = self.reminders(raw, loc_full)
 
         related: list[str] = []
         if "related" in raw:
@@ -724,7 +711,30 @@ class _Loader:
             result["key"] = key
         if closes_at is not None:
             result["closes_at"] = closes_at
+        if reminders is not None:
+            result["reminders"] = reminders
         return result
+
+    def reminders(self, raw: dict, loc: str) -> list[int] | None:
+        """``reminders = ["24h", "1h"]`` → lead times in seconds (``[]``: no reminders)."""
+        if "reminders" not in raw:
+            return None
+        value = raw["reminders"]
+        example = 'reminders = ["24h", "1h"] (or [] for none)'
+        if not isinstance(value, list):
+            self.problem(loc, "reminders", f"reminders must be a list, e.g. {example}")
+            return None
+        leads: list[int] = []
+        for v in value:
+            try:
+                leads.append(parse_lead(v))
+            except ValueError as exc:
+                self.problem(loc, "reminders", f"{exc}; e.g. {example}")
+                return None
+        if len(set(leads)) > 5 or any(lead > 30 * 86400 for lead in leads):
+            self.problem(loc, "reminders", "give at most 5 reminders, each at most 30 days before")
+            return None
+        return sorted(set(leads), reverse=True)
 
     def body(self, raw: dict, loc: str) -> str | None:
         has_body = "body" in raw
@@ -855,6 +865,13 @@ def _syntax_problem(exc: tomllib.TOMLDecodeError, text: str) -> AgendaProblem:
     )
 
 
+_NESTED_TOO_DEEP = AgendaProblem(
+    location="the file", field="",
+    message="lists or tables are nested too deeply for an agenda; an agenda needs at most "
+            "items › sub-items",
+)
+
+
 def load_agenda(source: str | bytes | Path, *, base_dir: str | Path | None = None) -> AgendaSpec:
     """Read and check an agenda; raise :class:`AgendaInvalid` listing every problem.
 
@@ -901,389 +918,14 @@ def load_agenda(source: str | bytes | Path, *, base_dir: str | Path | None = Non
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise AgendaInvalid([_syntax_problem(exc, text)]) from exc
+    except RecursionError:  # a nesting bomb (a = [[[[…]]]]) exhausts the parser's stack
+        raise AgendaInvalid([_NESTED_TOO_DEEP]) from None
 
     loader = _Loader(text, Path(base_dir) if base_dir is not None else None)
-    spec = loader.run(data)
+    try:
+        spec = loader.run(data)
+    except RecursionError:
+        raise AgendaInvalid([_NESTED_TOO_DEEP]) from None
     if spec is None:
         raise AgendaInvalid(loader.problems)
     return spec
-
-
-# --------------------------------------------------------------------------- names
-
-
-def _ascii_words(text: str) -> str:
-    text = text.replace("&", " and ")
-    text = re.sub(r"['’‘`´]", "", text)  # "Office's" -> "Offices", not "office-s"
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
-def _cut_on_hyphen(slug: str, limit: int) -> str:
-    if len(slug) <= limit:
-        return slug
-    cut = slug[:limit]
-    if slug[limit] != "-" and "-" in cut:
-        cut = cut[: cut.rfind("-")]
-    return cut.strip("-")
-
-
-def slugify(title: str) -> str:
-    """A stable key from a title: lowercase ASCII words joined by hyphens, at most 80 chars.
-
-    Titles with no ASCII letters or digits get ``item-<hash>`` so the key is never empty.
-    """
-    slug = _cut_on_hyphen(_ascii_words(title), KEY_MAX)
-    if not slug:
-        digest = hashlib.sha256(title.encode("utf-8")).hexdigest()[:8]
-        slug = f"item-{digest}"
-    return slug
-
-
-_LEADING_NUMBER = re.compile(r"^\s*(\d+)\s*([.):]?)\s+")
-
-
-def channel_name(position: int, title: str) -> str:
-    """A Discord text-channel name, e.g. ``channel_name(4, "4. Tackling cyber crime")`` →
-    ``"04-tackling-cyber-crime"``.
-
-    Lowercase ASCII, digits and hyphens, at most 100 characters, never empty. A number at the
-    start of the title is dropped when it is list numbering ("4." / "4)") or equals
-    ``position``, so it is not repeated.
-    """
-    prefix = f"{position:02d}" if position >= 0 else str(position).replace("-", "m")
-    m = _LEADING_NUMBER.match(title)
-    if m and (m.group(2) or int(m.group(1)) == position):
-        title = title[m.end() :]
-    words = _ascii_words(title) or "item"
-    return _cut_on_hyphen(f"{prefix}-{words}", CHANNEL_NAME_MAX)
-
-
-def thread_name(title: str) -> str:
-    """A Discord thread name: the title on one line, at most 100 characters, never empty."""
-    name = " ".join(title.split())
-    return _clip(name, THREAD_NAME_MAX) if name else "Untitled"
-
-
-# --------------------------------------------------------------------------- rendering
-
-
-class EmbedData(BaseModel):
-    """One Discord embed as plain data (the cog turns it into ``discord.Embed``)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    title: str | None = None
-    description: str | None = None
-    footer: str | None = None
-
-    def size(self) -> int:
-        """Characters this embed counts towards Discord's 6000 per message (UTF-16 units)."""
-        return sum(discord_len(x) for x in (self.title, self.description, self.footer) if x)
-
-
-class ArticlePart(BaseModel):
-    """One Discord message of an article: optional content and its embeds."""
-
-    model_config = ConfigDict(frozen=True)
-
-    content: str | None = None
-    embeds: list[EmbedData] = Field(default_factory=list)
-
-    def size(self) -> int:
-        return sum(e.size() for e in self.embeds)
-
-
-def discord_len(text: str) -> int:
-    """Length as Discord's limits count it, conservatively: UTF-16 code units.
-
-    Characters outside the Basic Multilingual Plane (most emoji) count as 2.
-    """
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
-
-
-def _prefix_fitting(text: str, cap: int) -> int:
-    """The largest n with discord_len(text[:n]) <= cap."""
-    units = 0
-    for i, ch in enumerate(text):
-        units += 2 if ord(ch) > 0xFFFF else 1
-        if units > cap:
-            return i
-    return len(text)
-
-
-_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
-_LINE_BREAK = re.compile(r"\n\s*")
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?…])[\"'”’)\]*_]*\s+")
-_WORD_BREAK = re.compile(r"\s+")
-
-
-def _best_cut(text: str, limit: int) -> int:
-    """Where to split ``text`` so the first piece has at most ``limit`` characters.
-
-    Prefer a paragraph break, then a line break, then a sentence end, each only if it keeps
-    at least a quarter of the room; then any space; a hard split only for a word longer than
-    the whole room. The whitespace at the break stays at the end of the first piece.
-    """
-    prefix = text[:limit]
-    floor = max(1, limit // 4)
-    for pattern, minimum in (
-        (_PARAGRAPH_BREAK, floor),
-        (_LINE_BREAK, floor),
-        (_SENTENCE_BREAK, floor),
-        (_WORD_BREAK, 1),
-    ):
-        best = None
-        for m in pattern.finditer(prefix):
-            if m.end() >= minimum and prefix[: m.start()].strip():
-                best = m.end()
-        if best is not None:
-            return best
-    return limit
-
-
-def _take(text: str, cap: int) -> tuple[str, str]:
-    if discord_len(text) <= cap:
-        return text, ""
-    cut = _best_cut(text, _prefix_fitting(text, cap))
-    return text[:cut], text[cut:]
-
-
-_MIN_FILL = 500  # below this much room left in a message, start the next message
-
-
-def _footer(edited_at: datetime | None, status_line: str | None) -> str | None:
-    bits = []
-    if status_line and status_line.strip():
-        bits.append(" ".join(status_line.split()))
-    if edited_at is not None:
-        when = edited_at if edited_at.tzinfo else edited_at.replace(tzinfo=UTC)
-        bits.append(f"edited {when.astimezone(UTC):%Y-%m-%d %H:%M} UTC")
-    return _clip(" · ".join(bits), EMBED_FOOTER_MAX) if bits else None
-
-
-def render_article(
-    title: str,
-    summation: str,
-    body: str,
-    *,
-    edited_at: datetime | None = None,
-    status_line: str | None = None,
-) -> list[ArticlePart]:
-    """An article as Discord messages, within Discord's limits, never truncating the body.
-
-    Message 1 (the opening post) starts with the head embed: the title, the summation as its
-    description, and a footer with ``status_line`` and "edited …" when given. Every further
-    embed carries a consecutive slice of ``body`` as its description, as much as fits per
-    message (≤4096 per embed, ≤6000 per message, ≤10 embeds); the body is split at paragraph
-    breaks first, then lines, sentences, spaces. ``article_body_from_parts`` gives the body
-    back exactly.
-    """
-    head_title = _clip(" ".join(title.split()), EMBED_TITLE_MAX) or None
-    summation = summation.strip()
-    if discord_len(summation) > EMBED_DESCRIPTION_MAX - 96:
-        raise ValueError(
-            f"summation is {len(summation)} characters; an article's summation must fit one "
-            f"embed (the agenda limit is {SUMMATION_MAX})"
-        )
-    footer = _footer(edited_at, status_line)
-    if footer is not None:
-        room = MESSAGE_EMBED_CHARS_MAX - discord_len(head_title or "") - discord_len(summation)
-        footer = _clip(footer, min(EMBED_FOOTER_MAX, room))
-    head = EmbedData(title=head_title, description=summation or None, footer=footer)
-    if head.title is None and head.description is None and head.footer is None:
-        head = EmbedData(title="Untitled")
-
-    parts: list[ArticlePart] = []
-    embeds = [head]
-    used = head.size()
-    rest = body
-    while rest:
-        room = MESSAGE_EMBED_CHARS_MAX - used
-        if len(embeds) >= MESSAGE_EMBEDS_MAX or (room < _MIN_FILL and discord_len(rest) > room):
-            parts.append(ArticlePart(embeds=embeds))
-            embeds, used = [], 0
-            room = MESSAGE_EMBED_CHARS_MAX
-        chunk, rest = _take(rest, min(EMBED_DESCRIPTION_MAX, room))
-        embeds.append(EmbedData(description=chunk))
-        used += discord_len(chunk)
-    parts.append(ArticlePart(embeds=embeds))
-    return parts
-
-
-def article_body_from_parts(parts: list[ArticlePart]) -> str:
-    """The body carried by ``render_article``'s parts (every embed after the head embed)."""
-    embeds = [e for part in parts for e in part.embeds]
-    return "".join(e.description or "" for e in embeds[1:])
-
-
-def fingerprint(parts: list[ArticlePart]) -> str:
-    """sha256 (hex) of the rendered messages: equal iff the posts would look the same."""
-    payload = json.dumps(
-        [p.model_dump(mode="json") for p in parts],
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
-# --------------------------------------------------------------------------- sentences
-
-_ABBREVIATIONS = frozenset(
-    {
-        "e.g",
-        "i.e",
-        "etc",
-        "cf",
-        "vs",
-        "viz",
-        "al",
-        "approx",
-        "fig",
-        "no",
-        "nos",
-        "vol",
-        "pp",
-        "p",
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-        "prof",
-        "st",
-        "jr",
-        "sr",
-        "rev",
-        "gen",
-        "gov",
-        "sen",
-        "rep",
-        "inc",
-        "ltd",
-        "co",
-        "corp",
-        "dept",
-        "est",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
-        "u.s",
-        "u.k",
-        "e.u",
-        "u.n",
-    }
-)
-
-_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
-_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
-_RULE = re.compile(r"^\s{0,3}(?:(?:[-*_]\s*){3,}|=+)\s*$")
-_QUOTE_MARK = re.compile(r"^\s{0,3}(?:>\s?)+")
-_LIST_MARK = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])\s+")
-
-_INLINE = [
-    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),  # images → alt text
-    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # links → their text
-    (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),  # reference links
-    (re.compile(r"<((?:https?|mailto):[^>\s]+)>"), r"\1"),  # autolinks
-    (re.compile(r"(`+)(.+?)\1"), r"\2"),  # code spans
-    (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),  # bold
-    (re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])"), r"\1"),  # *italic*
-    (re.compile(r"(?<!\w)_(?=\S)(.+?)(?<=\S)_(?!\w)"), r"\1"),  # _italic_
-    (re.compile(r"~~(?=\S)(.+?)(?<=\S)~~"), r"\1"),  # strikethrough
-    (re.compile(r"\|\|(.+?)\|\|"), r"\1"),  # Discord spoilers
-    (re.compile(r"\\([\\`*_{}\[\]()#+\-.!>|~])"), r"\1"),  # backslash escapes
-]
-
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*\s+")
-
-
-def _strip_inline(text: str) -> str:
-    for pattern, repl in _INLINE:
-        text = pattern.sub(repl, text)
-    return " ".join(text.split())
-
-
-def _blocks(text: str) -> list[str]:
-    """Markdown → plain blocks (paragraphs, headings, list items, code lines)."""
-    blocks: list[str] = []
-    current: list[str] = []
-
-    def flush() -> None:
-        if current:
-            blocks.append(" ".join(current))
-            current.clear()
-
-    in_fence = False
-    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        if _FENCE.match(line):
-            flush()
-            in_fence = not in_fence
-            continue
-        if in_fence:
-            if line.strip():
-                blocks.append(line.strip())
-            continue
-        line = _QUOTE_MARK.sub("", line)
-        if not line.strip() or _RULE.match(line):
-            flush()
-            continue
-        heading = _HEADING.match(line)
-        if heading:
-            flush()
-            blocks.append(heading.group(1))
-            continue
-        marker = _LIST_MARK.match(line)
-        if marker:
-            flush()
-            line = line[marker.end() :]
-        current.append(line.strip())
-    flush()
-    return blocks
-
-
-def _split_block(block: str) -> list[str]:
-    out: list[str] = []
-    start = 0
-    for m in _SENTENCE_END.finditer(block):
-        end = m.end()
-        if end >= len(block):
-            break
-        nxt = block[end]
-        if nxt.islower():
-            continue  # "… e.g. the", "… approx. ten": not a new sentence
-        punct = block[m.start()]
-        if punct == ".":
-            word = re.search(r"(\S+)$", block[start : m.start()])
-            token = word.group(1).lstrip("(\"'“‘[").lower() if word else ""
-            if token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
-                continue  # "Dr. Smith", "J. Smith", "U.K. Government"
-        out.append(block[start:end].strip())
-        start = end
-    out.append(block[start:].strip())
-    return [s for s in out if s]
-
-
-def sentences(text: str) -> list[str]:
-    """Split article text (Markdown) into plain sentences, in order.
-
-    Markdown markers (emphasis, links, headings, list and quote markers, code fences) are
-    removed and whitespace is collapsed to single spaces; headings and list items are
-    sentences of their own. Common abbreviations ("e.g.", "Dr.", initials) do not end a
-    sentence, nor does a full stop followed by a lowercase word.
-    """
-    result: list[str] = []
-    for block in _blocks(text):
-        plain = _strip_inline(block)
-        if plain:
-            result.extend(_split_block(plain))
-    return result

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from bot.core import links, quotes
 from bot.core.errors import BadInput, TopicLocked
+from bot.core.text import split_sentences, truncate
 from bot.storage import CitationIn, QuoteIn, Repository
 from bot.storage.discussion_store import RecordOutcome
 from bot.storage.models import IncomingMessage, Item, Quote
@@ -284,7 +285,7 @@ class DiscussionService:
         try:
             valid = links.validate_url(url.strip())
         except links.InvalidURL as exc:
-            reason = str(exc) if len(str(exc)) <= 300 else str(exc)[:299] + "…"
+            reason = truncate(str(exc), 300)
             raise BadInput(f"That link cannot be cited: {reason}") from None
         if note is not None and len(note) > 1000:
             raise BadInput(f"The note is {len(note)} characters; keep it under 1,000.")
@@ -293,7 +294,7 @@ class DiscussionService:
     @staticmethod
     def passage_for(item: Item, choice: str) -> str:
         """The article sentence picked in `/quote` (an autocomplete value or typed text)."""
-        sentences = quotes.split_sentences(article_text(item))
+        sentences = split_sentences(article_text(item))
         index = quotes.choice_index(choice)
         if index is not None and 0 <= index < len(sentences):
             return " ".join(sentences[index].split())

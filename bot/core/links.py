@@ -13,16 +13,32 @@ names ``*.localhost``, ``*.local``, ``*.internal``, ``*.lan``, ``*.home.arpa``,
 ``*.example``, ``*.invalid``, ``*.test``; private, loopback, link-local and reserved IP
 addresses; numeric "hostnames" that are not plain dotted-quad IPv4 (``127.1``,
 ``0x7f.1``), which browsers would read as an address.
+
+A citation must also *be* what it looks like. International names are checked by the
+IDNA 2008 rules (the ``idna`` package, with UTS 46 mapping), and refused when they could
+pass for another site: invisible characters in the host (soft hyphen, zero-width
+characters), dot look-alikes (``。``, ``․``), letters of different alphabets in one label
+(``аpple.com`` with a Cyrillic ``а``; also in punycode, ``xn--pple-43d.com``), a label all in
+Cyrillic or Greek letters that look Latin (``раура.com``), and bidi controls anywhere in the
+address (``…/‮gnp.exe``). The reason names the punycode host, which is what a browser opens.
+
+Spelling variants of one source count as one: ``www.`` and a trailing ``/`` are folded
+away by :func:`normalise_url`; ``www.example.org`` typed without a scheme is cited as
+``https://www.example.org``.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from typing import Literal
 from urllib.parse import SplitResult, unquote, urlsplit
 
+import idna
 from pydantic import BaseModel, ConfigDict
+
+from bot.core.input_checks import BIDI_CONTROLS, INVISIBLE
 
 __all__ = [
     "MAX_URL_LENGTH",
@@ -225,19 +241,104 @@ def _host_problem(host: str) -> str | None:
     return None
 
 
+#: Characters that look like "." but are not one (browsers map some of them to ".").
+DOT_LOOKALIKES = frozenset("\u3002\uff0e\uff61\u2024\ufe52\u0701\u0702\ua4f8\u2e31\u00b7\u2027\u30fb")
+
+#: Cyrillic and Greek letters that look like Latin ones (a subset of Unicode's confusables).
+_LATIN_LOOKALIKES = {
+    "а": "a", "в": "b", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "і": "i",
+    "ј": "j", "ѕ": "s", "ԁ": "d", "һ": "h", "ӏ": "l", "ԛ": "q", "ԝ": "w", "к": "k", "м": "m",
+    "н": "h", "т": "t", "ь": "b", "ѵ": "v", "ү": "y",
+    "α": "a", "ο": "o", "ρ": "p", "ν": "v", "ι": "i", "κ": "k", "υ": "u", "χ": "x", "τ": "t",
+    "ε": "e", "η": "n", "ω": "w",
+}
+
+# Unicode's "highly restrictive" level (UTS 39): one script per label, or Latin with the
+# scripts written together in Chinese, Japanese and Korean.
+_ALLOWED_MIXES = (
+    frozenset({"LATIN", "HAN", "HIRAGANA", "KATAKANA"}),
+    frozenset({"LATIN", "HAN", "BOPOMOFO"}),
+    frozenset({"LATIN", "HAN", "HANGUL"}),
+)
+_SCRIPT_ALIASES = {"CJK": "HAN", "IDEOGRAPHIC": "HAN", "KATAKANA-HIRAGANA": "HIRAGANA"}
+
+
+def _script(ch: str) -> str | None:
+    """The script of a letter (from its Unicode name), or None for digits, '-' and marks."""
+    if ch.isascii() and not ch.isalpha():
+        return None
+    if unicodedata.category(ch)[0] in "MNPSZ":
+        return None
+    name = unicodedata.name(ch, "")
+    word = name.split(" ", 1)[0] if name else "UNKNOWN"
+    return _SCRIPT_ALIASES.get(word, word)
+
+
+def _spoof_problem(label: str, ascii_host: str, shown: str, tld_scripts: set[str]) -> str | None:
+    """Why a unicode host label could pass for another site, or None."""
+    scripts = {s for s in map(_script, label) if s}
+    if len(scripts) > 1 and not any(scripts <= mix for mix in _ALLOWED_MIXES):
+        names = " and ".join(sorted(s.title() for s in scripts))
+        return (f"the host '{shown}' mixes {names} letters, so it can pass for another site "
+                f"(a browser opens {ascii_host}); cite the address typed in one alphabet")
+    if len(scripts) == 1 and scripts <= {"CYRILLIC", "GREEK"} and scripts != tld_scripts:
+        letters = [c for c in label if _script(c)]
+        if letters and all(c in _LATIN_LOOKALIKES for c in letters):
+            looks = "".join(_LATIN_LOOKALIKES.get(c, c) for c in label)
+            return (f"the host '{shown}' is written in {scripts.pop().title()} letters that look "
+                    f"like the Latin '{looks}' (a browser opens {ascii_host}); cite the real "
+                    "address of the source")
+    return None
+
+
+def _unicode_host_problem(raw: str) -> str | None:
+    """Invisible characters and dot look-alikes in the host as typed."""
+    for ch in raw:
+        if ch in INVISIBLE:
+            name = unicodedata.name(ch, f"U+{ord(ch):04X}").lower()
+            return (f"the host name contains an invisible character ({name}, U+{ord(ch):04X}) "
+                    "that can make one address look like another; type the address again")
+        if ch in DOT_LOOKALIKES:
+            return (f"the host name uses '{ch}' (U+{ord(ch):04X}) where a dot belongs; "
+                    "write it with a plain '.'")
+    return None
+
+
 def _encode_host(host: str) -> str:
-    """Lower-case, IDNA-encoded (punycode) host; raises ``InvalidURL``."""
+    """Lower-case, IDNA 2008-encoded (punycode) host; raises ``InvalidURL``.
+
+    Refuses hosts that could pass for another site (see the module docstring)."""
+    if problem := _unicode_host_problem(host):
+        raise InvalidURL(problem)
     host = host.lower()
     if host.endswith(".") and not host.endswith(".."):
         host = host[:-1]
-    if host.isascii():
+    if not host.isascii():
+        try:
+            host = idna.encode(host, uts46=True, transitional=False).decode("ascii").lower()
+        except (idna.IDNAError, UnicodeError, ValueError) as exc:
+            raise InvalidURL(
+                f"the host name '{host}' is not a valid international domain name ({exc})"
+            ) from exc
+    if "xn--" not in host:
         return host
-    try:
-        return host.encode("idna").decode("ascii").lower()
-    except UnicodeError as exc:
-        raise InvalidURL(
-            f"the host name '{host}' is not a valid international domain name"
-        ) from exc
+    labels = host.split(".")
+    decoded: list[str] = []
+    for label in labels:
+        try:
+            decoded.append(idna.decode(label) if label.startswith("xn--") else label)
+        except (idna.IDNAError, UnicodeError, ValueError) as exc:
+            raise InvalidURL(
+                f"the host name '{host}' has a label ({label}) that is not valid punycode"
+            ) from exc
+    unicode_host = ".".join(decoded)
+    tld_scripts = {s for s in map(_script, decoded[-1]) if s}
+    for label, text in zip(labels, decoded, strict=True):
+        if label.startswith("xn--"):
+            problem = _spoof_problem(text, host, unicode_host, tld_scripts)
+            if problem:
+                raise InvalidURL(problem)
+    return host
 
 
 def _split(url: str) -> tuple[SplitResult, str, int | None]:
@@ -279,7 +380,9 @@ def validate_url(raw: str) -> str:
     no ``http://``/``https://`` (other schemes such as ``javascript:``, ``data:``,
     ``file:``, ``ftp:`` are refused); credentials (``user:pass@``); a backslash; a
     malformed port; no host, or a host that is not public (see the module docstring).
-    Surrounding whitespace and ``<…>`` (Discord's no-embed form) are removed.
+    Surrounding whitespace and ``<…>`` (Discord's no-embed form) are removed, and
+    ``https://`` is added to an address typed as ``www.…``. Hosts that could pass for
+    another site are refused (see the module docstring).
     """
     url = raw.strip()
     if url.startswith("<") and url.endswith(">"):
@@ -296,6 +399,14 @@ def validate_url(raw: str) -> str:
             "the URL contains spaces or control characters; "
             "copy it again from the browser's address bar (or encode spaces as %20)"
         )
+    if bidi := next((ch for ch in url if ch in BIDI_CONTROLS), None):
+        raise InvalidURL(
+            f"the URL contains a text-direction control (U+{ord(bidi):04X}) that makes it read "
+            "differently from where it leads (e.g. 'gnp.exe' shown as 'exe.png'); "
+            "copy it again from the browser's address bar"
+        )
+    if url[:4].lower() == "www.":  # typed without the scheme: the web page it names
+        url = "https://" + url
     m = re.match(r"([A-Za-z][A-Za-z0-9+.-]*):", url)
     scheme = m.group(1).lower() if m else ""
     if scheme not in ("http", "https"):
@@ -377,8 +488,8 @@ def _is_tracking(name: str) -> bool:
 def normalise_url(url: str) -> str:
     """One canonical spelling of a (validated) URL, for counting citations together.
 
-    Lower-case scheme and host (unicode hosts IDNA-encoded), no default port, no
-    fragment, no tracking parameters (``utm_*``, ``fbclid``, ``gclid``… see
+    Lower-case scheme and host (unicode hosts IDNA-encoded), no ``www.``, no trailing
+    ``/`` (``/`` for an empty path), no default port, no fragment, no tracking parameters (``utm_*``, ``fbclid``, ``gclid``… see
     :data:`TRACKING_PARAMETERS`; the other parameters keep their order), ``/`` for an
     empty path, dot segments resolved, percent-encoding canonical, no empty ``?``.
     Idempotent: ``normalise_url(normalise_url(u)) == normalise_url(u)``.
@@ -390,10 +501,14 @@ def normalise_url(url: str) -> str:
     scheme = parts.scheme.lower()
     if ":" in host:
         host = f"[{host}]"
+    else:
+        while host.startswith("www.") and host.count(".") >= 2:  # www.example.org is example.org
+            host = host[4:]
     netloc = host if port is None or port == _DEFAULT_PORTS.get(scheme) else f"{host}:{port}"
     path = _remove_dot_segments(_norm_encoding(parts.path or "/")) or "/"
     if not path.startswith("/"):
         path = "/" + path
+    path = path.rstrip("/") or "/"  # /report/ is /report
     params = [
         _norm_encoding(p) for p in parts.query.split("&") if p and not _is_tracking(p.split("=")[0])
     ]

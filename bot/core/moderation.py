@@ -23,10 +23,17 @@ CREATE_PRIVATE_THREADS = 1 << 36
 SEND_MESSAGES_IN_THREADS = 1 << 38
 ADD_REACTIONS = 1 << 6
 
-#: What a lock takes away: posting, in the channel and in its threads, and opening threads.
-LOCK_DENY = SEND_MESSAGES | SEND_MESSAGES_IN_THREADS | CREATE_PUBLIC_THREADS | CREATE_PRIVATE_THREADS
-#: What the people allowed to speak in a locked item keep.
+#: What a lock takes away: posting, in the channel and in its threads, and opening public
+#: threads. Not Create Private Threads: Discord lets a bot set only permissions it holds
+#: itself (in the server, or the channel's category), the invite does not request that one,
+#: and a private thread opened in a locked channel is mute anyway, since threads inherit
+#: the Send Messages in Threads deny.
+LOCK_DENY = SEND_MESSAGES | SEND_MESSAGES_IN_THREADS | CREATE_PUBLIC_THREADS
+#: What the people allowed to speak in a locked item (moderators) keep.
 KEEP_ALLOW = SEND_MESSAGES | SEND_MESSAGES_IN_THREADS
+#: What the bot keeps: all the lock denies to others, so that it still posts notices and
+#: publishes new sub-items (a starter post, then its public thread) into a locked item.
+BOT_KEEP_ALLOW = LOCK_DENY
 
 
 class Overwrite(BaseModel):
@@ -38,12 +45,14 @@ class Overwrite(BaseModel):
 Overwrites = dict[int, Overwrite]
 
 
-def locked_overwrites(current: Overwrites, everyone_id: int, keep_speaking: dict[int, str]) -> Overwrites:
+def locked_overwrites(current: Overwrites, everyone_id: int,
+                      keep_speaking: dict[int, tuple[str, int]]) -> Overwrites:
     """The channel's overwrites with posting denied to everyone but `keep_speaking`.
 
-    `keep_speaking` maps role/member ids (moderators, the bot) to their type. Every
-    other overwrite that *allows* posting loses that allow (an allow on a role would
-    otherwise beat the @everyone deny); everything else is kept as it was.
+    `keep_speaking` maps role/member ids (moderators, the bot) to their type and to the
+    permissions they keep allowed. Every other overwrite that *allows* posting loses that
+    allow (an allow on a role would otherwise beat the @everyone deny); everything else is
+    kept as it was.
     """
     locked: Overwrites = {}
     for target, ow in current.items():
@@ -53,10 +62,19 @@ def locked_overwrites(current: Overwrites, everyone_id: int, keep_speaking: dict
         locked[target] = Overwrite(type=ow.type, allow=ow.allow & ~LOCK_DENY, deny=ow.deny | LOCK_DENY)
     base = locked.get(everyone_id, Overwrite(type="role"))
     locked[everyone_id] = Overwrite(type="role", allow=base.allow & ~LOCK_DENY, deny=base.deny | LOCK_DENY)
-    for target, kind in keep_speaking.items():
+    for target, (kind, keep) in keep_speaking.items():
         ow = locked.get(target, Overwrite(type=kind))  # type: ignore[arg-type]
-        locked[target] = Overwrite(type=ow.type, allow=ow.allow | KEEP_ALLOW, deny=ow.deny & ~KEEP_ALLOW)
+        locked[target] = Overwrite(type=ow.type, allow=ow.allow | keep, deny=ow.deny & ~keep)
     return locked
+
+
+def written_bits(overwrites: Overwrites) -> int:
+    """Every permission bit the overwrites allow or deny: what Discord checks a bot holds
+    before it accepts them (unless the bot is an administrator)."""
+    bits = 0
+    for ow in overwrites.values():
+        bits |= ow.allow | ow.deny
+    return bits
 
 
 def is_locked(current: Overwrites, everyone_id: int) -> bool:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from bot.core.agenda import AgendaSpec, slugify
+from bot.core.agenda import AgendaSpec
+from bot.core.naming import slugify
 from bot.storage import Repository
 from bot.storage.models import Consultation, Item
 
@@ -28,6 +29,7 @@ async def store_agenda(
         guild_id, slugify(spec.title), spec.title, spec.description
     )
     ids_by_key: dict[str, int] = {}
+    specs_by_key = {spec_item.key: spec_item for _path, spec_item, _parent in spec.walk()}
     changed: list[int] = []
     for position, (_path, spec_item, parent_key) in enumerate(spec.walk()):
         item, text_changed = await repo.agenda.upsert_item(
@@ -42,6 +44,8 @@ async def store_agenda(
             author_id=author_id,
         )
         ids_by_key[spec_item.key] = item.id
+        parent_spec = specs_by_key.get(parent_key) if parent_key else None
+        await repo.outcomes.set_reminder_leads(item.id, spec.reminder_leads(spec_item, parent_spec))
         if text_changed:
             changed.append(item.id)
     for _path, spec_item, _parent in spec.walk():

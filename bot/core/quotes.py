@@ -47,6 +47,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bot.core.text import truncate
+
 __all__ = [
     "CONTEXT_CHARS",
     "DEFAULT_MIN_SCORE",
@@ -60,8 +62,6 @@ __all__ = [
     "reanchor",
     "selector_at",
     "sentence_choices",
-    "sentence_spans",
-    "split_sentences",
 ]
 
 CONTEXT_CHARS = 32
@@ -610,54 +610,9 @@ def extract_quoted_passages(message_text: str) -> list[str]:
 
 # ------------------------------------------------------------------ sentences
 
-_ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof st sr jr vs etc eg ie e.g i.e no fig al cf approx dept".split()
-)
-_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)|\n\s*")
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Offsets of the sentences of ``text`` (lines are separate, headings included)."""
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for m in _BOUNDARY.finditer(text):
-        if m.group()[0] in ".!?…" and not m.group().startswith("\n"):
-            before = text[start : m.start()].split()
-            last = before[-1].lower().rstrip(".") if before else ""
-            nxt = text[m.end() :].lstrip()[:1]
-            if (
-                not before
-                or last in _ABBREVIATIONS
-                or (m.group() == "." and (last.isdigit() or len(last) == 1))
-                or (nxt and nxt.islower())
-            ):
-                continue
-            end = m.end()
-        else:
-            end = m.start()
-        _add_span(text, start, end, spans)
-        start = m.end()
-    _add_span(text, start, len(text), spans)
-    return spans
-
-
-def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    if end > start:
-        spans.append((start, end))
-
-
-def split_sentences(text: str) -> list[str]:
-    """The sentences of ``text`` (see :func:`sentence_spans`)."""
-    return [text[s:e] for s, e in sentence_spans(text)]
-
-
 def choice_index(value: str) -> int | None:
     """The sentence index of an autocomplete value such as ``"s12"`` (else None)."""
-    if value.startswith(CHOICE_PREFIX) and value[1:].isdigit():
+    if value.startswith(CHOICE_PREFIX) and value[1:].isascii() and value[1:].isdigit():
         return int(value[1:])
     return None
 
@@ -667,10 +622,7 @@ def _shorten(sentence: str, at: int, width: int = CHOICE_NAME_MAX) -> str:
     if len(sentence) <= width:
         return sentence
     if at + 30 <= width - 1:
-        cut = sentence[: width - 1]
-        if " " in cut[width // 2 :]:
-            cut = cut[: cut.rfind(" ")]
-        return cut.rstrip() + "…"
+        return truncate(sentence, width, trim=" ")
     begin = max(0, at - 25)
     room = width - 2 if begin + width - 1 < len(sentence) else width - 1
     body = sentence[begin : begin + room].strip()

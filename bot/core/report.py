@@ -55,6 +55,7 @@ class ReportBuilder:
                 "quotes": await self.quote_rows(items, participants, include_hidden),
                 "citations": await self.citation_rows(items, participants, include_hidden),
                 "moderation": await self.moderation_rows(consultation, items),
+                "outcomes": await self.outcome_rows(items),
             }
             for name, rows in tables.items():
                 if fmt in ("csv", "all"):
@@ -72,14 +73,37 @@ class ReportBuilder:
         out = [f"# {consultation.title}", ""]
         if consultation.description:
             out += [consultation.description, ""]
+        outcomes = await self.repo.outcomes.latest_by_item([i.id for i in items])
         for item in items:
             depth = "##" if item.parent_id is None else "###"
+            outcome = outcomes.get(item.id)
             out += [f"{depth} {item.title}", "", f"*{item.summation}*", "",
-                    f"Status: {status_line(item)} · article revision {item.revision_number}", ""]
+                    f"Status: {status_line(item, outcome)} · article revision {item.revision_number}",
+                    ""]
+            if outcome is not None:
+                out += [f"**{outcome.headline()}** (revision {outcome.revision}, "
+                        f"{outcome.created_at:%Y-%m-%d}): {outcome.text}", ""]
+                out += [f"- responds to {r.kind} “{r.label}”" for r in outcome.responds_to]
+                out += [""] if outcome.responds_to else []
             result = await self.insight.summary(item)
             body = result.markdown.split("\n", 1)[1] if "\n" in result.markdown else ""
             out += [body.replace("\n### ", "\n#### ").strip(), ""]
         return "\n".join(out).rstrip() + "\n"
+
+    async def outcome_rows(self, items: list[Item]) -> list[dict]:
+        """Every revision of every item's outcome; ``current`` marks the one in force."""
+        rows = []
+        for item in items:
+            revisions = await self.repo.outcomes.revisions(item.id)
+            for o in revisions:
+                rows.append({
+                    "item_key": item.key, "item_title": item.title, "revision": o.revision,
+                    "current": o.revision == revisions[-1].revision, "status": o.status,
+                    "status_label": o.status_label, "text": o.text,
+                    "responds_to": "; ".join(f"{r.kind}: {r.label}" for r in o.responds_to),
+                    "recorded_at": o.created_at.isoformat(),
+                })
+        return rows
 
     async def comment_rows(self, items: list[Item], participants, include_hidden: bool) -> list[dict]:
         rows = []

@@ -44,6 +44,8 @@ from pydantic import BaseModel, Field
 from sklearn.cluster import KMeans
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, HashingVectorizer
 
+from bot.core.text import truncate
+
 __all__ = [
     "BRIEF_THRESHOLD",
     "DiscussionSummary",
@@ -396,13 +398,7 @@ def _excerpt(text: str, limit: int = 200) -> str:
     own = clean_text(text).strip() or text
     s = _EXCERPT_WS.sub(" ", own).strip()
     s = s.replace("@", "@\u200b")  # never ping from user text
-    if len(s) > limit:
-        cut = s[: limit - 1]
-        sp_ = cut.rfind(" ")
-        if sp_ > limit * 0.6:
-            cut = cut[:sp_]
-        s = cut.rstrip(" ,;:.") + "…"
-    return s
+    return truncate(s, limit)
 
 
 def _rep(c: SummaryComment) -> Representative:
@@ -1390,8 +1386,6 @@ def render_summary_markdown(
     return "\n".join(out).strip() + "\n"
 
 
-def _clip(s: str, n: int) -> str:
-    return s if len(s) <= n else s[: n - 1].rstrip() + "…"
 
 
 EMBED_UNITS = 40
@@ -1408,7 +1402,7 @@ def summary_embed_fields(
     """Plain data for one Discord embed within Discord's limits (title 256,
     description 4096, ≤25 fields of name 256 / value 1024, 6000 in total), with at most
     ``EMBED_UNITS`` (40) sentences or bullets."""
-    title = _clip(f"Summary: {_safe(topic_title)}", 256)
+    title = truncate(f"Summary: {_safe(topic_title)}", 256)
     units = 0
     head = headline(s)
     desc_parts = ["\n".join(head)] if head else []
@@ -1424,28 +1418,28 @@ def summary_embed_fields(
             return
         lines = lines[:room]
         units += len(lines)
-        fields.append(EmbedField(name=_clip(name, 256), value=_clip("\n".join(lines), 1024)))
+        fields.append(EmbedField(name=truncate(name, 256), value=truncate("\n".join(lines), 1024)))
 
     for name, lines in _sections(s, 3):
-        add(name, [f"• {_clip(ln, 300)}" for ln in lines])
+        add(name, [f"• {truncate(ln, 300)}" for ln in lines])
     if s.is_brief:
         lines = [f"{i}. \u201c{_excerpt(r.excerpt, 140)}\u201d [link]({r.jump_url})"
                  for i, r in enumerate(s.listed, 1)]
         add("What was said" if lines else "No substantive comments yet", lines or ["—"])
     else:
-        add("Themes of the discussion", [f"• {_clip(_theme_line(t), 300)}" for t in s.themes[:6]])
+        add("Themes of the discussion", [f"• {truncate(_theme_line(t), 300)}" for t in s.themes[:6]])
     if quotes:
         add("Most-quoted passages",
             [f"\u201c{_excerpt(p, 90)}\u201d — {n}×" for p, n in quotes[:3]])
     if sources:
         add("Most-cited sources",
-            [f"[{_clip(_safe(t or u), 60)}](<{u}>) — {n}" for u, t, n in sources[:3]])
-    desc = _clip("\n\n".join(desc_parts), 4096)
-    footer = _clip(_safe(status_line), 2048)
+            [f"[{truncate(_safe(t or u), 60)}](<{u}>) — {n}" for u, t, n in sources[:3]])
+    desc = truncate("\n\n".join(desc_parts), 4096)
+    footer = truncate(_safe(status_line), 2048)
     emb = EmbedData(title=title, description=desc, fields=fields[:25], footer=footer)
     while emb.total_chars() > 6000 and emb.fields:
         emb.fields.pop(-1)
     if emb.total_chars() > 6000:
-        emb.description = _clip(emb.description, max(1, 6000 - emb.total_chars() +
+        emb.description = truncate(emb.description, max(1, 6000 - emb.total_chars() +
                                                      len(emb.description)))
     return emb

@@ -35,6 +35,7 @@ import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.core.summary import N_FEATURES, FeatureCache, clean_text
+from bot.core.text import truncate
 
 __all__ = [
     "EDGE_KINDS",
@@ -327,7 +328,7 @@ def related_topics(m: TopicMap, topic_id: int, k: int = 5) -> list[tuple[int, fl
 
 def _short(title: str, n: int = TITLE_CHARS) -> str:
     title = " ".join(title.split()).replace("@", "@\u200b")
-    return title if len(title) <= n else title[: n - 1].rstrip() + "…"
+    return truncate(title, n)
 
 
 def _wrapped(title: str, width: int = 22, lines: int = 3) -> str:

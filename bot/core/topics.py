@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.core.errors import TopicNotFound
+from bot.core.input_checks import ascii_int
+from bot.core.text import truncate
 from bot.core.topic_map import TopicMap
 from bot.storage import Repository
-from bot.storage.models import Item
+from bot.storage.models import Item, Outcome
 
 CHOICE_LIMIT = 25  # Discord shows at most 25 autocomplete choices
 NAME_LIMIT = 100   # and each choice name is at most 100 characters
@@ -32,17 +34,20 @@ def topic_choices(items: Sequence[Item], typed: str) -> list[tuple[str, str]]:
         name = item.title if item.parent_id is None else f"↳ {item.title}"
         if item.locked:
             name += " 🔒"
-        out.append((name[: NAME_LIMIT - 1] + "…" if len(name) > NAME_LIMIT else name, str(item.id)))
+        out.append((truncate(name, NAME_LIMIT), str(item.id)))
     return out
 
 
-def status_line(item: Item) -> str:
-    """An item's status as people read it: open, open until…, or locked (and why)."""
+def status_line(item: Item, outcome: Outcome | None = None) -> str:
+    """An item's status as people read it: open, open until…, or locked (and why), and
+    the outcome once organisers recorded one."""
     if item.locked:
-        return "🔒 Locked" + (f": {item.lock_reason}" if item.lock_reason else "")
-    if item.closes_at:
-        return f"Open until {item.closes_at:%Y-%m-%d %H:%M} UTC"
-    return "Open for comments"
+        line = "🔒 Locked" + (f": {item.lock_reason}" if item.lock_reason else "")
+    elif item.closes_at:
+        line = f"Open until {item.closes_at:%Y-%m-%d %H:%M} UTC"
+    else:
+        line = "Open for comments"
+    return f"{line} · {outcome.headline()}" if outcome is not None else line
 
 
 async def resolve_topic(
@@ -53,9 +58,10 @@ async def resolve_topic(
     if topic:
         wanted = topic.strip()
         items = await repo.agenda.guild_items(guild_id)
-        if wanted.isdigit():
+        wanted_id = ascii_int(wanted)  # "²", "①", "４", "٣" are not ids
+        if wanted_id is not None:
             for item in items:
-                if item.id == int(wanted):
+                if item.id == wanted_id:
                     return item
         lowered = wanted.lower()
         for item in items:

@@ -59,6 +59,7 @@ class ActionsMixin:
             payload["message_reference"] = {"message_id": str(_id(reply_to))}
         files = [a if isinstance(a, FileUpload) else FileUpload(a[0], a[1])
                  for a in attachments or []]
+        self.archive_idle_threads()
         try:
             return self.post_message(_id(user_id), _id(channel_id), payload, files)
         except ApiError as e:
@@ -74,6 +75,7 @@ class ActionsMixin:
             payload["content"] = content
         if embeds is not None:
             payload["embeds"] = embeds
+        self.archive_idle_threads()
         try:
             return self.op_edit_message(_id(user_id), m, payload)
         except ApiError as e:
@@ -92,6 +94,7 @@ class ActionsMixin:
         self.bulk_delete_messages(None, _id(channel_id), [_id(i) for i in ids])
 
     async def add_reaction(self: Emulator, user_id: int, message_id: int, emoji: str) -> None:
+        self.archive_idle_threads()
         try:
             self.react(_id(user_id), self.state.message(_id(message_id)), emoji)
         except ApiError as e:
@@ -132,6 +135,7 @@ class ActionsMixin:
                             private: bool = False) -> Channel:
         """Start a thread as a member: from a message, without one, or a forum post
         (``content`` is the post's first message)."""
+        self.archive_idle_threads()
         ch = self.state.channel(_id(channel_id))
         try:
             if message_id is not None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from . import payloads as pl
 from .errors import ApiError
-from .limits import validate_message
+from .limits import DEFAULT_ATTACHMENT_SIZE_LIMIT, validate_files, validate_message
 from .state import (
     CATEGORY,
     DEFAULT_BOT_PERMISSIONS,
@@ -39,6 +39,22 @@ from .state import (
 )
 
 MAX_PINS = 50
+#: the only values Discord accepts for a thread's ``auto_archive_duration`` (minutes)
+AUTO_ARCHIVE_DURATIONS = (60, 1440, 4320, 10080)
+
+
+def auto_archive_minutes(value: Any) -> int:
+    """A thread's auto-archive duration as Discord validates it (default 1440 minutes)."""
+    if value is None:
+        return 1440
+    try:
+        minutes = int(value)
+    except (TypeError, ValueError):
+        minutes = -1
+    if minutes not in AUTO_ARCHIVE_DURATIONS:
+        raise ApiError.form("auto_archive_duration", "BASE_TYPE_CHOICES",
+                            "Value must be one of {60, 1440, 4320, 10080}.")
+    return minutes
 
 
 @dataclass
@@ -254,13 +270,40 @@ class EmulatorBase:
         if ch.is_thread:
             if ch.locked and not perms & P.MANAGE_THREADS:
                 raise ApiError(403, 160005, "Thread is locked")
-            if ch.archived:
+            if ch.archived and ch.locked:  # only a PATCH archived=false (Manage Threads) reopens it
+                raise ApiError(400, 50083, "Thread is archived")
+            if ch.archived:  # sending a message unarchives a thread that is not locked
                 self._set_archived(ch, False)
 
     def _set_archived(self, ch: Channel, archived: bool) -> None:
         ch.archived = archived
         ch.archive_timestamp = self.now_iso()
+        if not archived:
+            ch.last_activity = self.clock.now()
         self._dispatch_channel("UPDATE", ch)
+
+    def archive_idle_threads(self) -> list[Channel]:
+        """Discord's auto-archive: every active thread idle for its ``auto_archive_duration``
+        (by the emulated clock) becomes archived, with a THREAD_UPDATE. Runs whenever the
+        clock is advanced and before each REST call or participant action."""
+        now = self.clock.now()
+        done = []
+        for th in list(self.state.channels.values()):
+            if not th.is_thread or th.archived or not th.last_activity:
+                continue
+            due = th.last_activity + th.auto_archive_duration * 60
+            if now >= due:
+                th.archived = True
+                th.archive_timestamp = self.clock.iso(due)
+                self._dispatch_channel("UPDATE", th)
+                done.append(th)
+        return done
+
+    def _check_files(self, channel_id: int, files: list[FileUpload] | None) -> None:
+        """Discord's per-file (the server's limit) and per-request upload limits."""
+        guild = self.state.guilds.get(self.state.channel(channel_id).guild_id)
+        validate_files([len(f.data) for f in files or []],
+                       guild.attachment_size_limit if guild else DEFAULT_ATTACHMENT_SIZE_LIMIT)
 
     def _attachments(self, channel_id: int, files: list[FileUpload],
                      meta: list[dict[str, Any]] | None) -> list[Attachment]:
@@ -285,6 +328,7 @@ class EmulatorBase:
         files = files or []
         ch = self.state.channel(channel_id)
         validate_message(payload, len(files))
+        self._check_files(ch.id, files)
         if check:
             self._check_can_post(actor_id, ch)
             if files and not self.state.has(actor_id, P.ATTACH_FILES, ch.id):
@@ -326,6 +370,7 @@ class EmulatorBase:
             if ch.is_thread:
                 ch.message_count += 1
                 ch.total_message_sent += 1
+                ch.last_activity = self.clock.now()
         self._dispatch_message("MESSAGE_CREATE", m)
         return m
 
@@ -341,6 +386,7 @@ class EmulatorBase:
                     raise ApiError(403, 50005, "Cannot edit a message authored by another user")
                 self.state.require(actor_id, P.MANAGE_MESSAGES, m.channel_id)
         validate_message(payload, len(files or []), edit=True)
+        self._check_files(m.channel_id, files)
         if "content" in payload:
             m.content = "" if payload["content"] is None else str(payload["content"])
         if "embeds" in payload:
@@ -398,8 +444,11 @@ class EmulatorBase:
     def react(self, user_id: int, m: Message, emoji: str | dict[str, Any], *,
               check: bool = True) -> None:
         key = emoji_key(emoji)
-        users = m.reactions.setdefault(key, [])
+        users = m.reactions.get(key, [])
         if check:
+            ch = self.state.channel(m.channel_id)
+            if ch.is_thread and ch.archived:
+                raise ApiError(400, 50083, "Thread is archived")
             perms = self.state.permissions(user_id, m.channel_id)
             if not perms & P.READ_MESSAGE_HISTORY:
                 raise ApiError(403, 50013, "Missing Permissions")
@@ -407,7 +456,7 @@ class EmulatorBase:
                 raise ApiError(403, 50013, "Missing Permissions")
         if user_id in users:
             return
-        users.append(user_id)
+        m.reactions.setdefault(key, users).append(user_id)
         g = self.state.guilds.get(m.guild_id or 0)
         d = {"user_id": str(user_id), "channel_id": str(m.channel_id), "message_id": str(m.id),
              "guild_id": str(m.guild_id), "emoji": emoji_json(key), "burst": False,
@@ -572,8 +621,13 @@ class EmulatorBase:
                 raise ApiError(403, 50013, "Missing Permissions")
             if not (manage or owner or not payload["archived"]):
                 raise ApiError(403, 50013, "Missing Permissions")
-        if ch.archived and payload.get("archived", True) and set(payload) - {"archived", "locked"}:
+        # An archived thread takes no change (locked included) unless the same PATCH
+        # unarchives it: Discord answers 50083, as for edits and reactions inside it.
+        if ch.archived and payload.get("archived", True) is not False and set(payload) - {"archived"}:
             raise ApiError(400, 50083, "Thread is archived")
+        if "auto_archive_duration" in payload:
+            payload = dict(payload, auto_archive_duration=auto_archive_minutes(
+                payload["auto_archive_duration"]))
         if ("name" in payload or "auto_archive_duration" in payload) and not (manage or owner):
             raise ApiError(403, 50013, "Missing Permissions")
         if "name" in payload:
@@ -583,8 +637,12 @@ class EmulatorBase:
         if "archived" in payload and bool(payload["archived"]) != ch.archived:
             ch.archived = bool(payload["archived"])
             ch.archive_timestamp = self.now_iso()
+            if not ch.archived:
+                ch.last_activity = self.clock.now()
         if "auto_archive_duration" in payload:
             ch.auto_archive_duration = int(payload["auto_archive_duration"])
+            ch.archive_timestamp = self.now_iso()
+            ch.last_activity = self.clock.now()
         if "applied_tags" in payload:
             ch.applied_tags = [int(t) for t in payload["applied_tags"] or []]
         if "invitable" in payload:
@@ -638,8 +696,9 @@ class EmulatorBase:
         now = self.now_iso()
         th = Channel(thread_id or self.state.ids.next(), parent.guild_id, ttype,
                      normalize_channel_name(name, ttype), parent_id=parent.id, owner_id=actor_id,
-                     auto_archive_duration=int(auto_archive or 1440), archive_timestamp=now,
-                     create_timestamp=now, member_ids=[actor_id])
+                     auto_archive_duration=auto_archive_minutes(auto_archive),
+                     archive_timestamp=now, create_timestamp=now, member_ids=[actor_id],
+                     last_activity=self.clock.now())
         self.state.channels[th.id] = th
         self.state.guild(parent.guild_id).channel_ids.append(th.id)
         return th

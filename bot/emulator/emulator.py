@@ -15,6 +15,7 @@ from aiohttp import web
 from . import rest
 from .actions import ActionsMixin
 from .core import EmulatorBase
+from .dms import DirectMessages
 from .gateway import Gateway
 from .interactions import Interactions
 
@@ -95,6 +96,7 @@ class Emulator(ActionsMixin, EmulatorBase):
         super().__init__(**kw)
         self.gateway = Gateway(self)
         self.interactions = Interactions(self)
+        self.dms = DirectMessages(self)
         #: REST calls to routes the emulator does not implement (answered 404)
         self.unhandled: list[tuple[str, str]] = []
         #: exceptions raised inside handlers (answered 400 "emulator internal error")
@@ -203,8 +205,10 @@ class Emulator(ActionsMixin, EmulatorBase):
     # --- time ---------------------------------------------------------------------------
 
     def advance_time(self, seconds: float) -> None:
-        """Move the emulated clock forward (interaction deadlines, token expiry, timestamps)."""
+        """Move the emulated clock forward (interaction deadlines, token expiry, timestamps,
+        threads' auto-archive: those idle for their ``auto_archive_duration`` archive now)."""
         self.clock.advance(seconds)
+        self.archive_idle_threads()
         self.notify()
 
     # --- faults -------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import payloads as pl
 from .core import FileUpload
-from .errors import ApiError, EmulatorError
+from .errors import ApiError, EmulatorError, EmulatorForbidden
 from .limits import modal_inputs, validate_choices, validate_message, validate_modal
 from .state import Attachment, Message, P
 
@@ -202,6 +202,12 @@ class Interactions:
         perms = st.permissions(member.id, ch.id)
         if not perms & P.VIEW_CHANNEL:
             raise EmulatorError("the member cannot see this channel")
+        emu.archive_idle_threads()
+        if ch.is_thread and ch.archived:
+            # "Users cannot edit messages, add reactions, use application commands, or join
+            # archived threads" (discord-api-docs, Threads): the client offers no commands.
+            raise EmulatorForbidden("Discord does not let members use application commands or "
+                                    "components in an archived thread")
         if not emu.connected:
             raise EmulatorError("the application did not respond: no bot is connected")
         iid = st.ids.next()
@@ -222,7 +228,7 @@ class Interactions:
             "app_permissions": str(st.permissions(emu.bot_user.id, ch.id)),
             "locale": "en-US", "guild_locale": "en-US", "entitlements": [],
             "authorizing_integration_owners": {"0": str(g.id)}, "context": 0,
-            "attachment_size_limit": 26214400,
+            "attachment_size_limit": g.attachment_size_limit,
         }
         if data is not None:
             payload["data"] = data

@@ -12,6 +12,11 @@ MAX_EMBED_TOTAL = 6000
 MAX_CHOICES = 25
 MAX_MODAL_INPUTS = 5
 MAX_TEXT_INPUT_LENGTH = 4000
+MAX_ATTACHMENTS = 10
+#: Per-file upload limit of a server without boosts (the interaction's attachment_size_limit).
+DEFAULT_ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
+#: The largest request Discord takes when sending a message (all files together).
+MAX_REQUEST_SIZE = 25 * 1024 * 1024
 
 
 def _max(path: str, value: Any, limit: int) -> None:
@@ -96,6 +101,15 @@ def validate_message(payload: dict[str, Any], n_files: int, *, edit: bool = Fals
                      or payload.get("attachments"))
         if empty:
             raise ApiError(400, 50006, "Cannot send an empty message")
+
+
+def validate_files(sizes: list[int], per_file: int = DEFAULT_ATTACHMENT_SIZE_LIMIT) -> None:
+    """At most 10 files, each within the server's per-file limit, all within the request
+    limit; Discord answers 413 / 40005 otherwise."""
+    if len(sizes) > MAX_ATTACHMENTS:
+        raise ApiError.form("attachments", "BASE_TYPE_MAX_LENGTH", "Must be 10 or fewer in length.")
+    if any(n > per_file for n in sizes) or sum(sizes) > MAX_REQUEST_SIZE:
+        raise ApiError(413, 40005, "Request entity too large")
 
 
 def validate_choices(choices: list[dict[str, Any]] | None) -> None:

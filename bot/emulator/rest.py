@@ -116,6 +116,7 @@ async def handle(emu: Emulator, request: web.Request) -> web.StreamResponse:
     template, fn, params = match(method, path)
     rec = RequestRecord(method, template, path, 0, dict(request.query), time=emu.clock.now())
     emu.requests.append(rec)
+    emu.archive_idle_threads()  # what real time did meanwhile
     try:
         if not path.startswith(NO_AUTH_PREFIXES):
             if request.headers.get("Authorization") != f"Bot {emu.bot_token}":
@@ -196,6 +197,15 @@ def _limit(req: Req, default: int = 50, maximum: int = 100) -> int:
 def get_me(emu: Emulator, req: Req) -> tuple[int, Any]:
     return 200, {**pl.user_json(emu.bot_user), "verified": True, "mfa_enabled": False,
                  "email": None, "locale": "en-US"}
+
+
+@route("POST", "/users/@me/channels")
+def create_dm(emu: Emulator, req: Req) -> tuple[int, Any]:
+    try:
+        recipient = int(req.body.get("recipient_id"))
+    except (TypeError, ValueError):
+        raise ApiError.form("recipient_id", "BASE_TYPE_REQUIRED", "This field is required") from None
+    return 200, emu.dms.channel_json(emu.dms.open(recipient))
 
 
 @route("GET", "/users/{user_id}")
@@ -369,9 +379,12 @@ def history(emu: Emulator, ch: Channel, *, limit: int = 50, before: int | None =
 
 @route("GET", "/channels/{channel_id}/messages")
 def get_messages(emu: Emulator, req: Req) -> tuple[int, Any]:
-    ch = _visible_channel(emu, req.int("channel_id"))
-    if not emu.state.has(_bot(emu), 1 << 16, ch.id):
-        return 200, []
+    if emu.dms.is_dm(req.int("channel_id")):
+        ch = emu.dms.channels[req.int("channel_id")]
+    else:
+        ch = _visible_channel(emu, req.int("channel_id"))
+        if not emu.state.has(_bot(emu), 1 << 16, ch.id):
+            return 200, []
     q = req.query
     kw: dict[str, Any] = {"limit": _limit(req)}
     for key in ("before", "after", "around"):
@@ -388,6 +401,8 @@ def get_message(emu: Emulator, req: Req) -> tuple[int, Any]:
 
 @route("POST", "/channels/{channel_id}/messages")
 def create_message(emu: Emulator, req: Req) -> tuple[int, Any]:
+    if emu.dms.is_dm(req.int("channel_id")):
+        return 200, _msg(emu, emu.dms.send(req.int("channel_id"), req.body, len(req.files)))
     m = emu.post_message(_bot(emu), req.int("channel_id"), req.body, req.files)
     return 200, _msg(emu, m)
 

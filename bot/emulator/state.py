@@ -156,6 +156,8 @@ class Guild:
     name: str
     owner_id: int
     bot_role_id: int = 0
+    #: bytes per uploaded file (grows with boosts); sent as interactions' attachment_size_limit
+    attachment_size_limit: int = 10 * 1024 * 1024
     roles: dict[int, Role] = field(default_factory=dict)
     members: dict[int, Member] = field(default_factory=dict)
     channel_ids: list[int] = field(default_factory=list)
@@ -205,6 +207,10 @@ class Channel:
     message_count: int = 0
     total_message_sent: int = 0
     applied_tags: list[int] = field(default_factory=list)
+    #: emulated time (``Clock.now()``) of the thread's last activity: creation, a message,
+    #: unarchiving or a new auto-archive duration. Idle ``auto_archive_duration`` minutes
+    #: past it, the thread archives (see ``EmulatorBase.archive_idle_threads``).
+    last_activity: float = 0.0
 
     @property
     def is_thread(self) -> bool:

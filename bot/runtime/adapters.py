@@ -10,12 +10,19 @@ from bot.storage.models import AttachmentIn, IncomingMessage
 HUMAN_MESSAGE_TYPES = {discord.MessageType.default, discord.MessageType.reply}
 
 
+def in_private_thread(channel: object) -> bool:
+    """A private thread: the bot reads it only through Manage Threads, its members did not
+    speak to the consultation, so nothing in it is recorded (comments, summaries, exports)."""
+    return getattr(channel, "type", None) == discord.ChannelType.private_thread
+
+
 def is_participant_message(message: discord.Message) -> bool:
     return (
         message.guild is not None
         and not message.author.bot
         and not message.webhook_id
         and message.type in HUMAN_MESSAGE_TYPES
+        and not in_private_thread(message.channel)
     )
 
 

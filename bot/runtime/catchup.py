@@ -14,7 +14,7 @@ import logging
 import discord
 
 from bot.core.discussion import DiscussionService
-from bot.runtime.adapters import incoming, is_participant_message, parent_id_of
+from bot.runtime.adapters import in_private_thread, incoming, is_participant_message, parent_id_of
 from bot.storage import Repository
 
 log = logging.getLogger(__name__)
@@ -127,6 +127,8 @@ class CatchUp:
             except discord.HTTPException as exc:
                 log.warning("cannot list archived threads of #%s: %s", channel.name, exc)
             for thread in threads:
+                if in_private_thread(thread):  # seen through Manage Threads, never recorded
+                    continue
                 if await self.repo.agenda.item_at(thread.id) is None:
                     await self.repo.discussion.follow(thread.id, item.id, channel.id)
 

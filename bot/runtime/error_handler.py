@@ -12,6 +12,7 @@ import discord
 from discord import app_commands
 
 from bot.core.errors import UserError
+from bot.core.text import truncate
 from bot.storage.database import WriteFailed
 
 log = logging.getLogger(__name__)
@@ -72,8 +73,7 @@ async def on_app_command_error(
 
 async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:
     """Reply privately whether or not the interaction was already answered or deferred."""
-    if len(message) > 1900:  # Discord refuses content over 2000 characters
-        message = message[:1899] + "…"
+    message = truncate(message, 1900)  # Discord refuses content over 2000 characters
     try:
         if interaction.response.is_done():
             await interaction.followup.send(message, ephemeral=True)

@@ -3,6 +3,10 @@
 Idempotent: every Discord id is recorded as soon as it exists, a post is edited
 only when its rendered text changed, a channel or thread an admin deleted is
 recreated, and nothing is ever created twice.
+
+A sub-item's thread is opened with a 7-day auto-archive (the longest Discord has). Discord
+still archives it after a quiet week, and an archived thread refuses edits (50083): the
+publisher unarchives it for the edit and archives it again afterwards.
 """
 
 from __future__ import annotations
@@ -12,15 +16,20 @@ from collections.abc import Awaitable, Callable
 
 import discord
 
-from bot.core.agenda import ArticlePart, channel_name, fingerprint, render_article, thread_name
+from bot.core.article import ArticlePart, fingerprint, render_article
+from bot.core.naming import channel_name, thread_name
 from bot.core.topics import status_line
 from bot.runtime.render import part_embeds
 from bot.storage import Repository
-from bot.storage.models import Consultation, Item
+from bot.storage.models import Consultation, Item, Outcome
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, Item], Awaitable[None]]
+
+#: minutes a sub-item's thread stays in the channel list without messages (Discord's maximum)
+SUB_ITEM_AUTO_ARCHIVE = 10080
+THREAD_ARCHIVED = 50083  # Discord's error code for a change inside an archived thread
 
 
 class PublishReport:
@@ -34,10 +43,10 @@ class PublishReport:
                 f"{len(self.unchanged)} unchanged")
 
 
-def article_parts(item: Item) -> list[ArticlePart]:
+def article_parts(item: Item, outcome: Outcome | None = None) -> list[ArticlePart]:
     return render_article(
         item.title, item.summation, item.body, edited_at=item.edited_at,
-        status_line=status_line(item),
+        status_line=status_line(item, outcome),
     )
 
 
@@ -112,7 +121,7 @@ class Publisher:
         report: PublishReport,
     ) -> None:
         channel, created = await self._channel(guild, category, item, number)
-        parts = article_parts(item)
+        parts = article_parts(item, await self.repo.outcomes.latest(item.id))
         fp = fingerprint(parts)
         old_ids = [] if created else item.post_message_ids
         if not created and fp == item.post_fingerprint and await self._posts_exist(channel, old_ids):
@@ -133,7 +142,7 @@ class Publisher:
         if not isinstance(channel, discord.TextChannel):
             log.warning("sub-item %s has no parent channel; publish its parent first", item.key)
             return
-        parts = article_parts(item)
+        parts = article_parts(item, await self.repo.outcomes.latest(item.id))
         fp = fingerprint(parts)
         thread = await self._existing_thread(guild, item.thread_id)
         if thread is not None and item.channel_id == channel.id:
@@ -141,7 +150,7 @@ class Publisher:
                 report.unchanged.append(item.title)
                 return
             starter = await self._write_posts(channel, item.post_message_ids[:1], parts[:1])
-            rest = await self._write_posts(thread, item.post_message_ids[1:], parts[1:])
+            rest = await self._write_in_thread(thread, item.post_message_ids[1:], parts[1:])
             await self.repo.agenda.save_place(
                 item.id, channel_id=channel.id, thread_id=thread.id,
                 starter_message_id=starter[0], post_message_ids=starter + rest, post_fingerprint=fp,
@@ -152,7 +161,13 @@ class Publisher:
         if item.post_message_ids and item.channel_id == channel.id:
             await self._delete_quietly(channel, item.post_message_ids[0])
         starter = await channel.send(embeds=part_embeds(parts[0]))
-        thread = await starter.create_thread(name=thread_name(item.title), reason="agenda sub-item")
+        try:
+            thread = await starter.create_thread(
+                name=thread_name(item.title), auto_archive_duration=SUB_ITEM_AUTO_ARCHIVE,
+                reason="agenda sub-item")
+        except discord.HTTPException:  # no starter post without its thread
+            await self._delete_quietly(channel, starter.id)
+            raise
         await self.repo.agenda.save_place(
             item.id, channel_id=channel.id, thread_id=thread.id, starter_message_id=starter.id,
             post_message_ids=[starter.id],
@@ -177,6 +192,29 @@ class Publisher:
         return fetched if isinstance(fetched, discord.Thread) else None
 
     # --- posts -----------------------------------------------------------------------------
+
+    async def _write_in_thread(
+        self, thread: discord.Thread, old_ids: list[int], parts: list[ArticlePart]
+    ) -> list[int]:
+        """`_write_posts` inside a thread that Discord may have archived meanwhile: unarchive
+        it for the edit (a cached thread may say "active" and still be refused), then
+        archive it again as it was."""
+        if not parts and not old_ids:
+            return []
+        was_archived = thread.archived
+        if was_archived:
+            thread = await thread.edit(archived=False)
+        try:
+            ids = await self._write_posts(thread, old_ids, parts)
+        except discord.HTTPException as exc:
+            if exc.code != THREAD_ARCHIVED or was_archived:
+                raise
+            was_archived = True
+            thread = await thread.edit(archived=False)
+            ids = await self._write_posts(thread, old_ids, parts)
+        if was_archived:
+            await thread.edit(archived=True)
+        return ids
 
     async def _posts_exist(self, channel: discord.abc.Messageable, ids: list[int]) -> bool:
         if not ids:

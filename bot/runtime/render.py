@@ -6,7 +6,13 @@ import io
 
 import discord
 
-from bot.core.agenda import ArticlePart, EmbedData
+from bot.core.article import ArticlePart, EmbedData
+from bot.core.text import truncate
+
+#: Discord's limits on one message's embeds.
+MESSAGE_EMBEDS = 10
+MESSAGE_EMBED_TOTAL = 6000
+DESCRIPTION_LIMIT = 4096
 
 BRAND_COLOUR = discord.Colour.from_rgb(31, 94, 140)
 LOCKED_COLOUR = discord.Colour.from_rgb(140, 60, 40)
@@ -39,11 +45,45 @@ def bytes_file(name: str, data: bytes) -> discord.File:
     return discord.File(io.BytesIO(data), filename=name)
 
 
-def fit(text: str, limit: int) -> str:
-    """Shorten for a Discord field, saying so; only for summaries of data kept elsewhere."""
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def ts_tag(when, style: str = "f") -> str:
     """A Discord timestamp that each reader sees in their own time zone."""
     return discord.utils.format_dt(when, style) if when else "—"
+
+
+def line_chunks(lines: list[str], limit: int) -> list[str]:
+    """Whole lines joined into chunks of at most `limit` characters (a longer line is cut)."""
+    chunks, current = [], ""
+    for line in lines:
+        line = truncate(line, limit)
+        if current and len(current) + len(line) + 1 > limit:
+            chunks.append(current)
+            current = ""
+        current = f"{current}\n{line}" if current else line
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def embed_pages(sections: list[tuple[str, list[str]]], colour: discord.Colour = BRAND_COLOUR,
+                *, description_limit: int = 4000, total_limit: int = MESSAGE_EMBED_TOTAL,
+                max_embeds: int = MESSAGE_EMBEDS) -> list[list[discord.Embed]]:
+    """Titled lists as embeds, packed into messages: each message has at most 10 embeds and
+    6,000 embed characters in total, each embed at most `description_limit` characters of
+    whole lines. A list that needs more than one embed goes on under "(continued)"."""
+    pages: list[list[discord.Embed]] = []
+    current: list[discord.Embed] = []
+    size = 0
+    for title, lines in sections:
+        for n, chunk in enumerate(line_chunks(lines, description_limit)):
+            head = truncate(title if n == 0 else f"{title} (continued)", 256)
+            e = discord.Embed(title=head, description=chunk, colour=colour)
+            if current and (size + len(e) > total_limit or len(current) >= max_embeds):
+                pages.append(current)
+                current, size = [], 0
+            current.append(e)
+            size += len(e)
+    if current:
+        pages.append(current)
+    return pages

@@ -9,6 +9,7 @@ from bot.storage.database import Database, DatabaseError
 from bot.storage.discussion_store import CitationIn, DiscussionStore, QuoteIn
 from bot.storage.insight_store import InsightStore
 from bot.storage.moderation_store import ModerationStore
+from bot.storage.outcome_store import OutcomeStore
 from bot.storage.privacy_store import PrivacyStore
 
 __all__ = ["CitationIn", "Database", "DatabaseError", "QuoteIn", "Repository"]
@@ -24,6 +25,7 @@ class Repository:
         self.moderation = ModerationStore(db)
         self.privacy = PrivacyStore(db)
         self.insight = InsightStore(db)
+        self.outcomes = OutcomeStore(db)
 
     @classmethod
     async def open(cls, path: Path | str) -> Repository:

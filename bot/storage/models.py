@@ -196,6 +196,7 @@ class Participant(Record):
     display_name: str | None
     affiliation: str | None
     consent_named: bool
+    notify_outcomes: bool = False  # told when an outcome answers what they said (opt-in)
     created_at: datetime
     updated_at: datetime
 
@@ -214,3 +215,42 @@ class ChannelCursor(Record):
     item_id: int
     parent_id: int | None
     last_message_id: int
+
+
+OUTCOME_STATUSES: dict[str, str] = {
+    "under_consideration": "Under consideration",
+    "accepted": "Accepted",
+    "partly_accepted": "Partly accepted",
+    "not_taken_forward": "Not taken forward",
+    "done": "Done",
+}
+OUTCOME_MARKS = {"under_consideration": "🔎", "accepted": "✅", "partly_accepted": "◐",
+                 "not_taken_forward": "✖", "done": "🏁"}
+
+
+class OutcomeRef(Record):
+    """Something people said that the outcome answers, and the comments it stands for."""
+
+    kind: Literal["statement", "theme", "passage"]
+    label: str = Field(max_length=200)
+    comment_ids: list[int] = Field(default_factory=list)
+
+
+class Outcome(Record):
+    id: int
+    item_id: int
+    revision: int
+    status: str
+    text: str
+    responds_to: list[OutcomeRef] = Field(default_factory=list)
+    author_id: int
+    created_at: datetime
+    message_id: int | None = None
+
+    @property
+    def status_label(self) -> str:
+        return OUTCOME_STATUSES.get(self.status, self.status)
+
+    def headline(self) -> str:
+        """``"✅ Outcome: Accepted"``, for footers, lists and `/about`."""
+        return f"{OUTCOME_MARKS.get(self.status, '')} Outcome: {self.status_label}".strip()

@@ -19,6 +19,7 @@ def _participant(row) -> Participant:
     return Participant(
         user_id=row["user_id"], pseudonym=row["pseudonym"], display_name=row["display_name"],
         affiliation=row["affiliation"], consent_named=bool(row["consent_named"]),
+        notify_outcomes=bool(row["notify_outcomes"]),
         created_at=parse_ts(row["created_at"]), updated_at=parse_ts(row["updated_at"]),
     )
 
@@ -35,18 +36,20 @@ class PrivacyStore(Store):
         return {r["user_id"]: _participant(r) for r in rows}
 
     async def save_profile(
-        self, user_id: int, *, display_name: str | None, affiliation: str | None, consent_named: bool
+        self, user_id: int, *, display_name: str | None, affiliation: str | None, consent_named: bool,
+        notify_outcomes: bool = False,
     ) -> Participant:
         now = ts(utcnow())
         async with self.db.transaction() as tx:
             await tx.execute(
                 """INSERT INTO participants (user_id, pseudonym, display_name, affiliation,
-                     consent_named, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                     consent_named, notify_outcomes, created_at, updated_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (user_id) DO UPDATE SET display_name = excluded.display_name,
                      affiliation = excluded.affiliation, consent_named = excluded.consent_named,
-                     updated_at = excluded.updated_at""",
+                     notify_outcomes = excluded.notify_outcomes, updated_at = excluded.updated_at""",
                 (user_id, pseudonym_for(user_id), display_name, affiliation, int(consent_named),
-                 now, now),
+                 int(notify_outcomes), now, now),
             )
             row = await tx.fetchone("SELECT * FROM participants WHERE user_id = ?", (user_id,))
         return _participant(row)
@@ -94,6 +97,9 @@ class PrivacyStore(Store):
                 "FROM citations WHERE citer_id = ? ORDER BY id",
                 (user_id,),
             )
+            notices = await tx.fetchall(
+                "SELECT item_id, state, sent_at FROM outcome_notices WHERE user_id = ? "
+                "ORDER BY item_id", (user_id,))
             reactions_given = await tx.fetchall(
                 """SELECT c.message_id, r.emoji FROM reactions r JOIN comments c ON c.id = r.comment_id
                    WHERE r.user_id = ?""",
@@ -104,7 +110,8 @@ class PrivacyStore(Store):
             "profile": (
                 {k: profile[k] for k in ("pseudonym", "display_name", "affiliation", "created_at",
                                           "updated_at")}
-                | {"consent_named": bool(profile["consent_named"])}
+                | {"consent_named": bool(profile["consent_named"]),
+                   "notify_outcomes": bool(profile["notify_outcomes"])}
                 if profile else None
             ),
             "comments": out_comments,
@@ -117,13 +124,30 @@ class PrivacyStore(Store):
                  "message_id": str(c[5]), "created_at": c[6]} for c in citations
             ],
             "reactions_given": [{"message_id": str(r[0]), "emoji": r[1]} for r in reactions_given],
+            # told once when an outcome answered what they said (consent: /profile notify)
+            "outcome_notices": [{"item_id": n[0], "state": n[1], "sent_at": n[2]} for n in notices],
         }
+
+    async def posts_made_for(self, user_id: int) -> list[tuple[int, int]]:
+        """(channel or thread id, message id) of the bot's own posts that carry this person's
+        words: their `/quote` and `/cite` posts, not yet deleted in Discord."""
+        async with self.db.reading() as tx:
+            rows = await tx.fetchall(
+                "SELECT channel_id, message_id FROM comments "
+                "WHERE author_id = ? AND kind IN ('quote', 'citation') AND deleted_at IS NULL "
+                "ORDER BY id",
+                (user_id,),
+            )
+        return [(r[0], r[1]) for r in rows]
 
     async def erase(self, user_id: int, *, guild_id: int | None = None) -> dict[str, int]:
         """Erase a person's profile and the text they wrote; keep tombstones for counts.
 
-        Also drops cached summaries of the items they spoke in (those quote their
-        words), then checkpoints the write-ahead log so the text is gone from disk.
+        Their citations go entirely (the links, their normal forms, the link-preview titles
+        and notes say what they read). Also drops cached summaries of the items they spoke
+        in (those quote their words), then checkpoints the write-ahead log so the text is
+        gone from disk. The bot's own posts made for them are deleted by the caller (see
+        :meth:`posts_made_for`).
         """
         now = ts(utcnow())
         async with self.db.transaction() as tx:
@@ -152,11 +176,10 @@ class PrivacyStore(Store):
                 "(SELECT id FROM comments WHERE author_id = ?)",
                 (user_id,),
             )
-            cur = await tx.execute(
-                "UPDATE citations SET note = NULL WHERE citer_id = ? AND note IS NOT NULL", (user_id,)
-            )
-            notes = cur.rowcount
+            cur = await tx.execute("DELETE FROM citations WHERE citer_id = ?", (user_id,))
+            citations = cur.rowcount
             profile = await tx.execute("DELETE FROM participants WHERE user_id = ?", (user_id,))
+            await tx.execute("DELETE FROM outcome_notices WHERE user_id = ?", (user_id,))
             await tx.executemany(
                 "UPDATE items SET discussion_version = discussion_version + 1 WHERE id = ?",
                 [(i,) for i in items],
@@ -172,4 +195,4 @@ class PrivacyStore(Store):
                              moderator_id=None, guild_id=guild_id, item_id=None, reason=None,
                              when=now)
         await self.db.checkpoint()
-        return {"comments": len(ids), "citation_notes": notes, "profile": profile.rowcount}
+        return {"comments": len(ids), "citations": citations, "profile": profile.rowcount}

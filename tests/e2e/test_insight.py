@@ -55,6 +55,8 @@ async def test_summary_map_and_export(emulator, published):
     assert "International security" in answer_text(about)
 
     export = await finished(emu, await emu.slash(emulator.alice.id, crime.channel_id, "export"))
+    # more than 10 files come in two messages: wait for the last file
+    await emu.wait_for(lambda: "the-london-agenda-quotes.annotations.json" in answer_files(export))
     names = set(answer_files(export))
     assert {"the-london-agenda-report.md", "the-london-agenda-comments.csv",
             "the-london-agenda-quotes.annotations.json"} <= names

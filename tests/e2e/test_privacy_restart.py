@@ -29,7 +29,7 @@ async def test_the_erase_button_works_after_a_restart(emulator, start_client, pu
 
     done = await emu.press_button(emulator.pat.id, ask.message, erase)
     await finished(emu, done, "Erased")
-    assert "Done. Erased your profile and the text of 1 comment(s)" in answer_text(done)
+    assert "Done. Erased your profile, the text of 1 comment(s)" in answer_text(done)
     assert (await again.repo.discussion.comment(mine.id)).content is None
 
 

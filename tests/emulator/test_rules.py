@@ -3,7 +3,7 @@
 import discord
 import pytest
 
-from bot.emulator import P
+from bot.emulator import EmulatorForbidden, P
 
 
 async def test_content_limit(env):
@@ -48,6 +48,30 @@ async def test_embed_count_fields_and_total(env):
     ok = await env.dchan.send(embeds=[discord.Embed(description="d" * 4000),
                                       discord.Embed(description="d" * 2000)])
     assert len(env.emu.get_message(ok.id).embeds) == 2
+
+
+async def test_file_size_and_request_limits(env):
+    """Per file: the server's attachment_size_limit (10 MiB unboosted); per request: 25 MiB;
+    at most 10 files. Refused with 413 / 40005 and nothing posted."""
+    import io
+
+    def f(name, size):
+        return discord.File(io.BytesIO(b"x" * size), filename=name)
+
+    limit = env.guild.attachment_size_limit
+    assert limit == 10 * 1024 * 1024
+    before = len(env.emu.messages_in(env.chan.id))
+    with pytest.raises(discord.HTTPException) as e:
+        await env.dchan.send(file=f("big.bin", limit + 1))
+    assert e.value.status == 413 and e.value.code == 40005
+    with pytest.raises(discord.HTTPException) as e:  # each fits, together too much
+        await env.dchan.send(files=[f(f"{i}.bin", 9 * 1024 * 1024) for i in range(3)])
+    assert e.value.status == 413
+    assert len(env.emu.messages_in(env.chan.id)) == before
+    ok = await env.dchan.send(files=[f("a.bin", limit), f("b.bin", 1024)])
+    assert len(env.emu.get_message(ok.id).attachments) == 2
+    env.guild.attachment_size_limit = 50 * 1024 * 1024  # a boosted server
+    await env.dchan.send(file=f("boosted.bin", 20 * 1024 * 1024))
 
 
 async def test_locked_thread(env):
@@ -191,3 +215,61 @@ async def test_would_ping(env):
                              emu.default_bot_permissions & ~P.MENTION_EVERYONE)
     m = await env.dchan.send("@everyone @here")
     assert not emu.get_message(m.id).would_ping
+
+
+# --- auto-archive by the emulated clock -------------------------------------------------------
+
+async def test_threads_auto_archive_after_their_duration_of_inactivity(env):
+    emu = env.emu
+    post = await env.dchan.send("item")
+    thread = await post.create_thread(name="Sub", auto_archive_duration=60)
+    emu.advance_time(59 * 60)
+    assert not emu.channel(thread.id).archived
+    await emu.send_message(env.pat.id, thread.id, "still talking")  # activity restarts the hour
+    emu.advance_time(59 * 60)
+    assert not emu.channel(thread.id).archived
+    emu.advance_time(2 * 60)
+    th = emu.channel(thread.id)
+    assert th.archived
+    # The THREAD_UPDATE reached the bot (and discord.py dropped the thread from its cache).
+    await emu.wait_for(lambda: any(after.id == thread.id and after.archived
+                                   for _b, after in env.bot.seen["thread_update"]))
+    assert env.bot.get_guild(env.guild.id).get_thread(thread.id) is None
+    assert th.archive_timestamp < emu.clock.iso()  # when it went idle, not when the test looked
+
+
+async def test_archived_thread_refuses_lock_alone_and_edits_like_discord(env):
+    emu = env.emu
+    post = await env.dchan.send("item")
+    thread = await post.create_thread(name="Sub")
+    inside = await thread.send("article part")
+    emu.advance_time(24 * 3600 + 1)  # the default 1,440 minutes
+    assert emu.channel(thread.id).archived
+    with pytest.raises(discord.HTTPException) as e:
+        await thread.edit(locked=True)
+    assert e.value.status == 400 and e.value.code == 50083
+    assert not emu.channel(thread.id).locked
+    with pytest.raises(discord.HTTPException) as e:
+        await inside.edit(content="edited")
+    assert e.value.code == 50083
+    with pytest.raises(Exception, match="50083"):
+        await emu.add_reaction(env.pat.id, inside.id, "👍")
+    with pytest.raises(EmulatorForbidden, match="archived"):
+        await emu.slash(env.pat.id, thread.id, "ping")
+    await thread.edit(archived=False, locked=True)  # what works: unarchive in the same PATCH
+    th = emu.channel(thread.id)
+    assert th.locked and not th.archived
+    emu.advance_time(24 * 3600 + 1)
+    assert emu.channel(thread.id).archived  # a locked thread archives too …
+    with pytest.raises(discord.HTTPException) as e:
+        await thread.send("notice")  # … and then even a moderator's message is refused
+    assert e.value.code == 50083
+
+
+async def test_auto_archive_duration_must_be_one_of_discords_values(env):
+    post = await env.dchan.send("item")
+    with pytest.raises(discord.HTTPException) as e:
+        await post.create_thread(name="Sub", auto_archive_duration=120)
+    assert e.value.code == 50035
+    thread = await post.create_thread(name="Sub", auto_archive_duration=10080)
+    assert env.emu.channel(thread.id).auto_archive_duration == 10080

@@ -1,4 +1,5 @@
-"""Agenda file format, validation, Discord names and article rendering (bot.core.agenda)."""
+"""Agenda file format and validation (bot.core.agenda), Discord names (bot.core.naming),
+article rendering (bot.core.article) and sentences (bot.core.text)."""
 
 from __future__ import annotations
 
@@ -11,27 +12,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from bot.core.agenda import (
+from bot.core.agenda import AgendaInvalid, AgendaItemSpec, AgendaProblem, AgendaSpec, load_agenda
+from bot.core.article import (
     EMBED_DESCRIPTION_MAX,
     EMBED_FOOTER_MAX,
     EMBED_TITLE_MAX,
     MESSAGE_EMBED_CHARS_MAX,
     MESSAGE_EMBEDS_MAX,
-    AgendaInvalid,
-    AgendaItemSpec,
-    AgendaProblem,
-    AgendaSpec,
     ArticlePart,
     article_body_from_parts,
-    channel_name,
-    discord_len,
     fingerprint,
-    load_agenda,
     render_article,
-    sentences,
-    slugify,
-    thread_name,
 )
+from bot.core.naming import channel_name, slugify, thread_name
+from bot.core.text import discord_len, sentences
 
 ROOT = Path(__file__).resolve().parents[2]
 LONDON = ROOT / "data" / "agendas" / "london-2011.toml"
@@ -351,7 +345,7 @@ closes_at = 2030-01-01T00:00:00
     assert len(lines) == 17
     assert lines[1] == (
         "- [consultation] › titel: unknown field 'titel' — did you mean 'title'? "
-        "(allowed here: title, description)"
+        "(allowed here: title, description, reminders)"
     )
     assert str(info.value) == text
 

@@ -134,7 +134,7 @@ async def test_export_cli_writes_the_files(repo, tmp_path):
     assert done.returncode == 0, done.stderr
     assert (out / "comments.csv").read_text().count("Exported words.") == 1
     assert {p.name for p in out.iterdir()} == {"comments.csv", "quotes.csv", "citations.csv",
-                                               "moderation.csv"}
+                                               "moderation.csv", "outcomes.csv"}
 
 
 async def test_warming_fills_the_feature_cache_for_every_comment(repo):

@@ -43,7 +43,6 @@ INVALID = [
     ("", "no URL given"),
     ("   ", "no URL given"),
     ("example.org/page", "must start with https:// or http://"),
-    ("www.example.org", "did you mean https://www.example.org"),
     ("javascript:alert(1)", "'javascript:' links cannot be cited"),
     ("data:text/html,<b>x</b>", "'data:' links cannot be cited"),
     ("file:///etc/passwd", "'file:' links cannot be cited"),
@@ -151,7 +150,69 @@ def test_same_source_same_normal_form() -> None:
         "<https://www.gov.uk/guidance>",
         "https://www.gov.uk/%67uidance?fbclid=abc",
     ]
-    assert {normalise_url(u) for u in forms} == {"https://www.gov.uk/guidance"}
+    assert {normalise_url(u) for u in forms} == {"https://gov.uk/guidance"}
+
+
+def test_www_and_trailing_slash_variants_are_one_source() -> None:
+    forms = ["https://example.org/report", "https://example.org/report/",
+             "https://www.example.org/report", "https://WWW.example.org/report//",
+             validate_url("www.example.org/report/")]
+    assert {normalise_url(u) for u in forms} == {"https://example.org/report"}
+    assert normalise_url("https://www.example.org/") == "https://example.org/"
+    assert normalise_url("https://www.com/") == "https://www.com/"  # www is the name here
+
+
+def test_www_without_scheme_is_cited_as_https() -> None:
+    assert validate_url("www.example.org") == "https://www.example.org"
+    assert validate_url(" WWW.example.org/a?b=1 ") == "https://WWW.example.org/a?b=1"
+
+
+SPOOFS = [
+    ("http://192.0.0.8/", "private or reserved address"),
+    ("http://[::127.0.0.1]/", "private or reserved address"),
+    ("http://[fec0::1]/", "private or reserved address"),
+    ("https://site.test/", "local or reserved name"),
+    ("https://site.example/", "local or reserved name"),
+    ("https://site.invalid/", "local or reserved name"),
+    ("https://site.localhost/", "local or reserved name"),
+    ("https://exa\u00admple.org/", "invisible character (soft hyphen"),
+    ("https://exa\u200bmple.org/", "invisible character (zero width space"),
+    ("https://example.org\u200d/", "invisible character"),
+    ("https://\u0430pple.com/", "mixes Cyrillic and Latin"),  # Cyrillic а
+    ("https://\u0440\u0430\u0443\u0440\u0430l.com/", "mixes Cyrillic and Latin"),  # раураl
+    ("https://xn--pple-43d.com/", "mixes Cyrillic and Latin"),  # аpple in punycode
+    ("https://xn--l-7sba6dbr.com/", "mixes Cyrillic and Latin"),  # раураl in punycode
+    ("https://\u0440\u0430\u0443\u0440\u0430.com/", "look like the Latin 'paypa'"),
+    ("https://g\u03bfogle.com/", "mixes Greek and Latin"),  # Greek ο
+    ("https://example\u3002org/", "where a dot belongs"),
+    ("https://example\u2024org/", "where a dot belongs"),
+    ("https://example\uff0eorg/", "where a dot belongs"),
+    ("https://example.org/\u202egnp.exe", "text-direction control (U+202E)"),
+    ("https://example.org/a?q=\u2067x", "text-direction control"),
+    ("https://xn--zz.com/", "not valid punycode"),
+]
+
+
+@pytest.mark.parametrize(("url", "message"), SPOOFS)
+def test_spoofed_addresses_are_refused_with_a_reason(url: str, message: str) -> None:
+    with pytest.raises(InvalidURL) as err:
+        validate_url(url)
+    assert message in str(err.value)
+    assert extract_citations(f"see {url}") == []  # a message's link is skipped, not cited
+
+
+def test_homograph_reason_names_the_punycode_host() -> None:
+    with pytest.raises(InvalidURL) as err:
+        validate_url("https://\u0430pple.com/")
+    assert "xn--pple-43d.com" in str(err.value)
+
+
+@pytest.mark.parametrize("url", ["https://münchen.de/", "https://日本語.jp/", "https://пример.рф/",
+                                 "https://xn--e1afmkfd.xn--p1ai/", "https://ελλάδα.gr/",
+                                 "https://東京タワー.jp/", "https://straße.de/"])
+def test_honest_international_names_are_accepted(url: str) -> None:
+    assert validate_url(url) == url
+    assert normalise_url(url).isascii()
 
 
 # --------------------------------------------------------------------------- properties
@@ -309,8 +370,8 @@ def test_extract_citations_validates_normalises_and_deduplicates() -> None:
     )
     citations = extract_citations(message)
     assert [c.normalised_url for c in citations] == [
-        "https://www.coe.int/en/web/cybercrime",
-        "https://www.gov.uk/guidance",
+        "https://coe.int/en/web/cybercrime",
+        "https://gov.uk/guidance",
     ]
     first, second = citations
     assert first.label == "the treaty"

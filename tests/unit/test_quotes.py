@@ -21,9 +21,8 @@ from bot.core.quotes import (
     reanchor,
     selector_at,
     sentence_choices,
-    sentence_spans,
-    split_sentences,
 )
+from bot.core.text import sentence_spans, split_sentences
 from tests.unit.article_fixture import LONDON_ARTICLE, LOOKALIKE_SENTENCES
 
 A = LONDON_ARTICLE
