@@ -144,9 +144,10 @@ class InsightCog(commands.Cog):
 
 
 async def answer_publicly(interaction: discord.Interaction, note: str, **message) -> None:
-    """After a private deferral: close the private "thinking…" with `note`, then post the
-    answer for everyone (a follow-up after the original response is its own message)."""
-    await interaction.edit_original_response(content=note)
+    """After a private deferral: the first follow-up (it replaces the private "thinking…",
+    and stays private) says `note`; the second, independent of the deferral, is the answer
+    for everyone."""
+    await interaction.followup.send(note, ephemeral=True)
     await interaction.followup.send(**message, ephemeral=False)
 
 
