@@ -18,6 +18,7 @@ from bot.core.errors import BadInput, UserError
 from bot.core.input_checks import display_text_problem
 from bot.core.text import truncate
 from bot.core.topics import resolve_topic, status_line, topic_choices
+from bot.runtime.catchup import settled_note
 from bot.runtime.checks import is_organiser, readable, require_organiser, require_read
 from bot.runtime.client import ConsultationBot
 from bot.runtime.error_handler import report_error
@@ -273,7 +274,9 @@ class AgendaCog(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         item = await topic_for(interaction, topic)
         repo = self.bot.repo
+        note = await settled_note(self.bot)  # a catch-up after a reconnect may still be running
         counts = await repo.discussion.counts(item.id)
+        unverified, before = await repo.discussion.unverified(item.id)
         e = discord.Embed(title=truncate(item.title, 256), description=item.summation,
                           colour=LOCKED_COLOUR if item.locked else BRAND_COLOUR)
         outcome = await repo.outcomes.latest(item.id)
@@ -295,7 +298,13 @@ class AgendaCog(commands.Cog):
             e.add_field(name="Related topics", value=related, inline=False)
         if item.discord_id:
             e.add_field(name="Channel", value=channel_link(item.guild_id, item.discord_id), inline=False)
-        await interaction.followup.send(embed=e, ephemeral=True)
+        if unverified:
+            e.add_field(name="Not re-checked", inline=False, value=(
+                f"{unverified} comment{'s' if unverified != 1 else ''} posted before "
+                f"{ts_tag(discord.utils.snowflake_time(before))} "
+                f"{'were' if unverified != 1 else 'was'} not re-checked for edits, deletions or "
+                "reactions made while the bot was last offline."))
+        await interaction.followup.send(content=note, embed=e, ephemeral=True)
 
     async def related_lines(self, item: Item, interaction: discord.Interaction) -> list[str]:
         """Related topics (only those the member can read) come from the map's evidence, which the insight cog owns."""

@@ -12,6 +12,7 @@ from bot.core.discussion import DiscussionService
 from bot.core.errors import BadInput
 from bot.core.text import truncate
 from bot.runtime.adapters import item_place, parent_id_of
+from bot.runtime.catchup import settled_note
 from bot.runtime.checks import require_post
 from bot.runtime.client import ConsultationBot
 from bot.runtime.render import BRAND_COLOUR, message_link
@@ -97,6 +98,7 @@ class CitationsCog(commands.Cog):
     async def citations(self, interaction: discord.Interaction, topic: str | None = None) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         item = await topic_for(interaction, topic)
+        note = await settled_note(self.bot)  # a catch-up after a reconnect may still be running
         sources = await self.bot.repo.discussion.sources(item.id)
         e = discord.Embed(title=truncate(f"Sources cited in “{item.title}”", 256), colour=BRAND_COLOUR)
         if not sources:
@@ -118,7 +120,7 @@ class CitationsCog(commands.Cog):
             lines.append(line)
         if lines:
             e.description = "\n".join(lines)
-        await interaction.followup.send(embed=e, ephemeral=True)
+        await interaction.followup.send(content=note, embed=e, ephemeral=True)
 
 
 async def setup(bot: ConsultationBot) -> None:

@@ -72,12 +72,12 @@ class DiscussionCog(commands.Cog):
         if self._catchup_task is not None:
             self._catchup_task.cancel()
 
-    # --- catch-up on every (re)connect -----------------------------------------------------
+    # --- catch-up on every new session (READY; a RESUME replays the missed events) ---------
 
     def _schedule_catchup(self) -> None:
         self._catchup_again = True
         if self._catchup_task is not None and not self._catchup_task.done():
-            return  # the running task goes round again: a reconnect came mid-pass
+            return  # the running task goes round again: a new session came mid-pass
         self._catchup_task = asyncio.create_task(self._run_catchup())
 
     async def _run_catchup(self) -> None:
@@ -89,20 +89,18 @@ class DiscussionCog(commands.Cog):
                 log.exception("catch-up failed; it runs again")
                 self._catchup_again = True
                 await asyncio.sleep(self.catchup.max_backoff)
+        self.catchup.finish()
         self.bot.dispatch("catchup_done")
 
     @commands.Cog.listener()
-    async def on_disconnect(self) -> None:
-        self.discussion.desync()  # before any event of the next connection is handled
+    async def on_connect(self) -> None:
+        # READY of a new session (discord.py dispatches it before any later event): events
+        # were missed; until catch-up has read a channel, live messages do not move its cursor.
+        self.discussion.desync()
+        self.catchup.begin()
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
-        self.discussion.desync()
-        self._schedule_catchup()
-
-    @commands.Cog.listener()
-    async def on_resumed(self) -> None:
-        self.discussion.desync()
         self._schedule_catchup()
 
     # --- live events -----------------------------------------------------------------------
@@ -161,9 +159,29 @@ class DiscussionCog(commands.Cog):
                     payload.message_id, payload.user_id, str(payload.emoji), False))
 
     @commands.Cog.listener()
+    async def on_raw_reaction_clear(self, payload: discord.RawReactionClearEvent) -> None:
+        if payload.guild_id:  # a moderator's "remove all reactions"
+            async with self.in_order(payload.message_id):
+                await self.writes.run(payload.channel_id, lambda: self.bot.repo.discussion
+                                      .clear_reactions(payload.message_id))
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_clear_emoji(self, payload: discord.RawReactionClearEmojiEvent) -> None:
+        if payload.guild_id:  # a moderator's "remove emoji"
+            async with self.in_order(payload.message_id):
+                await self.writes.run(payload.channel_id, lambda: self.bot.repo.discussion
+                                      .clear_reactions(payload.message_id, str(payload.emoji)))
+
+    @commands.Cog.listener()
+    async def on_guild_channel_create(self, channel: discord.abc.GuildChannel) -> None:
+        # Created while connected: its whole history comes through the live stream.
+        self.discussion.mark_in_sync(channel.id, self.discussion.epoch)
+
+    @commands.Cog.listener()
     async def on_thread_create(self, thread: discord.Thread) -> None:
         if in_private_thread(thread):  # not part of the consultation's record
             return
+        self.discussion.mark_in_sync(thread.id, self.discussion.epoch)  # as for channels
         if await self.bot.repo.agenda.item_at(thread.id) is None and thread.parent_id:
             await self.writes.run(thread.id, lambda: self.discussion.item_for(
                 thread.id, thread.parent_id))

@@ -15,6 +15,7 @@ from bot.core.report import ReportBuilder
 from bot.core.text import truncate
 from bot.core.topic_map import render_png, render_text
 from bot.core.topics import only_topics
+from bot.runtime.catchup import settled_note
 from bot.runtime.checks import can_read, require_organiser
 from bot.runtime.client import ConsultationBot
 from bot.runtime.render import BRAND_COLOUR, bytes_file, channel_link, text_file, ts_tag
@@ -60,6 +61,7 @@ class InsightCog(commands.Cog):
         # a shared summary is posted for everyone once it is ready (see `answer_publicly`).
         await interaction.response.defer(ephemeral=True, thinking=True)
         item = await topic_for(interaction, topic)
+        note = await settled_note(self.bot)  # a catch-up after a reconnect may still be running
         result = await self.insight.summary(item)
         data = result.embed
         e = discord.Embed(title=data.title, description=data.description, colour=BRAND_COLOUR,
@@ -71,7 +73,8 @@ class InsightCog(commands.Cog):
         freshness = (f"unchanged since {ts_tag(result.computed_at, 'R')}" if result.from_cache
                      else "computed now")
         answer = dict(
-            content=f"Summary of “{truncate(item.title, 150)}” ({freshness}); the full report is attached.",
+            content=f"Summary of “{truncate(item.title, 150)}” ({freshness}); the full report is attached."
+            + (f"\n{note}" if note else ""),
             embed=e, file=text_file(f"summary-{item.key}.md", result.markdown),
         )
         if share:
@@ -132,13 +135,15 @@ class InsightCog(commands.Cog):
         consultations = await self.bot.repo.agenda.consultations(interaction.guild_id)
         if not consultations:
             raise UserError("There is no agenda in this server yet: nothing to export.")
+        note = await settled_note(self.bot)  # a catch-up after a reconnect may still be running
         fmt = format.value if format else "all"
         for consultation in consultations:
             files = await self.reports.build(consultation, fmt, include_hidden=include_hidden)
             attachments = [bytes_file(f"{consultation.key}-{name}", data) for name, data in files.items()]
             for start in range(0, len(attachments), 10):  # Discord takes 10 files per message
                 await interaction.followup.send(
-                    f"“{truncate(consultation.title, 150)}”: {', '.join(files)}" if start == 0 else None,
+                    f"“{truncate(consultation.title, 150)}”: {', '.join(files)}"
+                    + (f"\n{note}" if note else "") if start == 0 else None,
                     files=attachments[start:start + 10], ephemeral=True,
                 )
 

@@ -117,7 +117,8 @@ class ReportBuilder:
                 rows.append({
                     "message_id": str(c.message_id), "item": item.key, "item_title": item.title,
                     "thread_id": str(c.thread_id or ""), "author": display_name(c.author_id, participants),
-                    "affiliation": affiliation(c.author_id, participants), "kind": c.kind,
+                    "affiliation": affiliation(c.author_id, participants),
+                    "kind": "forward" if c.forwarded else c.kind,
                     "created_at": c.created_at.isoformat(),
                     "edited_at": c.edited_at.isoformat() if c.edited_at else "",
                     "reply_to": str(c.reply_to_message_id or ""), "hidden": c.hidden,

@@ -93,15 +93,37 @@ class ActionsMixin:
         """Bulk-delete as a moderator tool would (MESSAGE_DELETE_BULK)."""
         self.bulk_delete_messages(None, _id(channel_id), [_id(i) for i in ids])
 
-    async def add_reaction(self: Emulator, user_id: int, message_id: int, emoji: str) -> None:
+    async def add_reaction(self: Emulator, user_id: int, message_id: int, emoji: str, *,
+                           burst: bool = False) -> None:
+        """React as a member (``burst``: a super reaction)."""
         self.archive_idle_threads()
         try:
-            self.react(_id(user_id), self.state.message(_id(message_id)), emoji)
+            self.react(_id(user_id), self.state.message(_id(message_id)), emoji, burst=burst)
         except ApiError as e:
             raise _forbidden(e) from None
 
-    async def remove_reaction(self: Emulator, user_id: int, message_id: int, emoji: str) -> None:
-        self.unreact(_id(user_id), self.state.message(_id(message_id)), emoji)
+    async def remove_reaction(self: Emulator, user_id: int, message_id: int, emoji: str, *,
+                              burst: bool = False) -> None:
+        self.unreact(_id(user_id), self.state.message(_id(message_id)), emoji, burst=burst)
+
+    async def remove_all_reactions(self: Emulator, moderator_id: int, message_id: int,
+                                   emoji: str | None = None) -> None:
+        """A moderator clears a message's reactions (all, or one emoji's), as in Discord's
+        client: MESSAGE_REACTION_REMOVE_ALL / MESSAGE_REACTION_REMOVE_EMOJI."""
+        try:
+            self.clear_reactions(_id(moderator_id), self.state.message(_id(message_id)), emoji)
+        except ApiError as e:
+            raise _forbidden(e) from None
+
+    async def forward_message(self: Emulator, user_id: int, message_id: int | Message,
+                              channel_id: int) -> Message:
+        """Forward a message into a channel as a member: a new message with no content of
+        its own, ``message_reference.type`` 1 and a ``message_snapshots`` copy."""
+        payload = {"message_reference": {"type": 1, "message_id": str(_id(message_id))}}
+        try:
+            return self.post_message(_id(user_id), _id(channel_id), payload)
+        except ApiError as e:
+            raise _forbidden(e) from None
 
     async def pin_message(self: Emulator, user_id: int, message_id: int) -> None:
         try:

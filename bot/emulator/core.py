@@ -14,7 +14,12 @@ from typing import Any
 
 from . import payloads as pl
 from .errors import ApiError
-from .limits import DEFAULT_ATTACHMENT_SIZE_LIMIT, validate_files, validate_message
+from .limits import (
+    DEFAULT_ATTACHMENT_SIZE_LIMIT,
+    refuse_invalid_unicode,
+    validate_files,
+    validate_message,
+)
 from .state import (
     CATEGORY,
     DEFAULT_BOT_PERMISSIONS,
@@ -55,6 +60,10 @@ def auto_archive_minutes(value: Any) -> int:
         raise ApiError.form("auto_archive_duration", "BASE_TYPE_CHOICES",
                             "Value must be one of {60, 1440, 4320, 10080}.")
     return minutes
+
+
+FORWARD = 1  # message_reference type of a forwarded message
+HAS_SNAPSHOT = 1 << 14  # message flag of a forward
 
 
 @dataclass
@@ -327,6 +336,7 @@ class EmulatorBase:
         """Create a message as ``actor_id`` (rule-checked unless ``check=False``)."""
         files = files or []
         ch = self.state.channel(channel_id)
+        refuse_invalid_unicode(payload)
         validate_message(payload, len(files))
         self._check_files(ch.id, files)
         if check:
@@ -337,7 +347,10 @@ class EmulatorBase:
             self._set_archived(ch, False)
         ref = payload.get("message_reference")
         mtype = msg_type if msg_type is not None else 0
-        if ref and msg_type is None:
+        snapshots: list[dict[str, Any]] = []
+        if ref and int(ref.get("type") or 0) == FORWARD:
+            ref, snapshots = self._forward_reference(actor_id, ch, payload, ref, check)
+        elif ref and msg_type is None:
             target = self.state.messages.get(int(ref.get("message_id") or 0))
             if target is None or target.deleted or target.channel_id != ch.id:
                 if ref.get("fail_if_not_exists", True):
@@ -361,7 +374,10 @@ class EmulatorBase:
             application_id=self.application_id if webhook_id else None,
             interaction_metadata=interaction_metadata, ephemeral=ephemeral,
             tts=bool(payload.get("tts")), nonce=payload.get("nonce"),
+            snapshots=snapshots,
         )
+        if snapshots:
+            m.flags |= HAS_SNAPSHOT
         m.would_ping = self.state.compute_pings(m, m.allowed_mentions)
         self.state.messages[m.id] = m
         if not ephemeral:
@@ -374,9 +390,35 @@ class EmulatorBase:
         self._dispatch_message("MESSAGE_CREATE", m)
         return m
 
+    def _forward_reference(self, actor_id: int, ch: Channel, payload: dict[str, Any],
+                           ref: dict[str, Any], check: bool
+                           ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """A forward: message_reference type 1 to a message the actor can read. The new
+        message has no content of its own; it carries a snapshot of the original."""
+        if payload.get("content") or payload.get("embeds") or payload.get("attachments"):
+            raise ApiError.form("message_reference", "MESSAGE_FORWARD_WITH_CONTENT",
+                                "Forwarded messages cannot have content")
+        source = self.state.messages.get(int(ref.get("message_id") or 0))
+        if source is None or source.deleted or source.ephemeral:
+            raise ApiError.form("message_reference", "MESSAGE_REFERENCE_UNKNOWN_MESSAGE",
+                                "Unknown message")
+        if check:
+            need = P.VIEW_CHANNEL | P.READ_MESSAGE_HISTORY
+            if self.state.permissions(actor_id, source.channel_id) & need != need:
+                raise ApiError(403, 50001, "Missing Access")
+        src = pl.message_json(self.state, source, self.base_url, with_referenced=False)
+        snapshot = {k: src[k] for k in ("type", "content", "embeds", "attachments", "timestamp",
+                                        "edited_timestamp", "flags", "mentions", "mention_roles",
+                                        "components")}
+        snapshot["stickers"] = []
+        return ({"type": FORWARD, "message_id": str(source.id),
+                 "channel_id": str(source.channel_id), "guild_id": str(source.guild_id)},
+                [{"message": snapshot}])
+
     def op_edit_message(self, actor_id: int, m: Message, payload: dict[str, Any],
                      files: list[FileUpload] | None = None, *, check: bool = True) -> Message:
         """Edit a message. Only its author may change content; others may only touch flags."""
+        refuse_invalid_unicode(payload)
         if check:
             ch = self.state.channel(m.channel_id)
             if ch.is_thread and ch.archived:
@@ -442,9 +484,11 @@ class EmulatorBase:
     # --- reactions ----------------------------------------------------------------------
 
     def react(self, user_id: int, m: Message, emoji: str | dict[str, Any], *,
-              check: bool = True) -> None:
+              check: bool = True, burst: bool = False) -> None:
+        """Add a reaction (``burst``: a super reaction, listed apart by Discord)."""
         key = emoji_key(emoji)
-        users = m.reactions.get(key, [])
+        table = m.burst_reactions if burst else m.reactions
+        users = table.get(key, [])
         if check:
             ch = self.state.channel(m.channel_id)
             if ch.is_thread and ch.archived:
@@ -452,30 +496,52 @@ class EmulatorBase:
             perms = self.state.permissions(user_id, m.channel_id)
             if not perms & P.READ_MESSAGE_HISTORY:
                 raise ApiError(403, 50013, "Missing Permissions")
-            if not users and not perms & P.ADD_REACTIONS:
+            shown = users or m.reactions.get(key) or m.burst_reactions.get(key)
+            if not shown and not perms & P.ADD_REACTIONS:
                 raise ApiError(403, 50013, "Missing Permissions")
         if user_id in users:
             return
-        m.reactions.setdefault(key, users).append(user_id)
+        table.setdefault(key, users).append(user_id)
         g = self.state.guilds.get(m.guild_id or 0)
         d = {"user_id": str(user_id), "channel_id": str(m.channel_id), "message_id": str(m.id),
-             "guild_id": str(m.guild_id), "emoji": emoji_json(key), "burst": False,
-             "burst_colors": [], "type": 0, "message_author_id": str(m.author_id)}
+             "guild_id": str(m.guild_id), "emoji": emoji_json(key), "burst": burst,
+             "burst_colors": ["#ffcc4d"] if burst else [], "type": 1 if burst else 0,
+             "message_author_id": str(m.author_id)}
         if g and user_id in g.members:
             d["member"] = pl.member_json(g.members[user_id])
         self.dispatch("MESSAGE_REACTION_ADD", d)
 
-    def unreact(self, user_id: int, m: Message, emoji: str | dict[str, Any]) -> None:
+    def unreact(self, user_id: int, m: Message, emoji: str | dict[str, Any], *,
+                burst: bool = False) -> None:
         key = emoji_key(emoji)
-        users = m.reactions.get(key) or []
+        table = m.burst_reactions if burst else m.reactions
+        users = table.get(key) or []
         if user_id not in users:
             return
         users.remove(user_id)
         if not users:
-            m.reactions.pop(key, None)
+            table.pop(key, None)
         self.dispatch("MESSAGE_REACTION_REMOVE", {
             "user_id": str(user_id), "channel_id": str(m.channel_id), "message_id": str(m.id),
-            "guild_id": str(m.guild_id), "emoji": emoji_json(key), "burst": False, "type": 0})
+            "guild_id": str(m.guild_id), "emoji": emoji_json(key), "burst": burst,
+            "type": 1 if burst else 0})
+
+    def clear_reactions(self, actor_id: int, m: Message,
+                        emoji: str | dict[str, Any] | None = None) -> None:
+        """A moderator removes every reaction of a message (MESSAGE_REACTION_REMOVE_ALL), or
+        every reaction with one emoji (MESSAGE_REACTION_REMOVE_EMOJI); needs Manage Messages."""
+        self.state.require(actor_id, P.MANAGE_MESSAGES, m.channel_id)
+        where = {"channel_id": str(m.channel_id), "message_id": str(m.id),
+                 "guild_id": str(m.guild_id)}
+        if emoji is None:
+            m.reactions.clear()
+            m.burst_reactions.clear()
+            self.dispatch("MESSAGE_REACTION_REMOVE_ALL", where)
+            return
+        key = emoji_key(emoji)
+        m.reactions.pop(key, None)
+        m.burst_reactions.pop(key, None)
+        self.dispatch("MESSAGE_REACTION_REMOVE_EMOJI", {**where, "emoji": emoji_json(key)})
 
     # --- pins ---------------------------------------------------------------------------
 

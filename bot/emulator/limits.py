@@ -19,6 +19,25 @@ DEFAULT_ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
 MAX_REQUEST_SIZE = 25 * 1024 * 1024
 
 
+def has_lone_surrogate(value: Any) -> bool:
+    """True if a string anywhere in ``value`` holds a UTF-16 surrogate code point on its own.
+
+    Discord stores text as UTF-8, where unpaired surrogates cannot be represented: it refuses
+    such a body instead of storing or returning invalid text (discord-api-docs#6561)."""
+    if isinstance(value, str):
+        return any("\ud800" <= ch <= "\udfff" for ch in value)
+    if isinstance(value, dict):
+        return any(has_lone_surrogate(k) or has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(has_lone_surrogate(v) for v in value)
+    return False
+
+
+def refuse_invalid_unicode(value: Any) -> None:
+    if has_lone_surrogate(value):
+        raise ApiError(400, 50109, "The request body contains invalid JSON.")
+
+
 def _max(path: str, value: Any, limit: int) -> None:
     if value is not None and len(str(value)) > limit:
         raise ApiError.form(path, "BASE_TYPE_MAX_LENGTH", f"Must be {limit} or fewer in length.")
@@ -98,8 +117,9 @@ def validate_message(payload: dict[str, Any], n_files: int, *, edit: bool = Fals
     if not edit:
         empty = not (content or payload.get("embeds") or n_files or payload.get("components")
                      or payload.get("sticker_ids") or payload.get("poll")
-                     or payload.get("attachments"))
-        if empty:
+                     or payload.get("attachments")
+                     or int((payload.get("message_reference") or {}).get("type") or 0) == 1)
+        if empty:  # a forward (message_reference type 1) has no content of its own
             raise ApiError(400, 50006, "Cannot send an empty message")
 
 

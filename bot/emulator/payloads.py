@@ -94,14 +94,17 @@ def attachment_json(a: Any, base_url: str) -> dict[str, Any]:
 
 def reactions_json(m: Message, viewer_id: int) -> list[dict[str, Any]]:
     out = []
-    for key, users in m.reactions.items():
-        if not users:
+    for key in dict.fromkeys([*m.reactions, *m.burst_reactions]):
+        normal, burst = m.reactions.get(key) or [], m.burst_reactions.get(key) or []
+        if not normal and not burst:
             continue
         name, _, eid = key.partition(":")
         out.append({
             "emoji": {"id": eid or None, "name": name},
-            "count": len(users), "count_details": {"burst": 0, "normal": len(users)},
-            "me": viewer_id in users, "me_burst": False, "burst_colors": [],
+            "count": len(normal) + len(burst),
+            "count_details": {"burst": len(burst), "normal": len(normal)},
+            "me": viewer_id in normal, "me_burst": viewer_id in burst,
+            "burst_colors": ["#ffcc4d"] if burst else [],
         })
     return out
 
@@ -121,6 +124,8 @@ def message_json(state: State, m: Message, base_url: str, *, viewer_id: int = 0,
         "embeds": m.embeds, "components": m.components, "pinned": m.pinned, "flags": m.flags,
         "reactions": reactions_json(m, viewer_id),
     }
+    if m.snapshots:
+        d["message_snapshots"] = m.snapshots
     if m.guild_id:
         d["guild_id"] = str(m.guild_id)
     if m.webhook_id:

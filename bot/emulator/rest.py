@@ -20,6 +20,7 @@ from aiohttp import web
 from . import payloads as pl
 from .core import FileUpload, RequestRecord
 from .errors import ApiError
+from .limits import refuse_invalid_unicode
 from .state import PUBLIC_THREAD, Channel, Message
 
 if TYPE_CHECKING:
@@ -95,6 +96,7 @@ async def read_body(request: web.Request) -> tuple[Any, list[FileUpload]]:
         async for part in reader:
             if part.name == "payload_json":
                 payload = json.loads(await part.text())
+                refuse_invalid_unicode(payload)
             elif part.filename is not None:
                 data = await part.read()
                 files.append(FileUpload(part.filename, bytes(data),
@@ -104,9 +106,11 @@ async def read_body(request: web.Request) -> tuple[Any, list[FileUpload]]:
     if not raw:
         return None, files
     try:
-        return json.loads(raw), files
+        body = json.loads(raw)
     except ValueError:
         raise ApiError(400, 50109, "The request body contains invalid JSON.") from None
+    refuse_invalid_unicode(body)  # a lone surrogate escape is valid JSON but not text
+    return body, files
 
 
 async def handle(emu: Emulator, request: web.Request) -> web.StreamResponse:
@@ -455,7 +459,11 @@ def reaction_users(emu: Emulator, req: Req) -> tuple[int, Any]:
     from .core import emoji_key
 
     m = _channel_message(emu, req)
-    users = m.reactions.get(emoji_key(req.params["emoji"]), [])
+    kind = req.query.get("type", "0")
+    if kind not in ("0", "1"):
+        raise ApiError.form("type", "ENUM_TYPE_COERCE", f"Value \"{kind}\" is not a valid enum value.")
+    listed = m.burst_reactions if kind == "1" else m.reactions  # type 0 (normal) by default
+    users = listed.get(emoji_key(req.params["emoji"]), [])
     after = int(req.query.get("after", 0))
     ids = sorted(u for u in users if u > after)[: _limit(req, 25)]
     return 200, [pl.user_json(emu.state.users[u]) for u in ids]
@@ -463,12 +471,13 @@ def reaction_users(emu: Emulator, req: Req) -> tuple[int, Any]:
 
 @route("DELETE", "/channels/{channel_id}/messages/{message_id}/reactions")
 def clear_reactions(emu: Emulator, req: Req) -> tuple[int, Any]:
-    m = _channel_message(emu, req)
-    emu.state.require(_bot(emu), 1 << 13, m.channel_id)
-    m.reactions.clear()
-    emu.dispatch("MESSAGE_REACTION_REMOVE_ALL", {"channel_id": str(m.channel_id),
-                                                 "message_id": str(m.id),
-                                                 "guild_id": str(m.guild_id)})
+    emu.clear_reactions(_bot(emu), _channel_message(emu, req))
+    return 204, None
+
+
+@route("DELETE", "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}")
+def clear_emoji_reactions(emu: Emulator, req: Req) -> tuple[int, Any]:
+    emu.clear_reactions(_bot(emu), _channel_message(emu, req), req.params["emoji"])
     return 204, None
 
 

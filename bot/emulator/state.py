@@ -261,6 +261,10 @@ class Message:
     pinned: bool = False
     pinned_at: str | None = None
     reactions: dict[str, list[int]] = field(default_factory=dict)
+    #: super reactions (type 1 "burst"), by emoji; counted apart in ``count_details``
+    burst_reactions: dict[str, list[int]] = field(default_factory=dict)
+    #: a forward (``message_reference.type`` 1) carries a copy of the original here
+    snapshots: list[dict[str, Any]] = field(default_factory=list)
     reference: dict[str, Any] | None = None
     timestamp: str = ""
     edited_timestamp: str | None = None

@@ -67,6 +67,7 @@ def _comment(row) -> Comment:
         erased_at=parse_ts(row["erased_at"]),
         hidden=bool(row["hidden"]),
         hidden_reason=row["hidden_reason"],
+        forwarded=bool(row["forwarded"]),
     )
 
 
@@ -199,11 +200,11 @@ class DiscussionStore(Store):
             if row is None:
                 comment_id = await tx.insert(
                     """INSERT INTO comments (message_id, item_id, channel_id, thread_id, author_id,
-                         reply_to_message_id, kind, content, created_at, edited_at)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                         reply_to_message_id, kind, content, created_at, edited_at, forwarded)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                     (message.message_id, item_id, message.channel_id, message.thread_id,
                      message.author_id, message.reply_to_message_id, kind, message.content,
-                     ts(message.created_at), ts(message.edited_at)),
+                     ts(message.created_at), ts(message.edited_at), int(message.forwarded)),
                 )
                 await tx.executemany(
                     "INSERT INTO attachments (comment_id, filename, url, content_type) VALUES (?, ?, ?, ?)",
@@ -270,10 +271,11 @@ class DiscussionStore(Store):
                     fresh.append(entry)
             added = await tx.executemany(
                 """INSERT INTO comments (message_id, item_id, channel_id, thread_id, author_id,
-                     reply_to_message_id, kind, content, created_at, edited_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                     reply_to_message_id, kind, content, created_at, edited_at, forwarded)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 [(m.message_id, item_id, m.channel_id, m.thread_id, m.author_id,
-                  m.reply_to_message_id, kind, m.content, ts(m.created_at), ts(m.edited_at))
+                  m.reply_to_message_id, kind, m.content, ts(m.created_at), ts(m.edited_at),
+                  int(m.forwarded))
                  for m, _, _ in fresh],
             )
             # Messages with quotes, links or files: their annotations need the new comment id.
@@ -449,6 +451,50 @@ class DiscussionStore(Store):
             )
         return [_comment(r) for r in rows]
 
+    async def comments_between(self, channel_id: int, after_id: int, through_id: int) -> list[Comment]:
+        """Stored, not deleted comments of a channel with `after_id <= message id <= through_id`."""
+        async with self.db.reading() as tx:
+            rows = await tx.fetchall(
+                "SELECT * FROM comments WHERE channel_id = ? AND message_id BETWEEN ? AND ? "
+                "AND deleted_at IS NULL ORDER BY message_id",
+                (channel_id, after_id, through_id),
+            )
+        return [_comment(r) for r in rows]
+
+    # --- what catch-up could not verify ----------------------------------------------------
+
+    async def set_unverified(self, marks: dict[int, int]) -> int:
+        """channel -> message id below which stored comments were not re-checked after the
+        last downtime. Channels with no such comment are marked verified (NULL).
+        Returns how many visible comments are not verified."""
+        total = 0
+        async with self.db.transaction() as tx:
+            for channel_id, before in marks.items():
+                row = await tx.fetchone(
+                    f"SELECT COUNT(*) FROM comments c WHERE c.channel_id = ? "  # noqa: S608
+                    f"AND c.message_id < ? AND {VISIBLE}",
+                    (channel_id, before),
+                )
+                total += row[0]
+                await tx.execute(
+                    "UPDATE channel_cursors SET unverified_before = ? WHERE channel_id = ?",
+                    (before if row[0] else None, channel_id),
+                )
+        return total
+
+    async def unverified(self, item_id: int) -> tuple[int, int | None]:
+        """(how many visible comments of the item were not re-checked after the last
+        downtime, the newest message id below which that holds in one of its channels)."""
+        async with self.db.reading() as tx:
+            row = await tx.fetchone(
+                f"""SELECT COUNT(*), MAX(k.unverified_before) FROM comments c
+                    JOIN channel_cursors k ON k.channel_id = c.channel_id
+                    WHERE c.item_id = ? AND k.unverified_before IS NOT NULL
+                      AND c.message_id < k.unverified_before AND {VISIBLE}""",  # noqa: S608
+                (item_id,),
+            )
+        return row[0], row[1]
+
     async def revisions(self, comment_id: int) -> list[CommentRevision]:
         async with self.db.reading() as tx:
             rows = await tx.fetchall(
@@ -483,6 +529,24 @@ class DiscussionStore(Store):
             if cur.rowcount:
                 await self._touch_item(tx, row["item_id"], None, row["id"])
         return True
+
+    async def clear_reactions(self, message_id: int, emoji: str | None = None) -> int:
+        """A moderator removed every reaction of a message, or every one with `emoji`."""
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone(
+                "SELECT id, item_id FROM comments WHERE message_id = ?", (message_id,)
+            )
+            if row is None:
+                return 0
+            if emoji is None:
+                cur = await tx.execute("DELETE FROM reactions WHERE comment_id = ?", (row["id"],))
+            else:
+                cur = await tx.execute(
+                    "DELETE FROM reactions WHERE comment_id = ? AND emoji = ?", (row["id"], emoji)
+                )
+            if cur.rowcount:
+                await self._touch_item(tx, row["item_id"], None, row["id"])
+            return cur.rowcount
 
     async def replace_reactions(self, message_id: int, reactions: Iterable[tuple[int, str]]) -> None:
         """Make the stored reactions of a message equal to what Discord shows (catch-up)."""

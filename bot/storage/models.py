@@ -93,6 +93,7 @@ class IncomingMessage(Record):
     reply_to_message_id: int | None = None
     attachments: list[AttachmentIn] = Field(default_factory=list)
     link_previews: dict[str, str] = Field(default_factory=dict)  # url -> title from Discord's embeds
+    forwarded: bool = False  # a forward: `content` is the forwarded message's text (its snapshot)
 
 
 class Comment(Record):
@@ -111,6 +112,7 @@ class Comment(Record):
     erased_at: datetime | None
     hidden: bool
     hidden_reason: str | None
+    forwarded: bool = False  # a forwarded message: the text is the original's, shared by the author
 
 
 class CommentRevision(Record):

@@ -97,6 +97,12 @@ class EmuBot(commands.Bot):
     async def on_raw_reaction_add(self, p: Any) -> None:
         self.record("raw_reaction_add", p)
 
+    async def on_raw_reaction_clear(self, p: Any) -> None:
+        self.record("raw_reaction_clear", p)
+
+    async def on_raw_reaction_clear_emoji(self, p: Any) -> None:
+        self.record("raw_reaction_clear_emoji", p)
+
     async def on_raw_reaction_remove(self, p: Any) -> None:
         self.record("raw_reaction_remove", p)
 

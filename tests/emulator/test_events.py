@@ -1,9 +1,11 @@
 """The real discord.py client receives each gateway event type the emulator produces."""
 
+import aiohttp
 import discord
 import pytest
 
 from bot.emulator import EmulatorForbidden
+from bot.emulator.errors import ApiError
 
 from .bots import EmuBot
 
@@ -161,3 +163,67 @@ async def test_participant_refusals(env):
         await emu.edit_message(env.pat.id, m.id, "hijack")
     with pytest.raises(EmulatorForbidden):
         await emu.delete_message(env.pat.id, m.id)
+
+
+async def test_super_reactions_are_counted_and_listed_apart(env):
+    emu, bot = env.emu, env.bot
+    m = await emu.send_message(env.alice.id, env.chan.id, "vote")
+    await emu.add_reaction(env.pat.id, m.id, "👍")
+    await emu.add_reaction(env.sam.id, m.id, "👍", burst=True)
+    await emu.wait_for(seen(env, "raw_reaction_add", 2))
+    assert [e.burst for e in bot.seen["raw_reaction_add"]] == [False, True]
+    msg = await bot.get_channel(env.chan.id).fetch_message(m.id)
+    (r,) = msg.reactions
+    assert (r.count, r.normal_count, r.burst_count) == (2, 1, 1)
+    assert [u.id async for u in r.users()] == [env.pat.id]  # type 0 (normal) by default
+    burst = [u.id async for u in r.users(type=discord.ReactionType.burst)]
+    assert burst == [env.sam.id]
+
+
+async def test_moderators_clear_reactions_all_or_one_emoji(env):
+    emu, bot = env.emu, env.bot
+    emu.set_role_permissions(env.guild.id, env.moderators.id,
+                             env.moderators.permissions | (1 << 13))  # Manage Messages
+    m = await emu.send_message(env.alice.id, env.chan.id, "vote")
+    for emoji in ("👍", "👎"):
+        await emu.add_reaction(env.pat.id, m.id, emoji)
+    with pytest.raises(EmulatorForbidden):
+        await emu.remove_all_reactions(env.pat.id, m.id)  # needs Manage Messages
+    await emu.remove_all_reactions(env.mo.id, m.id, "👍")
+    await emu.wait_for(seen(env, "raw_reaction_clear_emoji"))
+    ev = bot.seen["raw_reaction_clear_emoji"][0]
+    assert (ev.message_id, str(ev.emoji)) == (m.id, "👍")
+    assert list(emu.get_message(m.id).reactions) == ["👎"]
+    await emu.remove_all_reactions(env.mo.id, m.id)
+    await emu.wait_for(seen(env, "raw_reaction_clear"))
+    assert bot.seen["raw_reaction_clear"][0].message_id == m.id
+    assert emu.get_message(m.id).reactions == {}
+
+
+async def test_a_forward_carries_a_snapshot_and_no_content(env):
+    emu, bot = env.emu, env.bot
+    other = emu.create_text_channel(env.guild.id, "elsewhere")
+    original = await emu.send_message(env.sam.id, other.id, "Worth reading.")
+    fwd = await emu.forward_message(env.pat.id, original.id, env.chan.id)
+    await emu.wait_for(seen(env, "message"))
+    got = bot.seen["message"][-1]
+    assert got.id == fwd.id and got.content == ""
+    assert got.reference.type == discord.MessageReferenceType.forward
+    assert [s.content for s in got.message_snapshots] == ["Worth reading."]
+    with pytest.raises(ApiError):  # a forward has no text of its own
+        emu.post_message(env.pat.id, env.chan.id, {
+            "content": "and a comment", "message_reference": {"type": 1, "message_id": str(original.id)}})
+
+
+async def test_lone_surrogates_are_refused_like_discord(env):
+    emu = env.emu
+    with pytest.raises(EmulatorForbidden):
+        await emu.send_message(env.pat.id, env.chan.id, "broken \ud800 text")
+    body = b'{"content": "broken \\ud800 text"}'  # valid JSON, but not a Unicode text
+    async with aiohttp.ClientSession() as http, http.post(
+        f"{emu.api_base}/channels/{env.chan.id}/messages", data=body,
+        headers={"Authorization": f"Bot {emu.bot_token}", "Content-Type": "application/json"},
+    ) as response:
+        assert (response.status, (await response.json())["code"]) == (400, 50109)
+    ok = await emu.send_message(env.pat.id, env.chan.id, "a pair is fine: \U0001F600")
+    assert emu.get_message(ok.id).content.endswith("\U0001F600")

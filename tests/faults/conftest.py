@@ -7,9 +7,14 @@ from bot.runtime.client import ConsultationBot
 from tests.e2e.conftest import consultation_bot, eventually, item_by_key, make_settings, published  # noqa: F401  (fixtures)
 
 
+async def _identify_at_once(shard_id, *, initial=False) -> None:
+    return None
+
+
 async def restart(emulator, start_client, tmp_path) -> ConsultationBot:
     """A second bot process on the same database (the first was closed)."""
     bot = ConsultationBot(make_settings(tmp_path, emulator), guild_ready_timeout=0.05)
+    bot.before_identify_hook = _identify_at_once  # discord.py waits 5 s before a re-IDENTIFY
     await start_client(bot, emulator.emu)
     bot.get_cog("DiscussionCog").catchup.backoff = 0.05  # retries come quickly in tests
     return bot

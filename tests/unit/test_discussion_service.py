@@ -52,3 +52,14 @@ async def test_quotes_are_reanchored_moved_or_orphaned_after_an_edit(setup):
     assert by_message[2].state == "orphaned" and by_message[2].exact is None
     assert by_message[3].state == "unanchored"
     assert await service.reanchor(edited) == {}  # nothing left on an older revision
+
+
+def test_well_formed_replaces_lone_surrogates_and_joins_split_pairs():
+    from bot.runtime.adapters import well_formed
+
+    assert well_formed("a \ud800 b") == "a \ufffd b"
+    assert well_formed("end \udfff") == "end \ufffd"
+    assert well_formed("\ud83d\ude00") == "\U0001F600"  # a pair kept as two code points
+    assert well_formed("fine \U0001F600") == "fine \U0001F600"
+    assert well_formed(None) == ""
+    well_formed("x \ud800").encode("utf-8")  # SQLite can store it now

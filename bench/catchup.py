@@ -1,0 +1,166 @@
+"""Catch-up cost and speed: the real bot restarts against the emulator after participants
+posted N messages in one channel while it was down. Prints messages caught up per second
+and REST requests per 1,000 missed messages, next to the REST-limited ideal (100 messages a
+history request); also what a quiet restart and a RESUME cost.
+
+    python bench/catchup.py [--missed N] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.emulator import Emulator, discord_py_targets, restore_discord_py  # noqa: E402
+from bot.emulator.harness import ClientRunner  # noqa: E402
+from bot.runtime.client import ConsultationBot  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+
+AGENDA = Path(__file__).resolve().parents[1] / "data" / "agendas" / "london-2011.toml"
+LOGIN_ROUTES = {"/oauth2/applications/@me", "/users/@me", "/gateway/bot"}
+
+
+async def _no_wait(shard_id, *, initial=False) -> None:  # discord.py sleeps 5 s before re-IDENTIFY
+    return None
+
+
+class Rig:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.emu = Emulator()
+        self.guild = self.emu.create_guild("Bench")
+        self.people = [self.emu.add_member(self.guild.id, f"p{i}") for i in range(20)]
+        org = self.emu.create_role(self.guild.id, "Org", 1 << 5)
+        self.owner = self.emu.add_member(self.guild.id, "owner", roles=[org.id])
+        self.runner: ClientRunner | None = None
+        self.bot: ConsultationBot | None = None
+
+    async def start_bot(self) -> ConsultationBot:
+        self.bot = ConsultationBot(Settings(_env_file=None, database_path=self.folder / "c.db",
+                                            guild_id=self.guild.id, agenda_file=AGENDA),
+                                   guild_ready_timeout=0.05)
+        self.bot.before_identify_hook = _no_wait
+        self.runner = ClientRunner(self.bot, self.emu)
+        await self.runner.start(timeout=30)
+        return self.bot
+
+    async def stop_bot(self) -> None:
+        await self.runner.close()
+
+    async def caught_up(self, runs: int = 1, timeout: float = 300) -> float:
+        """Seconds from now until the bot's catch-up pass number `runs` is done."""
+        cog = self.bot.get_cog("DiscussionCog")
+        start = time.perf_counter()
+        while cog.catchup.runs < runs:
+            if time.perf_counter() - start > timeout:
+                raise SystemExit("catch-up did not finish in time")
+            await asyncio.sleep(0.002)
+        return time.perf_counter() - start
+
+
+def _catchup_requests(emu: Emulator, start: int) -> list:
+    return [r for r in emu.requests[start:] if r.method == "GET" and r.route not in LOGIN_ROUTES]
+
+
+async def run(missed: int, folder: Path) -> dict:
+    rig = Rig(folder)
+    emu = rig.emu
+    await emu.start()
+    saved = discord_py_targets()
+    try:
+        bot = await rig.start_bot()
+        general = emu.create_text_channel(rig.guild.id, "general")
+        result = await emu.slash(rig.owner.id, general.id, "agenda publish")
+        await emu.wait_for(lambda: (result.message and result.message.content or "")
+                           .startswith("Published"), timeout=120)
+        items = await bot.repo.agenda.guild_items(rig.guild.id)
+        channel_id = next(i for i in items if i.parent_id is None).channel_id
+        await rig.caught_up()
+        await rig.stop_bot()
+        # a first restart reads, once, the channels whose only messages are the bot's posts
+        await rig.start_bot()
+        await rig.caught_up()
+
+        # a RESUME: Discord replays the missed events; catch-up must not run
+        start = len(emu.requests)
+        await emu.close_gateway(4000)
+        await emu.wait_disconnected()
+        await emu.wait_connected()
+        blip = await emu.send_message(rig.people[0].id, channel_id, "after the resume")
+        while await rig.bot.repo.discussion.comment(blip.id) is None:
+            await asyncio.sleep(0.005)
+        resume_requests = len(_catchup_requests(emu, start))
+        await rig.stop_bot()
+
+        # a quiet restart: nothing happened while down
+        start = len(emu.requests)
+        await rig.start_bot()
+        await rig.caught_up()
+        quiet_requests = len(_catchup_requests(emu, start))
+        await rig.stop_bot()
+
+        # the measured restart: `missed` messages in one channel while down
+        for n in range(missed):
+            emu.post_message(rig.people[n % len(rig.people)].id, channel_id,
+                             {"content": f"missed comment {n} about prevention and cooperation"})
+        start = len(emu.requests)
+        t0 = time.perf_counter()
+        bot = await rig.start_bot()
+        seconds = time.perf_counter() - t0 + await rig.caught_up()
+        requests = _catchup_requests(emu, start)
+        pages = [r for r in requests if r.path == f"/channels/{channel_id}/messages"]
+        stored = (await bot.repo.discussion.counts(
+            next(i for i in items if i.channel_id == channel_id).id)).comments
+        await rig.stop_bot()
+    finally:
+        restore_discord_py(saved)
+        await emu.stop()
+    ideal = math.ceil(missed / 100)
+    return {
+        "missed": missed, "stored": stored, "seconds": round(seconds, 3),
+        "messages_per_s": round(missed / seconds, 1),
+        "requests": len(requests), "history_pages": len(pages),
+        "requests_per_1000_missed": round(len(requests) * 1000 / missed, 1),
+        "ideal_requests_per_1000_missed": round(ideal * 1000 / missed, 1),
+        "quiet_restart_requests": quiet_requests, "resume_requests": resume_requests,
+        "item_channels": sum(1 for i in items if i.parent_id is None),
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--missed", type=int, default=1000, help="messages posted while down")
+    parser.add_argument("--json", type=Path, help="write the figures to this file")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        f = await run(args.missed, Path(tmp))
+    print(f"restart after {f['missed']:,} messages missed in one channel "
+          f"({f['stored']:,} comments stored in that channel)")
+    print(f"{'what':<52}{'measured':>12}{'ideal':>10}")
+    print(f"{'history pages for that channel':<52}{f['history_pages']:>12}"
+          f"{math.ceil(f['missed'] / 100):>10}")
+    print(f"{'REST requests in the whole pass':<52}{f['requests']:>12}"
+          f"{math.ceil(f['missed'] / 100):>10}")
+    print(f"{'REST requests per 1,000 missed messages':<52}{f['requests_per_1000_missed']:>12}"
+          f"{f['ideal_requests_per_1000_missed']:>10}")
+    print(f"{'messages caught up per second (wall clock)':<52}{f['messages_per_s']:>12,.1f}"
+          f"{'':>10}")
+    print(f"{'quiet restart: requests (1 listing per item channel)':<52}"
+          f"{f['quiet_restart_requests']:>12}{f['item_channels']:>10}")
+    print(f"{'RESUME: catch-up requests':<52}{f['resume_requests']:>12}{0:>10}")
+    print("(the emulator has no rate-limit buckets here: wall-clock speed is this machine's, "
+          "not Discord's; the ideal is 100 messages a history request)")
+    if args.json:
+        args.json.write_text(json.dumps(f, indent=2))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
