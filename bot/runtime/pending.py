@@ -60,11 +60,11 @@ class PendingWrites:
             try:
                 return await write()
             except WriteFailed as exc:
-                self._failed(exc, channel_id)
+                self._failed(exc)
         self._keep(channel_id, write)
         return None
 
-    def _failed(self, exc: WriteFailed, channel_id: int | None) -> None:
+    def _failed(self, exc: WriteFailed) -> None:
         if self._episode_start is None:
             self._episode_start = time.monotonic()
             self.dropped = self.stored_late = 0
@@ -75,8 +75,7 @@ class PendingWrites:
 
     def _keep(self, channel_id: int | None, write: Callable[[], Awaitable[object]]) -> None:
         if channel_id is not None:
-            if channel_id not in self._episode_channels:
-                self._episode_channels.add(channel_id)
+            self._episode_channels.add(channel_id)
             self.on_failure(channel_id)
         if len(self._queue) >= self.limit:
             self._queue.popleft()
@@ -103,8 +102,10 @@ class PendingWrites:
                     break
                 except Exception:  # a bug in one event must not hold the others back
                     log.exception("a queued write failed for another reason; it is dropped")
+                    self.dropped += 1
+                else:
+                    self.stored_late += 1
                 self._queue.popleft()
-                self.stored_late += 1
                 delay = self.backoff
         self._recovered()
 
