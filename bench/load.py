@@ -198,6 +198,9 @@ async def main() -> None:
                 proc.kill()
             await emu.stop()
 
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f} at the end (the bot, the "
+          "emulator and this script share them: a busy machine slows every figure)")
     head = (f"{'rate/s':>7} {'achieved':>9} {'stored/sent':>13} {'dups':>5} {'drain s':>8} "
             f"{'cmds':>5} {'>3s':>4} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     print(head)
