@@ -393,3 +393,37 @@ def make_topics(n: int, seed: int = 0, *, comments_per_topic: int = 12) -> Plant
             a, b = rng.sample(ids, 2)
             quote_links.append((a, b, rng.randint(1, 4)))
     return PlantedTopics(topics, cross_refs, citations, quote_links, planted)
+
+
+LONDON_AGENDA = Path(__file__).resolve().parents[1] / "data" / "agendas" / "london-2011.toml"
+
+
+def london_topics(path: Path = LONDON_AGENDA) -> tuple[list, list]:
+    """The London agenda's 12 items and sub-items as the rehearsal sees them: sub-items
+    under their item, the agenda's related pairs, uneven activity, a locked and a closed
+    topic.  Returns (topics, agenda_links) for ``build_map(topics, agenda_links=...)``."""
+    import tomllib
+
+    from bot.core.topic_map import MapTopic
+
+    doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    topics: list = []
+    keys: dict[str, int] = {}
+    related: list[tuple[str, str]] = []
+
+    def add(item: dict, parent: int | None) -> None:
+        tid = len(topics) + 1
+        keys[item["key"]] = tid
+        activity = [3, 9, 14, 41, 12, 7, 22, 5, 10, 2, 0, 1][(tid - 1) % 12]
+        topics.append(MapTopic(topic_id=tid, title=item["title"], activity=activity,
+                               parent_id=parent, text=item.get("body", "")))
+        related.extend((item["key"], r) for r in item.get("related", []))
+        for sub in item.get("items", []):
+            add(sub, tid)
+
+    for item in doc["items"]:
+        add(item, None)
+    topics[5] = topics[5].model_copy(update={"status": "locked"})
+    topics[9] = topics[9].model_copy(update={"status": "closed"})
+    links = [(keys[a], keys[b]) for a, b in related if a in keys and b in keys]
+    return topics, links

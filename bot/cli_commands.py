@@ -34,8 +34,9 @@ def check_agenda(args: argparse.Namespace, _settings: Settings) -> int:
 
 
 def _export_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=["md", "csv", "json", "all"], default="all",
-                        help="Markdown report, CSV or JSON data files, or all (default)")
+    parser.add_argument("--format", choices=["md", "html", "csv", "json", "all"], default="all",
+                        help="Markdown report, HTML report (with the map and charts, printable "
+                             "to PDF), CSV or JSON data files, or all (default)")
     parser.add_argument("--out", type=Path, default=Path("export"), help="output folder")
     parser.add_argument("--guild", type=int, help="only this server's consultations")
     parser.add_argument("--include-hidden", action="store_true",
@@ -63,7 +64,8 @@ async def _export(settings: Settings, args: argparse.Namespace) -> list[Path]:
 
     repo = await Repository.open(settings.database_path)
     try:
-        builder = ReportBuilder(repo, InsightService(repo, settings.agree_emojis, settings.disagree_emojis))
+        builder = ReportBuilder(repo, InsightService(repo, settings.agree_emojis, settings.disagree_emojis,
+                                                      settings.pass_emojis))
         consultations = await repo.agenda.consultations(args.guild)
         written = []
         for consultation in consultations:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from pathlib import Path
 
 import discord
@@ -16,12 +14,14 @@ from bot.core.agenda import AgendaInvalid, load_agenda
 from bot.core.discussion import DiscussionService
 from bot.core.errors import BadInput, UserError
 from bot.core.input_checks import display_text_problem
+from bot.core.naming import slugify
 from bot.core.text import truncate
 from bot.core.topics import resolve_topic, status_line, topic_choices
 from bot.runtime.catchup import settled_note
 from bot.runtime.checks import is_organiser, readable, require_organiser, require_read
 from bot.runtime.client import ConsultationBot
 from bot.runtime.error_handler import report_error
+from bot.runtime.publish_runs import PublishRuns
 from bot.runtime.publisher import Publisher
 from bot.runtime.render import (
     BRAND_COLOUR,
@@ -101,13 +101,23 @@ class AgendaCog(commands.Cog):
         self.bot = bot
         self.publisher = Publisher(bot, bot.repo)
         self.discussion = DiscussionService(bot.repo)
-        self._publishing = asyncio.Lock()
+        self.runs = PublishRuns(bot, bot.repo, self.publisher, self.discussion)
+
+    async def cog_unload(self) -> None:
+        self.runs.cancel_all()
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """Resume the publish runs a restart (or a crash) interrupted."""
+        await self.runs.resume_all()
 
     # --- /agenda publish -------------------------------------------------------------------
 
     @agenda.command(name="publish", description="Create or update the agenda's channels and posts")
     @app_commands.describe(file="An agenda file (.toml); without it, the server's AGENDA_FILE")
     async def publish(self, interaction: discord.Interaction, file: discord.Attachment | None = None) -> None:
+        """Store the agenda, then publish it in the background (see bot.runtime.publish_runs):
+        the answer comes at once, progress shows in a message in this channel."""
         require_organiser(interaction, self.bot.settings, "publish the agenda")
         await interaction.response.defer(ephemeral=True, thinking=True)
         source, base_dir = await self._agenda_source(file)
@@ -116,34 +126,59 @@ class AgendaCog(commands.Cog):
         except AgendaInvalid as exc:
             await self._report_problems(interaction, exc)
             return
-        if self._publishing.locked():
-            await interaction.followup.send("Another publish is running; I will start when it ends.",
-                                            ephemeral=True)
-        async with self._publishing:
-            stored = await publishing.store_agenda(self.bot.repo, interaction.guild_id, spec,
-                                                   interaction.user.id)
-            last_update = 0.0
-
-            async def progress(done: int, total: int, item: Item) -> None:
-                nonlocal last_update
-                if done in (1, total) or time.monotonic() - last_update > 1.0:
-                    last_update = time.monotonic()
-                    await interaction.edit_original_response(
-                        content=f"Publishing “{spec.title}”… {done}/{total}: {truncate(item.title, 80)}"
-                    )
-
-            report = await self.publisher.publish(
-                interaction.guild, stored.consultation, stored.items, progress
-            )
-            for item_id in stored.changed_text:
-                item = await self.bot.repo.agenda.item(item_id)
-                if item is not None:
-                    await self.discussion.reanchor(item)
-        kept = (f"\n{len(stored.not_in_file)} item(s) no longer in the file were left as they are."
+        await self._require_room(interaction.guild, spec)
+        queued = self.runs.busy
+        stored = await publishing.store_agenda(self.bot.repo, interaction.guild_id, spec,
+                                               interaction.user.id)
+        run, message = await self.runs.create(
+            interaction.channel, stored.consultation.id, interaction.guild_id,
+            [i.id for i in stored.items], stored.changed_text, spec.title, interaction.user.id)
+        where = (f"progress: {message.jump_url}" if message is not None else
+                 "I cannot post in this channel, so progress is not shown here; /agenda list "
+                 "shows what is published")
+        kept = (f"\n{len(stored.not_in_file)} item(s) no longer in the file are left as they are."
                 if stored.not_in_file else "")
-        await interaction.edit_original_response(
-            content=f"Published “{spec.title}”: {len(stored.items)} items — {report.line()}.{kept}"
-        )
+        after = " It starts when the publish that is running now ends." if queued else ""
+        await interaction.followup.send(
+            f"Publishing “{truncate(spec.title, 100)}” in the background… {len(stored.items)} "
+            f"items; {where}.{after}{kept}", ephemeral=True)
+
+        async def answer(_run, text: str) -> None:
+            # Only while the interaction's token lives (15 min); the channel message says it anyway.
+            if not interaction.is_expired():
+                await interaction.edit_original_response(content=text + kept)
+
+        self.runs.spawn(run.id, answer)
+
+    def _require_room_for_one(self, guild: discord.Guild, consultation) -> None:  # type: ignore[no-untyped-def]
+        categories = self.publisher.consultation_categories(guild, consultation, consultation.title)
+        free = sum(max(0, publishing.CATEGORY_CHANNELS_MAX - len(c.channels)) for c in categories)
+        needed = publishing.channels_needed(1, free, bool(categories))
+        if len(guild.channels) + needed > publishing.GUILD_CHANNELS_MAX:
+            raise BadInput(
+                f"This server has {len(guild.channels)} channels and categories, the most Discord "
+                f"allows is {publishing.GUILD_CHANNELS_MAX}: there is no room for a new item's "
+                "channel. Delete unused channels first. Nothing was added.")
+
+    async def _require_room(self, guild: discord.Guild, spec) -> None:  # type: ignore[no-untyped-def]
+        """Refuse, before anything is stored, an agenda whose channels do not fit in the
+        server (Discord allows 500 channels and categories; 50 channels per category)."""
+        repo = self.bot.repo
+        consultation = next((c for c in await repo.agenda.consultations(guild.id)
+                             if c.key == slugify(spec.title)), None)
+        stored = {i.key: i for i in await repo.agenda.items(consultation.id)} if consultation else {}
+        new = sum(1 for _path, item, parent in spec.walk() if parent is None
+                  and not (item.key in stored and guild.get_channel(stored[item.key].channel_id or 0)))
+        categories = self.publisher.consultation_categories(guild, consultation, spec.title)
+        free = sum(max(0, publishing.CATEGORY_CHANNELS_MAX - len(c.channels)) for c in categories)
+        needed = publishing.channels_needed(new, free, bool(categories))
+        have = len(guild.channels)
+        if have + needed > publishing.GUILD_CHANNELS_MAX:
+            raise BadInput(
+                f"This agenda needs {needed} new channels and categories, but the server has "
+                f"{have} of the {publishing.GUILD_CHANNELS_MAX} Discord allows. Take "
+                f"{have + needed - publishing.GUILD_CHANNELS_MAX} items out of the agenda, or "
+                "delete unused channels, and publish again. Nothing was stored or published.")
 
     async def _agenda_source(self, file: discord.Attachment | None) -> tuple[bytes, Path | None]:
         if file is not None:
@@ -177,8 +212,10 @@ class AgendaCog(commands.Cog):
     @agenda.command(name="add", description="Add an agenda item with a form")
     async def add(self, interaction: discord.Interaction) -> None:
         require_organiser(interaction, self.bot.settings, "add agenda items")
-        if not await self.bot.repo.agenda.consultations(interaction.guild_id):
+        consultations = await self.bot.repo.agenda.consultations(interaction.guild_id)
+        if not consultations:
             raise BadInput("There is no agenda here yet: run /agenda publish first.")
+        self._require_room_for_one(interaction.guild, consultations[-1])
         await interaction.response.send_modal(ArticleForm(self, None))
 
     @agenda.command(name="edit", description="Edit an agenda item's article with a form")
@@ -206,9 +243,17 @@ class AgendaCog(commands.Cog):
         repo = self.bot.repo
         if item is None:
             consultation = (await repo.agenda.consultations(interaction.guild_id))[-1]
+            self._require_room_for_one(interaction.guild, consultation)
             item = await publishing.add_item(repo, consultation, title=title, summation=summation,
                                               body=body, author_id=interaction.user.id)
-            await self.publisher.publish(interaction.guild, consultation, [item])
+            try:
+                await self.publisher.publish(interaction.guild, consultation, [item])
+            except BaseException:
+                # Nothing half-written: an item whose channel could not be made is not kept.
+                stored = await repo.agenda.item(item.id)
+                if stored is None or not stored.channel_id:
+                    await repo.agenda.delete_item(item.id)
+                raise
             item = await repo.agenda.item(item.id)
             await interaction.followup.send(
                 f"Added “{item.title}”: {channel_link(item.guild_id, item.channel_id)}", ephemeral=True

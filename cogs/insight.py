@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.core.charts import chart_alt_text
 from bot.core.errors import UserError
 from bot.core.insight import InsightService
 from bot.core.report import ReportBuilder
@@ -25,8 +26,9 @@ from cogs.agenda import topic_autocomplete, topic_for
 log = logging.getLogger(__name__)
 
 FORMATS = [
-    app_commands.Choice(name="everything (report + CSV + JSON)", value="all"),
+    app_commands.Choice(name="everything (reports + CSV + JSON)", value="all"),
     app_commands.Choice(name="report (Markdown)", value="md"),
+    app_commands.Choice(name="report as a web page with the map and charts (HTML)", value="html"),
     app_commands.Choice(name="data as CSV", value="csv"),
     app_commands.Choice(name="data as JSON", value="json"),
 ]
@@ -35,7 +37,8 @@ FORMATS = [
 class InsightCog(commands.Cog):
     def __init__(self, bot: ConsultationBot) -> None:
         self.bot = bot
-        self.insight = InsightService(bot.repo, bot.settings.agree_emojis, bot.settings.disagree_emojis)
+        self.insight = InsightService(bot.repo, bot.settings.agree_emojis, bot.settings.disagree_emojis,
+                                      bot.settings.pass_emojis)
         self.reports = ReportBuilder(bot.repo, self.insight)
 
     @commands.Cog.listener()
@@ -72,10 +75,20 @@ class InsightCog(commands.Cog):
             e.set_footer(text=data.footer)
         freshness = (f"unchanged since {ts_tag(result.computed_at, 'R')}" if result.from_cache
                      else "computed now")
+        published = await self.insight.publication(item)
+        if published is not None:
+            freshness += (f"; organisers published revision {published.number}"
+                          + (", and the discussion has changed since" if published.stale else ""))
+        files = [text_file(f"summary-{item.key}.md", result.markdown)]
+        chart = await self.insight.summary_chart(item, result)
+        if chart is not None:
+            files.append(bytes_file(f"summary-{item.key}.png", chart,
+                                    description=chart_alt_text(item.title, result.summary)))
+        attached = "the chart and the full report are" if chart else "the full report is"
         answer = dict(
-            content=f"Summary of “{truncate(item.title, 150)}” ({freshness}); the full report is attached."
+            content=f"Summary of “{truncate(item.title, 150)}” ({freshness}); {attached} attached."
             + (f"\n{note}" if note else ""),
-            embed=e, file=text_file(f"summary-{item.key}.md", result.markdown),
+            embed=e, files=files,
         )
         if share:
             await answer_publicly(interaction, "Shared the summary with the channel.", **answer)

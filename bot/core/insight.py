@@ -8,14 +8,18 @@ when the discussion changed. The clustering itself runs in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
-from collections import Counter
-from collections.abc import Iterable
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from pydantic import BaseModel
 
 from bot.core import quotes as quoting
+from bot.core.charts import render_summary_chart
+from bot.core.charts import warm_up as warm_up_charts
+from bot.core.curation import Curation, apply_curation
 from bot.core.discussion import article_text
 from bot.core.summary import (
     DiscussionSummary,
@@ -31,6 +35,9 @@ from bot.core.topics import status_line
 from bot.storage import Repository
 from bot.storage.models import Item
 
+log = logging.getLogger(__name__)
+CHARTS_KEPT = 64  # summary charts kept in memory (~65 KB each)
+
 # A comment that points at another topic: a channel mention or a link to a message/channel.
 _CHANNEL_MENTION = re.compile(r"<#(\d+)>")
 _DISCORD_LINK = re.compile(r"https?://(?:\w+\.)?discord(?:app)?\.com/channels/\d+/(\d+)")
@@ -40,16 +47,28 @@ def jump_url(guild_id: int, channel_id: int, message_id: int) -> str:
     return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
 
 
-def apply_rows(current: dict[int, SummaryComment], rows: list[tuple], guild_id: int) -> None:
+def apply_rows(current: dict[int, SummaryComment], rows: list[tuple],
+               votes: list[tuple[int, int, int]], guild_id: int) -> None:
     """Update an item's summary inputs with changed storage rows (CPU-bound for big topics:
-    run it off the loop). Rows no longer visible are dropped, with their text."""
+    run it off the loop). Rows no longer visible are dropped, with their text.
+
+    ``votes`` are (comment id, voter, +1/-1/0) in the order recorded; each comment keeps
+    each voter's latest one (Pol.is counts the latest vote), as per-person votes for the
+    opinion groups and as its agree/disagree/pass counts."""
     parse = datetime.fromisoformat
     base = f"https://discord.com/channels/{guild_id}/"
-    for comment_id, author_id, text, created, channel, message, agree, disagree, visible in rows:
+    by_comment: dict[int, dict[int, int]] = {}
+    for comment_id, voter, vote in votes:
+        latest = by_comment.setdefault(comment_id, {})
+        latest.pop(voter, None)  # re-inserted last: dict order is the order of latest votes
+        latest[voter] = vote
+    for comment_id, author_id, text, created, channel, message, visible in rows:
         if visible:
+            latest = by_comment.get(comment_id, {})
+            vals = list(latest.values())
             current[comment_id] = SummaryComment(
                 comment_id, author_id, text or "", parse(created), f"{base}{channel}/{message}",
-                agree, disagree,
+                vals.count(1), vals.count(-1), vals.count(0), tuple(latest.items()),
             )
         else:
             current.pop(comment_id, None)
@@ -64,18 +83,31 @@ class SummaryResult(BaseModel):
     from_cache: bool
 
 
+class Publication(BaseModel):
+    number: int
+    summary: DiscussionSummary | None  # None once someone quoted in it had their words erased
+    published_at: datetime | None
+    stale: bool  # the discussion changed after it was published
+    channel_id: int | None
+    message_id: int | None
+
+
 class InsightService:
     """Summaries for the bot and the CLI; one feature cache per process."""
 
-    def __init__(self, repo: Repository, agree: Iterable[str], disagree: Iterable[str]) -> None:
+    def __init__(self, repo: Repository, agree: Iterable[str], disagree: Iterable[str],
+                 passes: Iterable[str] = ()) -> None:
         self.repo = repo
         self.agree = sorted(agree)
         self.disagree = sorted(disagree)
+        self.passes = sorted(passes)
         self.features = FeatureCache()
         self._lock = asyncio.Lock()  # one summary at a time: the cache is not thread-safe
         self._maps: dict[int, tuple[tuple[int, int, int], TopicMap, dict[int, Item]]] = {}
         #: item id -> (discussion version, {comment id: engine input}) — see summary_comments
         self._inputs: dict[int, tuple[int, dict[int, SummaryComment]]] = {}
+        #: (item id, title, hash of what the chart shows) -> chart PNG (or None), newest last
+        self._charts: OrderedDict[tuple[int, int, str], bytes | None] = OrderedDict()
 
     async def summary_comments(self, item: Item) -> list[SummaryComment]:
         """The item's visible comments as the engine's input.
@@ -84,11 +116,11 @@ class InsightService:
         since (their change_seq), so a warm request on 100k comments reads a handful of rows.
         """
         seq, current = self._inputs.get(item.id, (0, {}))
-        version, rows = await self.repo.discussion.summary_rows(
-            item.id, self.agree, self.disagree, since=seq)
+        version, rows, votes = await self.repo.discussion.summary_rows(
+            item.id, self.agree, self.disagree, self.passes, since=seq)
         if rows:
             current = dict(current)  # never mutate what a running summary may be reading
-            await asyncio.to_thread(apply_rows, current, rows, item.guild_id)
+            await asyncio.to_thread(apply_rows, current, rows, votes, item.guild_id)
         self._inputs[item.id] = (version, current)
         return list(current.values())
 
@@ -103,8 +135,11 @@ class InsightService:
     async def top_sources(self, item: Item, limit: int = 5) -> list[tuple[str, str | None, int]]:
         return [(s.url, s.title, s.citer_count) for s in (await self.repo.discussion.sources(item.id))[:limit]]
 
-    async def summary(self, item: Item) -> SummaryResult:
-        """The item's summary: cached when the discussion has not changed since."""
+    async def summary(self, item: Item, *, names: Mapping[int, str] | None = None,
+                      method: bool = True, curated: bool = True) -> SummaryResult:
+        """The item's summary, with the organisers' curation applied (``curated=False``:
+        as the engine made it); the engine's result is cached until the discussion changes.
+        ``names``/``method``: see :func:`render_summary_markdown` (the report's use)."""
         item = await self.repo.agenda.item(item.id) or item
         version = item.discussion_version
         cached = await self.repo.insight.cached_summary(item.id, version)
@@ -118,6 +153,15 @@ class InsightService:
                 summary = await asyncio.to_thread(summarise, comments, cache=self.features)
             await self.repo.insight.store_summary(item.id, version, summary.model_dump_json())
             computed, from_cache = None, False
+        if curated:
+            summary = apply_curation(summary, await self.curation(item))
+        result = await self.render(item, summary, names=names, method=method)
+        return result.model_copy(update={
+            "computed_at": computed[0] if computed else None, "from_cache": from_cache})
+
+    async def render(self, item: Item, summary: DiscussionSummary, *,
+                     names: Mapping[int, str] | None = None, method: bool = True) -> SummaryResult:
+        """The report text and the embed of a summary (live or published) of the item."""
         quotes = await self.top_quotes(item)
         sources = await self.top_sources(item)
         status = status_line(item)
@@ -125,16 +169,65 @@ class InsightService:
             item_id=item.id,
             summary=summary,
             markdown=render_summary_markdown(item.title, summary, quotes=quotes, sources=sources,
-                                             status_line=status),
+                                             status_line=status, names=names, method=method),
             embed=summary_embed_fields(item.title, summary, quotes=quotes, sources=sources,
                                        status_line=status),
-            computed_at=computed[0] if computed else None,
-            from_cache=from_cache,
+            computed_at=None,
+            from_cache=False,
         )
+
+    async def summary_chart(self, item: Item, result: SummaryResult) -> bytes | None:
+        """The summary's chart as PNG (None when there is nothing to draw), drawn in a
+        worker thread and kept while what it shows (statements, votes, days) is unchanged."""
+        shown = result.summary.model_dump_json(include={"opinion", "participation"})
+        key = (item.id, item.title, hash(shown))
+        if key in self._charts:
+            self._charts.move_to_end(key)
+            return self._charts[key]
+        try:
+            png = await asyncio.to_thread(render_summary_chart, item.title, result.summary)
+        except Exception:  # a picture that fails must not cost the summary its text
+            log.exception("could not draw the chart of item %s", item.id)
+            return None
+        self._charts[key] = png
+        while len(self._charts) > CHARTS_KEPT:
+            self._charts.popitem(last=False)
+        return png
+
+    # --- curation and publication ----------------------------------------------------------
+
+    async def curation(self, item: Item) -> Curation:
+        raw = await self.repo.insight.curation(item.id)
+        return Curation.model_validate_json(raw) if raw else Curation()
+
+    async def save_curation(self, item: Item, curation: Curation, organiser_id: int) -> None:
+        await self.repo.insight.save_curation(item.id, curation.model_dump_json(), organiser_id)
+
+    async def publication(self, item: Item) -> Publication | None:
+        """The item's latest published summary, and whether the discussion moved since."""
+        row = await self.repo.insight.latest_revision(item.id)
+        if row is None:
+            return None
+        item = await self.repo.agenda.item(item.id) or item
+        summary = DiscussionSummary.model_validate_json(row["summary"]) if row["summary"] else None
+        return Publication(
+            number=row["number"], summary=summary, published_at=row["published_at"],
+            stale=item.discussion_version > row["discussion_version"],
+            channel_id=row["channel_id"], message_id=row["message_id"],
+        )
+
+    async def publish(self, item: Item, summary: DiscussionSummary, *, channel_id: int,
+                      message_id: int, organiser_id: int, version: int) -> int:
+        """Record a publication made at discussion ``version``; returns its number."""
+        return await self.repo.insight.add_revision(
+            item.id, version, summary.model_dump_json(), channel_id=channel_id,
+            message_id=message_id, published_by=organiser_id)
 
     async def warm(self, items: Iterable[Item]) -> int:
         """Load the comments and compute their features ahead of the first summary request
-        (off the loop), so that even the first `/summary` after a start is a warm one."""
+        (off the loop), so that even the first `/summary` after a start is a warm one
+        (the chart's drawing code and fonts too)."""
+        await asyncio.to_thread(warm_up_charts)
         added = 0
         for item in items:
             pairs = [(c.comment_id, c.text) for c in await self.summary_comments(item)]
@@ -148,6 +241,7 @@ class InsightService:
         async with self._lock:
             self.features = FeatureCache()
             self._maps.clear()
+            self._charts.clear()  # they show statements' text
             self._inputs.clear()
 
     # --- the related-topics map ------------------------------------------------------------

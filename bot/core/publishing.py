@@ -14,6 +14,29 @@ from bot.core.naming import slugify
 from bot.storage import Repository
 from bot.storage.models import Consultation, Item
 
+#: Discord's caps: channels (and categories) per server, channels per category
+GUILD_CHANNELS_MAX = 500
+CATEGORY_CHANNELS_MAX = 50
+
+
+def overflow_category_name(title: str, n: int) -> str:
+    """The n-th category of a consultation (n ≥ 2): "<title> (n)", within Discord's 100."""
+    suffix = f" ({n})"
+    return title[: 100 - len(suffix)] + suffix
+
+
+def channels_needed(new_channels: int, free_places: int, has_category: bool) -> int:
+    """Channels and categories that publishing `new_channels` item channels creates: the
+    consultation's first category if it has none yet, and one "(2)", "(3)"… category for
+    every 50 channels beyond the `free_places` left in its existing categories."""
+    if new_channels <= 0:
+        return 0
+    categories = 0 if has_category else 1
+    free = free_places + (0 if has_category else CATEGORY_CHANNELS_MAX)
+    overflow = max(0, new_channels - free)
+    categories += -(-overflow // CATEGORY_CHANNELS_MAX)
+    return new_channels + categories
+
 
 class StoredAgenda(BaseModel):
     consultation: Consultation

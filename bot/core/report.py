@@ -1,4 +1,5 @@
-"""The consultation report (Markdown) and its data files (CSV, JSON).
+"""The consultation report (Markdown, and HTML with the map and charts) and its data
+files (CSV, JSON).
 
 Shared by `/export` and `python -m bot export`. Hidden, deleted and erased
 comments are left out unless asked for; participants appear under their
@@ -7,19 +8,26 @@ pseudonym unless they consented to be named.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Literal
 
-from bot.core.insight import InsightService, jump_url
+from bot.core.charts import chart_alt_text
+from bot.core.curation import moved_since
+from bot.core.insight import InsightService, SummaryResult, jump_url
+from bot.core.report_html import ReportPart, render_report_html
+from bot.core.summary import executive_summary, method_note
+from bot.core.topic_map import render_png
 from bot.core.topics import status_line
 from bot.storage import Repository
 from bot.storage.models import Consultation, Item, Participant
 from bot.storage.privacy_store import pseudonym_for
 
-Format = Literal["md", "csv", "json", "all"]
+Format = Literal["md", "html", "csv", "json", "all"]
 ANNOTATION_CONTEXT = "http://www.w3.org/ns/anno.jsonld"
 
 
@@ -35,6 +43,22 @@ def affiliation(user_id: int, participants: dict[int, Participant]) -> str:
     return (p.affiliation or "") if p is not None and p.consent_named else ""
 
 
+class Names(Mapping[int, str]):
+    """Author id -> the name a reader of the report sees (pseudonym unless consented)."""
+
+    def __init__(self, participants: dict[int, Participant]) -> None:
+        self.participants = participants
+
+    def __getitem__(self, user_id: int) -> str:
+        return display_name(user_id, self.participants)
+
+    def __iter__(self):
+        return iter(self.participants)
+
+    def __len__(self) -> int:
+        return len(self.participants)
+
+
 class ReportBuilder:
     def __init__(self, repo: Repository, insight: InsightService) -> None:
         self.repo = repo
@@ -47,8 +71,12 @@ class ReportBuilder:
         items = await self.repo.agenda.items(consultation.id)
         participants = await self.repo.privacy.participants()
         files: dict[str, bytes] = {}
-        if fmt in ("md", "all"):
-            files["report.md"] = (await self.markdown(consultation, items)).encode()
+        if fmt in ("md", "html", "all"):
+            parts = await self._parts(consultation, items)
+            if fmt in ("md", "all"):
+                files["report.md"] = _join(parts).encode()
+            if fmt in ("html", "all"):
+                files["report.html"] = (await self._html(consultation, parts)).encode()
         if fmt in ("csv", "json", "all"):
             tables = {
                 "comments": await self.comment_rows(items, participants, include_hidden),
@@ -56,6 +84,7 @@ class ReportBuilder:
                 "citations": await self.citation_rows(items, participants, include_hidden),
                 "moderation": await self.moderation_rows(consultation, items),
                 "outcomes": await self.outcome_rows(items),
+                "opinion_groups": await self.group_rows(items, participants),
             }
             for name, rows in tables.items():
                 if fmt in ("csv", "all"):
@@ -70,25 +99,74 @@ class ReportBuilder:
         return files
 
     async def markdown(self, consultation: Consultation, items: list[Item]) -> str:
-        out = [f"# {consultation.title}", ""]
-        if consultation.description:
-            out += [consultation.description, ""]
-        outcomes = await self.repo.outcomes.latest_by_item([i.id for i in items])
+        """The report: an executive summary (totals, dates, each item's headline), each
+        item's summary with quoted evidence under pseudonyms beside the Discord links, and
+        one method appendix."""
+        return _join(await self._parts(consultation, items))
+
+    async def _parts(self, consultation: Consultation, items: list[Item]) -> ReportParts:
+        """The report in pieces: its opening (title, description, executive summary), each
+        item's Markdown with the summary it shows, and the method appendix."""
+        names = Names(await self.repo.privacy.participants())
+        results, notes = [], {}
         for item in items:
+            live = await self.insight.summary(item, names=names, method=False)
+            published = await self.insight.publication(item)
+            if published is None or published.summary is None:
+                results.append((item, live))
+                continue
+            # the organisers' published version, and where the live figures moved since
+            results.append((item, await self.insight.render(item, published.summary, names=names,
+                                                            method=False)))
+            when = f" on {published.published_at:%d %B %Y}" if published.published_at else ""
+            notes[item.id] = [f"*As published by the organisers{when} (revision "
+                              f"{published.number}).*"] + [
+                f"*{line}*" for line in moved_since(published.summary, live.summary)]
+        intro = [f"# {consultation.title}", ""]
+        if consultation.description:
+            intro += [consultation.description, ""]
+        outcomes = await self.repo.outcomes.latest_by_item([i.id for i in items])
+        intro += ["## Executive summary", ""]
+        intro += executive_summary([(item.title, r.summary) for item, r in results], names=names)
+        intro.append("")
+        parts = []
+        for item, result in results:
             depth = "##" if item.parent_id is None else "###"
             outcome = outcomes.get(item.id)
-            out += [f"{depth} {item.title}", "", f"*{item.summation}*", "",
-                    f"Status: {status_line(item, outcome)} · article revision {item.revision_number}",
-                    ""]
+            out = [f"{depth} {item.title}", "", f"*{item.summation}*", "",
+                   f"Status: {status_line(item, outcome)} · article revision {item.revision_number}",
+                   ""]
             if outcome is not None:
                 out += [f"**{outcome.headline()}** (revision {outcome.revision}, "
                         f"{outcome.created_at:%Y-%m-%d}): {outcome.text}", ""]
                 out += [f"- responds to {r.kind} “{r.label}”" for r in outcome.responds_to]
                 out += [""] if outcome.responds_to else []
-            result = await self.insight.summary(item)
             body = result.markdown.split("\n", 1)[1] if "\n" in result.markdown else ""
+            if item.id in notes:
+                out += ["\n".join(notes[item.id]), ""]
             out += [body.replace("\n### ", "\n#### ").strip(), ""]
-        return "\n".join(out).rstrip() + "\n"
+            parts.append((item, "\n".join(out), result))
+        outro = ["## Method", "", method_note(), "",
+                 "Participants are quoted under a pseudonym unless they agreed to be named. "
+                 "The links open the messages in the consultation's Discord server, for its "
+                 "members; the quoted text is the evidence for everyone else.", ""]
+        return "\n".join(intro), parts, "\n".join(outro)
+
+    async def _html(self, consultation: Consultation, parts: ReportParts) -> str:
+        """report.html: the same report with the topic map and every item's chart."""
+        intro, items, outro = parts
+        built, _ = await self.insight.topic_map(consultation.id)
+        map_png = (await asyncio.to_thread(render_png, built, None,
+                                           title="Graph of this discussion")
+                   if built.topics else None)
+        html_parts = []
+        for item, md, result in items:
+            chart = await self.insight.summary_chart(item, result)
+            html_parts.append(ReportPart(md, chart,
+                                         chart_alt=chart_alt_text(item.title, result.summary)))
+        return await asyncio.to_thread(
+            render_report_html, consultation.title, intro.split("\n", 1)[1], html_parts,
+            map_png=map_png, outro_markdown=outro, generated_at=datetime.now(UTC))
 
     async def outcome_rows(self, items: list[Item]) -> list[dict]:
         """Every revision of every item's outcome; ``current`` marks the one in force."""
@@ -109,7 +187,7 @@ class ReportBuilder:
         rows = []
         for item in items:
             reactions = await self.repo.discussion.reaction_counts(
-                item.id, self.insight.agree, self.insight.disagree)
+                item.id, self.insight.agree, self.insight.disagree, self.insight.passes)
             for c in await self.repo.discussion.comments(item.id, include_all=include_hidden):
                 if c.content is None:  # deleted or erased: never exported
                     continue
@@ -125,6 +203,18 @@ class ReportBuilder:
                     "agree": agree, "disagree": disagree, "content": c.content,
                     "url": jump_url(item.guild_id, c.channel_id, c.message_id),
                 })
+        return rows
+
+    async def group_rows(self, items: list[Item], participants) -> list[dict]:
+        """Who is in which opinion group, per item (as Pol.is exports it), under pseudonyms."""
+        rows = []
+        for item in items:
+            opinion = (await self.insight.summary(item)).summary.opinion
+            if opinion is None:
+                continue
+            for user_id, group in opinion.membership:
+                rows.append({"item": item.key, "participant": display_name(user_id, participants),
+                             "group": opinion.groups[group].label})
         return rows
 
     async def _quotes(self, items: list[Item], include_hidden: bool):
@@ -188,6 +278,15 @@ class ReportBuilder:
              "moderator_id": str(a.moderator_id or ""), "reason": a.reason or ""}
             for a in actions if a.item_id is None or a.item_id in keys
         ]
+
+
+#: (opening Markdown, [(item, its Markdown, its summary)], method appendix)
+ReportParts = tuple[str, list[tuple[Item, str, SummaryResult]], str]
+
+
+def _join(parts: ReportParts) -> str:
+    intro, items, outro = parts
+    return "\n".join([intro, *(md for _, md, _ in items), outro]).rstrip() + "\n"
 
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
@@ -43,6 +43,7 @@ import scipy.sparse as sp
 from pydantic import BaseModel, Field
 from sklearn.cluster import KMeans
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, HashingVectorizer
+from threadpoolctl import threadpool_limits
 
 from bot.core.text import truncate
 
@@ -76,6 +77,8 @@ CORE_CONCENTRATION = 0.8  # ...and links clusters only if this share of its uses
 LINK_MIN = 0.8  # mean link evidence needed to merge (about one fully shared bigram)
 RELATED_MIN = 0.2  # weaker evidence: shown after themes about distinct arguments
 UNIGRAM_EVIDENCE = 0.4  # a shared single word is weaker evidence than a shared phrase
+NEAR_ALL = 0.9  # ...unless it is in this share of both clusters' comments and of its uses
+RARE_SHARE = 0.2  # ...and in at most this share of all the comments
 LOW_COHESION_FACTOR = 0.7  # cohesion < factor * median cohesion -> catch-all
 OUTLIER_SIMILARITY = 0.08  # a row less similar than this to its centroid is "other"
 MINORITY_SHARE = 0.05  # themes below this share of substantive comments are minority views
@@ -84,6 +87,7 @@ MIN_THEME_PARTICIPANTS = 2
 RANDOM_STATE = 0
 SCALE_SPARSE_VOTERS = True  # Pol.is: projections of people who saw few statements scaled up
 IMPUTE_MEAN = 0.0  # a missing vote counts as a pass (1.0: as the statement's mean vote)
+GROUP_SAMPLE = 1500  # participants k-means and the silhouette are computed on
 
 # Stance rule (documented in stance_for)
 STANCE_MIN_REACTIONS = 5
@@ -184,6 +188,8 @@ class DiscussionSummary(BaseModel):
     is_brief: bool
     listed: list[Representative] = Field(default_factory=list)  # brief mode: the comments
     opinion: Opinion | None = None  # statements, votes and opinion groups
+    #: an organiser's own opening sentences (``/summary-edit``); replace the generated ones
+    curated_headline: list[str] = Field(default_factory=list)
 
 
 class EmbedField(BaseModel):
@@ -230,8 +236,23 @@ def _words(cleaned: str) -> list[str]:
     return out
 
 
+def _plural(w: str) -> str:
+    """A light plural fold for Latin-script words ("breaches" -> "breach", "policies" ->
+    "policy", "networks" -> "network"), so that one argument's paraphrases share terms."""
+    if len(w) <= 4 or not w.endswith("s") or not w.isalpha():
+        return w
+    if w.endswith("ies") and len(w) > 5:
+        return w[:-3] + "y"
+    if w.endswith(("ches", "shes", "sses", "xes", "zes")):
+        return w[:-2]
+    if w.endswith(("ss", "us", "is", "ous")):
+        return w
+    return w[:-1]
+
+
 def _terms(words: list[str]) -> list[str]:
-    return [w for w in words if w not in STOP_WORDS and (len(w) > 1 or _NOSPACE_RUN.match(w))]
+    return [_plural(w) for w in words
+            if w not in STOP_WORDS and (len(w) > 1 or _NOSPACE_RUN.match(w))]
 
 
 def _unigrams(text: str) -> list[str]:
@@ -510,13 +531,22 @@ def _core_term_merge(
         P = Ps[:, cols].toarray()
         core = P >= CORE_SHARE
         conc = (D * core).sum(axis=0) / np.maximum(tot, 1e-9)
+        total_weight = float(w.sum())
         for j, ct in enumerate(conc.tolist()):
             if ct < CORE_CONCENTRATION:
                 continue
             ks = np.flatnonzero(core[:, j])
             pk = P[ks, j]
-            strength = 1.0 if bigram[cols[j]] else UNIGRAM_EVIDENCE
-            link[np.ix_(ks, ks)] += np.minimum.outer(pk, pk) * ct * strength
+            mp = np.minimum.outer(pk, pk)
+            if bigram[cols[j]]:
+                strength = np.ones_like(mp)
+            else:  # a word in (nearly) every comment of both, and (nearly) nowhere else:
+                # the argument's own word ("encryption"), as strong as a shared phrase
+                # (and rare in the discussion as a whole: not "data" in a debate on data)
+                rare = tot[j] <= RARE_SHARE * total_weight
+                strength = np.where((mp >= NEAR_ALL) & (ct >= NEAR_ALL) & rare, 1.0,
+                                    UNIGRAM_EVIDENCE)
+            link[np.ix_(ks, ks)] += mp * ct * strength
     score = np.maximum(score, link)
     np.fill_diagonal(score, 0.0)
     # average linkage: two groups merge while the mean evidence between them is at
@@ -704,6 +734,8 @@ class StatementView(BaseModel):
     score: float  # (A+1)/(A+D+2)
     stance: Stance
     consensus: float | None = None  # group-informed consensus, when there are groups
+    #: (agree, disagree, pass) of each opinion group, in the order of ``Opinion.groups``
+    by_group: list[tuple[int, int, int]] = Field(default_factory=list)
 
 
 class OpinionGroup(BaseModel):
@@ -724,19 +756,31 @@ class Opinion(BaseModel):
     groups: list[OpinionGroup] = Field(default_factory=list)
     clustered: int = 0  # participants placed in a group
     group_consensus: list[StatementView] = Field(default_factory=list)
+    #: (participant id, group index into ``groups``) for everyone placed in a group
+    membership: list[tuple[int, int]] = Field(default_factory=list, repr=False)
 
 
 def _view(c: SummaryComment, a: int, d: int, p: int, min_votes: int,
-          gic: float | None = None) -> StatementView:
+          gic: float | None = None,
+          by_group: list[tuple[int, int, int]] | None = None) -> StatementView:
     return StatementView(
         comment_id=c.comment_id, jump_url=c.jump_url, excerpt=_excerpt(c.text),
         author_id=c.author_id, agree=a, disagree=d, passes=p,
         score=round(statement_score(a, d), 4), stance=stance_for(a, d, min_votes),
-        consensus=None if gic is None else round(gic, 4),
+        consensus=None if gic is None else round(gic, 4), by_group=by_group or [],
     )
 
 
 def opinion_groups(
+    voter_ids: np.ndarray, stmt_idx: np.ndarray, vals: np.ndarray, n_statements: int,
+    *, min_participant_votes: int | None = None, seed: int = RANDOM_STATE,
+) -> tuple[np.ndarray, np.ndarray]:
+    with threadpool_limits(limits=1):
+        return _opinion_groups(voter_ids, stmt_idx, vals, n_statements,
+                               min_participant_votes=min_participant_votes, seed=seed)
+
+
+def _opinion_groups(
     voter_ids: np.ndarray, stmt_idx: np.ndarray, vals: np.ndarray, n_statements: int,
     *, min_participant_votes: int | None = None, seed: int = RANDOM_STATE,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -786,9 +830,13 @@ def opinion_groups(
 
     best, best_lab = -2.0, None
     rng = np.random.default_rng(seed)
-    sample = rng.choice(n_p, min(n_p, 3000), replace=False)
+    # k-means is fitted on (and silhouette judged on) at most GROUP_SAMPLE participants,
+    # then everyone is assigned to the nearest centre: all of a Pol.is-sized conversation,
+    # and under a second for 10,000 participants
+    sample = np.sort(rng.choice(n_p, min(n_p, GROUP_SAMPLE), replace=False))
     for k in range(2, min(5, n_p - 1) + 1):
-        lab = _KM(n_clusters=k, n_init=4, random_state=seed).fit_predict(proj)
+        km = _KM(n_clusters=k, n_init=4, random_state=seed).fit(proj[sample])
+        lab = km.labels_ if len(sample) == n_p else km.predict(proj)
         if len(np.unique(lab[sample])) < 2:
             continue
         s_ = float(silhouette_score(proj[sample], lab[sample]))
@@ -804,10 +852,12 @@ def opinion_groups(
     return people[keep], rank[best_lab].astype(np.int64)
 
 
-def analyse_statements(comments: Sequence[SummaryComment], *, top: int = 10) -> Opinion | None:
+def analyse_statements(comments: Sequence[SummaryComment], *, top: int = 10,
+                       tallies: Sequence[tuple[int, int, int]] | None = None) -> Opinion | None:
     """Statements (comments people voted on) with their figures, ranked; opinion groups
-    from per-person votes where the comments carry them.  None when nobody voted."""
-    tallies = [tally(c) for c in comments]
+    from per-person votes where the comments carry them.  None when nobody voted.
+    ``tallies``: :func:`tally` of each comment, when the caller has them already."""
+    tallies = [tally(c) for c in comments] if tallies is None else tallies
     voted = [i for i, (a, d, p) in enumerate(tallies) if a + d + p > 0]
     if not voted:
         return None
@@ -840,6 +890,7 @@ def analyse_statements(comments: Sequence[SummaryComment], *, top: int = 10) -> 
 
     people, groups = opinion_groups(voter_ids, stmt_idx, vals, len(voted))
     gic = None
+    per_group: np.ndarray | None = None  # (statement, group, agree/disagree/pass)
     group_models: list[OpinionGroup] = []
     if len(people):
         k = int(groups.max()) + 1
@@ -853,6 +904,7 @@ def analyse_statements(comments: Sequence[SummaryComment], *, top: int = 10) -> 
         np.add.at(Dg, (g_of[inside & (vals == -1)], stmt_idx[inside & (vals == -1)]), 1)
         np.add.at(Sg, (g_of[inside], stmt_idx[inside]), 1)
         gic = np.prod((Ag + 1) / (Ag + Dg + 2), axis=0)
+        per_group = np.stack([Ag.T, Dg.T, (Sg - Ag - Dg).T], axis=2).astype(np.int64)
         gsize = np.bincount(groups, minlength=k)
         for g in range(k):
             a_in, d_in, s_in = Ag[g], Dg[g], Sg[g]
@@ -877,7 +929,8 @@ def analyse_statements(comments: Sequence[SummaryComment], *, top: int = 10) -> 
 
     def view(j: int) -> StatementView:
         return _view(comments[voted[j]], int(A[j]), int(D[j]), int(P[j]), min_votes,
-                     None if gic is None else float(gic[j]))
+                     None if gic is None else float(gic[j]),
+                     None if per_group is None else [tuple(t) for t in per_group[j].tolist()])
 
     score = (A + 1) / (A + D + 2)
     cons = [j for j in judged if share[j] >= SUPPORT_SHARE]
@@ -895,6 +948,7 @@ def analyse_statements(comments: Sequence[SummaryComment], *, top: int = 10) -> 
         min_votes=min_votes, consensus=[view(j) for j in cons[:top]],
         divisive=[view(j) for j in div[:top]], rejected=[view(j) for j in rej[:top]],
         groups=group_models, clustered=len(people), group_consensus=gcons,
+        membership=list(zip(people.tolist(), groups.tolist(), strict=True)),
     )
 
 
@@ -977,7 +1031,10 @@ def _original_case(phrase: str, texts: Sequence[str]) -> str:
     parts = phrase.split()
     if not parts:
         return ""
-    pat = re.compile(r"(?<!\w)" + r"\W+(?:\w+\W+){0,2}?".join(map(re.escape, parts)) + r"(?!\w)",
+    def word(p: str) -> str:  # the phrase's terms are plural-folded: match any ending
+        return re.escape(p[:-1] if p.endswith("y") and len(p) > 4 else p) + r"\w{0,3}"
+
+    pat = re.compile(r"(?<!\w)" + r"\W+(?:\w+\W+){0,2}?".join(map(word, parts)) + r"(?!\w)",
                      re.IGNORECASE)
     seen: Counter[str] = Counter()
     for t in texts[:200]:
@@ -1017,14 +1074,24 @@ def summarise(
     cache: FeatureCache | None = None,
     max_themes: int = 8,
 ) -> DiscussionSummary:
-    """Summarise one topic's discussion.  CPU-bound: run it off the event loop."""
+    """Summarise one topic's discussion.  CPU-bound: run it off the event loop.
+
+    Numerical libraries run on one thread here: k-means' OpenMP threads spin-wait, which
+    on a busy machine made a 0.1 s fit take seconds; the bot computes one summary at a time."""
+    with threadpool_limits(limits=1):
+        return _summarise(comments, cache=cache, max_themes=max_themes)
+
+
+def _summarise(
+    comments: Sequence[SummaryComment], *, cache: FeatureCache | None, max_themes: int,
+) -> DiscussionSummary:
     comments = sorted(comments, key=lambda c: (c.created_at, c.comment_id))
     participation = _participation(comments)
     if cache is None:
         cache = FeatureCache(max_entries=None)
     ents = cache.entries(comments)
     tallies = [tally(c) for c in comments]
-    opinion = analyse_statements(comments)
+    opinion = analyse_statements(comments, tallies=tallies)
     # chatter: short, without content *and* without votes
     chatter = np.fromiter(
         (e.chatter and sum(t) == 0 for e, t in zip(ents, tallies, strict=True)),
@@ -1218,6 +1285,11 @@ def _participation_line(s: DiscussionSummary) -> str:
     if p.per_day and len(p.per_day) > 1:
         day, n = max(p.per_day, key=lambda dn: (dn[1], dn[0]))
         line += f" Busiest day: {_fmt_day(day)} ({n} comments)."
+    o = s.opinion
+    if o is not None and o.votes:
+        line += (f" {o.votes:,} vote{'s' if o.votes != 1 else ''} from {o.voters:,} "
+                 f"participant{'s' if o.voters != 1 else ''} on {o.statements:,} "
+                 f"statement{'s' if o.statements != 1 else ''}.")
     if s.reactions_only:
         line += (
             f" {s.reactions_only} short repl{'ies' if s.reactions_only != 1 else 'y'} "
@@ -1245,10 +1317,19 @@ def _grade(stance: str) -> str:
     }.get(stance, "Some participants raised")
 
 
-def headline(s: DiscussionSummary, limit: int = 6) -> list[str]:
+def _by(v: StatementView, names: Mapping[int, str] | None) -> str:
+    """" (proposed by Name)" for readers outside the server, when names are given."""
+    name = names.get(v.author_id) if names else None
+    return f" (proposed by {_safe(name)})" if name else ""
+
+
+def headline(s: DiscussionSummary, limit: int = 6, *,
+             names: Mapping[int, str] | None = None) -> list[str]:
     """3–6 graded opening sentences about named statements, each with its figures and
     a link: the strongest consensus first, then what divided people, then what was
-    rejected."""
+    rejected.  An organiser's curated sentences replace them."""
+    if s.curated_headline:
+        return [_safe(x) for x in s.curated_headline[:limit]]
     o = s.opinion
     out: list[str] = []
     if o is None:
@@ -1259,14 +1340,16 @@ def headline(s: DiscussionSummary, limit: int = 6) -> list[str]:
     picks = [*o.consensus[:3], *o.divisive[:2], *o.rejected[:1]]
     for v in picks[:limit]:
         people = v.agree + v.disagree + v.passes
-        out.append(f"{_grade(v.stance)} {_q(v.excerpt)} ({_votes(v.agree, v.disagree)}; "
-                   f"{people} participants voted). [link]({v.jump_url})")
+        out.append(f"{_grade(v.stance)} {_q(v.excerpt)}{_by(v, names)} "
+                   f"({_votes(v.agree, v.disagree)}; {people} participants voted). "
+                   f"[link]({v.jump_url})")
     return out
 
 
-def _stmt_line(v: StatementView) -> str:
+def _stmt_line(v: StatementView, names: Mapping[int, str] | None = None) -> str:
     gic = f"; all groups: {v.consensus:.2f}" if v.consensus is not None else ""
-    return (f"{_q(v.excerpt)} — {v.agree} agree, {v.disagree} disagree, {v.passes} pass "
+    return (f"{_q(v.excerpt)}{_by(v, names)} — {v.agree} agree, {v.disagree} disagree, "
+            f"{v.passes} pass "
             f"({v.stance}{gic}) [link]({v.jump_url})")
 
 
@@ -1300,13 +1383,15 @@ METHOD_NOTE = (
 )
 
 
-def _sections(s: DiscussionSummary, n: int) -> list[tuple[str, list[str]]]:
+def _sections(s: DiscussionSummary, n: int,
+              names: Mapping[int, str] | None = None) -> list[tuple[str, list[str]]]:
     o = s.opinion
     out: list[tuple[str, list[str]]] = []
     if o is not None:
-        out.append(("Consensus statements", [_stmt_line(v) for v in o.consensus[:n]]))
-        out.append(("Divisive statements", [_stmt_line(v) for v in o.divisive[:n]]))
-        out.append(("Broadly rejected statements", [_stmt_line(v) for v in o.rejected[:n]]))
+        out.append(("Consensus statements", [_stmt_line(v, names) for v in o.consensus[:n]]))
+        out.append(("Divisive statements", [_stmt_line(v, names) for v in o.divisive[:n]]))
+        out.append(("Broadly rejected statements",
+                    [_stmt_line(v, names) for v in o.rejected[:n]]))
         if o.groups:
             lines = []
             for g in o.groups:
@@ -1331,14 +1416,18 @@ def render_summary_markdown(
     quotes: Sequence[tuple[str, int]] = (),
     sources: Sequence[tuple[str, str | None, int]] = (),
     status_line: str = "",
+    names: Mapping[int, str] | None = None,
+    method: bool = True,
 ) -> str:
     """The report in the voice of a conference summary: graded headline sentences, then
     consensus / divisive / rejected statements, opinion groups, themes, quotes and
     sources, participation and the method.  ``quotes``: (passage, times quoted);
-    ``sources``: (url, title or None, number of citers)."""
+    ``sources``: (url, title or None, number of citers); ``names``: author id -> the name
+    a reader outside the server sees (a pseudonym unless they consented to be named);
+    ``method=False`` leaves the method note out (the report has one appendix)."""
     out = [f"## Summary: {_safe(topic_title)}", ""]
-    out += headline(s) or [_participation_line(s)]
-    for name, lines in _sections(s, 10):
+    out += headline(s, names=names) or [_participation_line(s)]
+    for name, lines in _sections(s, 10, names):
         out += ["", f"### {name}"]
         out += [f"- {ln}" for ln in lines] or ["- None so far."]
     out += ["", "### Themes of the discussion"]
@@ -1376,16 +1465,54 @@ def render_summary_markdown(
             name = _safe(title) if title else url
             out.append(f"- [{name}](<{url}>) — cited by {n}")
     out += ["", "### Participation", _participation_line(s)]
-    if s.opinion is not None:
-        o = s.opinion
-        out.append(f"{o.votes} votes from {o.voters} participants on {o.statements} statements.")
     if status_line:
         out += ["", "### Status", _safe(status_line)]
-    out += ["", "### Method", METHOD_NOTE.format(
-        min_votes=s.opinion.min_votes if s.opinion else STANCE_MIN_REACTIONS)]
+    if method:
+        out += ["", "### Method", METHOD_NOTE.format(
+            min_votes=s.opinion.min_votes if s.opinion else STANCE_MIN_REACTIONS)]
     return "\n".join(out).strip() + "\n"
 
 
+
+
+def executive_summary(
+    parts: Sequence[tuple[str, DiscussionSummary]], *,
+    names: Mapping[int, str] | None = None, per_item: int = 2,
+) -> list[str]:
+    """The opening of the consultation report, for readers outside the server: totals and
+    dates, then each item's headline (its first ``per_item`` graded sentences, with their
+    figures; the organiser's curated prose where there is some)."""
+    comments = sum(s.participation.comments for _, s in parts)
+    votes = sum(s.opinion.votes for _, s in parts if s.opinion)
+    firsts = [s.participation.first_activity for _, s in parts if s.participation.first_activity]
+    lasts = [s.participation.last_activity for _, s in parts if s.participation.last_activity]
+    span = ""
+    if firsts and lasts:
+        f, last = min(firsts).date(), max(lasts).date()
+        span = f" on {_fmt_day(f)}" if f == last else f" between {_fmt_day(f)} and {_fmt_day(last)}"
+    active = sum(1 for _, s in parts if s.participation.comments)
+    out = [f"{len(parts)} agenda item{'s' if len(parts) != 1 else ''}, {active} discussed: "
+           f"{comments:,} comment{'s' if comments != 1 else ''} and {votes:,} "
+           f"vote{'s' if votes != 1 else ''}{span}.", ""]
+    for title, s in parts:
+        p = s.participation
+        if not p.comments:
+            out.append(f"- **{_safe(title)}**: no comments yet.")
+            continue
+        figures = f"{p.comments:,} comments from {p.participants:,} participants"
+        if s.opinion is not None and s.opinion.votes:
+            figures += f", {s.opinion.votes:,} votes from {s.opinion.voters:,}"
+        head = headline(s, per_item, names=names)
+        if not head:
+            head = ["Too few comments to identify themes yet." if s.is_brief
+                    else "No statement had enough votes to judge."]
+        out.append(f"- **{_safe(title)}** ({figures}): " + " ".join(head))
+    return out
+
+
+def method_note(min_votes: int | str = "a minimum number of") -> str:
+    """How each figure is computed, with the thresholds (the report's appendix)."""
+    return METHOD_NOTE.format(min_votes=min_votes)
 
 
 EMBED_UNITS = 40

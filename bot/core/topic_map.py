@@ -22,7 +22,6 @@ for the overview picture of large maps.
 
 from __future__ import annotations
 
-import io
 import math
 import textwrap
 from collections import defaultdict
@@ -32,8 +31,15 @@ from typing import Literal
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from bot.core.map_render import (
+    STATUS_COLOURS,
+    MapFigure,
+    MapNode,
+    abstract_layout,
+    compose,
+)
 from bot.core.summary import N_FEATURES, FeatureCache, clean_text
 from bot.core.text import truncate
 
@@ -45,6 +51,7 @@ __all__ = [
     "add_term_counts",
     "build_map",
     "hashed_term_counts",
+    "map_figure",
     "related_topics",
     "render_png",
     "render_text",
@@ -72,16 +79,6 @@ FOCUS_NEIGHBOURS = 15
 TITLE_CHARS = 28
 COMMUNITY_SEED = 0
 
-STATUS_COLOURS = {"open": "#2e9d57", "locked": "#d08c1a", "closed": "#8a8f98"}
-KIND_STYLES = {  # colour, linestyle
-    "hierarchy": ("#3b3b3b", "solid"),
-    "agenda": ("#6b4fb3", "solid"),
-    "cross-reference": ("#2f6fd0", "dashed"),
-    "shared sources": ("#1d9a8a", "dotted"),
-    "shared quotes": ("#c2571a", "dashdot"),
-    "similar discussion": ("#b0b4bb", "solid"),
-    "links between groups": ("#7d8591", "solid"),
-}
 
 
 class MapTopic(BaseModel):
@@ -116,16 +113,23 @@ class TopicMap(BaseModel):
     topics: dict[int, MapTopic]
     edges: list[Edge]
     communities: list[list[int]] = Field(default_factory=list)
+    _adjacency: tuple | None = PrivateAttr(default=None)
 
     def neighbours(self, topic_id: int) -> list[tuple[int, Edge]]:
-        out = []
-        for e in self.edges:
-            if e.a == topic_id:
-                out.append((e.b, e))
-            elif e.b == topic_id:
-                out.append((e.a, e))
-        out.sort(key=lambda ne: (-ne[1].weight, ne[0]))
-        return out
+        return self.adjacency().get(topic_id, [])
+
+    def adjacency(self) -> dict[int, list[tuple[int, Edge]]]:
+        """topic -> its (other topic, edge), strongest first (built once per map)."""
+        key = (id(self.edges), len(self.edges))  # a copy with other edges builds its own
+        if self._adjacency is None or self._adjacency[0] != key:
+            adj: dict[int, list[tuple[int, Edge]]] = defaultdict(list)
+            for e in self.edges:
+                adj[e.a].append((e.b, e))
+                adj[e.b].append((e.a, e))
+            for out in adj.values():
+                out.sort(key=lambda ne: (-ne[1].weight, ne[0]))
+            self._adjacency = (key, dict(adj))
+        return self._adjacency[1]
 
 
 # --------------------------------------------------------------------------- text vectors
@@ -331,7 +335,7 @@ def _short(title: str, n: int = TITLE_CHARS) -> str:
     return truncate(title, n)
 
 
-def _wrapped(title: str, width: int = 22, lines: int = 3) -> str:
+def _wrapped(title: str, width: int = 22, lines: int = 4) -> str:
     """A title wrapped on word boundaries (cut only past ``lines`` lines)."""
     title = " ".join(title.split()).replace("@", "@\u200b")
     return "\n".join(textwrap.wrap(title, width, max_lines=lines, placeholder=" …"))
@@ -384,127 +388,15 @@ def render_text(m: TopicMap, focus: int | None = None, *, limit: int = 40) -> st
 # --------------------------------------------------------------------------- picture
 
 
-def _layout(G: nx.Graph, seed: int = 0, center: int | None = None) -> dict:
-    if G.number_of_nodes() == 1:
-        return {next(iter(G.nodes)): np.array([0.0, 0.0])}
-    if center is not None:
-        others = [n for n in G.nodes if n != center]
-        pos = nx.shell_layout(G, nlist=[[center], others]) if others else {}
-        pos = nx.spring_layout(
-            G, pos=pos, fixed=[center], seed=seed, k=1.6 / math.sqrt(len(G)), iterations=40,
-            weight=None,
-        )
-        return pos
-    if len(G) <= OVERVIEW_THRESHOLD:
-        return _packed_components(G)
-    return nx.spring_layout(G, seed=seed, k=2.0 / math.sqrt(len(G)), iterations=80, weight=None)
-
-
-def _packed_components(G: nx.Graph) -> dict:
-    """Each connected group of topics laid out on its own, the groups set side by side on
-    a grid (largest first), so a few unconnected topics do not squeeze the rest together."""
-    comps = sorted((sorted(c) for c in nx.connected_components(G)), key=lambda c: (-len(c), c))
-    cols = math.ceil(math.sqrt(len(comps)))
-    cell = max(math.sqrt(len(c)) for c in comps) * 2.2
-    pos: dict = {}
-    for k, comp in enumerate(comps):
-        sub = G.subgraph(comp)
-        local = nx.kamada_kawai_layout(sub, weight=None) if len(comp) > 1 else {comp[0]: np.zeros(2)}
-        scale = math.sqrt(len(comp))
-        origin = np.array([(k % cols) * cell, -(k // cols) * cell])
-        for v, xy in local.items():
-            pos[v] = origin + np.asarray(xy) * scale
-    return pos
-
-
-def _draw(
-    G: nx.Graph,
-    pos: dict,
-    labels: dict,
-    sizes: dict,
-    colours: dict,
-    title: str,
-    edge_styles: list[tuple[int, int, str, float]],
-    legend_status: bool = True,
-    radial: bool = False,
-    focus: int | None = None,
-    statuses: dict | None = None,
-    size_unit: str = "comments",
-) -> bytes:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
-
-    n = G.number_of_nodes()
-    side = 8 if n <= 16 else 11
-    fig = Figure(figsize=(side * 1.25, side), dpi=100)
-    FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.02, 0.02, 0.96, 0.9))
-    ax.set_axis_off()
-    fig.suptitle(textwrap.shorten(title, 90), fontsize=15, y=0.97)
-    wmax = max([w for *_, w in edge_styles], default=1.0) or 1.0
-    used_kinds = set()
-    for a, b, kind, w in edge_styles:
-        colour, ls = KIND_STYLES[kind]
-        used_kinds.add(kind)
-        (x1, y1), (x2, y2) = pos[a], pos[b]
-        ax.plot([x1, x2], [y1, y2], color=colour, linestyle=ls,
-                linewidth=0.8 + 4.0 * w / wmax, alpha=0.75, zorder=1)
-    nodes = list(G.nodes)
-    smax = max((sizes[v] for v in nodes), default=1) or 1
-    xs = [pos[v][0] for v in nodes]
-    ys = [pos[v][1] for v in nodes]
-    ss = [180 + 1800 * math.sqrt(sizes[v] / smax) for v in nodes]
-    ax.scatter(xs, ys, s=ss, c=[colours[v] for v in nodes],
-               edgecolors=["#111111" if v == focus else "white" for v in nodes],
-               linewidths=[4.0 if v == focus else 1.5 for v in nodes], zorder=2)
-    fs = 10 if n <= 20 else 8
-    for v, size in zip(nodes, ss, strict=True):
-        r = 9 + math.sqrt(size) / 2.2
-        if radial:  # labels outside the circle, away from the edges
-            x, y = pos[v]
-            ang = math.atan2(y, x)
-            off = (r * math.cos(ang), r * math.sin(ang))
-            ha = "left" if math.cos(ang) > 0.3 else "right" if math.cos(ang) < -0.3 else "center"
-            va = "bottom" if math.sin(ang) > 0.3 else "top" if math.sin(ang) < -0.3 else "center"
-        else:
-            off, ha, va = (0, -r), "center", "top"
-        ax.annotate(labels[v], pos[v], xytext=off, textcoords="offset points", ha=ha, va=va,
-                    fontsize=fs, zorder=3, fontweight="bold" if v == focus else "normal",
-                    bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8})
-    if xs:
-        pad_x = (max(xs) - min(xs)) * (0.35 if radial else 0.12) + 0.3
-        pad_y = (max(ys) - min(ys)) * 0.12 + 0.3
-        ax.set_xlim(min(xs) - pad_x, max(xs) + pad_x)
-        ax.set_ylim(min(ys) - pad_y * 1.4, max(ys) + pad_y)
-    handles = []
-    if legend_status:
-        present = set((statuses or {}).values()) or set(STATUS_COLOURS)
-        handles += [Line2D([], [], marker="o", ls="", color=c, markersize=10, label=s)
-                    for s, c in STATUS_COLOURS.items() if s in present]
-    if focus is not None and focus in G:
-        handles.append(Line2D([], [], marker="o", ls="", color="white", markeredgecolor="#111111",
-                              markeredgewidth=3, markersize=12, label="focus topic"))
-    if nodes:
-        handles.append(Line2D([], [], marker="o", ls="", color="#cccccc", markersize=14,
-                              label=f"circle size: {size_unit}"))
-    if edge_styles:
-        handles.append(Line2D([], [], color="#555555", lw=4, label="line width: strength of evidence"))
-    handles += [Line2D([], [], color=KIND_STYLES[k][0], ls=KIND_STYLES[k][1], lw=2, label=k)
-                for k in KIND_STYLES if k in used_kinds]
-    if handles:
-        # below the drawing, never over a topic (the tight crop keeps it in the picture)
-        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3,
-                  fontsize=9, frameon=False)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight", pad_inches=0.15)  # crop to the drawing
-    return buf.getvalue()
-
-
 def render_png(m: TopicMap, focus: int | None = None, *, title: str | None = None) -> bytes:
-    """A PNG of the map.  Small maps: every topic.  More than ~60 topics and no
-    focus: one node per community, labelled by its top topics.  With ``focus``: the
-    topic and its (at most 15) strongest neighbours."""
+    """A PNG of the map (see :func:`map_figure`)."""
+    return map_figure(m, focus, title=title).png()
+
+
+def map_figure(m: TopicMap, focus: int | None = None, *, title: str | None = None) -> MapFigure:
+    """The laid-out picture of the map, before it is saved.  Small maps: every topic.
+    More than ~60 topics and no focus: one node per community, labelled by its top
+    topics.  With ``focus``: the topic and its (at most 15) strongest neighbours."""
     topics = m.topics
     if focus is not None and focus in topics:
         nb = m.neighbours(focus)[:FOCUS_NEIGHBOURS]
@@ -516,14 +408,11 @@ def render_png(m: TopicMap, focus: int | None = None, *, title: str | None = Non
             if e.a in keep and e.b in keep:
                 G.add_edge(e.a, e.b)
                 styles.append((e.a, e.b, e.main_kind, e.weight))
-        pos = _layout(G, center=focus)
-        labels = {t: _wrapped(topics[t].title) for t in G.nodes}
-        return _draw(
-            G, pos, labels, {t: max(1, topics[t].activity) for t in G.nodes},
-            {t: STATUS_COLOURS[topics[t].status] for t in G.nodes},
-            title or f"Topics related to {_short(topics[focus].title, 60)}", styles,
-            focus=focus, statuses={t: topics[t].status for t in G.nodes},
-        )
+        nodes = {t: MapNode(_wrapped(topics[t].title), max(1, topics[t].activity),
+                            topics[t].status, focus=t == focus) for t in G.nodes}
+        return compose(G, abstract_layout(G, center=focus), nodes, styles,
+                       title or f"Topics related to {_short(topics[focus].title, 60)}",
+                       table=False)
     if len(topics) > OVERVIEW_THRESHOLD and m.communities:
         comm_of = {t: i for i, c in enumerate(m.communities) for t in c}
         G = nx.Graph()
@@ -536,23 +425,19 @@ def render_png(m: TopicMap, focus: int | None = None, *, title: str | None = Non
         strongest = sorted(between.items(), key=lambda kv: -kv[1])[: 2 * len(m.communities)]
         for (a, b), w in strongest:
             G.add_edge(a, b, weight=w)
-        labels, sizes, colours = {}, {}, {}
+        nodes = {}
         for i, c in enumerate(m.communities):
             top = sorted(c, key=lambda t: (-topics[t].activity, t))[:2]
-            labels[i] = "\n".join(_short(topics[t].title, 24) for t in top) + f"\n({len(c)} topics)"
-            sizes[i] = max(1, sum(topics[t].activity for t in c))
+            label = "\n".join(_short(topics[t].title, 34) for t in top) + f"\n({len(c)} topics)"
             n_open = sum(1 for t in c if topics[t].status == "open")
             status = max(STATUS_COLOURS, key=lambda st, c=c: sum(topics[t].status == st for t in c))
-            colours[i] = STATUS_COLOURS["open" if n_open * 2 >= len(c) else status]
-        # groups on a circle, largest first: always legible, never a hairball
-        pos = nx.circular_layout(sorted(G.nodes)) if len(G) > 1 else _layout(G)
+            nodes[i] = MapNode(label, max(1, sum(topics[t].activity for t in c)),
+                               "open" if n_open * 2 >= len(c) else status)
         styles = [(a, b, "links between groups", w) for (a, b), w in strongest]
-        return _draw(
-            G, pos, labels, sizes, colours,
+        return compose(
+            G, abstract_layout(G), nodes, styles,
             title or f"Topic map: {len(topics)} topics in {len(m.communities)} groups",
-            styles, legend_status=True, radial=len(G) > 1,
-            statuses={i: next(s for s, c in STATUS_COLOURS.items() if c == colours[i]) for i in G},
-            size_unit="comments in the group",
+            size_unit="comments in the group", fontsize=10.0,
         )
     G = nx.Graph()
     G.add_nodes_from(sorted(topics))
@@ -560,11 +445,6 @@ def render_png(m: TopicMap, focus: int | None = None, *, title: str | None = Non
     for e in m.edges:
         G.add_edge(e.a, e.b)
         styles.append((e.a, e.b, e.main_kind, e.weight))
-    pos = _layout(G)
-    return _draw(
-        G, pos, {t: _wrapped(topics[t].title) for t in G.nodes},
-        {t: max(1, topics[t].activity) for t in G.nodes},
-        {t: STATUS_COLOURS[topics[t].status] for t in G.nodes},
-        title or f"Topic map: {len(topics)} topics", styles,
-        statuses={t: topics[t].status for t in G.nodes},
-    )
+    nodes = {t: MapNode(_wrapped(topics[t].title), max(1, topics[t].activity), topics[t].status)
+             for t in G.nodes}
+    return compose(G, abstract_layout(G), nodes, styles, title or f"Topic map: {len(topics)} topics")

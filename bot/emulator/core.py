@@ -16,10 +16,13 @@ from . import payloads as pl
 from .errors import ApiError
 from .limits import (
     DEFAULT_ATTACHMENT_SIZE_LIMIT,
+    MAX_CATEGORY_CHANNELS,
+    MAX_GUILD_CHANNELS,
     refuse_invalid_unicode,
     validate_files,
     validate_message,
 )
+from .ratelimit import RateLimits
 from .state import (
     CATEGORY,
     DEFAULT_BOT_PERMISSIONS,
@@ -112,8 +115,12 @@ class EmulatorBase:
                  bot_permissions: int = DEFAULT_BOT_PERMISSIONS,
                  clock: Clock | None = None,
                  message_content_intent_allowed: bool = True,
-                 members_intent_allowed: bool = True) -> None:
+                 members_intent_allowed: bool = True,
+                 rate_limits: RateLimits | None = None) -> None:
         self.clock = clock or Clock()
+        #: per-route and global REST rate limits (``emu.rate_limits.enabled = False`` turns
+        #: them off); see :mod:`bot.emulator.ratelimit`
+        self.rate_limits = rate_limits if rate_limits is not None else RateLimits()
         self.state = State(self.clock)
         self.bot_token = "emu." + secrets.token_urlsafe(24)
         self.bot_user = User(self.state.ids.next(), bot_name, bot=True)
@@ -627,6 +634,7 @@ class EmulatorBase:
         ows = payload.get("permission_overwrites") or []
         if ows:
             self._check_overwrites(actor_id, g.id, ows, channel=False)
+        self._check_channel_caps(g.id, ctype, payload.get("parent_id"))
         ch = self._new_channel(g.id, ctype, payload.get("name"), parent_id=payload.get("parent_id"),
                                topic=payload.get("topic"), position=payload.get("position"),
                                overwrites=ows)
@@ -634,6 +642,25 @@ class EmulatorBase:
             ch.available_tags = [dict(t, id=str(self.state.ids.next()))
                                  for t in payload["available_tags"]]
         return ch
+
+    def _check_channel_caps(self, guild_id: int, ctype: int, parent_id: Any,
+                            moving: Channel | None = None) -> None:
+        """Discord's caps: 500 channels per guild (30013; categories count, threads do not) and
+        50 per category (400, 50035 ``CHANNEL_PARENT_MAX_CHANNELS``)."""
+        g = self.state.guild(guild_id)
+        chans = [self.state.channels[c] for c in g.channel_ids if c in self.state.channels]
+        chans = [c for c in chans if not c.is_thread]
+        if moving is None and len(chans) >= MAX_GUILD_CHANNELS:
+            raise ApiError(400, 30013,
+                           f"Maximum number of guild channels reached ({MAX_GUILD_CHANNELS})")
+        if parent_id is None or ctype == CATEGORY:
+            return
+        in_category = [c for c in chans if c.parent_id == int(parent_id)
+                       and (moving is None or c.id != moving.id)]
+        if len(in_category) >= MAX_CATEGORY_CHANNELS:
+            raise ApiError.form(
+                "parent_id", "CHANNEL_PARENT_MAX_CHANNELS",
+                f"Maximum number of channels in category reached ({MAX_CATEGORY_CHANNELS})")
 
     def modify_channel(self, actor_id: int, ch: Channel, payload: dict[str, Any]) -> Channel:
         """PATCH /channels/{id} with Discord's permission rules for channels and threads."""
@@ -666,6 +693,8 @@ class EmulatorBase:
                 if parent is None or parent.type != CATEGORY:
                     raise ApiError.form("parent_id", "CHANNEL_PARENT_INVALID", "Invalid parent")
                 pid = parent.id
+                if pid != ch.parent_id:
+                    self._check_channel_caps(ch.guild_id, ch.type, pid, moving=ch)
             ch.parent_id = pid
         for key in ("nsfw", "rate_limit_per_user"):
             if key in payload:

@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import json
 import re
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,6 +104,10 @@ class Emulator(ActionsMixin, EmulatorBase):
         #: exceptions raised inside handlers (answered 400 "emulator internal error")
         self.internal_errors: list[BaseException] = []
         self.faults: list[Fault] = []
+        #: credentials of bot processes killed with :meth:`kill_bot`
+        self.dead_auth: set[str] = set()
+        self.dead_interaction_tokens: set[str] = set()
+        self.kill_on: Callable[[Any], str | None] | None = None
         self.host = "127.0.0.1"
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
@@ -262,6 +268,30 @@ class Emulator(ActionsMixin, EmulatorBase):
     async def request_reconnect(self) -> None:
         """Send RECONNECT (op 7)."""
         self.gateway.request_reconnect()
+
+    # --- a bot process that dies (kill -9) ------------------------------------------------
+
+    def kill_bot(self) -> None:
+        """Simulate ``kill -9`` of the bot process, in this event loop.
+
+        From now on the old client is a dead process to Discord: none of its REST calls (the
+        one in flight included) is ever answered, its interaction tokens are dead, and its
+        gateway session gets no more events (its frames are ignored). Nothing of it runs
+        again, so nothing it had not yet stored is stored. The bot's token changes: a new
+        client started with ``emu.bot_token`` is the restarted process (the same bot user).
+        """
+        self.dead_auth.add(f"Bot {self.bot_token}")
+        self.dead_interaction_tokens.update(self.interactions.by_token)
+        self.bot_token = "emu." + secrets.token_urlsafe(24)
+        self.gateway.kill_all()
+        self.kill_on = None
+        self.notify()
+
+    def kill_bot_on(self, decide: Callable[[Any], str | None]) -> None:
+        """Kill the bot (see :meth:`kill_bot`) at a REST call: ``decide(record)`` is asked for
+        each call of the live bot and returns ``"before"`` (killed before Discord performs
+        it), ``"after"`` (performed, but the bot never hears the answer) or None."""
+        self.kill_on = decide
 
     # --- request log helpers ------------------------------------------------------------
 

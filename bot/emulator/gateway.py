@@ -60,6 +60,7 @@ class Connection:
     outbox: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
     session: Session | None = None
     writer: asyncio.Task[None] | None = None
+    dead: bool = False   # its bot process was killed (Emulator.kill_bot)
 
     def send(self, frame: str) -> None:
         self.outbox.put_nowait(frame)
@@ -107,7 +108,7 @@ class Gateway:
     @property
     def connected(self) -> bool:
         return any(c.session is not None and c.session.ready and not c.ws.closed
-                   for c in self.connections)
+                   and not c.dead for c in self.connections)
 
     # --- dispatching --------------------------------------------------------------------
 
@@ -170,6 +171,8 @@ class Gateway:
             self.sessions.pop(s.id, None)
 
     async def _on_frame(self, conn: Connection, data: dict[str, Any]) -> None:
+        if conn.dead:
+            return
         op = data.get("op")
         d = data.get("d")
         if op == 1:
@@ -267,6 +270,13 @@ class Gateway:
         for c in list(self.connections):
             with contextlib.suppress(Exception):
                 await c.ws.close(code=code)
+
+    def kill_all(self) -> None:
+        """The bot process died: forget its sessions (no more events); its connections stay
+        open but are ignored, as a dead process neither reads nor writes."""
+        for conn in self.connections:
+            conn.dead = True
+        self.sessions.clear()
 
     def abort_all(self) -> None:
         for c in list(self.connections):

@@ -12,6 +12,7 @@ MAX_EMBED_TOTAL = 6000
 MAX_CHOICES = 25
 MAX_MODAL_INPUTS = 5
 MAX_TEXT_INPUT_LENGTH = 4000
+MAX_ATTACHMENT_DESCRIPTION = 1024  # an attachment's description (its alt text)
 MAX_ATTACHMENTS = 10
 #: Per-file upload limit of a server without boosts (the interaction's attachment_size_limit).
 DEFAULT_ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
@@ -36,6 +37,8 @@ def has_lone_surrogate(value: Any) -> bool:
 def refuse_invalid_unicode(value: Any) -> None:
     if has_lone_surrogate(value):
         raise ApiError(400, 50109, "The request body contains invalid JSON.")
+MAX_GUILD_CHANNELS = 500      # channels and categories (threads do not count); else 30013
+MAX_CATEGORY_CHANNELS = 50    # channels in one category; else 50035 CHANNEL_PARENT_MAX_CHANNELS
 
 
 def _max(path: str, value: Any, limit: int) -> None:
@@ -114,6 +117,8 @@ def validate_message(payload: dict[str, Any], n_files: int, *, edit: bool = Fals
     validate_embeds(payload.get("embeds"))
     validate_allowed_mentions(payload.get("allowed_mentions"))
     validate_components(payload.get("components"))
+    for i, a in enumerate(payload.get("attachments") or []):  # alt text of a file
+        _max(f"attachments.{i}.description", a.get("description"), MAX_ATTACHMENT_DESCRIPTION)
     if not edit:
         empty = not (content or payload.get("embeds") or n_files or payload.get("components")
                      or payload.get("sticker_ids") or payload.get("poll")

@@ -7,6 +7,7 @@ exactly (discord.py treats anything else as text).
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import json
 import logging
@@ -69,11 +70,11 @@ def route(method: str, template: str) -> Callable[[Handler], Handler]:
     return deco
 
 
-def json_response(status: int, body: Any) -> web.Response:
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> web.Response:
     if status == 204 or body is None:
-        return web.Response(status=204)
+        return web.Response(status=204, headers=headers)
     return web.Response(status=status, body=json.dumps(body).encode(),
-                        headers={"Content-Type": "application/json"})
+                        headers={**(headers or {}), "Content-Type": "application/json"})
 
 
 def match(method: str, path: str) -> tuple[str | None, Handler | None, dict[str, str]]:
@@ -121,6 +122,17 @@ async def handle(emu: Emulator, request: web.Request) -> web.StreamResponse:
     rec = RequestRecord(method, template, path, 0, dict(request.query), time=emu.clock.now())
     emu.requests.append(rec)
     emu.archive_idle_threads()  # what real time did meanwhile
+    limit_headers: dict[str, str] = {}
+    auth = request.headers.get("Authorization")
+    if auth in emu.dead_auth or (path.startswith(NO_AUTH_PREFIXES)
+                                 and any(t in path for t in emu.dead_interaction_tokens)):
+        await _never()  # sent by a killed bot process: it never hears back
+    kill = None
+    if emu.kill_on is not None and auth == f"Bot {emu.bot_token}":
+        kill = emu.kill_on(rec)
+        if kill == "before":
+            emu.kill_bot()
+            await _never()
     try:
         if not path.startswith(NO_AUTH_PREFIXES):
             if request.headers.get("Authorization") != f"Bot {emu.bot_token}":
@@ -136,6 +148,13 @@ async def handle(emu: Emulator, request: web.Request) -> web.StreamResponse:
             rec.status = fault.status
             emu.notify()
             return fault.response()
+        verdict = emu.rate_limits.check(emu.clock.now, emu.advance_time, method, template,
+                                        path, params)
+        limit_headers = verdict.headers
+        if verdict.refused:
+            rec.status = 429
+            emu.notify()
+            return json_response(429, emu.rate_limits.body(verdict), limit_headers)
         body, files = await read_body(request)
         rec.json = body
         req = Req(method, path, params, dict(request.query), body, files)
@@ -147,7 +166,7 @@ async def handle(emu: Emulator, request: web.Request) -> web.StreamResponse:
         rec.status = e.status
         log.info("emulator: %s %s -> %s %s %s", method, path, e.status, e.code, e.message)
         emu.notify()
-        return json_response(e.status, e.to_json())
+        return json_response(e.status, e.to_json(), limit_headers)
     except Exception as e:  # an emulator bug: fail fast (a 5xx would make discord.py retry)
         log.exception("emulator: internal error in %s %s", method, path)
         emu.internal_errors.append(e)
@@ -156,10 +175,18 @@ async def handle(emu: Emulator, request: web.Request) -> web.StreamResponse:
         return json_response(400, {"message": f"emulator internal error: {e!r}", "code": 0})
     rec.status = 204 if out is None else status
     emu.notify()
-    return json_response(status, out)
+    if kill == "after":
+        emu.kill_bot()
+        await _never()
+    return json_response(status, out, limit_headers)
 
 
 # --- helpers ------------------------------------------------------------------------------
+
+async def _never() -> None:
+    """Hold a request of a killed bot process until the server stops."""
+    await asyncio.Event().wait()
+
 
 def _bot(emu: Emulator) -> int:
     return emu.bot_user.id

@@ -1,5 +1,6 @@
 """Plays a rehearsal: publish the agenda, play the scenario, ask for summaries, the map and
-the export, and write everything to the output folder.
+the export, and write everything to the output folder (the summaries and their charts in
+``summaries/``, ``map.png``, ``report.md`` and ``report.html``, the data in ``data/``).
 
 Every step is checked. A step fails when Discord refused it or the bot answered with an
 error (or not at all) — unless the scenario says ``refused = true`` — or when the answer
@@ -421,9 +422,10 @@ class Player:
             self.steps += 1
             self.judge("export", Command(do="command", user="alice", where="#general",
                                          command="export"), answer)
-            if answer.error_text is None and not any(n.endswith("report.md")
-                                                     for n in answer.files()):
-                self.fail("export", "no report (…report.md) among the exported files")
+            for report in ("report.md", "report.html"):
+                if answer.error_text is None and not any(n.endswith(report)
+                                                         for n in answer.files()):
+                    self.fail("export", f"no report (…{report}) among the exported files")
 
 
 async def rehearse(options: Options, transcript: Transcript | None = None) -> Outcome:

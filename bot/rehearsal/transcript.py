@@ -166,19 +166,20 @@ def render_message(emu: Emulator, message: Message, *, saved: dict[str, Path] | 
 def destination(out: Path, filename: str, consultation_key: str | None = None) -> Path:
     """Where a file the bot attached is saved under ``out``.
 
-    ``summary-<item>.md`` → ``summaries/<item>.md``; ``map.png`` / ``map.md`` → ``out``;
-    the export's ``<consultation>-report.md`` → ``report.md`` and its data files →
-    ``data/``; anything else → ``files/``.
+    ``summary-<item>.md`` / ``.png`` (its chart) → ``summaries/<item>.md`` / ``.png``;
+    ``map.png`` / ``map.md`` → ``out``; the export's ``<consultation>-report.md`` and
+    ``-report.html`` → ``report.md`` / ``report.html`` and its data files → ``data/``;
+    anything else → ``files/``.
     """
-    if filename.startswith("summary-") and filename.endswith(".md"):
+    if filename.startswith("summary-") and filename.endswith((".md", ".png")):
         return out / "summaries" / filename.removeprefix("summary-")
     if filename in ("map.png", "map.md"):
         return out / filename
     name = filename
     if consultation_key and name.startswith(consultation_key + "-"):
         name = name.removeprefix(consultation_key + "-")
-        if name == "report.md":
-            return out / "report.md"
+        if name in ("report.md", "report.html"):
+            return out / name
         return out / "data" / name
     return out / "files" / name
 

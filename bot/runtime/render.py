@@ -41,8 +41,9 @@ def text_file(name: str, text: str) -> discord.File:
     return discord.File(io.BytesIO(text.encode("utf-8")), filename=name)
 
 
-def bytes_file(name: str, data: bytes) -> discord.File:
-    return discord.File(io.BytesIO(data), filename=name)
+def bytes_file(name: str, data: bytes, description: str | None = None) -> discord.File:
+    """A file to attach; ``description`` is its alt text (at most 1024 characters)."""
+    return discord.File(io.BytesIO(data), filename=name, description=description)
 
 
 

@@ -11,6 +11,7 @@ from bot.storage.insight_store import InsightStore
 from bot.storage.moderation_store import ModerationStore
 from bot.storage.outcome_store import OutcomeStore
 from bot.storage.privacy_store import PrivacyStore
+from bot.storage.publish_store import PublishStore
 
 __all__ = ["CitationIn", "Database", "DatabaseError", "QuoteIn", "Repository"]
 
@@ -25,6 +26,7 @@ class Repository:
         self.moderation = ModerationStore(db)
         self.privacy = PrivacyStore(db)
         self.insight = InsightStore(db)
+        self.publishing = PublishStore(db)
         self.outcomes = OutcomeStore(db)
 
     @classmethod

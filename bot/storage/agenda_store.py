@@ -204,6 +204,11 @@ class AgendaStore(Store):
                 [(item_id, r) for r in related_ids if r != item_id],
             )
 
+    async def delete_item(self, item_id: int) -> None:
+        """Forget an item (its revisions, relations and place go with it)."""
+        async with self.db.transaction() as tx:
+            await tx.execute("DELETE FROM items WHERE id = ?", (item_id,))
+
     async def relations(self, consultation_id: int) -> list[tuple[int, int]]:
         async with self.db.reading() as tx:
             rows = await tx.fetchall(

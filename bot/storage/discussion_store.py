@@ -518,8 +518,9 @@ class DiscussionStore(Store):
                 return False
             if present:
                 cur = await tx.execute(
-                    "INSERT OR IGNORE INTO reactions (comment_id, user_id, emoji) VALUES (?, ?, ?)",
-                    (row["id"], user_id, emoji),
+                    "INSERT OR IGNORE INTO reactions (comment_id, user_id, emoji, seq) "
+                    "SELECT ?, ?, ?, discussion_version + 1 FROM items WHERE id = ?",
+                    (row["id"], user_id, emoji, row["item_id"]),
                 )
             else:
                 cur = await tx.execute(
@@ -565,63 +566,88 @@ class DiscussionStore(Store):
             }
             if have == wanted:
                 return
-            await tx.execute("DELETE FROM reactions WHERE comment_id = ?", (row["id"],))
+            # Only the difference: reactions still there keep their order (a participant's
+            # latest reaction is their vote), the new ones are the latest.
             await tx.executemany(
-                "INSERT INTO reactions (comment_id, user_id, emoji) VALUES (?, ?, ?)",
-                [(row["id"], u, e) for u, e in sorted(wanted)],
+                "DELETE FROM reactions WHERE comment_id = ? AND user_id = ? AND emoji = ?",
+                [(row["id"], u, e) for u, e in sorted(have - wanted)],
+            )
+            version = await tx.fetchone(
+                "SELECT discussion_version + 1 FROM items WHERE id = ?", (row["item_id"],))
+            await tx.executemany(
+                "INSERT INTO reactions (comment_id, user_id, emoji, seq) VALUES (?, ?, ?, ?)",
+                [(row["id"], u, e, version[0]) for u, e in sorted(wanted - have)],
             )
             await self._touch_item(tx, row["item_id"], None, row["id"])
 
     async def summary_rows(
-        self, item_id: int, agree: Iterable[str], disagree: Iterable[str], *, since: int = 0
-    ) -> tuple[int, list[tuple]]:
+        self, item_id: int, agree: Iterable[str], disagree: Iterable[str],
+        passes: Iterable[str] = (), *, since: int = 0,
+    ) -> tuple[int, list[tuple], list[tuple[int, int, int]]]:
         """Comments changed after discussion version `since` (all of them with 0), as plain
-        tuples for summaries of 100k comments, and the version they are current at:
-        (comment id, author, text, created_at ISO, channel, message, agree, disagree, visible).
-        agree/disagree count distinct people (not the author); invisible rows are comments
-        deleted, erased or hidden since, for the caller to drop."""
-        agree, disagree = list(agree) or [""], list(disagree) or [""]
-        a_marks, d_marks = ",".join("?" * len(agree)), ",".join("?" * len(disagree))
+        tuples for summaries of 100k comments, the version they are current at, and the
+        per-person votes on them.
+
+        Rows: (comment id, author, text, created_at ISO, channel, message, visible); invisible
+        rows are comments deleted, erased or hidden since, for the caller to drop.
+        Votes: (comment id, voter, +1 agree / -1 disagree / 0 pass), one per reaction in the
+        order the reactions were recorded (so a voter's last one is their latest vote), the
+        author's reactions on their own comment left out. Read in one snapshot."""
+        agree, disagree, passes = list(agree), list(disagree), list(passes)
+        marks = ",".join("?" * (len(agree) + len(disagree) + len(passes))) or "NULL"
+        a_marks = ",".join("?" * len(agree)) or "NULL"
+        d_marks = ",".join("?" * len(disagree)) or "NULL"
         async with self.db.reading() as tx:
             version = await tx.fetchone(
                 "SELECT discussion_version FROM items WHERE id = ?", (item_id,)
             )
             rows = await tx.fetchall(
                 f"""SELECT c.id, c.author_id, c.content, c.created_at, c.channel_id, c.message_id,
-                      COALESCE(r.agree, 0), COALESCE(r.disagree, 0), {VISIBLE}
-                    FROM comments c LEFT JOIN (
-                      SELECT x.comment_id,
-                        COUNT(DISTINCT CASE WHEN x.emoji IN ({a_marks}) THEN x.user_id END) AS agree,
-                        COUNT(DISTINCT CASE WHEN x.emoji IN ({d_marks}) THEN x.user_id END) AS disagree
-                      FROM reactions x JOIN comments y ON y.id = x.comment_id
-                      WHERE y.item_id = ? AND y.change_seq > ? AND x.user_id != y.author_id
-                      GROUP BY x.comment_id) r ON r.comment_id = c.id
-                    WHERE c.item_id = ? AND c.change_seq > ?""",  # noqa: S608 - placeholders only
-                (*agree, *disagree, item_id, since, item_id, since),
+                      {VISIBLE} FROM comments c
+                    WHERE c.item_id = ? AND c.change_seq > ?""",  # noqa: S608 - constant only
+                (item_id, since),
             )
-        return (version[0] if version else 0), [tuple(r) for r in rows]
+            votes = await tx.fetchall(
+                f"""SELECT x.comment_id, x.user_id,
+                      CASE WHEN x.emoji IN ({a_marks}) THEN 1
+                           WHEN x.emoji IN ({d_marks}) THEN -1 ELSE 0 END
+                    FROM comments y JOIN reactions x ON x.comment_id = y.id
+                    WHERE y.item_id = ? AND y.change_seq > ? AND x.user_id != y.author_id
+                      AND x.emoji IN ({marks}) AND {VISIBLE.replace("c.", "y.")}
+                    ORDER BY x.comment_id, x.seq, x.rowid""",  # noqa: S608 - placeholders only
+                (*agree, *disagree, item_id, since, *agree, *disagree, *passes),
+            )
+        return (version[0] if version else 0), [tuple(r) for r in rows], [tuple(v) for v in votes]
 
     async def reaction_counts(
-        self, item_id: int, agree: Iterable[str], disagree: Iterable[str]
+        self, item_id: int, agree: Iterable[str], disagree: Iterable[str],
+        passes: Iterable[str] = (),
     ) -> dict[int, tuple[int, int]]:
-        """comment_id -> (agree, disagree): distinct people per side, the author excluded."""
-        agree, disagree = list(agree), list(disagree)
+        """comment_id -> (agree, disagree): people whose latest vote reaction (of these
+        emoji) is on that side, the author excluded (the same rule as summaries)."""
+        agree, disagree, passes = list(agree), list(disagree), list(passes)
         if not agree and not disagree:
             return {}
-        marks = ",".join("?" * (len(agree) + len(disagree)))
+        marks = ",".join("?" * (len(agree) + len(disagree) + len(passes)))
+        a_marks = ",".join("?" * len(agree)) or "NULL"
+        d_marks = ",".join("?" * len(disagree)) or "NULL"
         async with self.db.reading() as tx:
             rows = await tx.fetchall(
-                f"""SELECT r.comment_id,
-                      COUNT(DISTINCT CASE WHEN r.emoji IN ({",".join("?" * len(agree)) or "NULL"})
-                            THEN r.user_id END),
-                      COUNT(DISTINCT CASE WHEN r.emoji IN ({",".join("?" * len(disagree)) or "NULL"})
-                            THEN r.user_id END)
+                f"""SELECT r.comment_id, r.user_id,
+                      CASE WHEN r.emoji IN ({a_marks}) THEN 1
+                           WHEN r.emoji IN ({d_marks}) THEN -1 ELSE 0 END
                     FROM reactions r JOIN comments c ON c.id = r.comment_id
                     WHERE c.item_id = ? AND r.user_id != c.author_id AND r.emoji IN ({marks})
-                    GROUP BY r.comment_id""",  # noqa: S608 - only placeholders are interpolated
-                (*agree, *disagree, item_id, *agree, *disagree),
+                    ORDER BY r.comment_id, r.seq, r.rowid""",  # noqa: S608 - placeholders only
+                (*agree, *disagree, item_id, *agree, *disagree, *passes),
             )
-        return {r[0]: (r[1], r[2]) for r in rows}
+        latest = {(r[0], r[1]): r[2] for r in rows}
+        out: dict[int, list[int]] = {}
+        for (comment_id, _user), vote in latest.items():
+            counts = out.setdefault(comment_id, [0, 0])
+            if vote:
+                counts[0 if vote == 1 else 1] += 1
+        return {c: (a, d) for c, (a, d) in out.items() if a or d}
 
     # --- quotes ----------------------------------------------------------------------------
 

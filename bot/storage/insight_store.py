@@ -34,6 +34,59 @@ class InsightStore(Store):
                 (item_id, discussion_version, ts(utcnow()), result),
             )
 
+    # --- curation and publications (/summary-edit, /summary-publish) ---------------------
+
+    async def curation(self, item_id: int) -> str | None:
+        """The organiser's curation of the item's summary (JSON), if any."""
+        async with self.db.reading() as tx:
+            row = await tx.fetchone("SELECT edits FROM summary_curation WHERE item_id = ?",
+                                    (item_id,))
+        return row[0] if row else None
+
+    async def save_curation(self, item_id: int, edits: str, edited_by: int) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                """INSERT INTO summary_curation (item_id, edits, edited_by, edited_at)
+                   VALUES (?, ?, ?, ?) ON CONFLICT (item_id) DO UPDATE SET
+                     edits = excluded.edits, edited_by = excluded.edited_by,
+                     edited_at = excluded.edited_at""",
+                (item_id, edits, edited_by, ts(utcnow())),
+            )
+
+    async def add_revision(self, item_id: int, discussion_version: int, summary: str, *,
+                           channel_id: int | None, message_id: int | None,
+                           published_by: int) -> int:
+        """Store a publication; returns its number (1, 2, … per item)."""
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone(
+                "SELECT COALESCE(MAX(number), 0) + 1 FROM summary_revisions WHERE item_id = ?",
+                (item_id,))
+            await tx.execute(
+                """INSERT INTO summary_revisions (item_id, number, discussion_version, summary,
+                     channel_id, message_id, published_by, published_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                (item_id, row[0], discussion_version, summary, channel_id, message_id,
+                 published_by, ts(utcnow())),
+            )
+        return row[0]
+
+    async def latest_revision(self, item_id: int) -> dict | None:
+        """The item's latest publication: number, discussion_version, summary (JSON; empty
+        once a participant quoted in it had their words erased), channel_id, message_id,
+        published_by, published_at."""
+        async with self.db.reading() as tx:
+            row = await tx.fetchone(
+                """SELECT number, discussion_version, summary, channel_id, message_id,
+                          published_by, published_at FROM summary_revisions
+                   WHERE item_id = ? ORDER BY number DESC LIMIT 1""", (item_id,))
+        if row is None:
+            return None
+        keys = ("number", "discussion_version", "summary", "channel_id", "message_id",
+                "published_by", "published_at")
+        out = dict(zip(keys, tuple(row), strict=True))
+        out["published_at"] = parse_ts(out["published_at"])
+        return out
+
     async def get_meta(self, key: str) -> str | None:
         async with self.db.reading() as tx:
             row = await tx.fetchone("SELECT value FROM meta WHERE key = ?", (key,))

@@ -256,3 +256,34 @@ class Outcome(Record):
     def headline(self) -> str:
         """``"✅ Outcome: Accepted"``, for footers, lists and `/about`."""
         return f"{OUTCOME_MARKS.get(self.status, '')} Outcome: {self.status_label}".strip()
+
+
+class PublishRun(Record):
+    """A background `/agenda publish` (see `bot.storage.publish_store`)."""
+
+    id: int
+    consultation_id: int
+    guild_id: int
+    channel_id: int
+    message_id: int | None
+    item_ids: list[int]
+    changed_ids: list[int]
+    done: int
+    created: int
+    updated: int
+    unchanged: int
+    status: Literal["running", "done", "failed", "superseded"]
+    error: str | None
+    requested_by: int | None
+    started_at: datetime
+    finished_at: datetime | None
+
+
+class PublishIntent(Record):
+    """Something the publisher was about to create in Discord, not yet stored."""
+
+    item_id: int
+    kind: str
+    place_id: int
+    detail: dict
+    created_at: datetime

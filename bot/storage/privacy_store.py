@@ -190,6 +190,9 @@ class PrivacyStore(Store):
                 (user_id,),
             )
             await tx.executemany("DELETE FROM summary_cache WHERE item_id = ?", [(i,) for i in items])
+            # published summaries quote them too: the revisions stay, their text goes
+            await tx.executemany("UPDATE summary_revisions SET summary = '' WHERE item_id = ?",
+                                 [(i,) for i in items])
             # that an erasure happened is logged; what was erased is not
             await log_action(tx, action="erase", target_type="participant", target_id=None,
                              moderator_id=None, guild_id=guild_id, item_id=None, reason=None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 
 from bot.core.agenda import load_agenda
@@ -77,7 +78,10 @@ async def test_republishing_changes_nothing(emulator, published):
               if r.method in ("POST", "PUT", "DELETE") and "interactions" not in r.path
               and "webhooks" not in r.path]
     writes += [r for r in emu.requests[before:] if r.method == "PATCH" and "/channels/" in r.path]
-    assert writes == []
+    # Only the progress message in #general (posted, then edited into the report) is written.
+    progress = [r for r in writes if r.path.startswith(f"/channels/{general.id}/messages")]
+    assert progress[0].method == "POST" and {r.method for r in progress[1:]} == {"PATCH"}
+    assert [r for r in writes if r not in progress] == []
 
 
 async def test_edited_file_updates_posts_and_keeps_revisions(emulator, published):
@@ -217,10 +221,14 @@ async def test_fifty_items_show_progress_and_survive_429s(emulator, consultation
     assert "50 items — 50 created, 0 updated, 0 unchanged" in answer_text(result)
     _category, channels = category_channels(emu, emulator.guild.id, "Fifty")
     assert len(channels) == 50 and channels[0].name == "01-question-1"
+    # Progress is shown in a message of the bot's own in #general, not through the token.
     progress = [r.json.get("content") for r in emu.requests
-                if r.method == "PATCH" and r.path.endswith("/messages/@original") and r.json]
-    assert any("1/50" in (text or "") for text in progress)
-    assert sum(1 for r in emu.requests if r.status == 429) == 3
+                if r.method == "PATCH" and r.path.startswith(f"/channels/{general.id}/messages/")
+                and r.json]
+    assert any("/50:" in (text or "") for text in progress)
+    assert progress[-1].startswith("Published “Fifty”: 50 items")
+    assert not emu.faults  # the three injected 429s were met and retried
+    assert sum(1 for r in emu.requests if r.status == 429) == 3 + len(emu.rate_limits.refusals)
 
 
 async def test_add_form_creates_a_new_item_channel(emulator, published):
@@ -248,7 +256,8 @@ async def test_add_form_creates_a_new_item_channel(emulator, published):
 async def test_publish_interrupted_midway_completes_without_duplicates(emulator, consultation_bot):
     emu, bot = emulator.emu, consultation_bot
     general = emu.create_text_channel(emulator.guild.id, "general")
-    emu.fail_next("POST", "/channels/{channel_id}/messages", status=403, count=1)
+    # The first article post is refused (not the progress message in #general).
+    emu.fail_next("POST", re.compile(rf"/channels/(?!{general.id}/)\d+/messages"), status=403)
     first = await emu.slash(emulator.alice.id, general.id, "agenda publish")
     await finished(emu, first, "Discord refused")
     assert first.ephemeral

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import io
+import re
 
 import matplotlib.image as mpimg
+from PIL import Image
 
 from tests.e2e.conftest import answer_files, answer_text, eventually, finished, item_by_key
 
@@ -15,29 +18,68 @@ ARGUMENTS = [
 ]
 
 
+def assert_sane_png(data: bytes) -> None:
+    """A PNG that decodes, readable at Discord's preview width, far below the upload limit."""
+    image = Image.open(io.BytesIO(data))
+    assert image.format == "PNG"
+    image.load()  # decodes every pixel: a truncated file fails here
+    width, height = image.size
+    assert 550 <= width <= 2000 and 200 <= height <= 2500 and len(data) < 1_000_000
+    assert len(image.convert("L").getcolors(256 * 256) or []) > 2  # not a blank picture
+
+
 async def test_summary_map_and_export(emulator, published):
     emu, bot, g = emulator.emu, published, emulator.guild
     crime = await item_by_key(bot, g.id, "tackling-cyber-crime")
     security = await item_by_key(bot, g.id, "international-security")
     people = [emulator.pat, emulator.sam, emulator.mo, emulator.alice]
-    last = None
+    last = first = None
     for n in range(24):
         author = people[n % len(people)]
         last = await emu.send_message(author.id, crime.channel_id,
                                       f"{ARGUMENTS[n % 3]}, as I see it (point {n}).")
+        first = first or last
     await emu.send_message(emulator.pat.id, crime.channel_id,
                            f"This also matters for <#{security.channel_id}>, see the discussion there.")
     await eventually(lambda: bot.repo.discussion.comment(last.id))
+    voters = [emu.add_member(g.id, f"voter{i}") for i in range(6)]
+    for i, voter in enumerate(voters):  # the first comment: 5 agree, 1 disagrees
+        await emu.add_reaction(voter.id, first.id, "👍" if i < 5 else "👎")
+
+    async def counted():
+        c = await bot.repo.discussion.comment(first.id)
+        return c and (await bot.repo.discussion.reaction_counts(crime.id, ["👍"], ["👎"])).get(
+            c.id) == (5, 1)
+    await eventually(counted)
 
     summary = await finished(emu, await emu.slash(emulator.sam.id, crime.channel_id, "summary"))
     text = answer_text(summary)
     assert "Summary" in text and "24/7" in text
-    (report,) = [d.decode() for n, d in answer_files(summary).items() if n.endswith(".md")]
+    files = answer_files(summary)
+    (report,) = [d.decode() for n, d in files.items() if n.endswith(".md")]
     assert "https://discord.com/channels/" in report
     assert summary.ephemeral or all(m.ephemeral for m in summary.followups)
+    chart = files["summary-tackling-cyber-crime.png"]  # the voted statement's bars
+    assert_sane_png(chart)
+    assert "the chart and the full report are attached" in answer_text(summary)
+    (alt,) = [a.description for m in [summary.message, *summary.followups] if m
+              for a in m.attachments if a.filename.endswith(".png")]
+    assert alt.startswith("Chart for “4. Tackling cyber crime”. 6 votes on 1 statement.")
+    assert "Most agreed" in alt
+
+    for options in ({}, {"share": True}):  # a refusal, private or not, attaches nothing
+        unknown = await finished(emu, await emu.slash(emulator.mo.id, crime.channel_id, "summary",
+                                                      {"topic": "no such topic", **options}))
+        assert "There is no agenda item called" in answer_text(unknown)
+        assert unknown.ephemeral and answer_files(unknown) == {}
+
+    quiet = await finished(emu, await emu.slash(emulator.sam.id, security.channel_id, "summary"))
+    assert [n for n in answer_files(quiet) if n.endswith(".png")] == []  # nothing to draw
+    assert "the full report is attached" in answer_text(quiet)
 
     cached = await finished(emu, await emu.slash(emulator.pat.id, crime.channel_id, "summary"))
     assert "unchanged since" in answer_text(cached)
+    assert answer_files(cached)["summary-tackling-cyber-crime.png"] == chart
 
     whole = await finished(emu, await emu.slash(emulator.pat.id, crime.channel_id, "map"),
                            "Graph of this discussion")
@@ -57,8 +99,16 @@ async def test_summary_map_and_export(emulator, published):
     export = await finished(emu, await emu.slash(emulator.alice.id, crime.channel_id, "export"))
     # more than 10 files come in two messages: wait for the last file
     await emu.wait_for(lambda: "the-london-agenda-quotes.annotations.json" in answer_files(export))
-    names = set(answer_files(export))
-    assert {"the-london-agenda-report.md", "the-london-agenda-comments.csv",
-            "the-london-agenda-quotes.annotations.json"} <= names
+    files = answer_files(export)
+    assert {"the-london-agenda-report.md", "the-london-agenda-report.html",
+            "the-london-agenda-comments.csv", "the-london-agenda-quotes.annotations.json"} <= set(files)
+    page = files["the-london-agenda-report.html"].decode()
+    assert "<script" not in page.lower() and "Content-Security-Policy" in page
+    images = re.findall(r'<img src="data:image/png;base64,([^"]+)"', page)
+    assert len(images) == 2  # the map, and the chart of the one topic with a voted statement
+    for data in images:
+        assert_sane_png(base64.b64decode(data))
+    assert base64.b64decode(images[1]) == chart
     refused = await finished(emu, await emu.slash(emulator.pat.id, crime.channel_id, "export"))
     assert "Only organisers" in answer_text(refused)
+    assert answer_files(refused) == {}

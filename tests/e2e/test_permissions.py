@@ -7,7 +7,7 @@ overwrite, as a server admin would; from another channel she names the item.
 from __future__ import annotations
 
 from bot.emulator import P
-from tests.e2e.conftest import answer_text, eventually, finished, item_by_key
+from tests.e2e.conftest import answer_files, answer_text, eventually, finished, item_by_key
 
 
 async def run(emu, user_id, channel_id, command, options=None, marker=""):
@@ -51,6 +51,7 @@ async def test_member_without_view_channel_cannot_read_or_post_through_topic(emu
             result = await run(emu, pat, lobby.id, command, {"topic": str(item.id)})
             text = answer_text(result)
             assert result.ephemeral and "cannot read" in text, (command, text)
+            assert answer_files(result) == {}  # no chart, no report of what they cannot read
             assert item.title not in text and "Private-plan-xyz" not in text
             assert "example.org/private-source" not in text
 

@@ -273,3 +273,20 @@ async def test_auto_archive_duration_must_be_one_of_discords_values(env):
     assert e.value.code == 50035
     thread = await post.create_thread(name="Sub", auto_archive_duration=10080)
     assert env.emu.channel(thread.id).auto_archive_duration == 10080
+
+
+async def test_attachment_description_is_at_most_1024_characters(env):
+    """An attachment's description (alt text) is at most 1024 characters: a longer one
+    is refused (400) and nothing is posted."""
+    import io
+
+    def f(description):
+        return discord.File(io.BytesIO(b"png"), filename="chart.png", description=description)
+
+    before = len(env.emu.messages_in(env.chan.id))
+    with pytest.raises(discord.HTTPException) as e:
+        await env.dchan.send(file=f("x" * 1025))
+    assert e.value.status == 400 and "attachments.0.description" in str(e.value.text)
+    assert len(env.emu.messages_in(env.chan.id)) == before
+    ok = await env.dchan.send(file=f("A bar chart" + "." * 1013))
+    assert env.emu.get_message(ok.id).attachments[0].description.startswith("A bar chart")

@@ -131,3 +131,16 @@ def test_a_broken_scenario_file_is_refused_with_its_problems(tmp_path):
 
 def test_the_default_scenario_is_the_london_one():
     assert DEFAULT_SCENARIO == ROOT / "data" / "scenarios" / "london-2011.toml"
+
+
+def test_the_rehearsal_writes_the_charts_and_the_html_report(played):
+    _outcome, out, _transcript = played
+    from PIL import Image
+
+    chart = Image.open(out / "summaries" / "tackling-cyber-crime.png")
+    chart.load()
+    assert chart.format == "PNG" and chart.size[0] == 960 and 600 < chart.size[1] < 2400
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>") and "<script" not in page.lower()
+    assert page.count('<img src="data:image/png;base64,') >= 2  # the map and charts
+    assert "Tackling cyber crime" in page and "@media print" in page

@@ -134,7 +134,7 @@ async def test_export_cli_writes_the_files(repo, tmp_path):
     assert done.returncode == 0, done.stderr
     assert (out / "comments.csv").read_text().count("Exported words.") == 1
     assert {p.name for p in out.iterdir()} == {"comments.csv", "quotes.csv", "citations.csv",
-                                               "moderation.csv", "outcomes.csv"}
+                                               "moderation.csv", "opinion_groups.csv", "outcomes.csv"}
 
 
 async def test_warming_fills_the_feature_cache_for_every_comment(repo):
@@ -173,3 +173,69 @@ async def test_summary_inputs_follow_every_change_incrementally(repo):
     assert "Comment number 1, edited." in texts and len(incremental) == 4
     assert not any("number 2" in t or "number 3" in t or "number 5" in t for t in texts)
     assert (4, "Comment number 4 on prevention policy.", 1, 0) in incremental
+
+
+async def test_each_participants_latest_reaction_is_their_vote(repo):
+    """Per-person votes reach the engine: the latest of a person's 👍/👎/🤷 counts (live or
+    reconciled at catch-up), removing it brings the earlier one back, the author's own
+    reaction and other emoji are ignored."""
+    _, (crime, _) = await seed(repo)
+    await repo.discussion.record(crime.id, msg(1, "Join the 24/7 Network of contact points.", 100, 50))
+    await repo.discussion.record(crime.id, msg(2, "Keep retention to six months at most.", 100, 51))
+    rd = repo.discussion
+    await rd.set_reaction(1, 60, "👍", True)
+    await rd.set_reaction(1, 60, "👎", True)  # changed their mind: disagree is the vote
+    await rd.set_reaction(1, 61, "👎", True)
+    await rd.set_reaction(1, 61, "👍", True)  # …and this one now agrees
+    await rd.set_reaction(1, 62, "🤷", True)
+    await rd.set_reaction(1, 63, "🎉", True)  # not a vote
+    await rd.set_reaction(1, 50, "👍", True)  # the author's own
+    await rd.set_reaction(2, 60, "👍", True)
+    await rd.set_reaction(2, 60, "👎", True)
+    await rd.set_reaction(2, 60, "👎", False)  # withdrawn: the 👍 is their vote again
+    insight = InsightService(repo, ["👍"], ["👎"], ["🤷"])
+    by_id = {c.comment_id: c for c in await insight.summary_comments(crime)}
+    first = next(c for c in by_id.values() if c.text.startswith("Join"))
+    second = next(c for c in by_id.values() if c.text.startswith("Keep"))
+    assert dict(first.votes) == {60: -1, 61: 1, 62: 0}
+    assert (first.agree, first.disagree, first.passes) == (1, 1, 1)
+    assert dict(second.votes) == {60: 1} and (second.agree, second.disagree) == (1, 0)
+
+    # catch-up sees a 👍 by 62 beside the stored 🤷 (added later, so it is the vote) and
+    # 61's 👍 gone (their 👎 counts again)
+    await rd.replace_reactions(1, [(60, "👍"), (60, "👎"), (61, "👎"), (62, "🤷"), (62, "👍")])
+    again = {c.comment_id: c for c in await insight.summary_comments(crime)}
+    assert dict(again[first.comment_id].votes) == {60: -1, 61: -1, 62: 1}
+    fresh = {c.comment_id: c for c in
+             await InsightService(repo, ["👍"], ["👎"], ["🤷"]).summary_comments(crime)}
+    assert fresh[first.comment_id] == again[first.comment_id]
+
+
+async def test_report_opens_with_an_executive_summary_and_quotes_under_pseudonyms(repo):
+    """For readers outside the server: totals, dates and each item's headline first; the
+    evidence quoted with the author's pseudonym (or consented name) beside the link; one
+    method appendix at the end."""
+    from bot.storage.privacy_store import pseudonym_for
+
+    consultation, (crime, _security) = await seed(repo)
+    await repo.privacy.save_profile(21, display_name="Dana Named", affiliation="",
+                                    consent_named=True)
+    statements = {1: ("Every country should join the 24/7 Network of contact points.", 21),
+                  2: ("Retention of all traffic data for two years is a good idea.", 22)}
+    for mid, (text, author) in statements.items():
+        await repo.discussion.record(crime.id, msg(mid, text, 100, author, minutes=mid))
+    for voter in range(100, 110):
+        await repo.discussion.set_reaction(1, voter, "👍", True)
+        await repo.discussion.set_reaction(2, voter, "👎", True)
+    report = (await ReportBuilder(repo, InsightService(repo, ["👍"], ["👎"], ["🤷"]))
+              .markdown(consultation, await repo.agenda.items(consultation.id)))
+    head, rest = report.split("## Executive summary", 1)
+    assert "## Item" not in head
+    brief = rest.split("\n## ", 1)[0]
+    assert "2 agenda items, 1 discussed: 2 comments and 20 votes on 1 November 2026." in brief
+    assert ("There was very strong support for “Every country should join the 24/7 Network of "
+            "contact points.” (proposed by Dana Named) (10 of 10 votes agree") in brief
+    assert "There was little support for “Retention of all traffic data" in brief
+    assert f"(proposed by {pseudonym_for(22)})" in report
+    assert "**Item security**: no comments yet." in brief
+    assert report.count("Method") == 1 and report.rstrip().split("\n## ")[-1].startswith("Method")

@@ -158,6 +158,11 @@ async def test_reactions_count_distinct_people_excluding_author(repo):
     counts = await repo.discussion.reaction_counts(item.id, ["👍", "✅"], ["👎"])
     comment = await repo.discussion.comment(1)
     assert counts == {comment.id: (1, 1)}
+    # a person's latest vote counts: 9 now agrees (their 👎 stays beside it), 8 passes
+    await repo.discussion.set_reaction(1, 9, "✅", True)
+    await repo.discussion.set_reaction(1, 8, "🤷", True)
+    counts = await repo.discussion.reaction_counts(item.id, ["👍", "✅"], ["👎"], ["🤷"])
+    assert counts == {comment.id: (1, 0)}
 
 
 async def test_hidden_comments_leave_counts_and_bump_version(repo):

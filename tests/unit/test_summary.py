@@ -48,6 +48,17 @@ def test_finds_planted_themes(corpus, summary):
     assert len(found & set(top)) >= 5
 
 
+def test_paraphrases_of_one_argument_are_one_theme(corpus, summary):
+    """Near-duplicate themes merge: the four wordings of the encryption argument (which share
+    only the word "encryption") make one theme."""
+    led = [t for t in summary.themes if _majority(corpus, t)[0] == 1]
+    assert len(led) == 1, [t.label for t in summary.themes]
+    (encryption,) = led
+    label_of = {c.comment_id: lab for c, lab in zip(corpus.comments, corpus.labels, strict=True)}
+    planted = corpus.labels.count(1)
+    assert sum(label_of[i] == 1 for i in encryption.comment_ids) >= 0.9 * planted
+
+
 def test_representatives_belong_to_the_theme_argument(corpus, summary):
     by_url = {c.jump_url: lab for c, lab in zip(corpus.comments, corpus.labels, strict=True)}
     checked = 0
