@@ -154,9 +154,7 @@ class Database:
                 raise
 
     async def _rollback(self) -> None:
-        # After SQLITE_FULL or an I/O error SQLite may already have rolled back.
-        if self._conn.in_transaction:
-            await self._conn.execute("ROLLBACK")
+        await _end_transaction(self._conn, "ROLLBACK")
 
     @property
     def closed(self) -> bool:
@@ -213,12 +211,9 @@ class Database:
         `WriteFailed` after rolling back, so the caller can keep the event and retry."""
         async with self._lock:
             try:
+                # (inside the try: a task cancelled while BEGIN runs must not leave the
+                # connection in a transaction that the next user, or close(), trips over)
                 await self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                if _transient(exc):
-                    raise WriteFailed(str(exc)) from exc
-                raise
-            try:
                 yield Transaction(self._conn)
                 await self._conn.execute("COMMIT")
             except BaseException as exc:
@@ -232,11 +227,13 @@ class Database:
         """A consistent read (a deferred transaction on the reader connection): it sees the
         last committed state and does not wait for writers."""
         async with self._read_lock:
-            await self._reader.execute("BEGIN")
             try:
+                await self._reader.execute("BEGIN")
                 yield Transaction(self._reader)
             finally:
-                await self._reader.execute("COMMIT")
+                # A read left open would pin its snapshot: later reads would not see new
+                # writes, and the WAL could never be checkpointed past it.
+                await _end_transaction(self._reader, "COMMIT")
 
     async def checkpoint(self) -> None:
         """Fold the write-ahead log into the database file and truncate it."""
@@ -275,6 +272,25 @@ async def _connect(path: Path, opened: list[aiosqlite.Connection], *,
     for pragma in pragmas:
         await conn.execute(pragma)
     return conn
+
+
+async def _end_transaction(conn: aiosqlite.Connection, sql: str) -> None:
+    """COMMIT or ROLLBACK if a transaction is open, once every statement queued before has
+    run: a BEGIN or COMMIT whose task was cancelled still runs in aiosqlite's thread, so
+    `in_transaction` is only known after it. (After SQLITE_FULL or an I/O error SQLite may
+    already have rolled back by itself.)"""
+    async def end() -> None:
+        await conn.execute("SELECT 1")
+        if conn.in_transaction:
+            await conn.execute(sql)
+
+    # Finished even if the task is cancelled meanwhile (the caller still holds the lock).
+    ending = asyncio.ensure_future(end())
+    try:
+        await asyncio.shield(ending)
+    except asyncio.CancelledError:
+        await ending
+        raise
 
 
 async def _close_all(conns: list[aiosqlite.Connection]) -> None:
