@@ -43,8 +43,11 @@ class InsightCog(commands.Cog):
 
     @commands.Cog.listener()
     async def on_catchup_done(self) -> None:
-        """After a (re)connect's catch-up: prepare every topic's summary features."""
-        await self.insight.warm(await self.bot.repo.agenda.all_items())
+        """After a (re)connect's catch-up: prepare every topic's summary features, and the
+        related-topics maps /about and /map serve from."""
+        items = await self.bot.repo.agenda.all_items()
+        await self.insight.warm(items)
+        await self.insight.warm_maps(sorted({i.consultation_id for i in items}))
 
     @commands.Cog.listener()
     async def on_participant_erased(self, _user_id: int) -> None:

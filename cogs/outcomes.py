@@ -18,7 +18,8 @@ from discord.ext import commands, tasks
 
 from bot.core import outcomes as oc
 from bot.core.text import truncate
-from bot.runtime.checks import cached_place, require_organiser
+from bot.runtime.adapters import place_or_none
+from bot.runtime.checks import require_organiser
 from bot.runtime.client import ConsultationBot
 from bot.runtime.error_handler import report_error
 from bot.runtime.publisher import Publisher
@@ -145,7 +146,7 @@ class OutcomesCog(commands.Cog):
 
     async def _post(self, item: Item, outcome: Outcome) -> discord.Message | None:
         """Post the outcome in the item's place and pin it (unpinning the revision it replaces)."""
-        place = cached_place(self.bot, item)
+        place = await place_or_none(self.bot, item)
         if place is None:
             return None
         e = discord.Embed(title=truncate(f"{outcome.headline()} — {item.title}", 256),
@@ -257,7 +258,7 @@ class OutcomesCog(commands.Cog):
     async def _tell_in_channel(self, item: Item, user_ids: list[int], link: str) -> None:
         """One message per batch in the item's channel, mentioning only those people."""
         repo = self.bot.repo
-        place = cached_place(self.bot, item)
+        place = await place_or_none(self.bot, item)
         if place is None:
             return
         already: set[int] = set()

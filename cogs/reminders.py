@@ -19,7 +19,7 @@ from bot.core.reminders import (
     reminder_footer,
     reminder_text,
 )
-from bot.runtime.checks import cached_place
+from bot.runtime.adapters import place_or_none
 from bot.runtime.client import ConsultationBot
 from bot.runtime.render import BRAND_COLOUR
 from bot.storage.models import Item
@@ -70,7 +70,7 @@ class RemindersCog(commands.Cog):
                 await self._post(item, lead, look_first=False)
 
     async def _post(self, item: Item, lead: int, *, look_first: bool) -> None:
-        place = cached_place(self.bot, item)
+        place = await place_or_none(self.bot, item)
         if place is None:
             return
         footer = reminder_footer(item.id, lead)

@@ -71,7 +71,7 @@ _KEY_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 _ITEM_FIELDS = ("key", "title", "summation", "body", "body_file", "closes_at", "reminders",
                 "related", "items")
-_CONSULTATION_FIELDS = ("title", "description", "reminders")
+_CONSULTATION_FIELDS = ("title", "description", "opens_at", "closes_at", "reminders")
 _TOP_FIELDS = ("consultation", "items")
 
 # Names people plausibly write instead of the real field.
@@ -183,7 +183,8 @@ def _check_key(value: str) -> str | None:
     return _length_message("key", value, KEY_MAX)
 
 
-def _parse_closes_at(value: Any) -> tuple[datetime | None, str | None]:
+def _parse_when(value: Any, name: str = "closes_at") -> tuple[datetime | None, str | None]:
+    """A date and time with a timezone, as UTC; else a message saying how to write it."""
     example = "2026-12-31T17:00:00Z"
     if isinstance(value, str):
         text = value.strip()
@@ -194,7 +195,7 @@ def _parse_closes_at(value: Any) -> tuple[datetime | None, str | None]:
                 parsed = date.fromisoformat(text)
             except ValueError:
                 return None, (
-                    f"closes_at {value!r} is not a date and time; write it like {example} "
+                    f"{name} {value!r} is not a date and time; write it like {example} "
                     "(Z means UTC) or with an offset like 2026-12-31T17:00:00+01:00"
                 )
         value = parsed
@@ -202,20 +203,22 @@ def _parse_closes_at(value: Any) -> tuple[datetime | None, str | None]:
         if value.tzinfo is None or value.utcoffset() is None:
             iso = value.isoformat()
             return None, (
-                f"closes_at {iso} has no timezone; add Z for UTC ({iso}Z) "
+                f"{name} {iso} has no timezone; add Z for UTC ({iso}Z) "
                 f"or an offset like {iso}+01:00"
             )
         return value.astimezone(UTC), None
     if isinstance(value, date):
         return None, (
-            f"closes_at {value.isoformat()} is a date without a time; give a time and a "
+            f"{name} {value.isoformat()} is a date without a time; give a time and a "
             f"timezone, e.g. {value.isoformat()}T17:00:00Z"
         )
     if isinstance(value, time):
-        return None, f"closes_at {value.isoformat()} is a time without a date; e.g. {example}"
-    return None, f"closes_at must be a date and time like {example}, not {_type_name(value)}"
+        return None, f"{name} {value.isoformat()} is a time without a date; e.g. {example}"
+    return None, f"{name} must be a date and time like {example}, not {_type_name(value)}"
 
 
+def _parse_closes_at(value: Any) -> tuple[datetime | None, str | None]:
+    return _parse_when(value, "closes_at")
 
 
 def _short_title(title: str) -> str:
@@ -295,6 +298,8 @@ class AgendaSpec(BaseModel):
     title: str
     description: str = ""
     reminders: list[int] | None = None  # seconds before each closes_at; None: 24 h and 1 h
+    opens_at: datetime | None = None  # the consultation's dates: a Discord scheduled event
+    closes_at: datetime | None = None
     items: list[AgendaItemSpec]
 
     def reminder_leads(self, item: AgendaItemSpec, parent: AgendaItemSpec | None) -> list[int] | None:
@@ -517,6 +522,7 @@ class _Loader:
         self.unknown_fields(data, _TOP_FIELDS, "agenda")
         consultation = data.get("consultation")
         c_title = c_description = c_reminders = None
+        c_dates: dict[str, datetime | None] = {}
         if consultation is None:
             self.problem(
                 "agenda",
@@ -546,6 +552,16 @@ class _Loader:
             if c_title is not None and (msg := _check_title(c_title)):
                 self.problem(loc, "title", msg.replace("the item", "the consultation"))
             c_reminders = self.reminders(consultation, loc)
+            for name in ("opens_at", "closes_at"):
+                if name in consultation:
+                    when, msg = _parse_when(consultation[name], name)
+                    if msg:
+                        self.problem(loc, name, msg)
+                    c_dates[name] = when
+            if c_dates.get("opens_at") and c_dates.get("closes_at") and (
+                    c_dates["opens_at"] >= c_dates["closes_at"]):
+                self.problem(loc, "closes_at", "the consultation must close after it opens: "
+                             "make closes_at later than opens_at")
             c_description = self.text_field(consultation, "description", loc, required=False)
             if c_description is not None and (
                 msg := _length_message("description", c_description.strip(), DESCRIPTION_MAX)
@@ -577,7 +593,7 @@ class _Loader:
         try:
             return AgendaSpec.model_validate(
                 {"title": c_title, "description": c_description or "", "items": items,
-                 "reminders": c_reminders}
+                 "reminders": c_reminders, **c_dates}
             )
         except ValidationError as exc:  # a check above should have caught it; stay helpful
             for err in exc.errors():

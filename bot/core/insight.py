@@ -3,6 +3,12 @@
 A summary is cached against the item's discussion version (bumped by every
 comment added, edited, deleted, hidden or reacted to), so it is recomputed only
 when the discussion changed. The clustering itself runs in a worker thread.
+
+The related-topics map (for /map and /about) is cached against the consultation's
+version; each topic's evidence from its comments (hashed term counts, links to other
+topics, activity) is cached against that topic's discussion version and article
+revision, so after a new comment only that topic's comments are read and hashed again,
+not every comment of the consultation.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import logging
 import re
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import BaseModel
@@ -30,7 +37,7 @@ from bot.core.summary import (
     summarise,
     summary_embed_fields,
 )
-from bot.core.topic_map import MapTopic, TopicMap, build_map, related_topics
+from bot.core.topic_map import MapTopic, TopicMap, build_map, hashed_term_counts, related_topics
 from bot.core.topics import status_line
 from bot.storage import Repository
 from bot.storage.models import Item
@@ -74,6 +81,30 @@ def apply_rows(current: dict[int, SummaryComment], rows: list[tuple],
             current.pop(comment_id, None)
 
 
+@dataclass(frozen=True)
+class TopicEvidence:
+    """What the map takes from one topic's article and comments, computed once per change."""
+
+    #: (discussion version, article revision) it was computed at
+    version: tuple[int, int]
+    activity: int
+    term_counts: dict[int, float]
+    #: channel/thread ids its comments mention or link to, once per mention
+    mentions: tuple[int, ...]
+
+
+def topic_evidence(item: Item, comments: list[str]) -> TopicEvidence:
+    """CPU-bound (hashing every comment of the topic): run it off the loop."""
+    mentions = tuple(
+        int(match.group(1))
+        for text in comments
+        for match in (*_CHANNEL_MENTION.finditer(text), *_DISCORD_LINK.finditer(text))
+    )
+    text = article_text(item) + "\n" + "\n".join(comments)
+    return TopicEvidence((item.discussion_version, item.revision_id), len(comments),
+                         hashed_term_counts(text), mentions)
+
+
 class SummaryResult(BaseModel):
     item_id: int
     summary: DiscussionSummary
@@ -106,6 +137,13 @@ class InsightService:
         self._maps: dict[int, tuple[tuple[int, int, int], TopicMap, dict[int, Item]]] = {}
         #: item id -> (discussion version, {comment id: engine input}) — see summary_comments
         self._inputs: dict[int, tuple[int, dict[int, SummaryComment]]] = {}
+        #: item id -> its evidence for the map — see topic_map
+        self._evidence: dict[int, TopicEvidence] = {}
+        self._map_locks: dict[int, asyncio.Lock] = {}
+        #: how many maps were built, and the topics the last build read again from storage
+        #: (only those whose discussion or article changed since)
+        self.map_builds = 0
+        self.last_map_reread: list[int] = []
         #: (item id, title, hash of what the chart shows) -> chart PNG (or None), newest last
         self._charts: OrderedDict[tuple[int, int, str], bytes | None] = OrderedDict()
 
@@ -243,23 +281,43 @@ class InsightService:
             self._maps.clear()
             self._charts.clear()  # they show statements' text
             self._inputs.clear()
+            self._evidence.clear()
 
     # --- the related-topics map ------------------------------------------------------------
 
     async def topic_map(self, consultation_id: int) -> tuple[TopicMap, dict[int, Item]]:
-        """The consultation's map, rebuilt only when something in it changed."""
-        version = await self.repo.agenda.consultation_version(consultation_id)
-        cached = self._maps.get(consultation_id)
-        if cached is not None and cached[0] == version:
-            return cached[1], cached[2]
-        items = {i.id: i for i in await self.repo.agenda.items(consultation_id)}
-        texts = await self.repo.discussion.consultation_texts(consultation_id)
-        citations = await self.repo.discussion.citations(None)
-        quotes = await self.repo.discussion.consultation_quotes(consultation_id)
-        relations = await self.repo.agenda.relations(consultation_id)
-        built = await asyncio.to_thread(_build_map, items, texts, citations, quotes, relations)
-        self._maps[consultation_id] = (version, built, items)
-        return built, items
+        """The consultation's map, rebuilt only when something in it changed, and then from
+        the cached evidence of every topic whose discussion and article did not change."""
+        lock = self._map_locks.setdefault(consultation_id, asyncio.Lock())
+        async with lock:  # one build at a time per consultation; waiters get its result
+            version = await self.repo.agenda.consultation_version(consultation_id)
+            cached = self._maps.get(consultation_id)
+            if cached is not None and cached[0] == version:
+                return cached[1], cached[2]
+            items = {i.id: i for i in await self.repo.agenda.items(consultation_id)}
+            stale = [i for i in items.values()
+                     if (e := self._evidence.get(i.id)) is None
+                     or e.version != (i.discussion_version, i.revision_id)]
+            if stale:
+                texts = await self.repo.discussion.item_texts([i.id for i in stale])
+                fresh = await asyncio.to_thread(
+                    lambda: {i.id: topic_evidence(i, texts.get(i.id, [])) for i in stale})
+                self._evidence.update(fresh)
+            evidence = {i: self._evidence[i] for i in items}
+            citations = await self.repo.discussion.citations(None)
+            quotes = await self.repo.discussion.consultation_quotes(consultation_id)
+            relations = await self.repo.agenda.relations(consultation_id)
+            built = await asyncio.to_thread(_build_map, items, evidence, citations, quotes,
+                                            relations)
+            self.map_builds += 1
+            self.last_map_reread = [i.id for i in stale]
+            self._maps[consultation_id] = (version, built, items)
+            return built, items
+
+    async def warm_maps(self, consultation_ids: Iterable[int]) -> None:
+        """Build the maps ahead of the first /about or /map (after a start's catch-up)."""
+        for consultation_id in consultation_ids:
+            await self.topic_map(consultation_id)
 
     async def related(self, item: Item, k: int = 5) -> list[tuple[Item, float, list[str]]]:
         built, items = await self.topic_map(item.consultation_id)
@@ -279,17 +337,14 @@ def _place_index(items: dict[int, Item]) -> dict[int, int]:
     return index
 
 
-def _build_map(items: dict[int, Item], texts, citations, quotes, relations) -> TopicMap:
+def _build_map(items: dict[int, Item], evidence: dict[int, TopicEvidence], citations, quotes,
+               relations) -> TopicMap:
     """Evidence from storage → typed, weighted edges (runs in a worker thread)."""
-    activity: Counter[int] = Counter()
-    discussion: dict[int, list[str]] = {i: [] for i in items}
     cross_refs: Counter[tuple[int, int]] = Counter()
     places = _place_index(items)
-    for item_id, _author, text in texts:
-        activity[item_id] += 1
-        discussion.setdefault(item_id, []).append(text)
-        for match in (*_CHANNEL_MENTION.finditer(text), *_DISCORD_LINK.finditer(text)):
-            target = places.get(int(match.group(1)))
+    for item_id, found in evidence.items():
+        for place in found.mentions:
+            target = places.get(place)
             if target is not None and target != item_id:
                 cross_refs[(item_id, target)] += 1
     # A passage of one item's article quoted in another item's discussion.
@@ -308,8 +363,8 @@ def _build_map(items: dict[int, Item], texts, citations, quotes, relations) -> T
     topics = [
         MapTopic(
             topic_id=i, title=item.title, status="locked" if item.locked else "open",
-            activity=activity[i], parent_id=item.parent_id,
-            text=article_text(item) + "\n" + "\n".join(discussion.get(i, [])),
+            activity=evidence[i].activity, parent_id=item.parent_id,
+            term_counts=evidence[i].term_counts,
         )
         for i, item in items.items()
     ]

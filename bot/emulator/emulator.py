@@ -14,12 +14,13 @@ from typing import Any
 
 from aiohttp import web
 
-from . import rest
+from . import rest, scheduled_events  # noqa: F401 - registers the scheduled-event routes
 from .actions import ActionsMixin
 from .core import EmulatorBase
 from .dms import DirectMessages
 from .gateway import Gateway
 from .interactions import Interactions
+from .state import PRIVATE_THREAD, P
 
 
 @dataclass
@@ -99,6 +100,7 @@ class Emulator(ActionsMixin, EmulatorBase):
         self.gateway = Gateway(self)
         self.interactions = Interactions(self)
         self.dms = DirectMessages(self)
+        self.scheduled_events: dict[int, scheduled_events.ScheduledEvent] = {}
         #: REST calls to routes the emulator does not implement (answered 404)
         self.unhandled: list[tuple[str, str]] = []
         #: exceptions raised inside handlers (answered 400 "emulator internal error")
@@ -193,8 +195,18 @@ class Emulator(ActionsMixin, EmulatorBase):
 
     def dispatch(self, event: str, data: dict[str, Any]) -> None:
         """Send a gateway dispatch to the bot's session(s) and wake waiters."""
-        self.gateway.dispatch(event, data)
+        if self._bot_sees(event, data):
+            self.gateway.dispatch(event, data)
         self.notify()
+
+    def _bot_sees(self, event: str, data: dict[str, Any]) -> bool:
+        """Discord tells a bot nothing of a private thread it cannot view: one it is not a
+        member of, without Manage Threads (its messages, reactions and updates included)."""
+        cid = data.get("channel_id") if not event.startswith("THREAD_") else data.get("id")
+        ch = self.state.channels.get(int(cid)) if cid else None
+        if ch is None or ch.type != PRIVATE_THREAD:
+            return True
+        return bool(self.state.permissions(self.bot_user.id, ch.id) & P.VIEW_CHANNEL)
 
     @property
     def connected(self) -> bool:

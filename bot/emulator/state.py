@@ -42,11 +42,13 @@ class P:
     CHANGE_NICKNAME = 1 << 26
     MANAGE_ROLES = 1 << 28
     MANAGE_WEBHOOKS = 1 << 29
+    MANAGE_EVENTS = 1 << 33
     USE_APPLICATION_COMMANDS = 1 << 31
     MANAGE_THREADS = 1 << 34
     CREATE_PUBLIC_THREADS = 1 << 35
     CREATE_PRIVATE_THREADS = 1 << 36
     SEND_MESSAGES_IN_THREADS = 1 << 38
+    CREATE_EVENTS = 1 << 44
     PIN_MESSAGES = 1 << 51
     ALL = (1 << 52) - 1
 
@@ -59,12 +61,12 @@ DEFAULT_EVERYONE_PERMISSIONS = (
     | P.CREATE_PRIVATE_THREADS | P.SEND_MESSAGES_IN_THREADS
 )
 
-#: The permission integer of the README's invite: exactly what the bot uses.
-README_INVITE_PERMISSIONS = 326686075984
+#: The permission integer of the README's invite: exactly what the bot uses (Pin Messages since
+#: Feb 2026 pinning needs it; Create Events for the consultation's scheduled event).
+README_INVITE_PERMISSIONS = 2269718685805648
 #: The bot role's default permissions: the README's invite integer (not administrator), so the
-#: emulator refuses what Discord refuses a bot invited as the README says. Since Feb 2026 pinning
-#: needs Pin Messages, which the invite now requests.
-DEFAULT_BOT_PERMISSIONS = README_INVITE_PERMISSIONS | P.PIN_MESSAGES
+#: emulator refuses what Discord refuses a bot invited as the README says.
+DEFAULT_BOT_PERMISSIONS = README_INVITE_PERMISSIONS
 
 # channel types
 TEXT, DM, CATEGORY, NEWS, NEWS_THREAD, PUBLIC_THREAD, PRIVATE_THREAD, FORUM = (

@@ -37,6 +37,9 @@ from bot.rehearsal.scenario import (
     Unlock,
     load_scenario,
 )
+from bot.rehearsal.scenario import (
+    Outcome as OutcomeStep,
+)
 from bot.rehearsal.transcript import (
     Transcript,
     place_name,
@@ -294,6 +297,16 @@ class Player:
         shown = " ".join(f"{k}:{v}" for k, v in step.options.items())
         self.say(place, step.user, f"/{step.command} {shown}".rstrip())
         return await self.world.slash(step.user, place, step.command, dict(step.options))
+
+    async def _outcome(self, step: OutcomeStep) -> Answer:
+        place = self.place(step.where)
+        boxes = ("responds_to", "also_responds_to", "and_responds_to")
+        options: dict[str, str] = {"status": step.status} | dict(zip(boxes, step.responds_to,
+                                                                     strict=False))
+        shown = " ".join(f"{k}:{v}" for k, v in options.items())
+        self.say(place, step.user, f"/outcome set {shown}  ⟶ form: {step.text}")
+        return await self.world.slash(step.user, place, "outcome set", options,
+                                      modal_values={"": step.text})
 
     async def _quote(self, step: Quote) -> Answer:
         place = self.place(step.where)

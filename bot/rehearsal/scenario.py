@@ -189,12 +189,26 @@ class Command(_Step):
     options: dict[str, str | int | float | bool] = {}
 
 
+class Outcome(_Step):
+    """``/outcome set``: an organiser records what will happen about ``in``, responding to
+    what they type into the ``responds_to`` boxes (the first suggestion is picked), with
+    ``text`` in the form."""
+
+    do: Literal["outcome"]
+    user: str
+    where: str = Field(alias="in")
+    status: Literal["under_consideration", "accepted", "partly_accepted", "not_taken_forward",
+                    "done"]
+    text: str = Field(min_length=1, max_length=1800)
+    responds_to: list[str] = Field(default_factory=list, max_length=3)
+
+
 Step = Annotated[
-    Say | Quote | Cite | React | Edit | Delete | Thread | Lock | Unlock | Hide | Command,
+    Say | Quote | Cite | React | Edit | Delete | Thread | Lock | Unlock | Hide | Command | Outcome,
     Field(discriminator="do"),
 ]
 STEP_KINDS = ("say", "quote", "cite", "react", "edit", "delete", "thread", "lock", "unlock",
-              "hide", "command")
+              "hide", "command", "outcome")
 
 
 # --------------------------------------------------------------------------- the file

@@ -90,3 +90,14 @@ def incoming(message: discord.Message) -> IncomingMessage:
 async def item_place(client: discord.Client, item) -> discord.abc.Messageable:
     """The channel or thread that is the item in Discord (where the bot posts for it)."""
     return client.get_channel(item.discord_id) or await client.fetch_channel(item.discord_id)
+
+
+async def place_or_none(client: discord.Client, item) -> discord.abc.Messageable | None:
+    """The item's channel or thread, fetched when not cached (an archived thread is not);
+    None when it has none or Discord no longer has it."""
+    if item.discord_id is None:
+        return None
+    try:
+        return await item_place(client, item)
+    except discord.HTTPException:
+        return None

@@ -132,8 +132,10 @@ class Locker:
         current = read_overwrites(channel)
         if existing is not None:
             if not is_locked(current, channel.guild.id):  # Discord lost it: apply again
-                await self._apply(channel, locked_overwrites(
-                    load_overwrites(existing.saved_overwrites), channel.guild.id, self._speakers(channel)))
+                relocked = locked_overwrites(load_overwrites(existing.saved_overwrites),
+                                             channel.guild.id, self._speakers(channel))
+                self._check_can_write(channel, relocked, "re-lock")
+                await self._apply(channel, relocked)
             return False
         locked = locked_overwrites(current, channel.guild.id, self._speakers(channel))
         self._check_can_write(channel, locked, "lock")

@@ -112,6 +112,7 @@ class PublishRuns:
                 return
             run = await self.repo.publishing.run(run_id) or run
             await self.repo.publishing.finish_run(run.id, "done")
+            self.bot.dispatch("consultation_published", run.guild_id, run.consultation_id)
             text = (f"Published “{truncate(title, 100)}”: {len(run.item_ids)} items — "
                     f"{run.created} created, {run.updated} updated, {run.unchanged} unchanged.")
             await self._show(run, text)

@@ -273,6 +273,9 @@ class Publisher:
         fp = fingerprint(parts)
         thread = await self._existing_thread(guild, item.thread_id)
         if thread is not None and item.channel_id == channel.id:
+            if thread.auto_archive_duration != SUB_ITEM_AUTO_ARCHIVE and not thread.archived:
+                # opened before sub-item threads got a week (an archived one is left asleep)
+                thread = await thread.edit(auto_archive_duration=SUB_ITEM_AUTO_ARCHIVE)
             if fp == item.post_fingerprint and await self._posts_exist(channel, item.post_message_ids[:1]):
                 report.unchanged.append(item.title)
                 return

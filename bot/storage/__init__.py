@@ -12,6 +12,7 @@ from bot.storage.moderation_store import ModerationStore
 from bot.storage.outcome_store import OutcomeStore
 from bot.storage.privacy_store import PrivacyStore
 from bot.storage.publish_store import PublishStore
+from bot.storage.schedule_store import ScheduleStore
 
 __all__ = ["CitationIn", "Database", "DatabaseError", "QuoteIn", "Repository"]
 
@@ -28,6 +29,7 @@ class Repository:
         self.insight = InsightStore(db)
         self.publishing = PublishStore(db)
         self.outcomes = OutcomeStore(db)
+        self.schedule = ScheduleStore(db)
 
     @classmethod
     async def open(cls, path: Path | str) -> Repository:

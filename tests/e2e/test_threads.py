@@ -74,7 +74,14 @@ async def test_sub_item_threads_stay_a_week_in_the_channel_list(emulator, start_
     emu, env = emulator.emu, emulator
     bot = ConsultationBot(make_settings(tmp_path, env), guild_ready_timeout=0.05)
     await start_client(bot, emu)
-    _item, sub = await publish(emu, env, bot, timed_agenda(datetime.now(UTC) + timedelta(days=30)))
+    agenda = timed_agenda(datetime.now(UTC) + timedelta(days=30))
+    _item, sub = await publish(emu, env, bot, agenda)
+    assert emu.channel(sub.thread_id).auto_archive_duration == 10080
+    # A thread opened by an older version (one day): the next publish gives it the week.
+    emu.modify_channel(env.guild.owner_id, emu.channel(sub.thread_id), {"auto_archive_duration": 1440})
+    general = emu.channel_named(env.guild.id, "general")
+    await finished(emu, await emu.slash(env.alice.id, general.id, "agenda publish",
+                                        {"file": emu.upload("timed.toml", agenda)}), "Published")
     assert emu.channel(sub.thread_id).auto_archive_duration == 10080
 
 
@@ -175,7 +182,7 @@ def overwrites_of(emu, channel_id):
 async def test_lock_with_the_readme_permissions_where_everyone_lacks_private_threads(
         emulator, start_client, tmp_path):
     emu, env, g = emulator.emu, emulator, emulator.guild
-    assert env.bot_role.permissions & ~P.PIN_MESSAGES == README_INVITE_PERMISSIONS
+    assert env.bot_role.permissions | P.PIN_MESSAGES == README_INVITE_PERMISSIONS | P.PIN_MESSAGES
     everyone = g.roles[g.id]
     emu.set_role_permissions(g.id, g.id, everyone.permissions & ~P.CREATE_PRIVATE_THREADS)
     bot = ConsultationBot(make_settings(tmp_path, env), guild_ready_timeout=0.05)

@@ -275,6 +275,30 @@ async def test_auto_archive_duration_must_be_one_of_discords_values(env):
     assert env.emu.channel(thread.id).auto_archive_duration == 10080
 
 
+async def test_private_threads_reach_the_bot_only_through_manage_threads(env):
+    emu, bot = env.emu, env.bot
+    seen = bot.get_guild(env.guild.id)
+
+    async def private_thread_and_message(name):
+        th = await emu.create_thread(env.pat.id, env.chan.id, name, private=True)
+        m = await emu.send_message(env.pat.id, th.id, f"in {name}")
+        return th, m
+
+    th, m = await private_thread_and_message("with manage threads")
+    assert th.type == 12
+    await emu.wait_for(lambda: any(x.id == m.id for x in bot.seen["message"]))
+    assert seen.get_thread(th.id) is not None
+
+    emu.set_role_permissions(env.guild.id, env.bot_role.id,
+                             emu.default_bot_permissions & ~P.MANAGE_THREADS)
+    hidden, secret = await private_thread_and_message("without")
+    public = await emu.create_thread(env.pat.id, env.chan.id, "public one")
+    marker = await emu.send_message(env.pat.id, public.id, "after the secret")
+    await emu.wait_for(lambda: any(x.id == marker.id for x in bot.seen["message"]))
+    assert not any(x.id == secret.id for x in bot.seen["message"])
+    assert seen.get_thread(hidden.id) is None
+
+
 async def test_attachment_description_is_at_most_1024_characters(env):
     """An attachment's description (alt text) is at most 1024 characters: a longer one
     is refused (400) and nothing is posted."""

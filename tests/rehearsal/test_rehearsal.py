@@ -144,3 +144,14 @@ def test_the_rehearsal_writes_the_charts_and_the_html_report(played):
     assert page.startswith("<!doctype html>") and "<script" not in page.lower()
     assert page.count('<img src="data:image/png;base64,') >= 2  # the map and charts
     assert "Tackling cyber crime" in page and "@media print" in page
+
+
+def test_the_organiser_records_item_4s_outcome_and_the_report_shows_it(played):
+    _outcome, out, _transcript = played
+    report = (out / "report.md").read_text(encoding="utf-8")
+    transcript = (out / "transcript.txt").read_text(encoding="utf-8")
+    section = report.split("## 4. Tackling cyber crime")[1].split("\n## ")[0]
+    assert "✅ Outcome: Accepted" in section and "G8 24/7 Network" in section
+    assert "responds to statement “Urgent assistance across borders" in section
+    # the one who opted in and wrote an answered statement was told, once, by DM
+    assert transcript.count("outcome-notice:") == 1

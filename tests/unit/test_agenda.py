@@ -345,7 +345,7 @@ closes_at = 2030-01-01T00:00:00
     assert len(lines) == 17
     assert lines[1] == (
         "- [consultation] › titel: unknown field 'titel' — did you mean 'title'? "
-        "(allowed here: title, description, reminders)"
+        "(allowed here: title, description, opens_at, closes_at, reminders)"
     )
     assert str(info.value) == text
 
