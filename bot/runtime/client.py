@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import discord
 from discord.ext import commands
 
+from bot.runtime.cooldowns import Cooldowns
 from bot.runtime.error_handler import on_app_command_error
 from bot.runtime.pending import PendingWrites
 from bot.settings import Settings
@@ -64,6 +65,8 @@ class ConsultationBot(commands.Bot):
         self.failed_cogs: dict[str, str] = {}
         #: events whose write the database refused, written again when it can
         self.writes = PendingWrites()
+        #: per-person limits on costly commands, charged only for real work
+        self.cooldowns = Cooldowns()
 
     async def setup_hook(self) -> None:
         self.repo = await Repository.open(self.settings.database_path)
