@@ -38,7 +38,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging(settings.log_level, secrets=[token], log_content=settings.log_content)
     # Fail fast, before connecting: a database that cannot be written would lose every
     # comment while the bot seemed well. Raises DatabaseError (one line, exit 2).
-    asyncio.run(_check_database(settings.database_path))
+    try:
+        asyncio.run(_check_database(settings.database_path))
+    except KeyboardInterrupt:
+        return 0
     point_discord_py_at(settings.discord_api_base, settings.discord_gateway_url)
     import discord
 

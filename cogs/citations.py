@@ -79,12 +79,13 @@ class CitationsCog(commands.Cog):
         check_fits(content, post, "the citation")
         sent = await place.send(content=content, embed=post)
         self.bot.cooldowns.charge("cite", interaction.user.id)  # refusals above cost nothing
-        await self.discussion.record_post(
+        # (if the database cannot take it now, it is kept and stored when it can)
+        await self.bot.writes.run(place.id, lambda: self.discussion.record_post(
             message_id=sent.id, place_id=place.id, in_thread=isinstance(place, discord.Thread),
             parent_id=parent_id_of(place), author_id=interaction.user.id,
             content=citation.url + (f"\n{note}" if note else ""), created_at=sent.created_at,
             kind="citation", citations=[citation],
-        )
+        ))
         await interaction.followup.send(
             cite_confirmation(citation.normalized_url, item.title,
                               message_link(item.guild_id, place.id, sent.id)),

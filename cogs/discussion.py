@@ -56,9 +56,21 @@ class DiscussionCog(commands.Cog):
         self.catchup = CatchUp(bot, bot.repo, self.discussion)
         self._catchup_task: asyncio.Task | None = None
         self._catchup_again = False
+        # A write the database refused waits in bot.writes; its channel is read again by
+        # catch-up (so what the queue could not keep is recovered from Discord's history).
+        self.writes = bot.writes
+        self.writes.on_failure = self.discussion.desync
+        self.writes.on_recovered = lambda _channels: self._schedule_catchup()
         self._retry_task: asyncio.Task | None = None
 
     async def cog_unload(self) -> None:
+        for task in (self._catchup_task, self._retry_task):
+            if task is not None:
+                task.cancel()
+
+    async def closing(self) -> None:
+        """The bot is shutting down: store what was received, stop catching up."""
+        await self.discussion.flush()
         for task in (self._catchup_task, self._retry_task):
             if task is not None:
                 task.cancel()
@@ -114,64 +126,68 @@ class DiscussionCog(commands.Cog):
     async def on_message(self, message: discord.Message) -> None:
         if message.guild is None:
             return
+        channel_id = message.channel.id
         if is_participant_message(message):
-            async with self.in_order(message.id):
-                await self.discussion.record(
-                    incoming(message), parent_id=parent_id_of(message.channel), live=True
-                )
+            said, parent_id = incoming(message), parent_id_of(message.channel)
+            async with self.in_order(message.id):  # an edit waits until this is stored
+                await self.writes.run(channel_id, lambda: self.discussion.record_live(
+                    said, parent_id=parent_id))
         elif message.author.id == self.bot.user.id:
-            await self.discussion.seen_live(message.channel.id, message.id)
+            await self.writes.run(channel_id, lambda: self.discussion.seen_live(
+                channel_id, message.id))
 
     @commands.Cog.listener()
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
         message = payload.message
+        channel_id = payload.channel_id
         async with self.in_order(message.id):
             if is_participant_message(message) and "content" in payload.data:
-                await self.discussion.record(
-                    incoming(message), parent_id=parent_id_of(message.channel), live=True
-                )
+                said, parent_id = incoming(message), parent_id_of(message.channel)
+                await self.writes.run(channel_id, lambda: self.discussion.record(
+                    said, parent_id=parent_id, live=True))
             previews = link_previews(message)
             if previews:
-                await self.discussion.record_link_previews(message.id, previews)
+                await self.writes.run(channel_id, lambda: self.discussion.record_link_previews(
+                    message.id, previews))
 
     @commands.Cog.listener()
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
         async with self.in_order(payload.message_id):
-            await self.discussion.delete([payload.message_id], payload.channel_id)
+            await self.writes.run(payload.channel_id, lambda: self.discussion.delete(
+                [payload.message_id], payload.channel_id))
 
     @commands.Cog.listener()
     async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
-        await self.discussion.delete(payload.message_ids, payload.channel_id)
+        await self.writes.run(payload.channel_id, lambda: self.discussion.delete(
+            payload.message_ids, payload.channel_id))
 
     @commands.Cog.listener()
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
         if payload.guild_id and payload.user_id != self.bot.user.id:
             async with self.in_order(payload.message_id):
-                await self.bot.repo.discussion.set_reaction(
-                    payload.message_id, payload.user_id, str(payload.emoji), True
-                )
+                await self.writes.run(payload.channel_id, lambda: self.bot.repo.discussion.set_reaction(
+                    payload.message_id, payload.user_id, str(payload.emoji), True))
 
     @commands.Cog.listener()
     async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
         if payload.guild_id:
             async with self.in_order(payload.message_id):
-                await self.bot.repo.discussion.set_reaction(
-                    payload.message_id, payload.user_id, str(payload.emoji), False
-                )
+                await self.writes.run(payload.channel_id, lambda: self.bot.repo.discussion.set_reaction(
+                    payload.message_id, payload.user_id, str(payload.emoji), False))
 
     @commands.Cog.listener()
     async def on_raw_reaction_clear(self, payload: discord.RawReactionClearEvent) -> None:
         if payload.guild_id:  # a moderator's "remove all reactions"
             async with self.in_order(payload.message_id):
-                await self.bot.repo.discussion.clear_reactions(payload.message_id)
+                await self.writes.run(payload.channel_id, lambda: self.bot.repo.discussion
+                                      .clear_reactions(payload.message_id))
 
     @commands.Cog.listener()
     async def on_raw_reaction_clear_emoji(self, payload: discord.RawReactionClearEmojiEvent) -> None:
         if payload.guild_id:  # a moderator's "remove emoji"
             async with self.in_order(payload.message_id):
-                await self.bot.repo.discussion.clear_reactions(
-                    payload.message_id, str(payload.emoji)
-                )
+                await self.writes.run(payload.channel_id, lambda: self.bot.repo.discussion
+                                      .clear_reactions(payload.message_id, str(payload.emoji)))
 
     @commands.Cog.listener()
     async def on_guild_channel_create(self, channel: discord.abc.GuildChannel) -> None:
@@ -184,7 +200,8 @@ class DiscussionCog(commands.Cog):
             return
         self.discussion.mark_in_sync(thread.id, self.discussion.epoch)  # as for channels
         if await self.bot.repo.agenda.item_at(thread.id) is None and thread.parent_id:
-            await self.discussion.item_for(thread.id, thread.parent_id)
+            await self.writes.run(thread.id, lambda: self.discussion.item_for(
+                thread.id, thread.parent_id))
 
     # --- /quote ----------------------------------------------------------------------------
 
@@ -213,11 +230,12 @@ class DiscussionCog(commands.Cog):
                         icon_url=interaction.user.display_avatar.url)
         sent = await place.send(embed=post)
         self.bot.cooldowns.charge("quote", interaction.user.id)  # refusals above cost nothing
-        await self.discussion.record_post(
+        # (if the database cannot take it now, it is kept and stored when it can)
+        await self.writes.run(place.id, lambda: self.discussion.record_post(
             message_id=sent.id, place_id=place.id, in_thread=isinstance(place, discord.Thread),
             parent_id=parent_id_of(place), author_id=interaction.user.id,
             content=f"{quoted}\n{comment}", created_at=sent.created_at, kind="quote",
-        )
+        ))
         await interaction.followup.send(
             f"Posted your quote: {message_link(item.guild_id, place.id, sent.id)}", ephemeral=True
         )

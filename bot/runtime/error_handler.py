@@ -14,6 +14,7 @@ from discord import app_commands
 from bot.core.errors import UserError
 from bot.core.text import truncate
 from bot.runtime.cooldowns import retry_seconds
+from bot.storage.database import WriteFailed
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,10 @@ def describe_error(error: BaseException) -> str | None:
         return describe_error(original)
     if isinstance(error, UserError):
         return str(error)
+    if isinstance(error, WriteFailed):
+        return ("The consultation's database cannot be written right now (the organisers "
+                "have been alerted in the bot's log). Nothing was changed; please try again "
+                "later.")
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Slow down a little: you can use this again in {retry_seconds(error.retry_after)} s."
     if isinstance(error, app_commands.MissingPermissions):
@@ -53,6 +58,8 @@ def describe_error(error: BaseException) -> str | None:
 
 async def report_error(interaction: discord.Interaction, error: BaseException, where: str) -> None:
     message = describe_error(error)
+    if isinstance(getattr(error, "original", error), WriteFailed):
+        log.error("%s could not write the database: %s", where, getattr(error, "original", error))
     if message is None:
         ref = uuid.uuid4().hex[:8]
         log.error("%s by user %s failed (ref %s)", where, interaction.user.id, ref,

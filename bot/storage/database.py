@@ -154,9 +154,7 @@ class Database:
                 raise
 
     async def _rollback(self) -> None:
-        # After SQLITE_FULL or an I/O error SQLite may already have rolled back.
-        if self._conn.in_transaction:
-            await self._conn.execute("ROLLBACK")
+        await _end_transaction(self._conn, "ROLLBACK")
 
     @property
     def closed(self) -> bool:
@@ -216,18 +214,9 @@ class Database:
         `WriteFailed` after rolling back, so the caller can keep the event and retry."""
         async with self._lock:
             try:
+                # (inside the try: a task cancelled while BEGIN runs must not leave the
+                # connection in a transaction that the next user, or close(), trips over)
                 await self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                if _transient(exc):
-                    raise WriteFailed(str(exc)) from exc
-                raise
-            except asyncio.CancelledError:
-                # Cancelled while BEGIN was queued: it still runs on aiosqlite's thread, and
-                # a transaction left open would refuse every later BEGIN. A ROLLBACK queued
-                # now runs after it (one thread, in order).
-                await _end_quietly(self._conn, "ROLLBACK")
-                raise
-            try:
                 yield Transaction(self._conn)
                 await self._conn.execute("COMMIT")
             except BaseException as exc:
@@ -245,9 +234,9 @@ class Database:
                 await self._reader.execute("BEGIN")
                 yield Transaction(self._reader)
             finally:
-                # Also when cancelled during BEGIN (it still runs, in order, on aiosqlite's
-                # thread): never leave the reader inside a transaction.
-                await _end_quietly(self._reader, "COMMIT")
+                # A read left open would pin its snapshot: later reads would not see new
+                # writes, and the WAL could never be checkpointed past it.
+                await _end_transaction(self._reader, "COMMIT")
 
     async def checkpoint(self) -> None:
         """Fold the write-ahead log into the database file and truncate it."""
@@ -288,22 +277,31 @@ async def _connect(path: Path, opened: list[aiosqlite.Connection], *,
     return conn
 
 
+async def _end_transaction(conn: aiosqlite.Connection, sql: str) -> None:
+    """COMMIT or ROLLBACK if a transaction is open, once every statement queued before has
+    run: a BEGIN or COMMIT whose task was cancelled still runs in aiosqlite's thread, so
+    `in_transaction` is only known after it. (After SQLITE_FULL or an I/O error SQLite may
+    already have rolled back by itself.)"""
+    async def end() -> None:
+        await conn.execute("SELECT 1")
+        if conn.in_transaction:
+            await conn.execute(sql)
+
+    # Finished even if the task is cancelled meanwhile (the caller still holds the lock).
+    ending = asyncio.ensure_future(end())
+    try:
+        await asyncio.shield(ending)
+    except asyncio.CancelledError:
+        await ending
+        raise
+
+
 async def _close_all(conns: list[aiosqlite.Connection]) -> None:
     for conn in conns:
         try:
             await conn.close()
         except Exception:  # already broken: nothing more to release
             log.debug("closing a connection failed", exc_info=True)
-
-
-async def _end_quietly(conn: aiosqlite.Connection, statement: str) -> None:
-    """COMMIT or ROLLBACK, where there may be no transaction (it never began, or SQLite
-    already ended it)."""
-    try:
-        await conn.execute(statement)
-    except sqlite3.OperationalError as exc:
-        if "no transaction is active" not in str(exc):
-            raise
 
 
 def _split_sql(script: str) -> list[str]:

@@ -251,10 +251,13 @@ class DiscussionStore(Store):
         batch: Sequence[tuple[IncomingMessage, Sequence[QuoteIn], Sequence[CitationIn]]],
         *,
         kind: str = "message",
+        contiguous: bool = True,
     ) -> int:
         """Store many messages of one item in one transaction; ones already stored are skipped.
 
         The fast path for catch-up and bulk ingestion (edits go through `record`).
+        Not `contiguous` (received live while history may have a hole before them): the
+        cursors stay, and the gap's first live id is noted (see `advance_cursor`).
         Returns how many were new.
         """
         if not batch:
@@ -290,7 +293,7 @@ class DiscussionStore(Store):
             for m, _, _ in batch:
                 newest[m.channel_id] = max(newest.get(m.channel_id, 0), m.message_id)
             for channel_id, message_id in newest.items():
-                await self._advance(tx, channel_id, message_id)
+                await self._seen(tx, channel_id, message_id, contiguous)
             if added:
                 last = max(m.edited_at or m.created_at for m, _, _ in fresh)
                 await tx.execute(

@@ -105,3 +105,26 @@ async def test_a_database_from_a_newer_version_is_refused_in_one_line(emulator, 
     done = await asyncio.to_thread(run_cli, "run", env=env)
     assert done.returncode == 2
     assert "written by a newer consultation-bot" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_redaction_hides_interaction_tokens_and_content_in_discord_py_debug_lines():
+    import logging
+
+    token = "aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDEyMzQ1Njc4OnNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA"
+    lines = [
+        ("POST http://x/api/v10/interactions/123/%s/callback with %s has returned %s",
+         (token, '{"type": 5, "data": {"content": "it\\"s my \\"secret\\" view"}}', 204)),
+        ("PATCH http://x/api/v10/webhooks/99/%s/messages/@original has received %s",
+         (token, {"id": "1", "content": "pat's secret view", "embeds": [
+             {"description": 'a "secret" quote', "fields": [{"name": "n", "value": "secret"}]}]})),
+        ("WebSocket Event: %s", ({"t": "INTERACTION_CREATE", "d": {"token": token, "data": {
+            "options": [{"name": "comment", "value": "my secret"}]}}},)),
+    ]
+    for content_shown in (False, True):
+        redact = RedactSecrets([], log_content=content_shown)
+        for msg, args in lines:
+            record = logging.LogRecord("discord.http", logging.DEBUG, __file__, 1, msg, args, None)
+            redact.filter(record)
+            text = record.getMessage()
+            assert token not in text and token[:30] not in text
+            assert ("secret" in text) == content_shown, text
