@@ -169,6 +169,9 @@ class AgendaCog(commands.Cog):
         stored = {i.key: i for i in await repo.agenda.items(consultation.id)} if consultation else {}
         new = sum(1 for _path, item, parent in spec.walk() if parent is None
                   and not (item.key in stored and guild.get_channel(stored[item.key].channel_id or 0)))
+        if spec.layout == "forum":  # one forum channel for every item (bot.runtime.forum)
+            forum_id = await repo.forum.forum_id(consultation.id) if consultation else None
+            new = 0 if forum_id and guild.get_channel(forum_id) else 1
         categories = self.publisher.consultation_categories(guild, consultation, spec.title)
         free = sum(max(0, publishing.CATEGORY_CHANNELS_MAX - len(c.channels)) for c in categories)
         needed = publishing.channels_needed(new, free, bool(categories))

@@ -12,6 +12,7 @@ from discord.ext import commands, tasks
 from bot.core.errors import UserError
 from bot.core.moderation import due_for_closing
 from bot.core.text import truncate
+from bot.runtime.adapters import place_or_none
 from bot.runtime.checks import require_moderator
 from bot.runtime.client import ConsultationBot
 from bot.runtime.error_handler import report_error
@@ -203,7 +204,7 @@ class ModerationCog(commands.Cog):
         reason = "The closing date was reached."
         if item.parent_id is None:
             closed = await self.lock_item(item, reason=reason, moderator_id=None)
-            place = self.bot.get_channel(item.channel_id)
+            place = await place_or_none(self.bot, item)  # a forum item: its post
         else:  # a sub-item: its thread (perhaps archived by now: the lock unarchives it)
             place = await self.bot.fetch_channel(item.thread_id)
             closed = await self.locker.lock_thread(place, item, reason=reason, moderator_id=None)

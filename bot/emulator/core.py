@@ -231,7 +231,8 @@ class EmulatorBase:
 
     def _new_channel(self, guild_id: int, ctype: int, name: str, *, parent_id: int | None = None,
                      topic: str | None = None, position: int | None = None,
-                     overwrites: list[dict[str, Any]] | None = None) -> Channel:
+                     overwrites: list[dict[str, Any]] | None = None,
+                     available_tags: list[dict[str, Any]] | None = None) -> Channel:
         g = self.state.guild(guild_id)
         name = normalize_channel_name(name, ctype)
         if parent_id is not None:
@@ -248,6 +249,8 @@ class EmulatorBase:
             ow = Overwrite(int(o["id"]), int(o.get("type", 0)), int(o.get("allow", 0) or 0),
                            int(o.get("deny", 0) or 0))
             ch.overwrites[ow.id] = ow
+        if available_tags and ctype == FORUM:  # in the CHANNEL_CREATE event already
+            ch.available_tags = validate_available_tags(available_tags, [], self.state.ids.next)
         self.state.channels[ch.id] = ch
         g.channel_ids.append(ch.id)
         self._dispatch_channel("CREATE", ch)
@@ -637,15 +640,10 @@ class EmulatorBase:
         if ows:
             self._check_overwrites(actor_id, g.id, ows, channel=False)
         self._check_channel_caps(g.id, ctype, payload.get("parent_id"))
-        if payload.get("available_tags") and ctype == FORUM:  # refused before anything exists
-            validate_available_tags(payload["available_tags"], [], lambda: 0)
-        ch = self._new_channel(g.id, ctype, payload.get("name"), parent_id=payload.get("parent_id"),
-                               topic=payload.get("topic"), position=payload.get("position"),
-                               overwrites=ows)
-        if payload.get("available_tags") and ctype == FORUM:
-            ch.available_tags = validate_available_tags(payload["available_tags"], [],
-                                                        self.state.ids.next)
-        return ch
+        return self._new_channel(g.id, ctype, payload.get("name"),
+                                 parent_id=payload.get("parent_id"), topic=payload.get("topic"),
+                                 position=payload.get("position"), overwrites=ows,
+                                 available_tags=payload.get("available_tags"))
 
     def _check_channel_caps(self, guild_id: int, ctype: int, parent_id: Any,
                             moving: Channel | None = None) -> None:

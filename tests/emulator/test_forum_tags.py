@@ -106,3 +106,18 @@ async def test_moderated_tags_need_manage_threads(env):
         await emu.set_post_tags(env.pat.id, post.id, [idea])
     await emu.set_post_tags(env.pat.id, post.id, [answered])  # the unmoderated one: fine
     assert emu.forum_tag_names(post.id) == ["answered"]
+
+
+async def test_a_forum_created_with_tags_has_them_in_its_create_event(env):
+    emu, bot = env.emu, env.bot
+    guild = bot.get_guild(env.guild.id)
+    with pytest.raises(discord.HTTPException) as exc:  # refused whole: no forum is made
+        await guild.create_forum("too-many", available_tags=[discord.ForumTag(name=f"t{i}")
+                                                             for i in range(21)])
+    assert exc.value.code == 50035
+    assert not [c for c in emu.state.channels.values() if c.name == "too-many"]
+    made = await guild.create_forum("ideas", available_tags=[discord.ForumTag(name="open")])
+    await emu.wait_for(lambda: bot.get_channel(made.id) is not None)
+    cached = bot.get_channel(made.id)  # what the gateway said, not the REST answer
+    assert [t.name for t in cached.available_tags] == ["open"]
+    assert cached.available_tags[0].id == made.available_tags[0].id
