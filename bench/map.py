@@ -1,6 +1,6 @@
 """Benchmark of the related-topics map.
 
-    python bench/map.py                    # 5, 12, 60, 1000 topics
+    python bench/map.py                    # 5, 12, London agenda (12), 60, 1000 topics
     python bench/map.py --topics 1000 --json out.json --png-dir /tmp/maps
 
 Synthetic topics (bench.corpus.make_topics) with planted cross-references and
@@ -18,12 +18,12 @@ and 60 topics):
 * "boxes": the union of the ink bounding boxes of the drawing's nodes, labels and
   edges (each disc's box, each label's Text.get_window_extent, each edge's segment
   box), over the figure's area (title and legend included in the area, not in the
-  ink).  The picture is cropped to the drawing, so this says how much of it the
-  drawing, rather than margins, title and legend, takes.
-* "squares": stricter, what a reader sees as empty: the PNG cut into 32 x 32 px
-  squares (about two lines of label text at 100 dpi); a square counts when any of its
-  pixels is not background (white, with a small tolerance for anti-aliasing).  Empty
-  wedges between a hub's spokes count as unused here.
+  ink).  Low for sparse maps: a label's box is small, and the space between a
+  disc and its neighbours counts only where an edge's box covers it.
+* "squares": what a reader sees as empty: the PNG cut into 32 x 32 px squares
+  (about two lines of label text at 100 dpi); a square counts when any of its pixels
+  is not background (white, with a small tolerance for anti-aliasing).  Title and
+  legend count like the drawing; empty wedges between a hub's spokes do not.
 """
 
 from __future__ import annotations

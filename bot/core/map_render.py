@@ -60,6 +60,10 @@ KIND_LEGEND = {
 }
 
 DPI = 100
+#: Labels: a white halo around the letters and a box that lets lines show through
+#: faintly, so a line passing a label (a hub's) can be followed and the text still reads.
+LABEL_BOX_ALPHA = 0.72
+MIN_WIDTH_PX = 560  # never narrower than Discord's preview (~550 px): small maps are centred
 GAP = 3.0  # points between a disc and its label, and around every label
 CLEAR = 10.0  # points at least between a label and any other topic's disc (so it is clear
 #              which disc a label names: its own is GAP away)
@@ -96,7 +100,8 @@ class MapFigure:
     message: object = None  # the Text saying there is nothing to draw, if so
 
     def ink_boxes(self) -> list[tuple[float, float, float, float]]:
-        """Display-pixel boxes (x0, y0, x1, y1) of every disc, label and edge drawn."""
+        """Display-pixel boxes (x0, y0, x1, y1) of every disc, label and edge drawn (an
+        edge's box spans its two discs' centres, as if it were straight)."""
         self.figure.canvas.draw()
         renderer = self.figure.canvas.get_renderer()
         out = [tuple(t.get_window_extent(renderer).extents) for t in self.labels.values()]
@@ -308,11 +313,21 @@ def _segments_hit_box(seg: np.ndarray, box: tuple) -> int:
 
 
 # Spots around a disc: (unit direction, horizontal and vertical alignment, preference cost)
-_SPOTS = [
+_SPOTS_BELOW = [
     ((0.0, -1.0), "center", "top", 0.0),
     ((0.0, 1.0), "center", "bottom", 0.4),
     ((1.0, 0.0), "left", "center", 0.6),
     ((-1.0, 0.0), "right", "center", 0.6),
+    ((0.71, -0.71), "left", "top", 0.8),
+    ((-0.71, -0.71), "right", "top", 0.8),
+    ((0.71, 0.71), "left", "bottom", 0.9),
+    ((-0.71, 0.71), "right", "bottom", 0.9),
+]
+_SPOTS_RIGHT = [
+    ((1.0, 0.0), "left", "center", 0.0),
+    ((-1.0, 0.0), "right", "center", 0.4),
+    ((0.0, -1.0), "center", "top", 0.6),
+    ((0.0, 1.0), "center", "bottom", 0.6),
     ((0.71, -0.71), "left", "top", 0.8),
     ((-0.71, -0.71), "right", "top", 0.8),
     ((0.71, 0.71), "left", "bottom", 0.9),
@@ -353,9 +368,14 @@ def _place_group(nodes: list, xy: np.ndarray, radius: np.ndarray, wh: np.ndarray
                                        * (2 * radius + wh[:, 1] + 3 * GAP))))
         xy = xy * (SPREAD * cell / nn)
     # each node's box: its disc and its label below it
-    half = np.c_[np.maximum(radius, wh[:, 0] / 2), (2 * radius + wh[:, 1] + GAP) / 2] + CLEAR / 2
-    drop = (wh[:, 1] + GAP) / 2  # the box's centre lies this far below the disc's
-    centres = xy - np.c_[np.zeros(n), drop]
+    side = "right" if n == 1 else "below"  # a lone topic reads as a list entry
+    if side == "right":
+        half = np.c_[(2 * radius + GAP + wh[:, 0]) / 2, np.maximum(radius, wh[:, 1] / 2)] + CLEAR / 2
+        shift = np.c_[(GAP + wh[:, 0]) / 2, np.zeros(n)]
+    else:
+        half = np.c_[np.maximum(radius, wh[:, 0] / 2), (2 * radius + wh[:, 1] + GAP) / 2] + CLEAR / 2
+        shift = np.c_[np.zeros(n), -(wh[:, 1] + GAP) / 2]  # box centre below the disc's
+    centres = xy + shift
     deg = np.bincount(np.array(edges, dtype=int).ravel(), minlength=n) if edges else np.zeros(n)
     if table and n >= 4:
         centres = _grid(centres, half, 1.0 + deg)
@@ -363,15 +383,16 @@ def _place_group(nodes: list, xy: np.ndarray, radius: np.ndarray, wh: np.ndarray
         if _separate(centres, half):
             break
         centres *= 1.15
-    xy = centres + np.c_[np.zeros(n), drop]
+    xy = centres - shift
+    spot_list = _SPOTS_RIGHT if side == "right" else _SPOTS_BELOW
     seg = np.array([[*xy[a], *xy[b]] for a, b in edges]) if edges else np.zeros((0, 4))
-    reserved = [_spot_box(xy[i], radius[i], wh[i], _SPOTS[0]) for i in range(n)]
+    reserved = [_spot_box(xy[i], radius[i], wh[i], spot_list[0]) for i in range(n)]
     placed: dict[int, tuple] = {}
     spots: list = [None] * n
     # the most connected first: they have the most lines to avoid
     for i in sorted(range(n), key=lambda i: (-deg[i], -radius[i], i)):
         best = None
-        for k, spot in enumerate(_SPOTS):
+        for k, spot in enumerate(spot_list):
             box = reserved[i] if k == 0 else _spot_box(xy[i], radius[i], wh[i], spot)
             if any(_box_hits_disc(box, xy[j], radius[j], CLEAR - 0.5) for j in range(n) if j != i):
                 continue
@@ -387,8 +408,45 @@ def _place_group(nodes: list, xy: np.ndarray, radius: np.ndarray, wh: np.ndarray
         if best is None:  # cannot happen once boxes are apart; keep the reserved spot
             best = (0.0, 0, reserved[i])
         placed[i] = best[2]
-        spots[i] = (_SPOTS[best[1]], best[2])
+        spots[i] = (spot_list[best[1]], best[2])
     return xy, spots
+
+
+def _list_block(laid: list) -> list:
+    """The topics linked to nothing, as one block of list entries in aligned columns,
+    as wide as the widest group of linked topics (or near the target aspect when there
+    is none), instead of loose pieces for the packing to scatter."""
+    lone = [g for g in laid if len(g[0]) == 1]
+    if len(lone) < 2:
+        return laid
+    rest = [g for g in laid if len(g[0]) > 1]
+    sizes = [(b[2] - b[0] + GROUP_MARGIN, b[3] - b[1] + GROUP_MARGIN) for *_, b in lone]
+    widest = max((b[2] - b[0] for *_, b in rest), default=0.0)
+    best = None
+    for cols in range(1, len(lone) + 1):
+        colw = [max(w for w, _ in sizes[c::cols]) for c in range(cols)]
+        rows = -(-len(lone) // cols)
+        rowh = [max(h for _, h in sizes[r * cols:(r + 1) * cols]) for r in range(rows)]
+        width, height = sum(colw), sum(rowh)
+        if widest:
+            if width > widest + GROUP_MARGIN and best is not None:
+                break
+            score = width  # as wide as the groups above it, no wider
+        else:
+            score = -abs(math.log(width / height / TARGET_ASPECT))
+        if best is None or score > best[0]:
+            best = (score, cols, colw, rowh)
+    _, cols, colw, rowh = best
+    order, xys, spots = [], [], []
+    for k, (o, xy, sp, (x0, _y0, _x1, y1)) in enumerate(lone):
+        c, r = k % cols, k // cols
+        shift = np.array([sum(colw[:c]) - x0, -sum(rowh[:r]) - y1])
+        order += o
+        xys.append(xy + shift)
+        spots += [(spot, (box[0] + shift[0], box[1] + shift[1], box[2] + shift[0],
+                          box[3] + shift[1])) for spot, box in sp]
+    block = (0.0, -sum(rowh) + GROUP_MARGIN, sum(colw) - GROUP_MARGIN, 0.0)
+    return [*rest, (order, np.vstack(xys), spots, block)]
 
 
 def _skyline_pack(sizes: list[tuple[float, float]], width: float) -> tuple[list, float, float]:
@@ -464,6 +522,7 @@ def compose(
     from matplotlib.collections import LineCollection
     from matplotlib.figure import Figure
     from matplotlib.patches import Circle
+    from matplotlib.patheffects import withStroke
 
     n = len(nodes)
     fs = fontsize or (12.0 if n <= 20 else 10.0)
@@ -482,7 +541,9 @@ def compose(
     for v, node in nodes.items():
         t = ax.text(0, 0, node.label, fontsize=fs, linespacing=1.1, zorder=4,
                     fontweight="bold" if node.focus else "normal",
-                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"})
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
+                          "alpha": LABEL_BOX_ALPHA},
+                    path_effects=[withStroke(linewidth=3.5, foreground="white")])
         bb = t.get_window_extent(renderer)
         texts[v] = t
         wh[v] = (bb.width * 72 / DPI, bb.height * 72 / DPI)
@@ -504,6 +565,7 @@ def compose(
         y0 = min(min(b[1] for b in boxes), float(np.min(xy[:, 1] - [radius[v] for v in order])))
         y1 = max(max(b[3] for b in boxes), float(np.max(xy[:, 1] + [radius[v] for v in order])))
         laid.append((order, xy, spots, (x0, y0, x1, y1)))
+    laid = _list_block(laid)
     offsets = _pack([(b[2] - b[0], b[3] - b[1]) for *_, b in laid])
     pos, spot_of = {}, {}
     for (order, xy, spots, (x0, _y0, _x1, y1)), (ox, oy) in zip(laid, offsets, strict=True):
@@ -631,7 +693,7 @@ def _frame(fig, ax, renderer, extent: tuple, title: str, legend: tuple[list, lis
     tb = t.get_window_extent(renderer)
     tw, th = tb.width * pt, tb.height * pt
     pad, gap = 6.0, 10.0
-    fw = max(W, lw, tw) + 2 * pad
+    fw = max(W + 2 * pad, lw + 2 * pad, tw + 2 * pad, MIN_WIDTH_PX * 72 / DPI)
     fh = pad + th + gap + H + gap + lh + pad
     fig.set_size_inches(fw / 72, fh / 72)
     ax.set_position(((fw - W) / 2 / fw, (pad + lh + gap) / fh, W / fw, H / fh))

@@ -134,3 +134,16 @@ def test_a_map_without_topics_says_so():
     mf = map_figure(build_map([]), title="Graph of this discussion")
     assert not mf.labels and mf.message.get_text() == "No topics yet."
     assert render_png(build_map([])).startswith(b"\x89PNG")
+
+
+def test_a_small_map_is_as_wide_as_discords_preview():
+    import io
+
+    from PIL import Image
+
+    from bot.core.topic_map import MapTopic, render_png
+
+    m = build_map([MapTopic(topic_id=1, title="One", activity=3),
+                   MapTopic(topic_id=2, title="Two")])  # no lines: a short legend
+    width, height = Image.open(io.BytesIO(render_png(m))).size
+    assert width >= 550 and height < width
