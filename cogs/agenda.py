@@ -259,7 +259,7 @@ class AgendaCog(commands.Cog):
                 raise
             item = await repo.agenda.item(item.id)
             await interaction.followup.send(
-                f"Added “{item.title}”: {channel_link(item.guild_id, item.channel_id)}", ephemeral=True
+                f"Added “{item.title}”: {channel_link(item.guild_id, item.discord_id)}", ephemeral=True
             )
             return
         updated, changed = await repo.agenda.add_revision(

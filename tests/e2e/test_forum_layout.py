@@ -32,15 +32,18 @@ def forum_agenda(text: str) -> str:
 @pytest.fixture
 async def forum_bot(emulator, start_client, tmp_path):
     """The London agenda with layout = "forum", published by the organiser alice."""
-    agenda = tmp_path / "london-forum.toml"
-    agenda.write_text(forum_agenda(LONDON.read_text(encoding="utf-8")), encoding="utf-8")
-    bot = ConsultationBot(make_settings(tmp_path, emulator, agenda_file=agenda),
-                          guild_ready_timeout=0.05)
+    bot = ConsultationBot(forum_settings(tmp_path, emulator), guild_ready_timeout=0.05)
     await start_client(bot, emulator.emu)
     general = emulator.emu.create_text_channel(emulator.guild.id, "general")
     result = await emulator.emu.slash(emulator.alice.id, general.id, "agenda publish")
     await finished(emulator.emu, result, "Published")
     return bot
+
+
+def forum_settings(tmp_path, emulator):
+    agenda = tmp_path / "london-forum.toml"
+    agenda.write_text(forum_agenda(LONDON.read_text(encoding="utf-8")), encoding="utf-8")
+    return make_settings(tmp_path, emulator, agenda_file=agenda)
 
 
 async def run(emu, user_id, channel_id, command, options=None):
@@ -284,3 +287,39 @@ async def test_summary_and_map_in_a_post(emulator, forum_bot):
     focused = await finished(emu, await emu.slash(emulator.pat.id, crime.thread_id, "map",
                                                   {"topic": str(crime.id)}), "Related topics of")
     assert "International security" in answer_text(focused)
+
+
+async def test_restart_catches_up_comments_in_posts(emulator, start_client, tmp_path):
+    emu, g = emulator.emu, emulator.guild
+    first = ConsultationBot(forum_settings(tmp_path, emulator), guild_ready_timeout=0.05)
+    await start_client(first, emu)
+    general = emu.create_text_channel(g.id, "general")
+    await finished(emu, await emu.slash(emulator.alice.id, general.id, "agenda publish"),
+                   "Published")
+    crime = await item_by_key(first, g.id, "tackling-cyber-crime")
+    sub = await item_by_key(first, g.id, "willingness-to-act")
+    early = await emu.send_message(emulator.pat.id, crime.thread_id, "Posted while the bot ran.")
+    await eventually(lambda: first.repo.discussion.comment(early.id))
+    await first.close()
+
+    # The bot is down: participants go on talking, and one post falls asleep after.
+    await emu.edit_message(emulator.pat.id, early.id, "Posted while the bot ran, then edited.")
+    missed = [await emu.send_message(emulator.sam.id, crime.thread_id, f"Missed comment {n}.")
+              for n in range(30)]
+    in_sub = await emu.send_message(emulator.pat.id, sub.thread_id, "Said, then the post slept.")
+    emu.archive_thread(sub.thread_id)
+    own = await emu.create_thread(emulator.sam.id, crime.channel_id, "my own post", content="Mine.")
+
+    second = ConsultationBot(forum_settings(tmp_path, emulator), guild_ready_timeout=0.05)
+    await start_client(second, emu)
+    cog = second.get_cog("DiscussionCog")
+
+    async def caught_up():
+        return cog.catchup.runs >= 1
+    await eventually(caught_up)
+    repo = second.repo.discussion
+    assert (await repo.comment(early.id)).content == "Posted while the bot ran, then edited."
+    stored = [c.message_id for c in await repo.comments(crime.id)]
+    assert [m.id for m in missed] == [i for i in stored if i in {m.id for m in missed}]
+    assert (await repo.comment(in_sub.id)).item_id == sub.id
+    assert await repo.comment(own.id) is None
