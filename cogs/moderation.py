@@ -78,6 +78,13 @@ class ModlogPager(discord.ui.View):
         await self.show(interaction, +1)
 
 
+def _thread_what(thread: discord.Thread, item: Item) -> str:
+    """How a lock notice names a thread: a forum post that is the item by the item's title."""
+    if thread.id == item.thread_id and isinstance(thread.parent, discord.ForumChannel):
+        return f"“{item.title}”"
+    return f"this thread (“{thread.name}”)"
+
+
 class ModerationCog(commands.Cog):
     def __init__(self, bot: ConsultationBot) -> None:
         self.bot = bot
@@ -117,7 +124,7 @@ class ModerationCog(commands.Cog):
         if isinstance(channel, discord.Thread):  # in a thread: that thread only
             done = await self.locker.lock_thread(channel, item, reason=reason,
                                                  moderator_id=interaction.user.id)
-            what = f"this thread (“{channel.name}”)"
+            what = _thread_what(channel, item)
             if done and channel.id == item.thread_id:  # a sub-item's own thread: the topic
                 await self._refresh(item)
         else:
@@ -139,7 +146,7 @@ class ModerationCog(commands.Cog):
         channel = interaction.channel
         if isinstance(channel, discord.Thread):
             done = await self.locker.unlock_thread(channel, moderator_id=interaction.user.id)
-            what = f"this thread (“{channel.name}”)"
+            what = _thread_what(channel, item)
             if done and channel.id == item.thread_id:
                 await self._refresh(item)
         else:

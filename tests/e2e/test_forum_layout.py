@@ -179,7 +179,9 @@ async def test_lock_is_the_posts_thread_lock_and_tags_follow(emulator, forum_bot
     security = await item_by_key(bot, g.id, "international-security")
     forum_overwrites = dict(emu.channel(crime.channel_id).overwrites)
     result = await run(emu, emulator.mo.id, crime.thread_id, "lock", {"reason": "consultation closed"})
-    assert "Locked" in answer_text(result)
+    assert "Locked “4. Tackling cyber crime”" in answer_text(result)
+    notice = emu.messages_in(crime.thread_id)[-1].embeds[0]["description"]
+    assert "locked “4. Tackling cyber crime”" in notice and "consultation closed" in notice
     assert emu.channel(crime.thread_id).locked
     assert emu.channel(crime.channel_id).overwrites == forum_overwrites  # the forum is untouched
     with pytest.raises(EmulatorForbidden):
@@ -323,3 +325,19 @@ async def test_restart_catches_up_comments_in_posts(emulator, start_client, tmp_
     assert [m.id for m in missed] == [i for i in stored if i in {m.id for m in missed}]
     assert (await repo.comment(in_sub.id)).item_id == sub.id
     assert await repo.comment(own.id) is None
+
+
+async def test_reminders_arrive_in_the_post(emulator, start_client, tmp_path):
+    from tests.e2e.test_reminders import CLOSES, _agenda, _publish, _reminders, _start
+
+    emu = emulator.emu
+    first = await _start(emulator, start_client, tmp_path, CLOSES - timedelta(days=2))
+    timed, endless = await _publish(emulator, first, forum_agenda(_agenda()))
+    assert timed.discord_id == timed.thread_id and timed.channel_id == endless.channel_id
+    await first.close()
+    assert _reminders(emu, timed.thread_id) == []
+    await _start(emulator, start_client, tmp_path, CLOSES - timedelta(hours=23))
+    await emu.wait_for(lambda: len(_reminders(emu, timed.thread_id)) == 1)
+    assert "Reminder 1 day before closing" in _reminders(emu, timed.thread_id)[0].embeds[0][
+        "footer"]["text"]
+    assert _reminders(emu, endless.thread_id) == []
