@@ -170,7 +170,12 @@ class ForumLayout:
 
     async def _update_post(self, thread: discord.Thread, item: Item, parts: list[ArticlePart],
                            fp: str, tags: list[discord.ForumTag], report: PublishReport) -> None:
-        tags_changed = sorted(t.id for t in tags) != sorted(thread._applied_tags)
+        changes: dict = {}
+        if sorted(t.id for t in tags) != sorted(thread._applied_tags):
+            changes["applied_tags"] = tags
+        if thread.name != thread_name(item.title):  # the title the forum's list shows
+            changes["name"] = thread_name(item.title)
+        tags_changed = bool(changes)
         text_same = fp == item.post_fingerprint and await self.publisher._posts_exist(
             thread, item.post_message_ids[:1])
         if text_same and not tags_changed:
@@ -179,8 +184,9 @@ class ForumLayout:
         was_archived = thread.archived
         if tags_changed:
             # An archived post takes no change unless the same PATCH unarchives it (50083).
-            thread = await thread.edit(applied_tags=tags, **({"archived": False} if was_archived
-                                                              else {}))
+            if was_archived:
+                changes["archived"] = False
+            thread = await thread.edit(**changes)
         if not text_same:
             complete_before = item.post_fingerprint is not None
 

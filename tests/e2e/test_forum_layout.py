@@ -341,3 +341,20 @@ async def test_reminders_arrive_in_the_post(emulator, start_client, tmp_path):
     assert "Reminder 1 day before closing" in _reminders(emu, timed.thread_id)[0].embeds[0][
         "footer"]["text"]
     assert _reminders(emu, endless.thread_id) == []
+
+
+async def test_an_archived_post_is_edited_and_archived_again(emulator, forum_bot, tmp_path):
+    emu, bot, g = emulator.emu, forum_bot, emulator.guild
+    crime = await item_by_key(bot, g.id, "tackling-cyber-crime")
+    emu.archive_thread(crime.thread_id)  # a quiet week: Discord archives the post
+    text = forum_agenda(LONDON.read_text(encoding="utf-8")).replace(
+        'title = "4. Tackling cyber crime"', 'title = "4. Tackling cyber crime, revised"', 1)
+    general = next(c for c in emu.state.channels.values() if c.name == "general")
+    result = await finished(emu, await emu.slash(
+        emulator.alice.id, general.id, "agenda publish",
+        {"file": emu.upload("london.toml", text.encode())}), "Published")
+    assert "1 updated" in answer_text(result)
+    assert emu.get_message(crime.thread_id).embeds[0]["title"] == "4. Tackling cyber crime, revised"
+    assert emu.channel(crime.thread_id).name == "4. Tackling cyber crime, revised"
+    assert emu.channel(crime.thread_id).archived  # put back to sleep as it was
+    assert emu.forum_tag_names(crime.thread_id) == ["open"]
