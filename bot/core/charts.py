@@ -338,6 +338,10 @@ def _draw_statements(fig, sections, top_h, stmt_h, height, fx, fy, blended,
     if pax is not None:
         pax.text(4, y, "pass", color=MUTED, fontsize=10, fontweight="bold", ha="left",
                  va="center")
+    from matplotlib.colors import to_rgba
+
+    bars: dict[str, list] = {"y": [], "agree": [], "disagree": [], "pass": [], "alpha": []}
+    centre: list[tuple[float, float]] = []  # (top, bottom) of each statement's bars
     y = HEADER_H
     for s in sections:
         ax.text(fx(0.12), y + SECTION_H * 0.55, s.title, transform=at_fig_x, fontsize=11,
@@ -352,21 +356,18 @@ def _draw_statements(fig, sections, top_h, stmt_h, height, fx, fy, blended,
             top_of_bars = y
             for r in b.rows:
                 mid = y + BAR_H / 2
+                y += BAR_H
                 n = r.voters
                 a, d, p = _pct(r.agree, n), _pct(r.disagree, n), _pct(r.passes, n)
                 ax.text(fx(LEFT_IN - 0.06), mid, r.label, transform=at_fig_x, fontsize=9,
                         color=MUTED, ha="right", va="center", parse_math=False)
-                h = BAR_H * 0.78
                 # a share of a handful of people says little: pale bars, counts not shares
                 few = 0 < n < FEW_VOTERS
-                alpha = 0.35 if few else 1.0
-                ax.barh(mid, a, left=0, height=h, color=AGREE, alpha=alpha)
-                ax.barh(mid, -d, left=0, height=h, color=DISAGREE, alpha=alpha)
-                if pax is not None:
-                    pax.barh(mid, p, left=0, height=h, color=PASS, alpha=alpha)
+                for key, value in (("y", mid), ("agree", a), ("disagree", -d), ("pass", p),
+                                   ("alpha", 0.35 if few else 1.0)):
+                    bars[key].append(value)
                 if n == 0:
                     ax.text(3, mid, "no votes", fontsize=9, color=MUTED, va="center")
-                    y += BAR_H
                     continue
 
                 def label(share: float, count: int, n: int = n, few: bool = few) -> str:
@@ -381,13 +382,21 @@ def _draw_statements(fig, sections, top_h, stmt_h, height, fx, fy, blended,
                 if pax is not None:
                     pax.text(p + 4, mid, label(p, r.passes), fontsize=9, color=INK, ha="left",
                              va="center")
-                y += BAR_H
-            ax.plot([0, 0], [top_of_bars, y], color=INK, lw=1.0)
-            for x in (-100, -50, 50, 100):
-                ax.plot([x, x], [top_of_bars, y], color="#E6E6E6", lw=0.6, zorder=0)
-            if pax is not None:
-                pax.plot([0, 0], [top_of_bars, y], color=INK, lw=1.0)
+            centre.append((top_of_bars, y))
             y += BLOCK_GAP
+    # one call per kind of mark (a call per bar made the chart ~30 % slower)
+    h = BAR_H * 0.78
+    for key, colour, axis in (("agree", AGREE, ax), ("disagree", DISAGREE, ax),
+                              ("pass", PASS, pax)):
+        if axis is not None:
+            axis.barh(bars["y"], bars[key], left=0, height=h,
+                      color=[to_rgba(colour, alpha) for alpha in bars["alpha"]])
+    tops, bottoms = [t for t, _ in centre], [b for _, b in centre]
+    for x in (-100, -50, 50, 100):
+        ax.vlines([x] * len(centre), tops, bottoms, color="#E6E6E6", lw=0.6, zorder=0)
+    ax.vlines([0] * len(centre), tops, bottoms, color=INK, lw=1.0)
+    if pax is not None:
+        pax.vlines([0] * len(centre), tops, bottoms, color=INK, lw=1.0)
 
 
 def _draw_activity(fig, per_day: list[tuple[date, int]], top: float, height, fx, fy,

@@ -61,12 +61,12 @@ DEFAULT_EVERYONE_PERMISSIONS = (
     | P.CREATE_PRIVATE_THREADS | P.SEND_MESSAGES_IN_THREADS
 )
 
-#: The permission integer of the README's invite: exactly what the bot uses.
-README_INVITE_PERMISSIONS = 326686075984
+#: The permission integer of the README's invite: exactly what the bot uses (Pin Messages since
+#: Feb 2026 pinning needs it; Create Events for the consultation's scheduled event).
+README_INVITE_PERMISSIONS = 2269718685805648
 #: The bot role's default permissions: the README's invite integer (not administrator), so the
-#: emulator refuses what Discord refuses a bot invited as the README says. Since Feb 2026 pinning
-#: needs Pin Messages, which the invite now requests.
-DEFAULT_BOT_PERMISSIONS = README_INVITE_PERMISSIONS | P.PIN_MESSAGES | P.CREATE_EVENTS
+#: emulator refuses what Discord refuses a bot invited as the README says.
+DEFAULT_BOT_PERMISSIONS = README_INVITE_PERMISSIONS
 
 # channel types
 TEXT, DM, CATEGORY, NEWS, NEWS_THREAD, PUBLIC_THREAD, PRIVATE_THREAD, FORUM = (

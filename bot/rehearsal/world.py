@@ -327,11 +327,9 @@ class World:
                                                answer)
             result = await self.emu.slash(uid, channel_id, command, options, timeout=timeout)
             if result.modal is not None and modal_values is not None:
-                await self._complete(answer, result, mark, timeout)
-                if answer.error_text:
+                result = await self._submit_form(answer, result, uid, mark, modal_values, timeout)
+                if result is None:
                     return answer
-                values = fill_modal(result.modal.inputs, modal_values)
-                result = await self.emu.submit_modal(uid, result.modal, values, timeout=timeout)
         except EmulatorError as exc:
             return answer.not_sent(exc)
         return await self._complete(answer, result, mark, timeout)
@@ -347,14 +345,21 @@ class World:
             result = await self.emu.context_menu(uid, message.channel_id, name,
                                                  target_message_id=message.id, timeout=timeout)
             if result.modal is not None and modal_values is not None:
-                await self._complete(answer, result, mark, timeout)
-                if answer.error_text:
+                result = await self._submit_form(answer, result, uid, mark, modal_values, timeout)
+                if result is None:
                     return answer
-                values = fill_modal(result.modal.inputs, modal_values)
-                result = await self.emu.submit_modal(uid, result.modal, values, timeout=timeout)
         except EmulatorError as exc:
             return answer.not_sent(exc)
         return await self._complete(answer, result, mark, timeout)
+
+    async def _submit_form(self, answer: Answer, result: InteractionResult, uid: int, mark: int,
+                           modal_values: dict[str, str], timeout: float) -> InteractionResult | None:
+        """Fill in and submit the form the bot opened; None if the bot refused instead."""
+        await self._complete(answer, result, mark, timeout)
+        if answer.error_text:
+            return None
+        values = fill_modal(result.modal.inputs, modal_values)
+        return await self.emu.submit_modal(uid, result.modal, values, timeout=timeout)
 
     async def _autocomplete(self, uid: int, channel_id: int, command: str,
                             options: dict[str, Any], answer: Answer) -> dict[str, Any]:

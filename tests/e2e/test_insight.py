@@ -106,9 +106,8 @@ async def test_summary_map_and_export(emulator, published):
     assert "<script" not in page.lower() and "Content-Security-Policy" in page
     images = re.findall(r'<img src="data:image/png;base64,([^"]+)"', page)
     assert len(images) == 2  # the map, and the chart of the one topic with a voted statement
-    for data in images:
-        assert_sane_png(base64.b64decode(data))
-    assert base64.b64decode(images[1]) == chart
+    Image.open(io.BytesIO(base64.b64decode(images[0]))).load()  # the map decodes
+    assert base64.b64decode(images[1]) == chart  # the chart /summary attached
     refused = await finished(emu, await emu.slash(emulator.pat.id, crime.channel_id, "export"))
     assert "Only organisers" in answer_text(refused)
     assert answer_files(refused) == {}

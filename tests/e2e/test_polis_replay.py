@@ -201,6 +201,11 @@ async def test_replayed_polis_conversation_reads_true_in_summary(emulator, start
     assert "Opinion groups" in seen
     for grp in expected.groups:
         assert f"**{grp.label}** ({grp.size} participants)" in report
+    # ...and in the chart: a bar per group under each top statement (its alt text says so)
+    (alt,) = [a.description for m in [result.message, *result.followups] if m
+              for a in m.attachments if a.filename.endswith(".png")]
+    assert "for everyone and for each opinion group" in alt
+    assert f"{best['comment-body'][:40]}" in alt
 
     # who the bot put in which group (the organiser's CSV export) matches the groups Pol.is
     # assigned above chance, by adjusted Rand index
