@@ -126,6 +126,7 @@ class AgendaCog(commands.Cog):
         except AgendaInvalid as exc:
             await self._report_problems(interaction, exc)
             return
+        await self._require_same_layout(interaction.guild, spec)
         await self._require_room(interaction.guild, spec)
         queued = self.runs.busy
         stored = await publishing.store_agenda(self.bot.repo, interaction.guild_id, spec,
@@ -159,6 +160,25 @@ class AgendaCog(commands.Cog):
                 f"This server has {len(guild.channels)} channels and categories, the most Discord "
                 f"allows is {publishing.GUILD_CHANNELS_MAX}: there is no room for a new item's "
                 "channel. Delete unused channels first. Nothing was added.")
+
+    async def _require_same_layout(self, guild: discord.Guild, spec) -> None:  # type: ignore[no-untyped-def]
+        """Refuse, before anything is stored, a layout change of a published consultation:
+        its comments, locks and links live in the channels (or posts) it has."""
+        repo = self.bot.repo
+        consultation = next((c for c in await repo.agenda.consultations(guild.id)
+                             if c.key == slugify(spec.title)), None)
+        if consultation is None:
+            return
+        layout = await repo.forum.layout(consultation.id)
+        published = any(i.channel_id for i in await repo.agenda.items(consultation.id))
+        if published and layout != spec.layout:
+            names = {"channels": "a text channel per item", "forum": "one forum with a post per item"}
+            raise BadInput(
+                f"“{truncate(spec.title, 100)}” is published with layout = \"{layout}\" "
+                f"({names[layout]}); the file says layout = \"{spec.layout}\". A published "
+                f"consultation keeps its layout: write layout = \"{layout}\" (or remove the "
+                "line for channels), or publish it under a new title. Nothing was stored or "
+                "published.")
 
     async def _require_room(self, guild: discord.Guild, spec) -> None:  # type: ignore[no-untyped-def]
         """Refuse, before anything is stored, an agenda whose channels do not fit in the

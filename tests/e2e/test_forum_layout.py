@@ -358,3 +358,19 @@ async def test_an_archived_post_is_edited_and_archived_again(emulator, forum_bot
     assert emu.channel(crime.thread_id).name == "4. Tackling cyber crime, revised"
     assert emu.channel(crime.thread_id).archived  # put back to sleep as it was
     assert emu.forum_tag_names(crime.thread_id) == ["open"]
+
+
+async def test_a_published_consultation_keeps_its_layout(emulator, published):
+    emu, bot, g = emulator.emu, published, emulator.guild  # published as channels
+    before = await bot.repo.agenda.guild_items(g.id)
+    general = next(c for c in emu.state.channels.values() if c.name == "general")
+    text = forum_agenda(LONDON.read_text(encoding="utf-8"))
+    result = await finished(emu, await emu.slash(emulator.alice.id, general.id, "agenda publish",
+                                                 {"file": emu.upload("london.toml", text.encode())}))
+    said = answer_text(result)
+    assert result.ephemeral and 'published with layout = "channels"' in said
+    assert "Nothing was stored" in said
+    assert not [c for c in emu.state.channels.values() if c.type == FORUM]
+    assert await bot.repo.agenda.guild_items(g.id) == before
+    (consultation,) = await bot.repo.agenda.consultations(g.id)
+    assert await bot.repo.forum.layout(consultation.id) == "channels"
