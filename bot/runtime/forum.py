@@ -2,7 +2,9 @@
 consultation, in its category, and one post per item and sub-item.
 
 - The forum is named from the consultation's title and carries the status tags (open,
-  locked, closed, answered; moderated, so only moderators and the bot set them). Its id
+  locked, closed, answered; moderated, so only moderators and the bot set them). Members
+  reply in posts but open none of their own (Create Posts is denied to @everyone): every
+  post is an agenda item. Its id
   is stored (``consultation_layouts.forum_id``) as soon as it exists; one created before
   a crash is found again by its name in the consultation's category.
 - An item's post is a thread of the forum: its place is ``channel_id`` = the forum and
@@ -52,6 +54,15 @@ THREAD_ARCHIVED = 50083
 def forum_name(title: str) -> str:
     """The forum channel's name: the consultation's title as a channel name."""
     return slugify(title)[:100]
+
+
+def forum_overwrites(guild: discord.Guild) -> dict:
+    """Every post is an agenda item: members reply in posts (Send Messages in Threads) but
+    open none (a forum's Send Messages is "Create Posts"); the bot opens them."""
+    return {
+        guild.default_role: discord.PermissionOverwrite(send_messages=False),
+        guild.me: discord.PermissionOverwrite(send_messages=True, send_messages_in_threads=True),
+    }
 
 
 def status_tags(item: Item, outcome: Outcome | None, now: datetime) -> list[str]:
@@ -105,6 +116,7 @@ class ForumLayout:
                 self.publisher._require_guild_room(guild, 1)
                 forum = await guild.create_forum(
                     name, category=category, topic=(consultation.description or "")[:4096] or None,
+                    overwrites=forum_overwrites(guild),
                     available_tags=[discord.ForumTag(name=n, emoji=e, moderated=True)
                                     for n, e in FORUM_TAGS],
                     default_auto_archive_duration=POST_AUTO_ARCHIVE,

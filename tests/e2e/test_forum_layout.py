@@ -108,11 +108,12 @@ async def test_comments_in_posts_are_recorded_and_other_posts_are_not(emulator, 
     assert stored.author_id == emulator.sam.id and stored.reply_to_message_id == first.id
     in_sub = await emu.send_message(emulator.pat.id, sub.thread_id, "The Convention works.")
     assert (await eventually(lambda: comment_of(bot, in_sub.id))).item_id == sub.id
-    # a participant's own post in the forum is no agenda item: not recorded
-    own = await emu.create_thread(emulator.sam.id, crime.channel_id, "my idea", content="Mine.")
+    # every post is an agenda item: participants reply but open no posts of their own
+    with pytest.raises(EmulatorForbidden):
+        await emu.create_thread(emulator.sam.id, crime.channel_id, "my idea", content="Mine.")
+    assert len(emu.threads_of(crime.channel_id)) == len(await bot.repo.agenda.guild_items(g.id))
     marker = await emu.send_message(emulator.pat.id, crime.thread_id, "marker")
     await eventually(lambda: comment_of(bot, marker.id))
-    assert await comment_of(bot, own.id) is None
     for message in emu.messages_in(crime.thread_id):  # the bot's article posts are not comments
         if message.author_id == bot.user.id:
             assert await comment_of(bot, message.id) is None
@@ -251,8 +252,8 @@ async def test_closing_date_closes_the_post(emulator, start_client, tmp_path):
         with pytest.raises(EmulatorForbidden):
             await emu.send_message(emulator.pat.id, closed.thread_id, "too late")
     assert "closing date" in emu.messages_in(item.thread_id)[-1].embeds[0]["description"]
-    assert emu.channel(item.channel_id).overwrites.get(g.id) is None or not (
-        emu.channel(item.channel_id).overwrites[g.id].deny & P.SEND_MESSAGES)
+    # the forum is not locked by overwrites (that would close every item's post)
+    assert not emu.channel(item.channel_id).overwrites[g.id].deny & P.SEND_MESSAGES_IN_THREADS
     assert emu.forum_tag_names(other.thread_id) == ["open"]
     await emu.send_message(emulator.pat.id, other.thread_id, "still open")
 
@@ -310,7 +311,9 @@ async def test_restart_catches_up_comments_in_posts(emulator, start_client, tmp_
               for n in range(30)]
     in_sub = await emu.send_message(emulator.pat.id, sub.thread_id, "Said, then the post slept.")
     emu.archive_thread(sub.thread_id)
-    own = await emu.create_thread(emulator.sam.id, crime.channel_id, "my own post", content="Mine.")
+    # a post someone an admin allowed to open is no agenda item: not recorded
+    emu.set_overwrite(crime.channel_id, emulator.mo.id, allow=P.SEND_MESSAGES, type=1)
+    own = await emu.create_thread(emulator.mo.id, crime.channel_id, "mo's post", content="Mine.")
 
     second = ConsultationBot(forum_settings(tmp_path, emulator), guild_ready_timeout=0.05)
     await start_client(second, emu)
