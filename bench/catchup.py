@@ -3,7 +3,11 @@ posted N messages in one channel while it was down. Prints messages caught up pe
 and REST requests per 1,000 missed messages, next to the REST-limited ideal (100 messages a
 history request); also what a quiet restart and a RESUME cost.
 
-    python bench/catchup.py [--missed N] [--json PATH]
+    python bench/catchup.py [--missed N] [--stored N] [--json PATH]
+
+`--stored` comments are posted while the bot runs (before the measured restart): catch-up
+re-checks them for edits, deletions and reactions made while it was down (newest first,
+100 a request, at most 1,000 a channel).
 """
 
 from __future__ import annotations
@@ -70,7 +74,7 @@ def _catchup_requests(emu: Emulator, start: int) -> list:
     return [r for r in emu.requests[start:] if r.method == "GET" and r.route not in LOGIN_ROUTES]
 
 
-async def run(missed: int, folder: Path) -> dict:
+async def run(missed: int, stored_before: int, folder: Path) -> dict:
     rig = Rig(folder)
     emu = rig.emu
     await emu.start()
@@ -85,7 +89,7 @@ async def run(missed: int, folder: Path) -> dict:
         channel_id = next(i for i in items if i.parent_id is None).channel_id
         await rig.caught_up()
         await rig.stop_bot()
-        # a first restart reads, once, the channels whose only messages are the bot's posts
+        # a first restart after publishing
         await rig.start_bot()
         await rig.caught_up()
 
@@ -98,6 +102,12 @@ async def run(missed: int, folder: Path) -> dict:
         while await rig.bot.repo.discussion.comment(blip.id) is None:
             await asyncio.sleep(0.005)
         resume_requests = len(_catchup_requests(emu, start))
+        for n in range(stored_before):  # comments the bot stores live, re-checked later
+            emu.post_message(rig.people[n % len(rig.people)].id, channel_id,
+                             {"content": f"earlier comment {n} on enforcement"})
+        last = emu.messages_in(channel_id)[-1].id
+        while await rig.bot.repo.discussion.comment(last) is None:
+            await asyncio.sleep(0.005)
         await rig.stop_bot()
 
         # a quiet restart: nothing happened while down
@@ -112,11 +122,14 @@ async def run(missed: int, folder: Path) -> dict:
             emu.post_message(rig.people[n % len(rig.people)].id, channel_id,
                              {"content": f"missed comment {n} about prevention and cooperation"})
         start = len(emu.requests)
-        t0 = time.perf_counter()
+        t0, e0 = time.perf_counter(), emu.clock.now()
         bot = await rig.start_bot()
         seconds = time.perf_counter() - t0 + await rig.caught_up()
+        emulated = emu.clock.now() - e0
         requests = _catchup_requests(emu, start)
         pages = [r for r in requests if r.path == f"/channels/{channel_id}/messages"]
+        new_pages = [r for r in pages if "after" in r.query]
+        recheck_pages = [r for r in pages if "after" not in r.query]
         stored = (await bot.repo.discussion.counts(
             next(i for i in items if i.channel_id == channel_id).id)).comments
         await rig.stop_bot()
@@ -126,8 +139,10 @@ async def run(missed: int, folder: Path) -> dict:
     ideal = math.ceil(missed / 100)
     return {
         "missed": missed, "stored": stored, "seconds": round(seconds, 3),
-        "messages_per_s": round(missed / seconds, 1),
+        "messages_per_s": round(missed / seconds, 1), "emulated_seconds": round(emulated, 2),
         "requests": len(requests), "history_pages": len(pages),
+        "new_message_pages": len(new_pages), "recheck_pages": len(recheck_pages),
+        "stored_before": stored_before,
         "requests_per_1000_missed": round(len(requests) * 1000 / missed, 1),
         "ideal_requests_per_1000_missed": round(ideal * 1000 / missed, 1),
         "quiet_restart_requests": quiet_requests, "resume_requests": resume_requests,
@@ -138,26 +153,38 @@ async def run(missed: int, folder: Path) -> dict:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--missed", type=int, default=1000, help="messages posted while down")
+    parser.add_argument("--stored", type=int, default=500,
+                        help="comments stored before the restart (re-checked by catch-up)")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        f = await run(args.missed, Path(tmp))
+        f = await run(args.missed, args.stored, Path(tmp))
     print(f"restart after {f['missed']:,} messages missed in one channel "
           f"({f['stored']:,} comments stored in that channel)")
     print(f"{'what':<52}{'measured':>12}{'ideal':>10}")
-    print(f"{'history pages for that channel':<52}{f['history_pages']:>12}"
+    print(f"{'history pages: new messages (after the cursor)':<52}{f['new_message_pages']:>12}"
           f"{math.ceil(f['missed'] / 100):>10}")
-    print(f"{'REST requests in the whole pass':<52}{f['requests']:>12}"
-          f"{math.ceil(f['missed'] / 100):>10}")
-    print(f"{'REST requests per 1,000 missed messages':<52}{f['requests_per_1000_missed']:>12}"
+    recheck = f"history pages: re-check of {f['stored_before'] + 1:,} stored comments"
+    print(f"{recheck:<52}{f['recheck_pages']:>12}"
+          f"{math.ceil(min(f['stored_before'] + 1, 1000) / 100):>10}")
+    ideal_all = math.ceil(f['missed'] / 100) + math.ceil(min(f['stored_before'] + 1, 1000) / 100)
+    listings = f["item_channels"]
+    print(f"{f'REST requests in the whole pass (ideal + {listings} listings)':<52}"
+          f"{f['requests']:>12}{ideal_all + listings:>10}")
+    per_1000 = round(f["new_message_pages"] * 1000 / f["missed"], 1)
+    print(f"{'history requests per 1,000 missed messages':<52}{per_1000:>12}"
           f"{f['ideal_requests_per_1000_missed']:>10}")
     print(f"{'messages caught up per second (wall clock)':<52}{f['messages_per_s']:>12,.1f}"
           f"{'':>10}")
-    print(f"{'quiet restart: requests (1 listing per item channel)':<52}"
-          f"{f['quiet_restart_requests']:>12}{f['item_channels']:>10}")
+    quiet_ideal = listings + math.ceil(min(f["stored_before"] + 1, 1000) / 100)
+    print(f"{'quiet restart: requests (listings + re-check)':<52}"
+          f"{f['quiet_restart_requests']:>12}{quiet_ideal:>10}")
     print(f"{'RESUME: catch-up requests':<52}{f['resume_requests']:>12}{0:>10}")
-    print("(the emulator has no rate-limit buckets here: wall-clock speed is this machine's, "
-          "not Discord's; the ideal is 100 messages a history request)")
+    print(f"{'emulated seconds (rate limits on the emulated clock)':<52}"
+          f"{f['emulated_seconds']:>12}{'':>10}")
+    print("(the emulator's default buckets: history reads have no per-route bucket, the global "
+          "one is 50/s; wall-clock speed is this machine's, not Discord's; the ideal is 100 "
+          "messages a history request)")
     if args.json:
         args.json.write_text(json.dumps(f, indent=2))
 

@@ -62,11 +62,11 @@ class CitationsCog(commands.Cog):
                            topic="An agenda item (default: this channel's)")
     @app_commands.autocomplete(topic=topic_autocomplete)
     @app_commands.guild_only()
-    @app_commands.checks.cooldown(5, 60.0, key=lambda i: i.user.id)
     async def cite(
         self, interaction: discord.Interaction, url: app_commands.Range[str, 1, 2100],
         note: app_commands.Range[str, 1, 1000] | None = None, topic: str | None = None,
     ) -> None:
+        self.bot.cooldowns.check("cite", interaction.user.id)
         await interaction.response.defer(ephemeral=True, thinking=True)
         item = await topic_for(interaction, topic)
         self.discussion.check_open(item)
@@ -78,6 +78,7 @@ class CitationsCog(commands.Cog):
         # everything that will be sent is built and checked first: nothing half-written
         check_fits(content, post, "the citation")
         sent = await place.send(content=content, embed=post)
+        self.bot.cooldowns.charge("cite", interaction.user.id)  # refusals above cost nothing
         await self.discussion.record_post(
             message_id=sent.id, place_id=place.id, in_thread=isinstance(place, discord.Thread),
             parent_id=parent_id_of(place), author_id=interaction.user.id,

@@ -119,10 +119,10 @@ class CurationCog(commands.Cog):
     @app_commands.describe(topic="An agenda item (default: this channel's)")
     @app_commands.autocomplete(topic=topic_autocomplete)
     @app_commands.guild_only()
-    @app_commands.checks.cooldown(2, 60.0, key=lambda i: i.user.id)
     async def summary_publish(self, interaction: discord.Interaction,
                               topic: str | None = None) -> None:
         require_organiser(interaction, self.bot.settings, "publish a summary")
+        self.bot.cooldowns.check("summary-publish", interaction.user.id)
         await interaction.response.defer(ephemeral=True, thinking=True)
         item = await topic_for(interaction, topic)
         place = cached_place(self.bot, item)
@@ -161,6 +161,7 @@ class CurationCog(commands.Cog):
         number = await self.insight.publish(item, result.summary, channel_id=place.id,
                                             message_id=message.id,
                                             organiser_id=interaction.user.id, version=version)
+        self.bot.cooldowns.charge("summary-publish", interaction.user.id)  # refusals are free
         link = message_link(item.guild_id, place.id, message.id)
         notes = [] if pinned else [
             "I could not pin it: I need the Pin Messages permission there (or the 50 pins are full)."]

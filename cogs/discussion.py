@@ -56,10 +56,12 @@ class DiscussionCog(commands.Cog):
         self.catchup = CatchUp(bot, bot.repo, self.discussion)
         self._catchup_task: asyncio.Task | None = None
         self._catchup_again = False
+        self._retry_task: asyncio.Task | None = None
 
     async def cog_unload(self) -> None:
-        if self._catchup_task is not None:
-            self._catchup_task.cancel()
+        for task in (self._catchup_task, self._retry_task):
+            if task is not None:
+                task.cancel()
 
     # --- catch-up on every new session (READY; a RESUME replays the missed events) ---------
 
@@ -80,6 +82,20 @@ class DiscussionCog(commands.Cog):
                 await asyncio.sleep(self.catchup.max_backoff)
         self.catchup.finish()
         self.bot.dispatch("catchup_done")
+        if self.catchup.left and (self._retry_task is None or self._retry_task.done()):
+            self._retry_task = asyncio.create_task(self._retry_left())
+
+    async def _retry_left(self) -> None:
+        """Channels a pass gave up on keep their gap; read them again later, with backoff,
+        instead of waiting for the next new session (a RESUME does not run catch-up)."""
+        delay = self.catchup.gap_retry
+        while self.catchup.left:
+            await asyncio.sleep(delay)
+            try:
+                await self.catchup.run(only=set(self.catchup.left))
+            except Exception:
+                log.exception("catch-up of the channels left behind failed; tried again later")
+            delay = min(delay * 2, self.catchup.max_gap_retry)
 
     @commands.Cog.listener()
     async def on_connect(self) -> None:
@@ -180,11 +196,11 @@ class DiscussionCog(commands.Cog):
     )
     @app_commands.autocomplete(topic=topic_autocomplete)
     @app_commands.guild_only()
-    @app_commands.checks.cooldown(3, 30.0, key=lambda i: i.user.id)
     async def quote(
         self, interaction: discord.Interaction, passage: str,
         comment: app_commands.Range[str, 1, 1500], topic: str | None = None,
     ) -> None:
+        self.bot.cooldowns.check("quote", interaction.user.id)
         await interaction.response.defer(ephemeral=True, thinking=True)
         item = await topic_for(interaction, topic)
         self.discussion.check_open(item)
@@ -196,6 +212,7 @@ class DiscussionCog(commands.Cog):
         post.set_author(name=f"{interaction.user.display_name} quoted the article",
                         icon_url=interaction.user.display_avatar.url)
         sent = await place.send(embed=post)
+        self.bot.cooldowns.charge("quote", interaction.user.id)  # refusals above cost nothing
         await self.discussion.record_post(
             message_id=sent.id, place_id=place.id, in_thread=isinstance(place, discord.Thread),
             parent_id=parent_id_of(place), author_id=interaction.user.id,

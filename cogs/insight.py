@@ -12,6 +12,7 @@ from discord.ext import commands
 from bot.core.charts import chart_alt_text
 from bot.core.errors import UserError
 from bot.core.insight import InsightService
+from bot.core.packaging import package
 from bot.core.report import ReportBuilder
 from bot.core.text import truncate
 from bot.core.topic_map import render_png, render_text
@@ -19,11 +20,20 @@ from bot.core.topics import only_topics
 from bot.runtime.catchup import settled_note
 from bot.runtime.checks import can_read, require_organiser
 from bot.runtime.client import ConsultationBot
-from bot.runtime.render import BRAND_COLOUR, bytes_file, channel_link, text_file, ts_tag
+from bot.runtime.render import (
+    BRAND_COLOUR,
+    bytes_file,
+    channel_link,
+    member_names,
+    text_file,
+    ts_tag,
+)
 from bot.storage.models import Item
 from cogs.agenda import topic_autocomplete, topic_for
 
 log = logging.getLogger(__name__)
+
+DEFAULT_FILE_LIMIT = 10 * 1024 * 1024  # discord.py's default when Discord sends no limit
 
 FORMATS = [
     app_commands.Choice(name="everything (reports + CSV + JSON)", value="all"),
@@ -60,9 +70,9 @@ class InsightCog(commands.Cog):
                            share="Post it in the channel for everyone (default: only you see it)")
     @app_commands.autocomplete(topic=topic_autocomplete)
     @app_commands.guild_only()
-    @app_commands.checks.cooldown(2, 30.0, key=lambda i: i.user.id)
     async def summary(self, interaction: discord.Interaction, topic: str | None = None,
                       share: bool = False) -> None:
+        self.bot.cooldowns.check("summary", interaction.user.id)
         # Defer before any read (a read can wait). Privately: a refusal must stay private;
         # a shared summary is posted for everyone once it is ready (see `answer_publicly`).
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -93,6 +103,8 @@ class InsightCog(commands.Cog):
             + (f"\n{note}" if note else ""),
             embed=e, files=files,
         )
+        if not result.from_cache:  # a cached summary costs nothing
+            self.bot.cooldowns.charge("summary", interaction.user.id)
         if share:
             await answer_publicly(interaction, "Shared the summary with the channel.", **answer)
         else:
@@ -104,8 +116,8 @@ class InsightCog(commands.Cog):
     @app_commands.describe(topic="Show one topic's neighbourhood (default: the whole consultation)")
     @app_commands.autocomplete(topic=topic_autocomplete)
     @app_commands.guild_only()
-    @app_commands.checks.cooldown(2, 30.0, key=lambda i: i.user.id)
     async def map(self, interaction: discord.Interaction, topic: str | None = None) -> None:
+        self.bot.cooldowns.check("map", interaction.user.id)
         await interaction.response.defer(ephemeral=True, thinking=True)  # refusals stay private
         focus: Item | None = await topic_for(interaction, topic) if topic else None
         consultations = await self.bot.repo.agenda.consultations(interaction.guild_id)
@@ -122,6 +134,7 @@ class InsightCog(commands.Cog):
         files = [bytes_file("map.png", png)]
         if len(text) > 4000:
             files.append(text_file("map.md", text))
+        self.bot.cooldowns.charge("map", interaction.user.id)  # the drawing is the costly part
         await answer_publicly(interaction, "Posted the map for the channel.", embed=e, files=files)
 
     async def related_lines(self, item: Item, interaction: discord.Interaction) -> list[str]:
@@ -142,7 +155,6 @@ class InsightCog(commands.Cog):
     @app_commands.describe(format="What to export", include_hidden="Also comments moderators hid")
     @app_commands.choices(format=FORMATS)
     @app_commands.guild_only()
-    @app_commands.checks.cooldown(2, 60.0, key=lambda i: i.user.id)
     async def export(self, interaction: discord.Interaction,
                      format: app_commands.Choice[str] | None = None,
                      include_hidden: bool = False) -> None:
@@ -153,22 +165,43 @@ class InsightCog(commands.Cog):
             raise UserError("There is no agenda in this server yet: nothing to export.")
         note = await settled_note(self.bot)  # a catch-up after a reconnect may still be running
         fmt = format.value if format else "all"
+        self.bot.cooldowns.check("export", interaction.user.id, fmt)  # each format its own
+        # Discord: each file within the server's upload limit, 25 MiB and 10 files a message
+        per_file = getattr(interaction, "filesize_limit", None) or DEFAULT_FILE_LIMIT
         for consultation in consultations:
-            files = await self.reports.build(consultation, fmt, include_hidden=include_hidden)
-            attachments = [bytes_file(f"{consultation.key}-{name}", data) for name, data in files.items()]
-            for start in range(0, len(attachments), 10):  # Discord takes 10 files per message
+            actions, _ = await self.bot.repo.moderation.actions(guild_id=interaction.guild_id,
+                                                                limit=100_000)
+            names = await member_names(interaction.guild, [a.moderator_id for a in actions])
+            files = await self.reports.build(consultation, fmt, include_hidden=include_hidden,
+                                             names=names)
+            named = {f"{consultation.key}-{name}": data for name, data in files.items()}
+            packed = await asyncio.to_thread(package, named, per_file)
+            head = "\n".join([f"“{truncate(consultation.title, 150)}”: {', '.join(files)}",
+                              *([note] if note else []), *packed.notes])
+            count = sum(len(m) for m in packed.messages)
+            for number, group in enumerate(packed.messages, start=1):
+                lines = [head] if number == 1 else []
+                if number == len(packed.messages):
+                    lines.append(f"Sent {count} file(s) in {len(packed.messages)} message(s).")
                 await interaction.followup.send(
-                    f"“{truncate(consultation.title, 150)}”: {', '.join(files)}"
-                    + (f"\n{note}" if note else "") if start == 0 else None,
-                    files=attachments[start:start + 10], ephemeral=True,
+                    truncate("\n".join(lines), 2000) if lines else None,
+                    files=[bytes_file(name, data) for name, data in group], ephemeral=True,
                 )
+        self.bot.cooldowns.charge("export", interaction.user.id, fmt)
 
 
 async def answer_publicly(interaction: discord.Interaction, note: str, **message) -> None:
     """After a private deferral: close the private "thinking…" with `note`, then post the
-    answer for everyone (a follow-up after the original response is its own message)."""
+    answer for everyone (a follow-up after the original response is its own message: the
+    first follow-up after a deferral would *become* the private loading message,
+    discord-api-docs#2860). If posting fails, the note says so and the error follows
+    privately (the error handler)."""
     await interaction.edit_original_response(content=note)
-    await interaction.followup.send(**message, ephemeral=False)
+    try:
+        await interaction.followup.send(**message, ephemeral=False)
+    except discord.HTTPException:
+        await interaction.edit_original_response(content="Nothing was posted for the channel.")
+        raise
 
 
 async def setup(bot: ConsultationBot) -> None:

@@ -18,7 +18,13 @@ from bot.runtime.client import ConsultationBot
 from bot.runtime.error_handler import report_error
 from bot.runtime.locking import Locker
 from bot.runtime.publisher import Publisher
-from bot.runtime.render import LOCKED_COLOUR, message_link, ts_tag
+from bot.runtime.render import (
+    LOCKED_COLOUR,
+    channel_link,
+    member_names,
+    message_link,
+    ts_tag,
+)
 from bot.storage.models import Item
 from cogs.agenda import topic_autocomplete, topic_for
 
@@ -31,6 +37,18 @@ CLOSING_CHECK_SECONDS = 30
 CLOSING_RETRY_FIRST = timedelta(minutes=1)
 CLOSING_RETRY_MAX = timedelta(hours=1)
 CLOSING_MAX_ATTEMPTS = 8
+
+
+def moderator_commands_visibility(settings) -> discord.Permissions | None:
+    """Who Discord shows the moderator commands to (every command also checks at run time).
+
+    Discord's default_member_permissions names permission bits only, never a role, and a bot
+    cannot set per-command role overrides (only a server admin can, under Server Settings →
+    Integrations). So without MODERATOR_ROLE_ID / ORGANISER_ROLE_ID they are shown to members
+    with Manage Threads; with either role set, to everyone, so those roles see them too."""
+    if settings.moderator_role_id is not None or settings.organiser_role_id is not None:
+        return None
+    return discord.Permissions(manage_threads=True)
 
 
 class HideReasonForm(discord.ui.Modal, title="Hide from consultation"):
@@ -64,7 +82,7 @@ class ModlogPager(discord.ui.View):
     async def show(self, interaction: discord.Interaction, delta: int) -> None:
         await interaction.response.defer()  # before the read; the page is edited below
         self.page = max(0, self.page + delta)
-        embed, pages = await self.cog.modlog_page(self.guild_id, self.item, self.page)
+        embed, pages = await self.cog.modlog_page(interaction.guild, self.item, self.page)
         self.previous.disabled = self.page == 0
         self.next.disabled = self.page >= pages - 1
         await interaction.edit_original_response(embed=embed, view=self)
@@ -96,9 +114,12 @@ class ModerationCog(commands.Cog):
             app_commands.ContextMenu(name="Hide from consultation", callback=self.hide_menu),
             app_commands.ContextMenu(name="Unhide", callback=self.unhide_menu),
         ]
+        shown = moderator_commands_visibility(bot.settings)
+        for command in (self.lock, self.unlock, self.modlog):
+            command.default_permissions = shown
         for menu in self.menus:
             menu.guild_only = True
-            menu.default_permissions = discord.Permissions(manage_threads=True)
+            menu.default_permissions = shown
             bot.tree.add_command(menu)
 
     async def cog_load(self) -> None:
@@ -114,7 +135,6 @@ class ModerationCog(commands.Cog):
     @app_commands.command(name="lock", description="Lock this thread, or this whole agenda item")
     @app_commands.describe(reason="Why (posted in the channel and kept in the moderation log)")
     @app_commands.guild_only()
-    @app_commands.default_permissions(manage_threads=True)
     async def lock(self, interaction: discord.Interaction,
                    reason: app_commands.Range[str, 1, 300] | None = None) -> None:
         require_moderator(interaction, self.bot.settings, "lock discussions")
@@ -138,7 +158,6 @@ class ModerationCog(commands.Cog):
 
     @app_commands.command(name="unlock", description="Unlock this thread, or this whole agenda item")
     @app_commands.guild_only()
-    @app_commands.default_permissions(manage_threads=True)
     async def unlock(self, interaction: discord.Interaction) -> None:
         require_moderator(interaction, self.bot.settings, "unlock discussions")
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -274,32 +293,55 @@ class ModerationCog(commands.Cog):
     @app_commands.describe(topic="Only this agenda item (default: everything)")
     @app_commands.autocomplete(topic=topic_autocomplete)
     @app_commands.guild_only()
-    @app_commands.default_permissions(manage_threads=True)
     async def modlog(self, interaction: discord.Interaction, topic: str | None = None) -> None:
         require_moderator(interaction, self.bot.settings, "read the moderation log")
         await interaction.response.defer(ephemeral=True, thinking=True)
         item = await topic_for(interaction, topic) if topic else None
-        embed, pages = await self.modlog_page(interaction.guild_id, item, 0)
+        embed, pages = await self.modlog_page(interaction.guild, item, 0)
         view = ModlogPager(self, interaction.user.id, interaction.guild_id, item)
         view.previous.disabled = True
         view.next.disabled = pages <= 1
         await interaction.followup.send(embed=embed, view=view, ephemeral=True)
 
-    async def modlog_page(self, guild_id: int, item: Item | None, page: int) -> tuple[discord.Embed, int]:
-        actions, total = await self.bot.repo.moderation.actions(
+    async def modlog_page(self, guild: discord.Guild, item: Item | None,
+                          page: int) -> tuple[discord.Embed, int]:
+        """A page of the log with names and links (no raw ids)."""
+        guild_id = guild.id
+        repo = self.bot.repo
+        actions, total = await repo.moderation.actions(
             guild_id=guild_id if item is None else None, item_id=item.id if item else None,
             limit=MODLOG_PAGE, offset=page * MODLOG_PAGE,
         )
         pages = max(1, -(-total // MODLOG_PAGE))
         title = "Moderation log" + (f" — {item.title}" if item else "")
         e = discord.Embed(title=truncate(title, 256), colour=LOCKED_COLOUR)
+        comments = {a.target_id: await repo.discussion.comment(a.target_id)
+                    for a in actions if a.target_type == "comment" and a.target_id}
+        names = await member_names(guild, [a.moderator_id for a in actions]
+                                   + [c.author_id for c in comments.values() if c])
+        items = {i.id: i for i in await repo.agenda.guild_items(guild_id)}
         lines = []
         for a in actions:
-            who = f"<@{a.moderator_id}>" if a.moderator_id else "the bot"
-            target = f"{a.target_type} {a.target_id}" if a.target_id else a.target_type
+            who = (names.get(a.moderator_id, "a moderator who left") if a.moderator_id
+                   else "the bot (closing date)")
+            topic = items.get(a.item_id) if a.item_id else None
+            title = truncate(topic.title, 80) if topic else "an agenda item"
+            comment = comments.get(a.target_id) if a.target_type == "comment" else None
+            if comment is not None:
+                author = names.get(comment.author_id, "someone who left")
+                target = (f"[a comment by {author}]"
+                          f"({message_link(guild_id, comment.channel_id, comment.message_id)})"
+                          f" in “{title}”")
+            elif a.target_type in ("item", "thread") and a.target_id:
+                what = f"“{title}”" if a.target_type == "item" else f"a thread of “{title}”"
+                target = f"[{what}]({channel_link(guild_id, a.target_id)})"
+            elif a.target_type == "participant":
+                target = "a participant's data (at their request)"
+            else:
+                target = a.target_type
             why = f" — {truncate(a.reason, 200)}" if a.reason else ""
             lines.append(f"{ts_tag(a.created_at, 'f')} · **{a.action}** {target} by {who}{why}")
-        e.description = "\n".join(lines) or "No moderation actions yet."
+        e.description = truncate("\n".join(lines), 4096) or "No moderation actions yet."
         e.set_footer(text=f"Page {page + 1} of {pages} · {total} action(s)")
         return e, pages
 

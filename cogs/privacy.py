@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -13,9 +14,10 @@ from discord.ext import commands
 from bot.core.discussion import DiscussionService
 from bot.core.errors import BadInput
 from bot.core.input_checks import display_text_problem
+from bot.core.packaging import package
 from bot.runtime.client import ConsultationBot
 from bot.runtime.error_handler import report_error
-from bot.runtime.render import BRAND_COLOUR, text_file
+from bot.runtime.render import BRAND_COLOUR, bytes_file
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +113,6 @@ class PrivacyCog(commands.Cog):
         notify="Tell me once, by DM, when an outcome answers what I said (default: no)",
     )
     @app_commands.choices(affiliation=[app_commands.Choice(name=a, value=a) for a in AFFILIATIONS])
-    @app_commands.checks.cooldown(3, 60.0, key=lambda i: i.user.id)
     async def profile(
         self, interaction: discord.Interaction,
         display_name: app_commands.Range[str, 1, 80] | None = None,
@@ -119,6 +120,10 @@ class PrivacyCog(commands.Cog):
         notify: bool | None = None,
     ) -> None:
         repo = self.bot.repo
+        editing = not (display_name is None and affiliation is None and named is None
+                       and notify is None)
+        if editing:  # viewing costs nothing
+            self.bot.cooldowns.check("profile", interaction.user.id)
         if display_name is not None:
             if problem := display_text_problem(display_name, "display name"):
                 raise BadInput(f"{problem} Nothing was saved.")
@@ -137,6 +142,7 @@ class PrivacyCog(commands.Cog):
             consent_named=named if named is not None else (current.consent_named if current else False),
             notify_outcomes=notify if notify is not None else (current.notify_outcomes if current else False),
         )
+        self.bot.cooldowns.charge("profile", interaction.user.id)
         await interaction.followup.send("Saved.", embed=self._profile_embed(saved), ephemeral=True)
 
     @staticmethod
@@ -155,17 +161,24 @@ class PrivacyCog(commands.Cog):
         return e
 
     @mydata.command(name="export", description="Get a file of everything stored about you")
-    @app_commands.checks.cooldown(2, 300.0, key=lambda i: i.user.id)
     async def export(self, interaction: discord.Interaction) -> None:
+        self.bot.cooldowns.check("mydata export", interaction.user.id)
         await interaction.response.defer(ephemeral=True, thinking=True)
         data = await self.bot.repo.privacy.export(interaction.user.id)
-        await interaction.followup.send(
+        name = f"my-consultation-data-{interaction.user.id}.json"
+        blob = json.dumps(data, indent=2, ensure_ascii=False).encode()
+        per_file = getattr(interaction, "filesize_limit", None) or 10 * 1024 * 1024
+        packed = await asyncio.to_thread(package, {name: blob}, per_file)  # zipped if too big
+        head = "\n".join([
             f"Everything the consultation stores about you: {len(data['comments'])} comment(s), "
             f"{len(data['quotes'])} quote(s), {len(data['citations'])} citation(s).",
-            file=text_file(f"my-consultation-data-{interaction.user.id}.json",
-                           json.dumps(data, indent=2, ensure_ascii=False)),
-            ephemeral=True,
-        )
+            *packed.notes])
+        for number, group in enumerate(packed.messages, start=1):
+            await interaction.followup.send(
+                head[:2000] if number == 1 else None,
+                files=[bytes_file(n, d) for n, d in group], ephemeral=True,
+            )
+        self.bot.cooldowns.charge("mydata export", interaction.user.id)
 
     @mydata.command(name="delete", description="Erase your profile and the text of your comments")
     async def delete(self, interaction: discord.Interaction) -> None:

@@ -162,6 +162,8 @@ class DiscussionService:
         """
         item = await self.item_for(message.channel_id, parent_id)
         if item is None:
+            if live:  # not followed (yet): if it becomes followed, this message is a hole
+                self.desync(message.channel_id)
             return None
         return await self.repo.discussion.record(
             item.id,

@@ -241,8 +241,9 @@ def _host_problem(host: str) -> str | None:
     return None
 
 
-#: Characters that look like "." but are not one (browsers map some of them to ".").
-DOT_LOOKALIKES = frozenset("\u3002\uff0e\uff61\u2024\ufe52\u0701\u0702\ua4f8\u2e31\u00b7\u2027\u30fb")
+#: Characters that look like "." but are not one (browsers map some of them to "."). The
+#: middle dots (· in Catalan "l·l", ・ in Japanese) are left to IDNA 2008's context rules.
+DOT_LOOKALIKES = frozenset("\u3002\uff0e\uff61\u2024\ufe52\u0701\u0702\ua4f8\u2e31\u2027")
 
 #: Cyrillic and Greek letters that look like Latin ones (a subset of Unicode's confusables).
 _LATIN_LOOKALIKES = {

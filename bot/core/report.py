@@ -31,6 +31,11 @@ Format = Literal["md", "html", "csv", "json", "all"]
 ANNOTATION_CONTEXT = "http://www.w3.org/ns/anno.jsonld"
 
 
+def snowflake_time(snowflake: int) -> datetime:
+    """When a Discord id was made (ids are time-ordered: milliseconds since 2015 << 22)."""
+    return datetime.fromtimestamp(((snowflake >> 22) + 1_420_070_400_000) / 1000, UTC)
+
+
 def display_name(user_id: int, participants: dict[int, Participant]) -> str:
     p = participants.get(user_id)
     if p is not None and p.consent_named and p.display_name:
@@ -65,9 +70,13 @@ class ReportBuilder:
         self.insight = insight
 
     async def build(
-        self, consultation: Consultation, fmt: Format = "all", *, include_hidden: bool = False
+        self, consultation: Consultation, fmt: Format = "all", *, include_hidden: bool = False,
+        names: dict[int, str] | None = None,
     ) -> dict[str, bytes]:
-        """File name → content for the requested format(s)."""
+        """File name → content for the requested format(s).
+
+        `names` are the moderators' names (from Discord) for moderation.csv; without them a
+        moderator appears under their pseudonym."""
         items = await self.repo.agenda.items(consultation.id)
         participants = await self.repo.privacy.participants()
         files: dict[str, bytes] = {}
@@ -82,7 +91,8 @@ class ReportBuilder:
                 "comments": await self.comment_rows(items, participants, include_hidden),
                 "quotes": await self.quote_rows(items, participants, include_hidden),
                 "citations": await self.citation_rows(items, participants, include_hidden),
-                "moderation": await self.moderation_rows(consultation, items),
+                "moderation": await self.moderation_rows(consultation, items, participants,
+                                                         names or {}),
                 "outcomes": await self.outcome_rows(items),
                 "opinion_groups": await self.group_rows(items, participants),
             }
@@ -136,6 +146,12 @@ class ReportBuilder:
             out = [f"{depth} {item.title}", "", f"*{item.summation}*", "",
                    f"Status: {status_line(item, outcome)} · article revision {item.revision_number}",
                    ""]
+            unverified, before = await self.repo.discussion.unverified(item.id)
+            if unverified:
+                out += [f"*{unverified} comment{'s' if unverified != 1 else ''} posted before "
+                        f"{snowflake_time(before):%Y-%m-%d %H:%M} UTC "
+                        f"{'were' if unverified != 1 else 'was'} not re-checked for edits or "
+                        "deletions made while the bot was last offline.*", ""]
             if outcome is not None:
                 out += [f"**{outcome.headline()}** (revision {outcome.revision}, "
                         f"{outcome.created_at:%Y-%m-%d}): {outcome.text}", ""]
@@ -269,15 +285,41 @@ class ReportBuilder:
                 })
         return rows
 
-    async def moderation_rows(self, consultation: Consultation, items: Iterable[Item]) -> list[dict]:
-        keys = {i.id: i.key for i in items}
+    async def moderation_rows(self, consultation: Consultation, items: Iterable[Item],
+                              participants: dict[int, Participant] | None = None,
+                              names: dict[int, str] | None = None) -> list[dict]:
+        """The moderation log with names and links, not Discord ids: who (the moderator's
+        name, else their pseudonym; "the bot" for closing dates), what (a comment and its
+        author as in the other files, an item, a thread), and a link to it."""
+        by_id = {i.id: i for i in items}
+        participants = participants or {}
+        names = names or {}
         actions, _ = await self.repo.moderation.actions(guild_id=consultation.guild_id, limit=100_000)
-        return [
-            {"when": a.created_at.isoformat(), "action": a.action, "target_type": a.target_type,
-             "target_id": str(a.target_id or ""), "item": keys.get(a.item_id, ""),
-             "moderator_id": str(a.moderator_id or ""), "reason": a.reason or ""}
-            for a in actions if a.item_id is None or a.item_id in keys
-        ]
+        rows = []
+        for a in actions:
+            if a.item_id is not None and a.item_id not in by_id:
+                continue
+            item = by_id.get(a.item_id) if a.item_id is not None else None
+            target, link = await self._moderation_target(consultation.guild_id, a, participants)
+            who = (names.get(a.moderator_id) or pseudonym_for(a.moderator_id)
+                   if a.moderator_id else "the bot")
+            rows.append({"when": a.created_at.isoformat(), "action": a.action, "target": target,
+                         "item": item.key if item else "", "item_title": item.title if item else "",
+                         "link": link, "moderator": who, "reason": a.reason or ""})
+        return rows
+
+    async def _moderation_target(self, guild_id: int, a, participants) -> tuple[str, str]:
+        if a.target_type == "comment" and a.target_id:
+            comment = await self.repo.discussion.comment(a.target_id)
+            if comment is not None:
+                return (f"comment by {display_name(comment.author_id, participants)}",
+                        jump_url(guild_id, comment.channel_id, comment.message_id))
+            return "comment", ""
+        if a.target_type in ("item", "thread") and a.target_id:
+            return a.target_type, f"https://discord.com/channels/{guild_id}/{a.target_id}"
+        if a.target_type == "participant":
+            return "a participant's data (erased at their request)", ""
+        return a.target_type, ""
 
 
 #: (opening Markdown, [(item, its Markdown, its summary)], method appendix)

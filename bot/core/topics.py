@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rapidfuzz import fuzz
+
 from bot.core.errors import TopicNotFound
 from bot.core.input_checks import ascii_int
 from bot.core.text import truncate
@@ -15,20 +17,33 @@ CHOICE_LIMIT = 25  # Discord shows at most 25 autocomplete choices
 NAME_LIMIT = 100   # and each choice name is at most 100 characters
 
 
-def topic_choices(items: Sequence[Item], typed: str) -> list[tuple[str, str]]:
-    """(name, value) autocomplete choices: items whose title contains what was typed.
+FUZZY_MIN_QUERY = 3   # shorter input matches too much to guess at typos
+FUZZY_CUTOFF = 75     # rapidfuzz partial_ratio: "budpest" ~ "…budapest…" scores 86
 
-    Titles starting with the typed text come first; the value is the item id.
+
+def topic_choices(items: Sequence[Item], typed: str) -> list[tuple[str, str]]:
+    """(name, value) autocomplete choices: items whose title contains what was typed, then
+    items whose title nearly contains it (a typo: "budpest" finds "…Budapest…").
+
+    Titles starting with the typed text come first, then other exact matches, then the
+    near ones, best first; the value is the item id.
     """
     query = " ".join(typed.lower().split())
     ranked = []
     for order, item in enumerate(items):
         title = item.title.lower()
         if query and query not in title and query not in item.key:
+            if len(query) < FUZZY_MIN_QUERY:
+                continue
+            score = max(fuzz.partial_ratio(query, title), fuzz.partial_ratio(query, item.key))
+            if score < FUZZY_CUTOFF:
+                continue
+            ranked.append((2, -score, order, item))
             continue
         rank = 0 if not query or title.startswith(query) else 1
-        ranked.append((rank, order, item))
-    ranked.sort(key=lambda r: (r[0], r[1]))
+        ranked.append((rank, 0, order, item))
+    ranked.sort(key=lambda r: r[:3])
+    ranked = [(r[0], r[2], r[3]) for r in ranked]
     out = []
     for _, _, item in ranked[:CHOICE_LIMIT]:
         name = item.title if item.parent_id is None else f"↳ {item.title}"

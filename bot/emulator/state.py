@@ -61,9 +61,26 @@ DEFAULT_EVERYONE_PERMISSIONS = (
     | P.CREATE_PRIVATE_THREADS | P.SEND_MESSAGES_IN_THREADS
 )
 
-#: The permission integer of the README's invite: exactly what the bot uses (Pin Messages since
-#: Feb 2026 pinning needs it; Create Events for the consultation's scheduled event).
-README_INVITE_PERMISSIONS = 2269718685805648
+#: The permission integer of the README's invite: exactly what the bot uses, no more.
+#: View Channels (read the agenda's channels), Send Messages and Send Messages in Threads
+#: (articles, notices, /quote, /cite), Embed Links and Attach Files (articles are embeds;
+#: reports and maps are files), Read Message History (catch-up, article edits), Manage
+#: Channels (create the agenda's category and channels), Create Public Threads (sub-items),
+#: Manage Roles (lock overwrites), Manage Threads (lock and unarchive threads), Pin Messages
+#: (pin articles; since Feb 2026 Manage Messages no longer covers it), Create Events (the
+#: consultation's scheduled event; it covers editing and cancelling the bot's own events,
+#: so not Manage Events). Not Add Reactions (the
+#: bot never reacts), Manage Messages (it deletes only its own posts) or Create Private
+#: Threads (a lock does not set it: threads inherit the Send Messages in Threads deny).
+README_INVITE_PERMISSIONS = (
+    P.VIEW_CHANNEL | P.SEND_MESSAGES | P.SEND_MESSAGES_IN_THREADS | P.EMBED_LINKS
+    | P.ATTACH_FILES | P.READ_MESSAGE_HISTORY | P.MANAGE_CHANNELS | P.CREATE_PUBLIC_THREADS
+    | P.MANAGE_ROLES | P.MANAGE_THREADS | P.PIN_MESSAGES | P.CREATE_EVENTS
+)
+assert README_INVITE_PERMISSIONS == 2269718685797392
+#: The invite the README gave before Feb 2026 (Manage Messages and Add Reactions, no Pin
+#: Messages): for tests of what an old installation sees.
+OLD_README_INVITE_PERMISSIONS = 326686075984
 #: The bot role's default permissions: the README's invite integer (not administrator), so the
 #: emulator refuses what Discord refuses a bot invited as the README says.
 DEFAULT_BOT_PERMISSIONS = README_INVITE_PERMISSIONS

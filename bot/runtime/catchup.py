@@ -52,8 +52,9 @@ class Pass:
 class CatchUp:
     """One pass reads every followed channel; a channel that fails (a 429 after discord.py's
     own retries, a 5xx, a database error) does not stop the others and is tried again with
-    backoff, from its cursor, until it is done. Only `Forbidden` and deleted channels are
-    given up (they cannot succeed)."""
+    backoff, from its cursor, until it is done. A deleted channel is forgotten; a `Forbidden`
+    one, and one still failing after `max_rounds`, keeps its gap and is left in `left`: the
+    cog tries those again after `gap_retry`."""
 
     backoff = 0.5  # seconds before the first retry of the channels that failed; doubles
     max_backoff = 30.0
@@ -64,6 +65,12 @@ class CatchUp:
     recheck_pages = 10
     #: how long commands that read the record wait for a running pass
     settle_timeout = 10.0
+    #: channels a pass gave up on are tried again after this long (doubling, up to an hour),
+    #: without waiting for a new session: a RESUME does not run catch-up
+    gap_retry = 300.0
+    max_gap_retry = 3600.0
+    #: channels read at the same time
+    concurrency = 4
 
     def __init__(self, bot: discord.Client, repo: Repository, discussion: DiscussionService) -> None:
         self.bot = bot
@@ -71,6 +78,7 @@ class CatchUp:
         self.discussion = discussion
         self._lock = asyncio.Lock()
         self.runs = 0
+        self.left: set[int] = set()  # channels the last pass gave up on (to try again)
         self._settled = asyncio.Event()  # not before the first pass of a session is done
 
     # --- "is the record up to date?" -------------------------------------------------------
@@ -119,16 +127,16 @@ class CatchUp:
         pending = list(cursors) + [c.channel_id for c in await self.repo.discussion.cursors()
                                    if c.channel_id not in cursors and only is None]
         delay = self.backoff
+        left: set[int] = set()
         while True:
             failed = []
-            for channel_id in pending:
-                try:
-                    done = await self._catch_up_one(channel_id, this)
-                except discord.Forbidden:
+            for channel_id, done, exc in await self._each(pending, this):
+                if isinstance(exc, discord.Forbidden):
                     log.warning("cannot read history of channel %s: missing permission", channel_id)
                     this.unverified[channel_id] = this.cursors.get(channel_id, 0) + 1
+                    left.add(channel_id)
                     continue
-                except Exception as exc:  # HTTPException after retries, 5xx, database errors
+                if exc is not None:  # HTTPException after retries, 5xx, database errors
                     log.warning("catch-up of channel %s failed (%r); retrying from its cursor",
                                 channel_id, exc)
                     failed.append(channel_id)
@@ -142,19 +150,35 @@ class CatchUp:
                 break
             if stats["retries"] >= self.max_rounds:
                 log.error("catch-up gave up on channels %s after %d retries; their gap is kept "
-                          "and read again at the next reconnect", failed, stats["retries"])
+                          "and they are read again later (gap_retry)", failed, stats["retries"])
                 stats["given_up"] = len(failed)
                 for channel_id in failed:
                     this.unverified[channel_id] = this.cursors.get(channel_id, 0) + 1
+                left.update(failed)
                 break
             pending = failed
             stats["retries"] += 1
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.max_backoff)
         stats["unverified"] = await self._record_unverified(this)
+        self.left = left if only is None else (self.left - set(cursors)) | left
         self.runs += 1
         log.info("catch-up done: %s", stats)
         return stats
+
+    async def _each(self, channel_ids: list[int], this: Pass) -> list[tuple]:
+        """Catch up channels `concurrency` at a time (Discord limits history reads per
+        channel, so different channels need not wait for each other):
+        (channel id, result or None, exception or None) in the order given."""
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(channel_id: int) -> tuple:
+            async with gate:
+                try:
+                    return channel_id, await self._catch_up_one(channel_id, this), None
+                except Exception as exc:
+                    return channel_id, None, exc
+        return list(await asyncio.gather(*(one(c) for c in channel_ids)))
 
     def _recheck_from(self, cursors: dict[int, int]) -> int:
         """The oldest message id re-checked: `recheck_before` before the newest message the
@@ -373,8 +397,15 @@ async def settled_note(bot: discord.Client) -> str | None:
     a sentence to add to the answer if it is still running (None when up to date)."""
     cog = bot.get_cog("DiscussionCog")
     catchup: CatchUp | None = getattr(cog, "catchup", None)
-    if catchup is None or await catchup.wait_settled():
+    if catchup is None:
         return None
-    return ("⏳ The bot is still catching up on what happened while it was offline: edits, "
-            "deletions and comments from that time may be missing from this answer. "
-            "Ask again in a minute.")
+    if not await catchup.wait_settled():
+        return ("⏳ The bot is still catching up on what happened while it was offline: edits, "
+                "deletions and comments from that time may be missing from this answer. "
+                "Ask again in a minute.")
+    if catchup.left:
+        n = len(catchup.left)
+        return (f"⚠️ {n} channel{'s' if n != 1 else ''} or thread{'s' if n != 1 else ''} could "
+                "not be read after the bot was offline: what was said there meanwhile is missing "
+                "from this answer until the bot can read it (it keeps trying).")
+    return None

@@ -20,10 +20,11 @@ def is_organiser(interaction: discord.Interaction, settings: Settings) -> bool:
 
 
 def is_moderator(interaction: discord.Interaction, settings: Settings) -> bool:
+    """Manage Threads, the moderator role, or an organiser (who runs the consultation)."""
     perms = interaction.permissions
     return bool(perms.manage_threads or perms.administrator) or _has_role(
         interaction.user, settings.moderator_role_id
-    )
+    ) or is_organiser(interaction, settings)
 
 
 def _require(allowed: bool, interaction: discord.Interaction, who: str, permission: str,

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import discord
 from discord.ext import commands
 
+from bot.runtime.cooldowns import Cooldowns
 from bot.runtime.error_handler import on_app_command_error
 from bot.settings import Settings
 from bot.storage import Repository
@@ -61,6 +62,8 @@ class ConsultationBot(commands.Bot):
         #: "now" for closing dates; tests and rehearsals may move it forward
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.failed_cogs: dict[str, str] = {}
+        #: per-person limits on costly commands, charged only for real work
+        self.cooldowns = Cooldowns()
 
     async def setup_hook(self) -> None:
         self.repo = await Repository.open(self.settings.database_path)

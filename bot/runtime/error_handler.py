@@ -13,6 +13,7 @@ from discord import app_commands
 
 from bot.core.errors import UserError
 from bot.core.text import truncate
+from bot.runtime.cooldowns import retry_seconds
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ def describe_error(error: BaseException) -> str | None:
     if isinstance(error, UserError):
         return str(error)
     if isinstance(error, app_commands.CommandOnCooldown):
-        return f"Slow down a little: you can use this again in {error.retry_after:.0f} s."
+        return f"Slow down a little: you can use this again in {retry_seconds(error.retry_after)} s."
     if isinstance(error, app_commands.MissingPermissions):
         return f"You need the {_perm_names(error.missing_permissions)} permission to do that."
     if isinstance(error, app_commands.BotMissingPermissions):
@@ -41,6 +42,9 @@ def describe_error(error: BaseException) -> str | None:
         return str(error) or "You are not allowed to use this command."
     if isinstance(error, app_commands.TransformerError):
         return f"“{error.value}” is not a valid {error.type.name.lower()}."
+    if isinstance(error, discord.HTTPException) and error.status == 413:
+        return ("The answer is too big to upload in this server (over its upload limit); "
+                "nothing was posted. Try a single topic, or ask an organiser for /export.")
     if isinstance(error, discord.Forbidden):
         return ("Discord refused: I am missing a permission for that here "
                 f"({error.text or 'forbidden'}). Ask an admin to check my role.")
@@ -65,7 +69,11 @@ async def on_app_command_error(
 
 
 async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:
-    """Reply privately whether or not the interaction was already answered or deferred."""
+    """Reply privately whether or not the interaction was already answered or deferred.
+
+    Commands defer privately (an answer for the channel is a later follow-up, see
+    cogs.insight.answer_publicly): after a *public* deferral Discord would turn the first
+    follow-up into the public loading message whatever `ephemeral` says."""
     message = truncate(message, 1900)  # Discord refuses content over 2000 characters
     try:
         if interaction.response.is_done():

@@ -46,6 +46,21 @@ def bytes_file(name: str, data: bytes, description: str | None = None) -> discor
     return discord.File(io.BytesIO(data), filename=name, description=description)
 
 
+async def member_names(guild: discord.Guild | None, ids) -> dict[int, str]:
+    """Display names of members (from the cache, else one REST read each); people who left
+    the server are missing from the result."""
+    names: dict[int, str] = {}
+    if guild is None:
+        return names
+    for user_id in {i for i in ids if i}:
+        member = guild.get_member(user_id)
+        if member is None:
+            try:
+                member = await guild.fetch_member(user_id)
+            except discord.HTTPException:
+                continue
+        names[user_id] = member.display_name
+    return names
 
 
 def ts_tag(when, style: str = "f") -> str:

@@ -278,13 +278,13 @@ async def test_pins_need_pin_messages_and_the_hint_says_so(emulator, consultatio
     import logging
 
     from bot.emulator import P
-    from bot.emulator.state import README_INVITE_PERMISSIONS
+    from bot.emulator.state import OLD_README_INVITE_PERMISSIONS, README_INVITE_PERMISSIONS
 
     emu = emulator.emu
-    assert emu.state.guild(emulator.guild.id).roles[emulator.guild.bot_role_id].permissions == (
-        README_INVITE_PERMISSIONS | P.PIN_MESSAGES)
+    role = emu.state.guild(emulator.guild.id).roles[emulator.guild.bot_role_id]
+    assert role.permissions == README_INVITE_PERMISSIONS and role.permissions & P.PIN_MESSAGES
     emu.set_role_permissions(emulator.guild.id, emulator.guild.bot_role_id,
-                             README_INVITE_PERMISSIONS & ~P.PIN_MESSAGES)  # Manage Messages only
+                             OLD_README_INVITE_PERMISSIONS)  # the old invite: Manage Messages only
     general = emu.create_text_channel(emulator.guild.id, "general")
     with caplog.at_level(logging.WARNING, logger="bot.runtime.publisher"):
         await finished(emu, await publish(emu, emulator.alice.id, general.id), "Published")

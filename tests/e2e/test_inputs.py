@@ -133,3 +133,17 @@ async def test_cite_of_an_international_name_shows_the_host_a_browser_opens(emul
     assert "Cited https://xn--mnchen-3ya.de/rathaus" in answer_text(result)
     post = [m for m in emu.messages_in(crime.channel_id) if m.author_id == bot.user.id][-1]
     assert post.embeds[0]["footer"]["text"] == "Opens xn--mnchen-3ya.de"
+
+
+async def test_topic_autocomplete_forgives_typos(emulator, published):
+    emu, g = emulator.emu, emulator.guild
+    general = emu.channel_named(g.id, "general")
+    for typed, wanted in (("budpest", "↳ Support for the Budapest Convention on Cybercrime"),
+                          ("secuirty", "3. International security"),
+                          ("cybr crime", "4. Tackling cyber crime")):
+        choices = await emu.autocomplete(emulator.pat.id, general.id, "about", {"topic": typed},
+                                         focused="topic")
+        assert wanted in [c["name"] for c in choices], (typed, choices)
+    nothing = await emu.autocomplete(emulator.pat.id, general.id, "about", {"topic": "zzqx"},
+                                     focused="topic")
+    assert nothing == []

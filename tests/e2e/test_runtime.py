@@ -87,7 +87,7 @@ def test_every_error_kind_has_a_friendly_message():
 
     assert describe_error(BadInput("fix this")) == "fix this"
     cooldown = app_commands.CommandOnCooldown(app_commands.Cooldown(1, 10), 4.2)
-    assert "4 s" in describe_error(cooldown)
+    assert "5 s" in describe_error(cooldown)  # rounded up: never "0 s"
     assert "Manage Threads" in describe_error(app_commands.MissingPermissions(["manage_threads"]))
     assert describe_error(RuntimeError("bug")) is None
 

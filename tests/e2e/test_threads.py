@@ -182,7 +182,8 @@ def overwrites_of(emu, channel_id):
 async def test_lock_with_the_readme_permissions_where_everyone_lacks_private_threads(
         emulator, start_client, tmp_path):
     emu, env, g = emulator.emu, emulator, emulator.guild
-    assert env.bot_role.permissions | P.PIN_MESSAGES == README_INVITE_PERMISSIONS | P.PIN_MESSAGES
+    assert env.bot_role.permissions == README_INVITE_PERMISSIONS
+    assert not README_INVITE_PERMISSIONS & P.CREATE_PRIVATE_THREADS
     everyone = g.roles[g.id]
     emu.set_role_permissions(g.id, g.id, everyone.permissions & ~P.CREATE_PRIVATE_THREADS)
     bot = ConsultationBot(make_settings(tmp_path, env), guild_ready_timeout=0.05)

@@ -15,7 +15,7 @@ async def restart(emulator, start_client, tmp_path) -> ConsultationBot:
     """A second bot process on the same database (the first was closed)."""
     bot = ConsultationBot(make_settings(tmp_path, emulator), guild_ready_timeout=0.05)
     bot.before_identify_hook = _identify_at_once  # discord.py waits 5 s before a re-IDENTIFY
-    await start_client(bot, emulator.emu)
+    await start_client(bot, emulator.emu, timeout=30)  # a loaded machine is slow to READY
     bot.get_cog("DiscussionCog").catchup.backoff = 0.05  # retries come quickly in tests
     return bot
 

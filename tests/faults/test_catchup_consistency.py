@@ -68,6 +68,10 @@ async def test_what_the_bounded_recheck_cannot_reach_is_recorded_and_shown(
     assert "not re-checked" in caplog.text
     about = await finished(emu, await emu.slash(emulator.pat.id, crime.channel_id, "about"))
     assert "99 comments posted before" in answer_text(about)
+    export = await finished(emu, await emu.slash(emulator.alice.id, crime.channel_id, "export",
+                                                 {"format": "md"}))
+    (report,) = [data for name, data in answer_files(export).items() if name.endswith(".md")]
+    assert "99 comments posted before" in report.decode()
 
 
 async def test_comments_older_than_the_recheck_window_are_recorded_not_verified(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.emulator import EmulatorForbidden
+from bot.runtime.catchup import CatchUp
+from tests.e2e.conftest import answer_text, finished
 
 from .conftest import caught_up, eventually, item_by_key, restart, stored_texts
 
@@ -151,3 +153,26 @@ async def test_a_lone_surrogate_while_down_does_not_cost_the_later_messages(
     await caught_up(bot)
     texts = await stored_texts(bot, crime.id)
     assert [m.id for m in later if texts.get(m.id) == m.content] == [m.id for m in later]
+
+
+async def test_a_channel_given_up_is_read_again_later_without_a_new_session(
+    emulator, published, start_client, tmp_path, monkeypatch
+):
+    emu, g = emulator.emu, emulator.guild
+    crime = await item_by_key(published, g.id, "tackling-cyber-crime")
+    await published.close()
+    behind = await emu.send_message(emulator.pat.id, crime.channel_id, "Behind a wall.")
+    fault = emu.fail_next("GET", HISTORY.format(crime.channel_id), 503, count=1000)
+    monkeypatch.setattr(CatchUp, "max_backoff", 0.05)
+    monkeypatch.setattr(CatchUp, "gap_retry", 0.2)
+    bot = await restart(emulator, start_client, tmp_path)
+    await caught_up(bot, timeout=30.0)
+    assert behind.id not in await stored_texts(bot, crime.id)
+    general = emu.channel_named(g.id, "general")
+    told = await finished(emu, await emu.slash(emulator.pat.id, general.id, "citations",
+                                               {"topic": str(crime.id)}))
+    assert "1 channel or thread could not be read" in answer_text(told)
+    emu.faults.remove(fault)  # the outage ends; no reconnect follows
+    await eventually(lambda: bot.repo.discussion.comment(behind.id), timeout=20)
+    assert await bot.repo.discussion.gaps() == {}
+    assert [op for op, _ in emu.gateway.log].count("IDENTIFY") == 2  # no new session

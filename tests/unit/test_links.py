@@ -190,6 +190,7 @@ SPOOFS = [
     ("https://example.org/\u202egnp.exe", "text-direction control (U+202E)"),
     ("https://example.org/a?q=\u2067x", "text-direction control"),
     ("https://xn--zz.com/", "not valid punycode"),
+    ("https://example\u00b7org/", "not a valid international domain name"),  # a middle dot
 ]
 
 
@@ -209,7 +210,8 @@ def test_homograph_reason_names_the_punycode_host() -> None:
 
 @pytest.mark.parametrize("url", ["https://münchen.de/", "https://日本語.jp/", "https://пример.рф/",
                                  "https://xn--e1afmkfd.xn--p1ai/", "https://ελλάδα.gr/",
-                                 "https://東京タワー.jp/", "https://straße.de/"])
+                                 "https://東京タワー.jp/", "https://straße.de/",
+                                 "https://col·legi.cat/"])
 def test_honest_international_names_are_accepted(url: str) -> None:
     assert validate_url(url) == url
     assert normalise_url(url).isascii()

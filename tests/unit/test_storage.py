@@ -286,3 +286,25 @@ async def test_a_deletion_seen_before_the_message_keeps_its_text_out(repo):
     async with repo.db.reading() as tx:
         rows = await tx.fetchall("SELECT message_id FROM deleted_messages")
     assert [r[0] for r in rows] == [7]
+
+
+@pytest.mark.parametrize("kind", ["write", "read"])
+async def test_a_task_cancelled_at_begin_leaves_no_transaction_open(tmp_path, kind):
+    repo = await Repository.open(tmp_path / "cancel.db")
+    db = repo.db
+
+    async def use():
+        opened = db.transaction() if kind == "write" else db.reading()
+        async with opened as tx:
+            await tx.fetchone("SELECT COUNT(*) FROM meta")
+
+    task = asyncio.create_task(use())
+    await asyncio.sleep(0)  # it waits for BEGIN in the connection's worker thread
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with db.transaction() as tx:  # the next transaction can begin
+        await tx.execute("INSERT INTO meta (key, value) VALUES ('after', 'cancel')")
+    async with db.reading() as tx:
+        assert (await tx.fetchone("SELECT value FROM meta WHERE key = 'after'"))[0] == "cancel"
+    await repo.close()  # its checkpoint needs no transaction open
