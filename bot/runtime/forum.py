@@ -25,18 +25,21 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 import discord
 
 from bot.core.article import ArticlePart, fingerprint
 from bot.core.errors import UserError
 from bot.core.naming import slugify, thread_name
+from bot.runtime.publisher import (
+    INTENT_SLACK,
+    NO_PINGS,
+    Publisher,
+    PublishReport,
+    article_parts,
+)
 from bot.runtime.render import part_embeds
 from bot.storage.models import Consultation, Item, Outcome
-
-if TYPE_CHECKING:
-    from bot.runtime.publisher import Publisher, PublishReport
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +51,6 @@ MAX_FORUM_TAGS = 20  # Discord's limit per forum
 CONTENT_MAX = 2000
 #: minutes a post stays in the forum's list without messages (Discord's maximum)
 POST_AUTO_ARCHIVE = 10080
-THREAD_ARCHIVED = 50083
 
 
 def forum_name(title: str) -> str:
@@ -145,8 +147,6 @@ class ForumLayout:
 
     async def publish_item(self, guild: discord.Guild, consultation: Consultation, item: Item,
                            report: PublishReport, *, follow_related: bool = True) -> None:
-        from bot.runtime.publisher import article_parts
-
         forum = await self.forum(guild, consultation)
         outcome = await self.repo.outcomes.latest(item.id)
         parts = article_parts(item, outcome)
@@ -175,9 +175,7 @@ class ForumLayout:
             for other in await self._related_items(item):
                 fresh = await self.repo.agenda.item(other.id)
                 if fresh is not None and fresh.thread_id and fresh.channel_id == forum.id:
-                    from bot.runtime.publisher import PublishReport as _Report
-
-                    await self.publish_item(guild, consultation, fresh, _Report(),
+                    await self.publish_item(guild, consultation, fresh, PublishReport(),
                                             follow_related=False)
 
     async def _update_post(self, thread: discord.Thread, item: Item, parts: list[ArticlePart],
@@ -218,8 +216,6 @@ class ForumLayout:
     async def _new_post(self, forum: discord.ForumChannel, item: Item, part: ArticlePart,
                         tags: list[discord.ForumTag]) -> discord.Thread:
         """The item's post with its starter message, unless one was made before a crash."""
-        from bot.runtime.publisher import INTENT_SLACK, NO_PINGS
-
         name = thread_name(item.title)
         intent = await self.repo.publishing.intent(item.id, "forum-post")
         if intent is not None and intent.place_id == forum.id:
