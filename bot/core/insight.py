@@ -75,7 +75,7 @@ def apply_rows(current: dict[int, SummaryComment], rows: list[tuple],
             vals = list(latest.values())
             current[comment_id] = SummaryComment(
                 comment_id, author_id, text or "", parse(created), f"{base}{channel}/{message}",
-                vals.count(1), vals.count(-1), vals.count(0), tuple(latest.items()),
+                vals.count(1), vals.count(-1), vals.count(0), tuple(latest.items()), True,
             )
         else:
             current.pop(comment_id, None)

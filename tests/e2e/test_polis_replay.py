@@ -32,7 +32,7 @@ from tests.e2e.conftest import (
 from tests.unit.test_polis_real import load
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "polis"
-NAME = "scoop-hivemind.freshwater"  # 51 statements, 117 voters, ~3,900 votes
+NAME = "scoop-hivemind.ubi"  # 70 statements, 234 voters, ~7,100 votes, 4 Pol.is groups
 EMOJI = {1: "👍", -1: "👎", 0: "🤷"}
 LIVE_VOTES = 400  # the first votes cast are replayed live; the rest are read by catch-up
 

@@ -90,3 +90,21 @@ def test_accented_and_cjk_text_is_clustered():
         ids = {x.comment_id for x in block}
         assert any(len(ids & g) >= 8 for g in groups), [t.label for t in s.themes]
     assert any("rétention" in t.label for t in s.themes)
+
+
+def test_statements_about_the_voters_are_not_reported_as_opinions():
+    """Pol.is conversations seed "I live in a town"-style statements to learn who voted: they
+    go under "About the participants", never into "Opinion was divided on …"."""
+    votes_town = [(100 + k, 1 if k % 2 else -1) for k in range(40)]
+    votes_tax = [(100 + k, 1 if k % 3 else -1) for k in range(40)]
+    s = summarise([c(1, "I live in a town", votes=votes_town),
+                   c(2, "I am prepared to pay a higher tax rate to improve our public services",
+                     votes=votes_tax)])
+    o = s.opinion
+    assert [v.comment_id for v in o.about_participants] == [1]
+    assert all(v.comment_id != 1 for v in o.divisive + o.consensus + o.rejected)
+    assert [v.comment_id for v in o.consensus] == [2]
+    md = render_summary_markdown("t", s)
+    head = md.split("###")[0]
+    assert "I live in a town" not in head and "I am prepared to pay" in head
+    assert "### About the participants" in md
