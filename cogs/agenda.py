@@ -135,6 +135,7 @@ class AgendaCog(commands.Cog):
         except AgendaInvalid as exc:
             await self._report_problems(interaction, exc)
             return
+        await self._require_same_layout(interaction.guild, spec)
         await self._require_room(interaction.guild, spec)
         queued = self.runs.busy
         stored = await publishing.store_agenda(self.bot.repo, interaction.guild_id, spec,
@@ -169,6 +170,25 @@ class AgendaCog(commands.Cog):
                 f"allows is {publishing.GUILD_CHANNELS_MAX}: there is no room for a new item's "
                 "channel. Delete unused channels first. Nothing was added.")
 
+    async def _require_same_layout(self, guild: discord.Guild, spec) -> None:  # type: ignore[no-untyped-def]
+        """Refuse, before anything is stored, a layout change of a published consultation:
+        its comments, locks and links live in the channels (or posts) it has."""
+        repo = self.bot.repo
+        consultation = next((c for c in await repo.agenda.consultations(guild.id)
+                             if c.key == slugify(spec.title)), None)
+        if consultation is None:
+            return
+        layout = await repo.forum.layout(consultation.id)
+        published = any(i.channel_id for i in await repo.agenda.items(consultation.id))
+        if published and layout != spec.layout:
+            names = {"channels": "a text channel per item", "forum": "one forum with a post per item"}
+            raise BadInput(
+                f"“{truncate(spec.title, 100)}” is published with layout = \"{layout}\" "
+                f"({names[layout]}); the file says layout = \"{spec.layout}\". A published "
+                f"consultation keeps its layout: write layout = \"{layout}\" (or remove the "
+                "line for channels), or publish it under a new title. Nothing was stored or "
+                "published.")
+
     async def _require_room(self, guild: discord.Guild, spec) -> None:  # type: ignore[no-untyped-def]
         """Refuse, before anything is stored, an agenda whose channels do not fit in the
         server (Discord allows 500 channels and categories; 50 channels per category)."""
@@ -178,6 +198,9 @@ class AgendaCog(commands.Cog):
         stored = {i.key: i for i in await repo.agenda.items(consultation.id)} if consultation else {}
         new = sum(1 for _path, item, parent in spec.walk() if parent is None
                   and not (item.key in stored and guild.get_channel(stored[item.key].channel_id or 0)))
+        if spec.layout == "forum":  # one forum channel for every item (bot.runtime.forum)
+            forum_id = await repo.forum.forum_id(consultation.id) if consultation else None
+            new = 0 if forum_id and guild.get_channel(forum_id) else 1
         categories = self.publisher.consultation_categories(guild, consultation, spec.title)
         free = sum(max(0, publishing.CATEGORY_CHANNELS_MAX - len(c.channels)) for c in categories)
         needed = publishing.channels_needed(new, free, bool(categories))
@@ -265,7 +288,7 @@ class AgendaCog(commands.Cog):
                 raise
             item = await repo.agenda.item(item.id)
             await interaction.followup.send(
-                f"Added “{item.title}”: {channel_link(item.guild_id, item.channel_id)}", ephemeral=True
+                f"Added “{item.title}”: {channel_link(item.guild_id, item.discord_id)}", ephemeral=True
             )
             return
         updated, changed = await repo.agenda.add_revision(

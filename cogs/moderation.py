@@ -12,6 +12,7 @@ from discord.ext import commands, tasks
 from bot.core.errors import UserError
 from bot.core.moderation import due_for_closing
 from bot.core.text import truncate
+from bot.runtime.adapters import place_or_none
 from bot.runtime.checks import require_moderator
 from bot.runtime.client import ConsultationBot
 from bot.runtime.error_handler import report_error
@@ -95,6 +96,13 @@ class ModlogPager(discord.ui.View):
         await self.show(interaction, +1)
 
 
+def _thread_what(thread: discord.Thread, item: Item) -> str:
+    """How a lock notice names a thread: a forum post that is the item by the item's title."""
+    if thread.id == item.thread_id and isinstance(thread.parent, discord.ForumChannel):
+        return f"“{item.title}”"
+    return f"this thread (“{thread.name}”)"
+
+
 class ModerationCog(commands.Cog):
     def __init__(self, bot: ConsultationBot) -> None:
         self.bot = bot
@@ -136,7 +144,7 @@ class ModerationCog(commands.Cog):
         if isinstance(channel, discord.Thread):  # in a thread: that thread only
             done = await self.locker.lock_thread(channel, item, reason=reason,
                                                  moderator_id=interaction.user.id)
-            what = f"this thread (“{channel.name}”)"
+            what = _thread_what(channel, item)
             if done and channel.id == item.thread_id:  # a sub-item's own thread: the topic
                 await self._refresh(item)
         else:
@@ -157,7 +165,7 @@ class ModerationCog(commands.Cog):
         channel = interaction.channel
         if isinstance(channel, discord.Thread):
             done = await self.locker.unlock_thread(channel, moderator_id=interaction.user.id)
-            what = f"this thread (“{channel.name}”)"
+            what = _thread_what(channel, item)
             if done and channel.id == item.thread_id:
                 await self._refresh(item)
         else:
@@ -222,7 +230,7 @@ class ModerationCog(commands.Cog):
         reason = "The closing date was reached."
         if item.parent_id is None:
             closed = await self.lock_item(item, reason=reason, moderator_id=None)
-            place = self.bot.get_channel(item.channel_id)
+            place = await place_or_none(self.bot, item)  # a forum item: its post
         else:  # a sub-item: its thread (perhaps archived by now: the lock unarchives it)
             place = await self.bot.fetch_channel(item.thread_id)
             closed = await self.locker.lock_thread(place, item, reason=reason, moderator_id=None)

@@ -8,6 +8,9 @@ Agenda file format (TOML, read with :mod:`tomllib`)::
     [consultation]
     title = "The London Agenda"          # 1..100 characters (it names the Discord category)
     description = "..."                  # optional, at most 4096 characters
+    layout = "channels"                  # optional: "channels" (a text channel per item, the
+                                         # default) or "forum" (one forum channel, a post per
+                                         # item and sub-item, status shown as forum tags)
 
     [[items]]                            # one Discord text channel per item, in file order
     key = "tackling-cyber-crime"         # optional; default: slugify(title)
@@ -71,7 +74,9 @@ _KEY_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 _ITEM_FIELDS = ("key", "title", "summation", "body", "body_file", "closes_at", "reminders",
                 "related", "items")
-_CONSULTATION_FIELDS = ("title", "description", "opens_at", "closes_at", "reminders")
+_CONSULTATION_FIELDS = ("title", "description", "opens_at", "closes_at", "reminders", "layout")
+#: how a consultation appears in Discord: a text channel per item, or one forum with a post per item
+LAYOUTS = ("channels", "forum")
 _TOP_FIELDS = ("consultation", "items")
 
 # Names people plausibly write instead of the real field.
@@ -298,6 +303,7 @@ class AgendaSpec(BaseModel):
     title: str
     description: str = ""
     reminders: list[int] | None = None  # seconds before each closes_at; None: 24 h and 1 h
+    layout: str = "channels"  # "channels" or "forum" (LAYOUTS)
     opens_at: datetime | None = None  # the consultation's dates: a Discord scheduled event
     closes_at: datetime | None = None
     items: list[AgendaItemSpec]
@@ -522,6 +528,7 @@ class _Loader:
         self.unknown_fields(data, _TOP_FIELDS, "agenda")
         consultation = data.get("consultation")
         c_title = c_description = c_reminders = None
+        c_layout = "channels"
         c_dates: dict[str, datetime | None] = {}
         if consultation is None:
             self.problem(
@@ -552,6 +559,7 @@ class _Loader:
             if c_title is not None and (msg := _check_title(c_title)):
                 self.problem(loc, "title", msg.replace("the item", "the consultation"))
             c_reminders = self.reminders(consultation, loc)
+            c_layout = self.layout(consultation, loc)
             for name in ("opens_at", "closes_at"):
                 if name in consultation:
                     when, msg = _parse_when(consultation[name], name)
@@ -593,7 +601,7 @@ class _Loader:
         try:
             return AgendaSpec.model_validate(
                 {"title": c_title, "description": c_description or "", "items": items,
-                 "reminders": c_reminders, **c_dates}
+                 "reminders": c_reminders, "layout": c_layout, **c_dates}
             )
         except ValidationError as exc:  # a check above should have caught it; stay helpful
             for err in exc.errors():
@@ -730,6 +738,22 @@ class _Loader:
         if reminders is not None:
             result["reminders"] = reminders
         return result
+
+    def layout(self, raw: dict, loc: str) -> str:
+        """``layout = "forum"`` or ``"channels"`` (the default)."""
+        value = raw.get("layout", "channels")
+        choices = " or ".join(f'layout = "{c}"' for c in LAYOUTS)
+        if not isinstance(value, str):
+            self.problem(loc, "layout", f"layout must be text in quotes, not {_type_name(value)}; "
+                         f"write {choices}")
+            return "channels"
+        if value.strip().lower() not in LAYOUTS:
+            close = difflib.get_close_matches(value.strip().lower(), LAYOUTS, n=1, cutoff=0.5)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            self.problem(loc, "layout", f"unknown layout {value!r}: {hint}write {choices} "
+                         "(a text channel per item, or one forum with a post per item)")
+            return "channels"
+        return value.strip().lower()
 
     def reminders(self, raw: dict, loc: str) -> list[int] | None:
         """``reminders = ["24h", "1h"]`` → lead times in seconds (``[]``: no reminders)."""

@@ -52,6 +52,7 @@ async def store_agenda(
         guild_id, slugify(spec.title), spec.title, spec.description
     )
     await repo.schedule.set_dates(consultation.id, spec.opens_at, spec.closes_at)
+    await repo.forum.set_layout(consultation.id, spec.layout)
     ids_by_key: dict[str, int] = {}
     specs_by_key = {spec_item.key: spec_item for _path, spec_item, _parent in spec.walk()}
     changed: list[int] = []

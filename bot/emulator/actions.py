@@ -154,9 +154,9 @@ class ActionsMixin:
 
     async def create_thread(self: Emulator, user_id: int, channel_id: int, name: str, *,
                             message_id: int | None = None, content: str | None = None,
-                            private: bool = False) -> Channel:
+                            private: bool = False, tags: list[int] | None = None) -> Channel:
         """Start a thread as a member: from a message, without one, or a forum post
-        (``content`` is the post's first message)."""
+        (``content`` is the post's first message, ``tags`` its applied tags)."""
         self.archive_idle_threads()
         ch = self.state.channel(_id(channel_id))
         try:
@@ -166,10 +166,28 @@ class ActionsMixin:
             payload: dict[str, Any] = {"name": name, "type": 12 if private else 11}
             if content is not None:
                 payload["message"] = {"content": content}
+            if tags is not None:
+                payload["applied_tags"] = [str(t) for t in tags]
             th, _ = self.start_thread(_id(user_id), ch, payload)
             return th
         except ApiError as e:
             raise _forbidden(e) from None
+
+    async def set_post_tags(self: Emulator, user_id: int, thread_id: int,
+                            tags: list[int]) -> Channel:
+        """A member changing a forum post's tags (its owner, or one with Manage Threads)."""
+        self.archive_idle_threads()
+        th = self.state.channel(_id(thread_id))
+        try:
+            return self.modify_channel(_id(user_id), th, {"applied_tags": [str(t) for t in tags]})
+        except ApiError as e:
+            raise _forbidden(e) from None
+
+    def forum_tag_names(self: Emulator, thread_id: int) -> list[str]:
+        """The names of a forum post's applied tags, in the forum's order (what members see)."""
+        th = self.state.channel(_id(thread_id))
+        forum = self.state.channel(th.parent_id)
+        return [t["name"] for t in forum.available_tags if int(t["id"]) in th.applied_tags]
 
     def archive_thread(self: Emulator, thread_id: int) -> Channel:
         """Discord archiving an inactive thread (its auto-archive duration passed)."""

@@ -19,6 +19,8 @@ from .limits import (
     MAX_CATEGORY_CHANNELS,
     MAX_GUILD_CHANNELS,
     refuse_invalid_unicode,
+    validate_applied_tags,
+    validate_available_tags,
     validate_files,
     validate_message,
 )
@@ -229,7 +231,8 @@ class EmulatorBase:
 
     def _new_channel(self, guild_id: int, ctype: int, name: str, *, parent_id: int | None = None,
                      topic: str | None = None, position: int | None = None,
-                     overwrites: list[dict[str, Any]] | None = None) -> Channel:
+                     overwrites: list[dict[str, Any]] | None = None,
+                     available_tags: list[dict[str, Any]] | None = None) -> Channel:
         g = self.state.guild(guild_id)
         name = normalize_channel_name(name, ctype)
         if parent_id is not None:
@@ -246,6 +249,8 @@ class EmulatorBase:
             ow = Overwrite(int(o["id"]), int(o.get("type", 0)), int(o.get("allow", 0) or 0),
                            int(o.get("deny", 0) or 0))
             ch.overwrites[ow.id] = ow
+        if available_tags and ctype == FORUM:  # in the CHANNEL_CREATE event already
+            ch.available_tags = validate_available_tags(available_tags, [], self.state.ids.next)
         self.state.channels[ch.id] = ch
         g.channel_ids.append(ch.id)
         self._dispatch_channel("CREATE", ch)
@@ -635,13 +640,10 @@ class EmulatorBase:
         if ows:
             self._check_overwrites(actor_id, g.id, ows, channel=False)
         self._check_channel_caps(g.id, ctype, payload.get("parent_id"))
-        ch = self._new_channel(g.id, ctype, payload.get("name"), parent_id=payload.get("parent_id"),
-                               topic=payload.get("topic"), position=payload.get("position"),
-                               overwrites=ows)
-        if payload.get("available_tags"):
-            ch.available_tags = [dict(t, id=str(self.state.ids.next()))
-                                 for t in payload["available_tags"]]
-        return ch
+        return self._new_channel(g.id, ctype, payload.get("name"),
+                                 parent_id=payload.get("parent_id"), topic=payload.get("topic"),
+                                 position=payload.get("position"), overwrites=ows,
+                                 available_tags=payload.get("available_tags"))
 
     def _check_channel_caps(self, guild_id: int, ctype: int, parent_id: Any,
                             moving: Channel | None = None) -> None:
@@ -671,6 +673,10 @@ class EmulatorBase:
             return self._modify_thread(actor_id, ch, payload, perms)
         if not perms & P.MANAGE_CHANNELS:
             raise ApiError(403, 50013, "Missing Permissions")
+        tags = None
+        if "available_tags" in payload and ch.type == FORUM:  # checked before any change
+            tags = validate_available_tags(payload["available_tags"], ch.available_tags,
+                                           self.state.ids.next)
         if "permission_overwrites" in payload:
             ows = payload["permission_overwrites"] or []
             self._check_overwrites(actor_id, ch.id, ows, channel=True)
@@ -699,9 +705,11 @@ class EmulatorBase:
         for key in ("nsfw", "rate_limit_per_user"):
             if key in payload:
                 setattr(ch, key, payload[key])
-        if "available_tags" in payload and ch.type == FORUM:
-            ch.available_tags = [dict(t, id=str(t.get("id") or self.state.ids.next()))
-                                 for t in payload["available_tags"] or []]
+        if tags is not None:
+            ch.available_tags = tags
+            known = {int(t["id"]) for t in tags}
+            for post in self.threads_of(ch.id):  # a deleted tag leaves its posts
+                post.applied_tags = [t for t in post.applied_tags if t in known]
         self._dispatch_channel("UPDATE", ch)
         return ch
 
@@ -725,6 +733,10 @@ class EmulatorBase:
                 payload["auto_archive_duration"]))
         if ("name" in payload or "auto_archive_duration" in payload) and not (manage or owner):
             raise ApiError(403, 50013, "Missing Permissions")
+        applied = None
+        if "applied_tags" in payload:
+            applied = self._applied_tags(ch, payload["applied_tags"], manage, owner,
+                                         before=ch.applied_tags)
         if "name" in payload:
             ch.name = normalize_channel_name(payload["name"], ch.type)
         if "locked" in payload:
@@ -738,8 +750,8 @@ class EmulatorBase:
             ch.auto_archive_duration = int(payload["auto_archive_duration"])
             ch.archive_timestamp = self.now_iso()
             ch.last_activity = self.clock.now()
-        if "applied_tags" in payload:
-            ch.applied_tags = [int(t) for t in payload["applied_tags"] or []]
+        if applied is not None:
+            ch.applied_tags = applied
         if "invitable" in payload:
             ch.invitable = bool(payload["invitable"])
         if "rate_limit_per_user" in payload:
@@ -833,9 +845,11 @@ class EmulatorBase:
                 raise ApiError.form("message", "BASE_TYPE_REQUIRED", "This field is required")
             validate_message(msg, len(files or []))
             normalize_channel_name(payload.get("name"), PUBLIC_THREAD)
+            applied = self._applied_tags(ch, payload.get("applied_tags"),
+                                         bool(perms & P.MANAGE_THREADS), True, before=[])
             th = self._new_thread(actor_id, ch, payload.get("name"), PUBLIC_THREAD,
                                   payload.get("auto_archive_duration"))
-            th.applied_tags = [int(t) for t in payload.get("applied_tags") or []]
+            th.applied_tags = applied
             ch.last_message_id = th.id
             self._dispatch_thread_create(th, actor_id)
             m = self.post_message(actor_id, th.id, msg, files, check=False, message_id=th.id)
@@ -862,6 +876,23 @@ class EmulatorBase:
             sysmsg.would_ping = self.state.compute_pings(sysmsg, {"parse": []})
             self._dispatch_message("MESSAGE_CREATE", sysmsg)
         return th, None
+
+    def _applied_tags(self, post: Channel, tags: Any, manage: bool, owner: bool,
+                      before: list[int]) -> list[int]:
+        """A forum post's new ``applied_tags`` as Discord checks them: only posts in a forum
+        have tags (50024 otherwise), at most 5, each one of the forum's ids; changing them
+        needs Manage Threads or owning the post, and a moderated tag is added or removed
+        only with Manage Threads (403 50013)."""
+        forum = post if post.type == FORUM else self.state.channels.get(post.parent_id or 0)
+        if forum is None or forum.type != FORUM:
+            raise ApiError(400, 50024, "Cannot execute action on this channel type")
+        applied = validate_applied_tags(tags, forum.available_tags)
+        if not (manage or owner):
+            raise ApiError(403, 50013, "Missing Permissions")
+        moderated = {int(t["id"]) for t in forum.available_tags if t.get("moderated")}
+        if not manage and (set(applied) ^ set(before)) & moderated:
+            raise ApiError(403, 50013, "Missing Permissions")
+        return applied
 
     def threads_of(self, channel_id: int) -> list[Channel]:
         """All threads (active and archived) whose parent is ``channel_id``, oldest first."""

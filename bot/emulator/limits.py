@@ -183,3 +183,62 @@ def validate_modal(data: dict[str, Any]) -> None:
                                     "NUMBER_TYPE_MAX", "int value should be less than or equal to 4000.")
             _max(f"data.components.{i}.components.0.value", c.get("value"), MAX_TEXT_INPUT_LENGTH)
             _max(f"data.components.{i}.components.0.label", c.get("label"), 45)
+
+# --- forum tags (discord-api-docs, Channel: forum tag object; Modify/Start Thread in Forum) -----
+
+MAX_FORUM_TAGS = 20       # available_tags of one forum; else 400 50035 BASE_TYPE_MAX_LENGTH
+MAX_APPLIED_TAGS = 5      # applied_tags of one post; else 400 50035 BASE_TYPE_MAX_LENGTH
+MAX_TAG_NAME = 20         # a tag's name: 1..20 characters
+
+
+def validate_available_tags(tags: Any, existing: list[dict[str, Any]],
+                            new_id: Any) -> list[dict[str, Any]]:
+    """A forum's ``available_tags`` as Discord stores them: each tag keeps its id when it
+    names one of the forum's tags and gets a new one otherwise; ``moderated`` defaults to
+    false, the emoji to none. Refuses more than 20 tags and names outside 1..20 characters."""
+    if tags is None:
+        tags = []
+    if not isinstance(tags, list):
+        raise ApiError.form("available_tags", "BASE_TYPE_LIST", "Must be a list.")
+    if len(tags) > MAX_FORUM_TAGS:
+        raise ApiError.form("available_tags", "BASE_TYPE_MAX_LENGTH",
+                            f"Must be {MAX_FORUM_TAGS} or fewer in length.")
+    known = {str(t["id"]) for t in existing}
+    out: list[dict[str, Any]] = []
+    for i, tag in enumerate(tags):
+        if not isinstance(tag, dict):
+            raise ApiError.form(f"available_tags.{i}", "MODEL_TYPE_CONVERT", "Must be an object.")
+        name = tag.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ApiError.form(f"available_tags.{i}.name", "BASE_TYPE_REQUIRED",
+                                "This field is required")
+        if len(name) > MAX_TAG_NAME:
+            raise ApiError.form(f"available_tags.{i}.name", "BASE_TYPE_BAD_LENGTH",
+                                f"Must be between 1 and {MAX_TAG_NAME} in length.")
+        tag_id = str(tag["id"]) if tag.get("id") is not None and str(tag["id"]) in known else None
+        out.append({
+            "id": tag_id or str(new_id()), "name": name, "moderated": bool(tag.get("moderated")),
+            "emoji_id": str(tag["emoji_id"]) if tag.get("emoji_id") else None,
+            "emoji_name": tag.get("emoji_name") or None,
+        })
+    return out
+
+
+def validate_applied_tags(tags: Any, forum_tags: list[dict[str, Any]]) -> list[int]:
+    """A post's ``applied_tags``: at most 5, each the id of one of its forum's tags."""
+    if tags is None:
+        return []
+    if not isinstance(tags, list):
+        raise ApiError.form("applied_tags", "BASE_TYPE_LIST", "Must be a list.")
+    if len(tags) > MAX_APPLIED_TAGS:
+        raise ApiError.form("applied_tags", "BASE_TYPE_MAX_LENGTH",
+                            f"Must be {MAX_APPLIED_TAGS} or fewer in length.")
+    known = {str(t["id"]) for t in forum_tags}
+    out: list[int] = []
+    for i, tag_id in enumerate(tags):
+        if str(tag_id) not in known:
+            raise ApiError.form(f"applied_tags.{i}", "TAG_NOT_FOUND",
+                                "Tag is not available in this channel.")
+        if int(tag_id) not in out:
+            out.append(int(tag_id))
+    return out

@@ -240,26 +240,42 @@ class CatchUp:
         and those archived since the re-check window began (newest first, so the listing
         stops there instead of paging through every archived thread)."""
         since = discord.utils.snowflake_time(this.recheck_from) if this.recheck_from else None
+        forums: set[int] = set()
         for item in await self.repo.agenda.all_items():
-            if item.parent_id is not None or not item.channel_id:
+            if not item.channel_id:
                 continue
             channel = self.bot.get_channel(item.channel_id)
-            if not isinstance(channel, discord.TextChannel):
+            if isinstance(channel, discord.ForumChannel):
+                # layout = "forum": the items' posts are the forum's threads (followed since
+                # publishing); a participant's own post there is no item's and is not followed
+                if channel.id not in forums:
+                    forums.add(channel.id)
+                    for thread in await self._threads_of(channel, since):
+                        if await self.repo.agenda.item_at(thread.id) is not None:
+                            this.threads[thread.id] = thread
                 continue
-            threads = list(channel.threads)
-            try:
-                async for thread in channel.archived_threads(limit=None):
-                    if since is not None and _archived_at(thread) < since:
-                        break
-                    threads.append(thread)
-            except discord.HTTPException as exc:
-                log.warning("cannot list archived threads of #%s: %s", channel.name, exc)
-            for thread in threads:
+            if item.parent_id is not None or not isinstance(channel, discord.TextChannel):
+                continue
+            for thread in await self._threads_of(channel, since):
                 if in_private_thread(thread):  # seen through Manage Threads, never recorded
                     continue
                 this.threads[thread.id] = thread
                 if await self.repo.agenda.item_at(thread.id) is None:
                     await self.repo.discussion.follow(thread.id, item.id, channel.id)
+
+    @staticmethod
+    async def _threads_of(channel: discord.TextChannel | discord.ForumChannel,
+                          since) -> list[discord.Thread]:
+        """The channel's active threads and those archived since ``since`` (newest first)."""
+        threads = list(channel.threads)
+        try:
+            async for thread in channel.archived_threads(limit=None):
+                if since is not None and _archived_at(thread) < since:
+                    break
+                threads.append(thread)
+        except discord.HTTPException as exc:
+            log.warning("cannot list archived threads of #%s: %s", channel.name, exc)
+        return threads
 
     async def _catch_up_channel(self, channel, last_seen: int, this: Pass) -> tuple[int, int]:
         parent_id = parent_id_of(channel)

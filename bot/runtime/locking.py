@@ -6,6 +6,9 @@ every permission bit the new overwrites carry, which Discord accepts only from a
 that holds it in the server or the channel's category), the channel's overwrites
 change in one request, and only then is the lock stored.
 
+An item published in a forum (``layout = "forum"``) is a post, that is a thread: its lock
+is the post's thread lock (``lock_item`` hands it to ``lock_thread``).
+
 Threads archive after a while without messages, and Discord refuses to change an
 archived thread (50083) unless the same request unarchives it: a thread lock always
 sends ``archived=False`` with ``locked=True``.
@@ -125,8 +128,20 @@ class Locker:
 
     # --- items -----------------------------------------------------------------------------
 
+    async def _forum_post(self, item: Item) -> discord.Thread | None:
+        """The item's post when it lives in a forum (layout = "forum"): its lock is the
+        post's thread lock, not the forum's overwrites (which would lock every item)."""
+        if not item.thread_id or not item.channel_id or not await self.repo.forum.is_forum(
+                item.channel_id):
+            return None
+        post = await self._fresh(item.thread_id)
+        return post if isinstance(post, discord.Thread) else None
+
     async def lock_item(self, item: Item, *, reason: str | None, moderator_id: int | None) -> bool:
         """Deny posting in the item's channel and threads; False if it was already locked."""
+        post = await self._forum_post(item)
+        if post is not None:
+            return await self.lock_thread(post, item, reason=reason, moderator_id=moderator_id)
         channel = await self._fresh(item.channel_id)
         existing = await self.repo.moderation.lock(channel.id)
         current = read_overwrites(channel)
@@ -152,6 +167,9 @@ class Locker:
         return True
 
     async def unlock_item(self, item: Item, *, moderator_id: int | None) -> bool:
+        post = await self._forum_post(item)
+        if post is not None:
+            return await self.unlock_thread(post, moderator_id=moderator_id)
         lock = await self.repo.moderation.lock(item.channel_id)
         if lock is None:
             return False

@@ -116,7 +116,11 @@ class Publisher:
         """Publish one item; returns "created", "updated" or "unchanged"."""
         item = await self.repo.agenda.item(item.id) or item
         before = (len(report.created), len(report.updated))
-        if item.parent_id is None:
+        if await self.repo.forum.layout(consultation.id) == "forum":  # bot.runtime.forum
+            from bot.runtime.forum import ForumLayout
+
+            await ForumLayout(self).publish_item(guild, consultation, item, report)
+        elif item.parent_id is None:
             await self._publish_channel_item(guild, consultation, item, report)
         else:
             parent = await self.repo.agenda.item(item.parent_id)

@@ -345,9 +345,20 @@ closes_at = 2030-01-01T00:00:00
     assert len(lines) == 17
     assert lines[1] == (
         "- [consultation] › titel: unknown field 'titel' — did you mean 'title'? "
-        "(allowed here: title, description, opens_at, closes_at, reminders)"
+        "(allowed here: title, description, opens_at, closes_at, reminders, layout)"
     )
     assert str(info.value) == text
+
+
+def test_layout():
+    assert load_agenda(agenda(item())).layout == "channels"
+    head = '[consultation]\ntitle = "T"\nlayout = "forum"\n'
+    assert load_agenda(agenda(item(), head=head)).layout == "forum"
+    problem = only_problem(agenda(item(), head=head.replace('"forum"', '"forums"')))
+    assert (problem.location, problem.field) == ("[consultation]", "layout")
+    assert "did you mean 'forum'?" in problem.message and 'layout = "channels"' in problem.message
+    problem = only_problem(agenda(item(), head=head.replace('"forum"', "3")))
+    assert "must be text in quotes" in problem.message
 
 
 def test_helpful_hints_for_plausible_wrong_names():
