@@ -271,6 +271,13 @@ def _bigrams(text: str) -> list[str]:
     return [f"{a} {b}" for a, b in zip(t, t[1:], strict=False)]
 
 
+def _uni_and_bigrams(text: str) -> list[str]:
+    """``_unigrams(text) + _bigrams(text)``, tokenising the text once instead of twice."""
+    uni = _terms(_words(text))
+    t = [w for w in uni if not _NOSPACE_RUN.match(w)]
+    return uni + [f"{a} {b}" for a, b in zip(t, t[1:], strict=False)]
+
+
 def is_chatter(text: str) -> bool:
     """True for short replies with (almost) no content: "+1", "thanks", "agreed!"."""
     return _chatter_words(_words(clean_text(text)))
@@ -289,6 +296,7 @@ class _Entry:
     counts: np.ndarray  # float32 term counts
     chatter: bool
     dup_key: int  # hash of the normalised word sequence (exact-duplicate detection)
+    about: bool = False  # about_the_participant() of the text, computed once with the rest
 
 
 def _make_vectorizer(n_features: int, ngram: tuple[int, int]) -> HashingVectorizer:
@@ -348,7 +356,8 @@ class FeatureCache:
                 self._entries.pop(old, None)
             a, b = ip[r], ip[r + 1]
             self._entries[k] = _Entry(
-                ind[a:b].copy(), dat[a:b].copy(), _chatter_words(ws), hash(" ".join(ws))
+                ind[a:b].copy(), dat[a:b].copy(), _chatter_words(ws), hash(" ".join(ws)),
+                _about_cleaned(cleaned[r]),
             )
             self._by_id[k[0]] = k
         if self.max_entries is not None and len(self._entries) > self.max_entries:
@@ -369,12 +378,15 @@ class FeatureCache:
     def entries_for_keys(self, items: Sequence[tuple[int, str]]) -> list[_Entry]:
         ents = self._entries
         out = [ents.get((i, hash(t))) for i, t in items]
-        missing = [it for it, e in zip(items, out, strict=True) if e is None]
-        if missing:
+        holes = [j for j, e in enumerate(out) if e is None]
+        if holes:
+            missing = [items[j] for j in holes]
             if self.max_entries is not None and len(missing) > self.max_entries:
                 raise ValueError("more items than the cache can hold")
             self.add(missing)
-            out = [ents[(i, hash(t))] for i, t in items]
+            for j in holes:  # only the new ones: a warm request adds a handful
+                i, t = items[j]
+                out[j] = ents[(i, hash(t))]
         return out  # type: ignore[return-value]
 
     def transform(self, cleaned: Sequence[str]) -> sp.csr_matrix:
@@ -387,7 +399,6 @@ class FeatureCache:
     def analyzer(self):
         """Terms of a cleaned text (for labels), remembered per text: a warm request on a
         big topic re-reads the same background and central comments."""
-        uni, bi = self._uni.build_analyzer(), self._bi.build_analyzer()
         memo = self._terms
 
         def terms(text: str) -> frozenset[str]:
@@ -396,7 +407,8 @@ class FeatureCache:
             if got is None:
                 if len(memo) >= TERMS_MEMO:
                     memo.clear()
-                got = memo[key] = frozenset(uni(text) + bi(text))
+                # what the two vectorizers' analyzers give, in one tokenisation
+                got = memo[key] = frozenset(_uni_and_bigrams(text))
             return got
 
         return terms
@@ -796,7 +808,13 @@ def about_the_participant(text: str) -> bool:
     """A short first-person statement about the voter ("I live in a rural area", "I am 55
     years of age or older"), not an opinion ("I am prepared to pay more tax"): voted on to
     say who took part (English wording; other languages are never matched)."""
-    own = clean_text(text).strip()
+    return _about_cleaned(clean_text(text))
+
+
+def _about_cleaned(cleaned: str) -> bool:
+    """:func:`about_the_participant` of a text already passed through :func:`clean_text`
+    (the feature cache computes it once per comment, beside its features)."""
+    own = cleaned.strip()
     return bool(_ABOUT_ME.match(own)) and len(own.split()) <= 16 and not _OPINION_WORD.search(own)
 
 
@@ -896,10 +914,12 @@ def _opinion_groups(
 
 
 def analyse_statements(comments: Sequence[SummaryComment], *, top: int = 10,
-                       tallies: Sequence[tuple[int, int, int]] | None = None) -> Opinion | None:
+                       tallies: Sequence[tuple[int, int, int]] | None = None,
+                       about: Sequence[bool] | None = None) -> Opinion | None:
     """Statements (comments people voted on) with their figures, ranked; opinion groups
     from per-person votes where the comments carry them.  None when nobody voted.
-    ``tallies``: :func:`tally` of each comment, when the caller has them already."""
+    ``tallies``: :func:`tally` of each comment, when the caller has them already;
+    ``about``: :func:`about_the_participant` of each comment's text, likewise."""
     tallies = [tally(c) for c in comments] if tallies is None else tallies
     voted = [i for i, (a, d, p) in enumerate(tallies) if a + d + p > 0]
     if not voted:
@@ -983,7 +1003,9 @@ def analyse_statements(comments: Sequence[SummaryComment], *, top: int = 10,
     score = (A + 1) / (A + D + 2)
     # statements describing the voter ("I live in a town", "I am under 30"), as Pol.is
     # conversations often seed: figures about who took part, not opinions
-    about = np.array([about_the_participant(comments[i].text) for i in voted], dtype=bool)
+    flags = about
+    about = np.array([about_the_participant(comments[i].text) if flags is None else flags[i]
+                      for i in voted], dtype=bool)
     prof = sorted((j for j in judged.tolist() if about[j]), key=lambda j: (-(A[j] + D[j]), j))
     judged = np.array([j for j in judged.tolist() if not about[j]], dtype=np.int64)
     cons = [j for j in judged if share[j] >= SUPPORT_SHARE]
@@ -1160,7 +1182,7 @@ def _summarise(
         cache = FeatureCache(max_entries=None)
     ents = cache.entries(comments)
     tallies = [tally(c) for c in comments]
-    opinion = analyse_statements(comments, tallies=tallies)
+    opinion = analyse_statements(comments, tallies=tallies, about=[e.about for e in ents])
     # chatter: short, without content *and* without votes
     chatter = np.fromiter(
         (e.chatter and sum(t) == 0 for e, t in zip(ents, tallies, strict=True)),
