@@ -37,6 +37,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
+from itertools import chain
 from typing import Literal
 
 import numpy as np
@@ -924,28 +925,24 @@ def analyse_statements(comments: Sequence[SummaryComment], *, top: int = 10,
     voted = [i for i, (a, d, p) in enumerate(tallies) if a + d + p > 0]
     if not voted:
         return None
-    voter_list: list[int] = []
-    stmt_list: list[int] = []
-    val_list: list[int] = []
-    for j, i in enumerate(voted):
+    # each statement's (voter, vote) pairs, latest vote per voter, in one flat array
+    per_stmt: list[tuple[tuple[int, int], ...]] = []
+    for i in voted:
         c = comments[i]
-        if not c.votes:
-            continue
-        if c.votes_latest:
-            voter_list.extend(voter for voter, _ in c.votes)
-            val_list.extend(v for _, v in c.votes)
-            stmt_list.extend([j] * len(c.votes))
+        if not c.votes or c.votes_latest:
+            per_stmt.append(c.votes)
             continue
         latest: dict[int, int] = {}
         for voter, v in c.votes:
             if voter != c.author_id:
                 latest[voter] = v
-        voter_list.extend(latest)
-        val_list.extend(latest.values())
-        stmt_list.extend([j] * len(latest))
-    voter_ids = np.asarray(voter_list, dtype=np.int64)
-    stmt_idx = np.asarray(stmt_list, dtype=np.int64)
-    vals = np.asarray(val_list, dtype=np.int64)
+        per_stmt.append(tuple(latest.items()))
+    n_pairs = np.fromiter(map(len, per_stmt), dtype=np.int64, count=len(per_stmt))
+    flat = np.fromiter(chain.from_iterable(chain.from_iterable(per_stmt)), dtype=np.int64,
+                       count=2 * int(n_pairs.sum()))
+    voter_ids = np.ascontiguousarray(flat[0::2])
+    vals = np.ascontiguousarray(flat[1::2])
+    stmt_idx = np.repeat(np.arange(len(voted), dtype=np.int64), n_pairs)
     n_voters = len(np.unique(voter_ids)) if len(voter_ids) else max(
         sum(tallies[i][0] + tallies[i][1] + tallies[i][2] for i in voted) // max(1, len(voted)), 1
     )
@@ -962,8 +959,9 @@ def analyse_statements(comments: Sequence[SummaryComment], *, top: int = 10,
     group_models: list[OpinionGroup] = []
     if len(people):
         k = int(groups.max()) + 1
-        gmap = dict(zip(people.tolist(), groups.tolist(), strict=True))
-        g_of = np.array([gmap.get(int(x), -1) for x in voter_ids], dtype=np.int64)
+        # each vote's voter's group (-1: not clustered); ``people`` is sorted and unique
+        at = np.searchsorted(people, voter_ids).clip(max=len(people) - 1)
+        g_of = np.where(people[at] == voter_ids, groups[at], -1).astype(np.int64)
         inside = g_of >= 0
         Ag = np.zeros((k, len(voted)))
         Dg = np.zeros((k, len(voted)))
@@ -1033,32 +1031,45 @@ def _rep_votes(c: SummaryComment, t: tuple[int, int, int]) -> Representative:
                           excerpt=_excerpt(c.text), agree=t[0], disagree=t[1])
 
 
-def _theme_stance(comments, tallies, members, central, min_votes):
+def _theme_stance(comments, tallies, members, central, min_votes, votes=None):
     """A theme's stance from its statements, each judged on its own votes (never pooled):
     "mixed" when it holds both supported and rejected statements; "divided" when its
     judged statements are themselves mostly split; else the side most of them are on.
-    Returns (stance, supported, rejected, divided) with examples best-first."""
-    sup, rej, spl = [], [], []
-    for i in members.tolist():
-        a, d, _ = tallies[i]
-        st = stance_for(a, d, min_votes)
-        if st in SUPPORTIVE:
-            sup.append((-statement_score(a, d), -(a + d), i))
-        elif st in OPPOSED:
-            rej.append((statement_score(a, d), -(a + d), i))
-        elif st == "divided":
-            spl.append((-min(a, d), i, i))
-    sup.sort()
-    rej.sort()
-    spl.sort()
+    Returns (stance, supported, rejected, divided) with examples best-first.
+    ``votes``: ``tallies`` as an (n, 3) int array, when the caller has it (numpy below:
+    a big theme holds tens of thousands of statements)."""
+    members = np.asarray(members, dtype=np.int64)
+    if votes is None:
+        votes = np.array(tallies, dtype=np.int64).reshape(-1, 3)
+    a_, d_ = votes[members, 0], votes[members, 1]
+    n_ = a_ + d_
+    score = (a_ + 1) / (n_ + 2)  # statement_score, elementwise
+    # stance_for once per distinct (agree, disagree) pair: votes are small counts
+    pair = a_ * (int(d_.max(initial=0)) + 1) + d_
+    uniq, first, inv = np.unique(pair, return_index=True, return_inverse=True)
+    kinds = [stance_for(int(a_[f]), int(d_[f]), min_votes) for f in first.tolist()]
+    code = np.array([1 if k in SUPPORTIVE else 2 if k in OPPOSED else 3 if k == "divided"
+                     else 0 for k in kinds], dtype=np.int8).reshape(-1)[inv.reshape(-1)]
+    is_sup, is_rej, is_spl = code == 1, code == 2, code == 3
+    judged_ = code > 0
+    # each list best-first, as sorting (key, -(a+d), i) / (-min(a, d), i) tuples would
+    sup = [(-float(score[j]), -int(n_[j]), int(members[j]))
+           for j in np.flatnonzero(is_sup)[np.lexsort(
+               (members[is_sup], -n_[is_sup], -score[is_sup]))].tolist()]
+    rej = [(float(score[j]), -int(n_[j]), int(members[j]))
+           for j in np.flatnonzero(is_rej)[np.lexsort(
+               (members[is_rej], -n_[is_rej], score[is_rej]))].tolist()]
+    low = np.minimum(a_, d_)
+    spl = [(-int(low[j]), int(members[j]), int(members[j]))
+           for j in np.flatnonzero(is_spl)[np.lexsort(
+               (members[is_spl], -low[is_spl]))].tolist()]
     n = len(sup) + len(rej) + len(spl)
-    total = sum(tallies[i][0] + tallies[i][1] for i in members.tolist())
-    judged = sum(-x[1] for x in sup + rej) + sum(
-        tallies[x[-1]][0] + tallies[x[-1]][1] for x in spl)
+    total = int(n_.sum())
+    judged = int(n_[judged_].sum())
     if total and judged < 0.5 * total:
         # most of its votes are on statements too lightly voted to judge one by one:
         # the only signal is their sum, and the examples are its most central comments
-        a = sum(tallies[i][0] for i in members.tolist())
+        a = int(a_.sum())
         d = total - a
         st = stance_for(a, d)
         ex = [_rep_votes(comments[i], tallies[i]) for i in central[:3]]
@@ -1184,10 +1195,9 @@ def _summarise(
     tallies = [tally(c) for c in comments]
     opinion = analyse_statements(comments, tallies=tallies, about=[e.about for e in ents])
     # chatter: short, without content *and* without votes
-    chatter = np.fromiter(
-        (e.chatter and sum(t) == 0 for e, t in zip(ents, tallies, strict=True)),
-        dtype=bool, count=len(ents),
-    )
+    votes = np.array(tallies, dtype=np.int64).reshape(-1, 3)  # (agree, disagree, pass) rows
+    chatter = np.fromiter((e.chatter for e in ents), dtype=bool, count=len(ents)) & (
+        votes.sum(axis=1) == 0)
     subst_idx = np.flatnonzero(~chatter)
     n_sub = len(subst_idx)
     reactions_only = int(chatter.sum())
@@ -1225,8 +1235,7 @@ def _summarise(
 
     # per substantive comment: label, then per-theme stats
     authors = np.fromiter((comments[i].author_id for i in subst_idx), dtype=np.int64, count=n_sub)
-    agree = np.fromiter((tallies[i][0] for i in subst_idx), dtype=np.int64, count=n_sub)
-    disagree = np.fromiter((tallies[i][1] for i in subst_idx), dtype=np.int64, count=n_sub)
+    agree, disagree = votes[subst_idx, 0], votes[subst_idx, 1]
     lab = row_lab[row_of_sub]
     k = int(row_lab.max()) + 1 if (row_lab >= 0).any() else 0
     inside = lab >= 0
@@ -1301,7 +1310,8 @@ def _summarise(
         members = subst_idx[lab == c]
         rows_c = row_order[row_lab[row_order] == c]
         central = [int(row_first[r]) for r in rows_c[:50]]
-        stance, sup, rej, spl = _theme_stance(comments, tallies, members, central, min_votes)
+        stance, sup, rej, spl = _theme_stance(comments, tallies, members, central, min_votes,
+                                                 votes)
         reps = [_rep(comments[i]) for i in reps_by[c]]
         if stance != "no clear signal":  # examples fit the label they illustrate
             reps = (sup + rej + spl)[:3] if stance == "mixed" else (
