@@ -81,3 +81,24 @@ async def test_warm_summary_equals_a_from_scratch_summarise(repo):
     assert dumped(again.summary) == dumped(scratch)
     about = [v.excerpt for v in again.summary.opinion.about_participants]
     assert "I work in a small business." in about and "I have two children." in about
+
+
+def test_the_garbage_collector_is_back_after_a_summary_even_a_failing_one():
+    import gc
+
+    from bot.core.summary import SummaryComment
+
+    comments = [SummaryComment(i, i, f"Point number {i} about the 24/7 Network and data.", T0, "u")
+                for i in range(30)]
+    assert gc.isenabled()
+    summarise(comments)
+    assert gc.isenabled()
+    with pytest.raises(AttributeError):
+        summarise([*comments, None])  # type: ignore[list-item]
+    assert gc.isenabled()
+    gc.disable()  # a caller that turned it off keeps it off
+    try:
+        summarise(comments)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
