@@ -73,6 +73,7 @@ KK_MAX = 25  # larger groups get a spring layout (fast), smaller ones Kamada-Kaw
 SHAPE = 0.5  # cost of a table shape unlike the layout's (log of the aspect ratios)
 MOVED = 1.5  # cost of moving nodes from their layout places (in cells), against the shape
 SLACK = 0.5  # cost of an empty table cell, against the table's shape
+MAX_TRIED_NODES = 80  # maps this small try several arrangements and keep the fullest
 SPREAD = 0.9  # nearest-neighbour distance, in typical node boxes, before overlap removal
 
 
@@ -412,10 +413,12 @@ def _place_group(nodes: list, xy: np.ndarray, radius: np.ndarray, wh: np.ndarray
     return xy, spots
 
 
-def _list_block(laid: list) -> list:
+def _list_block(laid: list, cols: int | None = None) -> list:
     """The topics linked to nothing, as one block of list entries in aligned columns,
     as wide as the widest group of linked topics (or near the target aspect when there
-    is none), instead of loose pieces for the packing to scatter."""
+    is none), instead of loose pieces for the packing to scatter.  ``cols``: that many
+    columns instead (a candidate arrangement); when the block is narrower than the
+    widest group, its columns are spread out to the group's width."""
     lone = [g for g in laid if len(g[0]) == 1]
     if len(lone) < 2:
         return laid
@@ -423,10 +426,10 @@ def _list_block(laid: list) -> list:
     sizes = [(b[2] - b[0] + GROUP_MARGIN, b[3] - b[1] + GROUP_MARGIN) for *_, b in lone]
     widest = max((b[2] - b[0] for *_, b in rest), default=0.0)
     best = None
-    for cols in range(1, len(lone) + 1):
-        colw = [max(w for w, _ in sizes[c::cols]) for c in range(cols)]
-        rows = -(-len(lone) // cols)
-        rowh = [max(h for _, h in sizes[r * cols:(r + 1) * cols]) for r in range(rows)]
+    for ncols in [cols] if cols else range(1, len(lone) + 1):
+        colw = [max(w for w, _ in sizes[c::ncols]) for c in range(ncols)]
+        rows = -(-len(lone) // ncols)
+        rowh = [max(h for _, h in sizes[r * ncols:(r + 1) * ncols]) for r in range(rows)]
         width, height = sum(colw), sum(rowh)
         if widest:
             if width > widest + GROUP_MARGIN and best is not None:
@@ -435,8 +438,11 @@ def _list_block(laid: list) -> list:
         else:
             score = -abs(math.log(width / height / TARGET_ASPECT))
         if best is None or score > best[0]:
-            best = (score, cols, colw, rowh)
+            best = (score, ncols, colw, rowh)
     _, cols, colw, rowh = best
+    spare = widest - (sum(colw) - GROUP_MARGIN)
+    if cols > 1 and 0 < spare < 0.5 * widest:  # spread the columns to the groups' width
+        colw = [w + spare / (cols - 1) for w in colw[:-1]] + colw[-1:]
     order, xys, spots = [], [], []
     for k, (o, xy, sp, (x0, _y0, _x1, y1)) in enumerate(lone):
         c, r = k % cols, k // cols
@@ -482,13 +488,19 @@ def _skyline_pack(sizes: list[tuple[float, float]], width: float) -> tuple[list,
 
 def _pack(boxes: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """Offsets for the groups' boxes: the densest packing near the target aspect."""
+    return _pack_options(boxes)[0]
+
+
+def _pack_options(boxes: list[tuple[float, float]]) -> list[list[tuple[float, float]]]:
+    """Offsets for the groups' boxes, one list per packing width tried: the densest
+    packing near the target aspect first, then the others (distinct ones only)."""
     if len(boxes) == 1:
-        return [(0.0, 0.0)]
+        return [[(0.0, 0.0)]]
     sizes = [(w + GROUP_MARGIN, h + GROUP_MARGIN) for w, h in boxes]
     area = sum(w * h for w, h in sizes)
     lo = max(w for w, _ in sizes)
     hi = max(lo, sum(w for w, _ in sizes))
-    best = None
+    scored = []
     for width in np.unique(np.r_[np.linspace(lo, hi, 24), math.sqrt(area * TARGET_ASPECT)]):
         if width < lo:
             continue
@@ -496,9 +508,186 @@ def _pack(boxes: list[tuple[float, float]]) -> list[tuple[float, float]]:
         fill = area / (uw * uh)
         aspect = uw / uh
         score = fill - 0.35 * abs(math.log(aspect / TARGET_ASPECT))
-        if best is None or score > best[0]:
-            best = (score, offs)
-    return best[1]
+        if all(o != offs for _, o in scored):
+            scored.append((score, offs))
+    scored.sort(key=lambda so: -so[0])
+    return [o for _, o in scored]
+
+
+def _placed(laid: list, offsets: list) -> tuple[dict, dict]:
+    """node -> centre, and node -> (label spot, label box's lower-left corner), for the
+    groups moved to their packing offsets."""
+    pos, spot_of = {}, {}
+    for (order, xy, spots, (x0, _y0, _x1, y1)), (ox, oy) in zip(laid, offsets, strict=True):
+        shift = np.array([ox - x0, -oy - y1])  # packing grows downwards
+        for i, v in enumerate(order):
+            pos[v] = xy[i] + shift
+            spot, box = spots[i]
+            spot_of[v] = (spot, (box[0] + shift[0], box[1] + shift[1]))
+    return pos, spot_of
+
+
+def _stretched(laid: list, offsets: list, linked: set, most: float = 1.6) -> list:
+    """Groups of linked topics that have their rows of the packing to themselves,
+    widened (their discs moved apart sideways, labels with their discs, at most
+    ``most`` times) to the packing's width, so no empty band is left beside them.
+    Only horizontal gaps grow, so no label comes nearer another disc or label."""
+    spans = [(ox, oy, b[2] - b[0], b[3] - b[1]) for (*_, b), (ox, oy) in zip(laid, offsets,
+                                                                              strict=True)]
+    total = max(ox + w for ox, _, w, _ in spans)
+    out = []
+    for k, ((order, xy, spots, (x0, y0, x1, y1)), (ox, oy, w, h)) in enumerate(
+            zip(laid, spans, strict=True)):
+        alone = not any(j != k and oy2 < oy + h - 1e-6 and oy < oy2 + h2 - 1e-6
+                        for j, (_, oy2, _, h2) in enumerate(spans))
+        room = total - ox - GROUP_MARGIN
+        if not alone or len(order) < 2 or not linked.intersection(order) or room <= w + 1:
+            out.append((order, xy, spots, (x0, y0, x1, y1)))
+            continue
+        f = min(most, 1.0 + (room - w) / max(1.0, float(np.ptp(xy[:, 0]))))
+        new = xy.copy()
+        new[:, 0] = xy[:, 0].min() + (xy[:, 0] - xy[:, 0].min()) * f
+        dx = new[:, 0] - xy[:, 0]
+        spots = [(spot, (box[0] + d, box[1], box[2] + d, box[3]))
+                 for (spot, box), d in zip(spots, dx, strict=True)]
+        bx0 = min(x0, min(b[0] for _, b in spots))
+        bx1 = max(x1 + float(dx.max()), max(b[2] for _, b in spots))
+        if bx1 - bx0 > room + 1e-6:  # labels at the edge stick out: keep the group as it was
+            out.append((order, xy, [(sp, (b[0] - d, b[1], b[2] - d, b[3]))
+                                    for (sp, b), d in zip(spots, dx, strict=True)],
+                        (x0, y0, x1, y1)))
+            continue
+        out.append((order, new, spots, (bx0, y0, bx1, y1)))
+    return out
+
+
+def _arrange(laid: list, nodes: dict, radius: dict, wh: dict, edge_styles: list,
+             frame: _Frame) -> tuple[dict, dict]:
+    """Pack the groups (and the block of unlinked topics) so the picture fills its
+    canvas: of the block's column counts and the packing widths, the arrangement whose
+    whole figure (title and legend included) has the largest share of 32-px squares
+    with ink, as a reader sees empty space; the figure stays landscape-ish."""
+    lone = sum(1 for g in laid if len(g[0]) == 1)
+    linked = {v for a, b, *_ in edge_styles for v in (a, b)}
+    blocks = [_list_block(laid)]
+    if lone >= 2 and len(nodes) <= MAX_TRIED_NODES:
+        blocks += [_list_block(laid, cols) for cols in range(1, min(lone, 8) + 1)]
+    best = None
+    for block in blocks:
+        options = _pack_options([(b[2] - b[0], b[3] - b[1]) for *_, b in block])
+        if len(nodes) > MAX_TRIED_NODES:
+            options = options[:1]
+        for offsets in options:
+            pos, spot_of = _placed(_stretched(block, offsets, linked), offsets)
+            fill, aspect = _ink_share(pos, spot_of, nodes, radius, wh, edge_styles, frame)
+            # the packing's own first choice wins ties; a tall or very long figure shows
+            # small in Discord's preview
+            score = fill - (0.0 if 0.9 <= aspect <= 2.3 else 1.0)
+            if best is None or score > best[0] + 1e-3:
+                best = (score, pos, spot_of)
+    return best[1], best[2]
+
+
+def _ink_share(pos: dict, spot_of: dict, nodes: dict, radius: dict, wh: dict,
+               edge_styles: list, frame: _Frame) -> tuple[float, float]:
+    """Estimated share of the figure's 32-px squares holding ink (discs, label boxes,
+    straight edges, the title's and the legend's boxes), and the figure's aspect."""
+    xs = [c for v in nodes for c in (pos[v][0] - radius[v], pos[v][0] + radius[v])]
+    ys = [c for v in nodes for c in (pos[v][1] - radius[v], pos[v][1] + radius[v])]
+    for v, (_spot, (bx, by)) in spot_of.items():
+        xs += [bx, bx + wh[v][0]]
+        ys += [by, by + wh[v][1]]
+    X0, X1, Y0, Y1 = min(xs) - 4.0, max(xs) + 4.0, min(ys) - 4.0, max(ys) + 4.0
+    fw, fh, ax0, ay0, (lw, lh), (tw, th) = frame.size(X1 - X0, Y1 - Y0)
+    k = DPI / 72 / 32  # points -> squares
+    cols, rows = math.ceil(fw * k), math.ceil(fh * k)
+    ink = np.zeros((rows, cols), dtype=bool)
+
+    def mark(x0, y0, x1, y1):  # figure points, y down from the top
+        ink[max(0, int(y0 * k)):max(0, math.ceil(y1 * k)),
+            max(0, int(x0 * k)):max(0, math.ceil(x1 * k))] = True
+
+    def to_fig(x, y):
+        return ax0 + x - X0, ay0 + Y1 - y
+
+    mark((fw - tw) / 2, frame.pad, (fw + tw) / 2, frame.pad + th)
+    mark((fw - lw) / 2, fh - frame.pad - lh, (fw + lw) / 2, fh - frame.pad)
+    for v in nodes:
+        (x, y), r = to_fig(*pos[v]), radius[v]
+        mark(x - r, y - r, x + r, y + r)
+        (_, ha, _, _), corner = spot_of[v]
+        bx, by = to_fig(*corner)
+        w, h = wh[v]
+        lines = nodes[v].label.split("\n")
+        longest = max(len(line) for line in lines) or 1
+        for j, line in enumerate(lines):  # each line as wide as its share of letters
+            lw_ = w * len(line) / longest
+            lx = bx if ha == "left" else bx + w - lw_ if ha == "right" else bx + (w - lw_) / 2
+            mark(lx, by - h + h * j / len(lines), lx + lw_, by - h + h * (j + 1) / len(lines))
+    for a, b, *_ in edge_styles:
+        (xa, ya), (xb, yb) = to_fig(*pos[a]), to_fig(*pos[b])
+        steps = max(2, int(math.hypot(xb - xa, yb - ya) * k * 3))
+        t = np.linspace(0.0, 1.0, steps)
+        r_ = np.clip(((ya + (yb - ya) * t) * k).astype(int), 0, rows - 1)
+        c_ = np.clip(((xa + (xb - xa) * t) * k).astype(int), 0, cols - 1)
+        ink[r_, c_] = True
+    return float(ink.mean()), fw / fh
+
+
+class _Frame:
+    """The figure around the drawing: title above, legend below in as few rows as fit
+    the drawing's width; measured once, so arrangements can be compared cheaply."""
+
+    pad, gap = 6.0, 10.0
+
+    def __init__(self, fig, renderer, title: str, legend: tuple[list, list]) -> None:
+        from matplotlib.legend_handler import HandlerTuple
+
+        self.fig, self.handles, self.names = fig, *legend
+        self.kw = {"fontsize": 11, "frameon": False, "columnspacing": 1.6, "borderaxespad": 0,
+                   "handler_map": {tuple: HandlerTuple(ndivide=1)}}
+        pt = 72 / DPI
+        self.legends = []  # (ncol, width, height) in points, most columns first
+        for ncol in range(len(self.handles), 0, -1):
+            leg = fig.legend(self.handles, self.names, loc="upper center", ncol=ncol, **self.kw)
+            bb = leg.get_window_extent(renderer)
+            self.legends.append((ncol, bb.width * pt, bb.height * pt))
+            leg.remove()
+        self.title = fig.text(0.5, 1.0, textwrap.shorten(title, 90), ha="center", va="top",
+                              fontsize=16)
+        tb = self.title.get_window_extent(renderer)
+        self.tw, self.th = tb.width * pt, tb.height * pt
+
+    def legend_for(self, W: float) -> tuple[int, float, float]:
+        best = None
+        for ncol, lw, lh in self.legends:
+            if best is None or lw <= max(W * 1.1, 420.0) or lw < best[1]:
+                best = (ncol, lw, lh)
+            if lw <= max(W * 1.1, 420.0):
+                break
+        return best
+
+    def size(self, W: float, H: float) -> tuple:
+        """Figure width and height, the drawing's top-left corner (points, y down), the
+        legend's and the title's sizes, for a drawing W x H points."""
+        _, lw, lh = self.legend_for(W)
+        pad, gap = self.pad, self.gap
+        fw = max(W + 2 * pad, lw + 2 * pad, self.tw + 2 * pad, MIN_WIDTH_PX * 72 / DPI)
+        fh = pad + self.th + gap + H + gap + lh + pad
+        return fw, fh, (fw - W) / 2, pad + self.th + gap, (lw, lh), (self.tw, self.th)
+
+    def apply(self, ax, extent: tuple) -> None:
+        """Size the figure to the drawing (one data unit = one point)."""
+        X0, X1, Y0, Y1 = extent
+        W, H = X1 - X0, Y1 - Y0
+        ncol, _, lh = self.legend_for(W)
+        fw, fh, *_ = self.size(W, H)
+        pad, gap = self.pad, self.gap
+        self.fig.set_size_inches(fw / 72, fh / 72)
+        ax.set_position(((fw - W) / 2 / fw, (pad + lh + gap) / fh, W / fw, H / fh))
+        self.title.set_position((0.5, 1 - pad / fh))
+        self.fig.legend(self.handles, self.names, loc="upper center",
+                        bbox_to_anchor=(0.5, (pad + lh) / fh), ncol=ncol, **self.kw)
 
 
 # --------------------------------------------------------------------------- drawing
@@ -565,15 +754,11 @@ def compose(
         y0 = min(min(b[1] for b in boxes), float(np.min(xy[:, 1] - [radius[v] for v in order])))
         y1 = max(max(b[3] for b in boxes), float(np.max(xy[:, 1] + [radius[v] for v in order])))
         laid.append((order, xy, spots, (x0, y0, x1, y1)))
-    laid = _list_block(laid)
-    offsets = _pack([(b[2] - b[0], b[3] - b[1]) for *_, b in laid])
-    pos, spot_of = {}, {}
-    for (order, xy, spots, (x0, _y0, _x1, y1)), (ox, oy) in zip(laid, offsets, strict=True):
-        shift = np.array([ox - x0, -oy - y1])  # packing grows downwards
-        for i, v in enumerate(order):
-            pos[v] = xy[i] + shift
-            spot, box = spots[i]
-            spot_of[v] = (spot, (box[0] + shift[0], box[1] + shift[1]))
+    paths = _glyph_paths()
+    legend = _legend_entries(nodes, paths, {k for _, _, k, _ in edge_styles}, bool(edge_styles),
+                             size_unit)
+    frame = _Frame(fig, renderer, title, legend)
+    pos, spot_of = _arrange(laid, nodes, radius, wh, edge_styles, frame)
     wmax = max([w for *_, w in edge_styles], default=1.0) or 1.0
     by_kind: dict[str, list] = {}
     order = list(nodes)
@@ -604,7 +789,6 @@ def compose(
         ax.add_collection(LineCollection([p for p, _ in lines], colors=colour, linestyles=ls,
                                          linewidths=[lw for _, lw in lines], alpha=0.8,
                                          zorder=1, capstyle="butt"))
-    used_kinds = set(by_kind)
     discs = {}
     for v, nd in nodes.items():
         c = Circle(tuple(pos[v]), radius[v], facecolor=STATUS_COLOURS[nd.status],
@@ -612,7 +796,6 @@ def compose(
                    linewidth=3.5 if nd.focus else 1.5, zorder=2)
         ax.add_patch(c)
         discs[v] = c
-    paths = _glyph_paths()
     glyphs = {}
     for st, path in paths.items():
         vs = [v for v, nd in nodes.items() if nd.status == st]
@@ -626,8 +809,7 @@ def compose(
         texts[v].set_position((x, y))
         texts[v].set_ha(ha)
         texts[v].set_va(va)
-    _frame(fig, ax, renderer, (X0, X1, Y0, Y1), title,
-           _legend_entries(nodes, paths, used_kinds, bool(edge_styles), size_unit))
+    frame.apply(ax, (X0, X1, Y0, Y1))
     return MapFigure(figure=fig, ax=ax, labels=texts, discs=discs,
                      edges=[(a, b) for a, b, *_ in edge_styles], glyphs=glyphs)
 
@@ -665,39 +847,3 @@ def _legend_entries(nodes: dict, paths: dict, used_kinds: set, has_edges: bool,
             handles.append(Line2D([], [], color=KIND_STYLES[k][0], ls=KIND_STYLES[k][1], lw=2.5))
             names.append(KIND_LEGEND[k])
     return handles, names
-
-
-def _frame(fig, ax, renderer, extent: tuple, title: str, legend: tuple[list, list]) -> None:
-    """Size the figure to the drawing (one data unit = one point), the title above it and
-    the legend below it in as few rows as fit the drawing's width."""
-    from matplotlib.legend_handler import HandlerTuple
-
-    X0, X1, Y0, Y1 = extent
-    W, H = X1 - X0, Y1 - Y0
-    pt = 72 / DPI
-    handles, names = legend
-    best = None
-    for ncol in range(len(handles), 0, -1):
-        leg = fig.legend(handles, names, loc="upper center", ncol=ncol, fontsize=11,
-                         frameon=False, columnspacing=1.6, borderaxespad=0,
-                         handler_map={tuple: HandlerTuple(ndivide=1)})
-        bb = leg.get_window_extent(renderer)
-        lw, lh = bb.width * pt, bb.height * pt
-        leg.remove()
-        if best is None or lw <= max(W * 1.1, 420.0) or lw < best[1]:
-            best = (ncol, lw, lh)
-        if lw <= max(W * 1.1, 420.0):
-            break
-    ncol, lw, lh = best
-    t = fig.text(0.5, 1.0, textwrap.shorten(title, 90), ha="center", va="top", fontsize=16)
-    tb = t.get_window_extent(renderer)
-    tw, th = tb.width * pt, tb.height * pt
-    pad, gap = 6.0, 10.0
-    fw = max(W + 2 * pad, lw + 2 * pad, tw + 2 * pad, MIN_WIDTH_PX * 72 / DPI)
-    fh = pad + th + gap + H + gap + lh + pad
-    fig.set_size_inches(fw / 72, fh / 72)
-    ax.set_position(((fw - W) / 2 / fw, (pad + lh + gap) / fh, W / fw, H / fh))
-    t.set_position((0.5, 1 - pad / fh))
-    fig.legend(handles, names, loc="upper center", bbox_to_anchor=(0.5, (pad + lh) / fh),
-               ncol=ncol, fontsize=11, frameon=False, columnspacing=1.6, borderaxespad=0,
-               handler_map={tuple: HandlerTuple(ndivide=1)})
