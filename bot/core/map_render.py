@@ -73,6 +73,7 @@ KK_MAX = 25  # larger groups get a spring layout (fast), smaller ones Kamada-Kaw
 SHAPE = 0.5  # cost of a table shape unlike the layout's (log of the aspect ratios)
 MOVED = 1.5  # cost of moving nodes from their layout places (in cells), against the shape
 SLACK = 0.5  # cost of an empty table cell, against the table's shape
+SHAPES_TRIED = 4  # table shapes tried for the largest group of a small map
 MAX_TRIED_NODES = 80  # maps this small try several arrangements and keep the fullest
 SPREAD = 0.9  # nearest-neighbour distance, in typical node boxes, before overlap removal
 
@@ -217,12 +218,13 @@ def _separate(centres: np.ndarray, half: np.ndarray, iterations: int = 400) -> b
     return False
 
 
-def _grid(xy: np.ndarray, half: np.ndarray, weight: np.ndarray) -> np.ndarray:
+def _grid(xy: np.ndarray, half: np.ndarray, weight: np.ndarray, rank: int = 0) -> np.ndarray | None:
     """Box centres on a table: each node takes the free cell nearest its place in the
     layout (an optimal assignment), each column as wide as its widest box, each row as
     tall as its tallest.  Of the table shapes near the layout's own aspect, the one whose
     assignment moves the nodes least wins; ``weight`` (1 + degree) makes moving a hub
-    cost more, so a star's hub keeps the middle."""
+    cost more, so a star's hub keeps the middle.  ``rank``: the table shape that many
+    places down that order instead (None when there is none)."""
     from scipy.optimize import linear_sum_assignment
 
     n = len(xy)
@@ -231,7 +233,7 @@ def _grid(xy: np.ndarray, half: np.ndarray, weight: np.ndarray) -> np.ndarray:
     unit[:, 1] = 1 - unit[:, 1]  # row 0 at the top
     bw, bh = float(np.mean(2 * half[:, 0])), float(np.mean(2 * half[:, 1]))
     want = min(max(span[0] / span[1], 0.8), 2.0)  # neither a long strip nor a tower
-    best = None
+    tried = []
     for cols in range(1, n + 1):
         rows = -(-n // cols)
         if cols * rows - n >= max(cols, rows):
@@ -246,10 +248,14 @@ def _grid(xy: np.ndarray, half: np.ndarray, weight: np.ndarray) -> np.ndarray:
         nodes, cells = linear_sum_assignment(cost)
         moved = math.sqrt(float(cost[nodes, cells].sum() / weight.sum()) * n)
         score = SHAPE * shape + SLACK * (cols * rows - n) / n + MOVED * moved
-        if best is None or score < best[0]:
-            best = (score, nodes, cx[cells], cy[cells], cols, rows)
-    if best is None:  # no shape near the layout's: one row
+        tried.append((score, cols, nodes, cx[cells], cy[cells], rows))
+    tried.sort(key=lambda t: (t[0], t[1]))
+    if rank and rank >= len(tried):
+        return None
+    if not tried:  # no shape near the layout's: one row
         return np.c_[np.cumsum(2 * half[:, 0]) - half[:, 0], np.zeros(n)]
+    best = tried[rank]
+    best = (best[0], best[2], best[3], best[4], best[1], best[5])
     _, nodes, ccol, crow, cols, rows = best
     col_of, row_of = np.empty(n, int), np.empty(n, int)
     col_of[nodes], row_of[nodes] = ccol, crow
@@ -356,9 +362,11 @@ def _box_hits_disc(b, p, r: float, pad: float = GAP) -> bool:
 
 
 def _place_group(nodes: list, xy: np.ndarray, radius: np.ndarray, wh: np.ndarray,
-                 edges: list[tuple[int, int]], table: bool = True) -> tuple[np.ndarray, list]:
+                 edges: list[tuple[int, int]], table: bool = True,
+                 rank: int = 0) -> tuple[np.ndarray, list] | None:
     """Positions (points) and one label spot per node for one connected group; ``table``:
-    set groups of 4+ on a table (else keep the layout's own shape)."""
+    set groups of 4+ on a table (else keep the layout's own shape); ``rank``: the table
+    shape that many places down the preference order (None when there is none)."""
     n = len(nodes)
     xy = _flatten(xy)
     if n > 1:
@@ -379,7 +387,11 @@ def _place_group(nodes: list, xy: np.ndarray, radius: np.ndarray, wh: np.ndarray
     centres = xy + shift
     deg = np.bincount(np.array(edges, dtype=int).ravel(), minlength=n) if edges else np.zeros(n)
     if table and n >= 4:
-        centres = _grid(centres, half, 1.0 + deg)
+        centres = _grid(centres, half, 1.0 + deg, rank)
+        if centres is None:
+            return None
+    elif rank:
+        return None
     for _ in range(8):
         if _separate(centres, half):
             break
@@ -561,17 +573,19 @@ def _stretched(laid: list, offsets: list, linked: set, most: float = 1.6) -> lis
     return out
 
 
-def _arrange(laid: list, nodes: dict, radius: dict, wh: dict, edge_styles: list,
+def _arrange(variants: list, nodes: dict, radius: dict, wh: dict, edge_styles: list,
              frame: _Frame) -> tuple[dict, dict]:
     """Pack the groups (and the block of unlinked topics) so the picture fills its
-    canvas: of the block's column counts and the packing widths, the arrangement whose
+    canvas: of the groups' ``variants`` (each a list of laid-out groups; the first is
+    the preferred one), the block's column counts and the packing widths, the arrangement whose
     whole figure (title and legend included) has the largest share of 32-px squares
     with ink, as a reader sees empty space; the figure stays landscape-ish."""
-    lone = sum(1 for g in laid if len(g[0]) == 1)
+    lone = sum(1 for g in variants[0] if len(g[0]) == 1)
     linked = {v for a, b, *_ in edge_styles for v in (a, b)}
-    blocks = [_list_block(laid)]
+    blocks = [_list_block(laid) for laid in variants]
     if lone >= 2 and len(nodes) <= MAX_TRIED_NODES:
-        blocks += [_list_block(laid, cols) for cols in range(1, min(lone, 8) + 1)]
+        blocks += [_list_block(laid, cols) for laid in variants
+                   for cols in range(1, min(lone, 8) + 1)]
     best = None
     for block in blocks:
         options = _pack_options([(b[2] - b[0], b[3] - b[1]) for *_, b in block])
@@ -740,25 +754,36 @@ def compose(
     radius = {v: rmin + (rmax - rmin) * math.sqrt(max(nd.size, 0) / smax) for v, nd in nodes.items()}
 
     # lay out each group, then pack the groups
-    laid = []
-    for g in groups:
+    def lay(g: dict, rank: int = 0):
         order = sorted(g)
         idx = {v: i for i, v in enumerate(order)}
         gedges = [(idx[a], idx[b]) for a, b, *_ in edge_styles if a in idx and b in idx]
-        xy, spots = _place_group(order, np.array([g[v] for v in order], dtype=float),
-                                 np.array([radius[v] for v in order]),
-                                 np.array([wh[v] for v in order]), gedges, table)
+        placed = _place_group(order, np.array([g[v] for v in order], dtype=float),
+                              np.array([radius[v] for v in order]),
+                              np.array([wh[v] for v in order]), gedges, table, rank)
+        if placed is None:
+            return None
+        xy, spots = placed
         boxes = [s[1] for s in spots]
         x0 = min(min(b[0] for b in boxes), float(np.min(xy[:, 0] - [radius[v] for v in order])))
         x1 = max(max(b[2] for b in boxes), float(np.max(xy[:, 0] + [radius[v] for v in order])))
         y0 = min(min(b[1] for b in boxes), float(np.min(xy[:, 1] - [radius[v] for v in order])))
         y1 = max(max(b[3] for b in boxes), float(np.max(xy[:, 1] + [radius[v] for v in order])))
-        laid.append((order, xy, spots, (x0, y0, x1, y1)))
+        return (order, xy, spots, (x0, y0, x1, y1))
+
+    laid = [lay(g) for g in groups]
+    # small maps also try the largest group's next-best table shapes
+    variants = [laid]
+    if table and n <= MAX_TRIED_NODES and groups and len(groups[0]) >= 4:
+        for rank in range(1, SHAPES_TRIED):
+            other = lay(groups[0], rank)
+            if other is not None:
+                variants.append([other, *laid[1:]])
     paths = _glyph_paths()
     legend = _legend_entries(nodes, paths, {k for _, _, k, _ in edge_styles}, bool(edge_styles),
                              size_unit)
     frame = _Frame(fig, renderer, title, legend)
-    pos, spot_of = _arrange(laid, nodes, radius, wh, edge_styles, frame)
+    pos, spot_of = _arrange(variants, nodes, radius, wh, edge_styles, frame)
     wmax = max([w for *_, w in edge_styles], default=1.0) or 1.0
     by_kind: dict[str, list] = {}
     order = list(nodes)
