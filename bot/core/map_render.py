@@ -73,7 +73,10 @@ KK_MAX = 25  # larger groups get a spring layout (fast), smaller ones Kamada-Kaw
 SHAPE = 0.5  # cost of a table shape unlike the layout's (log of the aspect ratios)
 MOVED = 1.5  # cost of moving nodes from their layout places (in cells), against the shape
 SLACK = 0.5  # cost of an empty table cell, against the table's shape
+RMIN, RMAX = 8.0, 22.0  # disc radii (points) of maps of up to 20 topics
+TITLE_CLEAR = 12.0  # points between the title's ends and ink beside it
 SHAPES_TRIED = 4  # table shapes tried for the largest group of a small map
+RENDER_TRIED_NODES, RENDERS_TRIED = 20, 3  # maps this small draw the 3 best estimates
 MAX_TRIED_NODES = 80  # maps this small try several arrangements and keep the fullest
 SPREAD = 0.9  # nearest-neighbour distance, in typical node boxes, before overlap removal
 
@@ -574,45 +577,65 @@ def _stretched(laid: list, offsets: list, linked: set, most: float = 1.6) -> lis
 
 
 def _arrange(variants: list, nodes: dict, radius: dict, wh: dict, edge_styles: list,
-             frame: _Frame) -> tuple[dict, dict]:
+             frame: _Frame, pick: int = 0) -> tuple[dict, dict, tuple] | None:
     """Pack the groups (and the block of unlinked topics) so the picture fills its
     canvas: of the groups' ``variants`` (each a list of laid-out groups; the first is
     the preferred one), the block's column counts and the packing widths, the arrangement whose
     whole figure (title and legend included) has the largest share of 32-px squares
-    with ink, as a reader sees empty space; the figure stays landscape-ish."""
+    with ink, as a reader sees empty space; the figure stays landscape-ish.  ``pick``:
+    the arrangement that many places down that order (None when there is none)."""
     lone = sum(1 for g in variants[0] if len(g[0]) == 1)
     linked = {v for a, b, *_ in edge_styles for v in (a, b)}
     blocks = [_list_block(laid) for laid in variants]
     if lone >= 2 and len(nodes) <= MAX_TRIED_NODES:
         blocks += [_list_block(laid, cols) for laid in variants
                    for cols in range(1, min(lone, 8) + 1)]
-    best = None
+    cands = []
     for block in blocks:
         options = _pack_options([(b[2] - b[0], b[3] - b[1]) for *_, b in block])
         if len(nodes) > MAX_TRIED_NODES:
             options = options[:1]
         for offsets in options:
             pos, spot_of = _placed(_stretched(block, offsets, linked), offsets)
-            fill, aspect = _ink_share(pos, spot_of, nodes, radius, wh, edge_styles, frame)
-            # the packing's own first choice wins ties; a tall or very long figure shows
-            # small in Discord's preview
-            score = fill - (0.0 if 0.9 <= aspect <= 2.3 else 1.0)
-            if best is None or score > best[0] + 1e-3:
-                best = (score, pos, spot_of)
-    return best[1], best[2]
+            for fill, aspect, title in _ink_share(pos, spot_of, nodes, radius, wh,
+                                                  edge_styles, frame):
+                # the packing's own first choice wins ties; a tall or very long figure
+                # shows small in Discord's preview
+                score = fill - (0.0 if 0.9 <= aspect <= 2.3 else 1.0)
+                cands.append((score, len(cands), pos, spot_of, title))
+    # the packing's own first choice wins ties
+    cands.sort(key=lambda c: (-round(c[0], 3), c[1]))
+    if pick >= len(cands):
+        return None
+    return cands[pick][2:]
 
 
 def _ink_share(pos: dict, spot_of: dict, nodes: dict, radius: dict, wh: dict,
-               edge_styles: list, frame: _Frame) -> tuple[float, float]:
+               edge_styles: list, frame: _Frame) -> list[tuple[float, float, tuple]]:
     """Estimated share of the figure's 32-px squares holding ink (discs, label boxes,
-    straight edges, the title's and the legend's boxes), and the figure's aspect."""
+    straight edges, the title's and the legend's boxes), the figure's aspect, and the
+    title's place (how far it sits in the drawing's top band, and where), for each of
+    the title's places (centred above the drawing first)."""
     xs = [c for v in nodes for c in (pos[v][0] - radius[v], pos[v][0] + radius[v])]
     ys = [c for v in nodes for c in (pos[v][1] - radius[v], pos[v][1] + radius[v])]
     for v, (_spot, (bx, by)) in spot_of.items():
         xs += [bx, bx + wh[v][0]]
         ys += [by, by + wh[v][1]]
     X0, X1, Y0, Y1 = min(xs) - 4.0, max(xs) + 4.0, min(ys) - 4.0, max(ys) + 4.0
-    fw, fh, ax0, ay0, (lw, lh), (tw, th) = frame.size(X1 - X0, Y1 - Y0)
+    lines = [np.array([pos[a], pos[b]]) for a, b, *_ in edge_styles]
+    titles = [(0.0, "center"), *_free_above(_ink_rects(pos, spot_of, nodes, radius, wh), lines,
+                                            (X0, X1, Y1), frame.tw)]
+    return [(*_ink_share_for(pos, spot_of, nodes, radius, wh, edge_styles, frame,
+                             (X0, X1, Y0, Y1), title), title) for title in titles]
+
+
+def _ink_share_for(pos: dict, spot_of: dict, nodes: dict, radius: dict, wh: dict,
+                   edge_styles: list, frame: _Frame, extent: tuple,
+                   title: tuple) -> tuple[float, float]:
+    X0, X1, Y0, Y1 = extent
+    free, where = title
+    fw, fh, ax0, ay0, (lw, lh), (tw, th) = frame.size(X1 - X0, Y1 - Y0, free)
+    tx = (fw - tw) / 2 if where == "center" else ax0 if where == "left" else ax0 + X1 - X0 - tw
     k = DPI / 72 / 32  # points -> squares
     cols, rows = math.ceil(fw * k), math.ceil(fh * k)
     ink = np.zeros((rows, cols), dtype=bool)
@@ -624,8 +647,11 @@ def _ink_share(pos: dict, spot_of: dict, nodes: dict, radius: dict, wh: dict,
     def to_fig(x, y):
         return ax0 + x - X0, ay0 + Y1 - y
 
-    mark((fw - tw) / 2, frame.pad, (fw + tw) / 2, frame.pad + th)
-    mark((fw - lw) / 2, fh - frame.pad - lh, (fw + lw) / 2, fh - frame.pad)
+    inset = 4.4  # the legend's border padding (0.4 of its font size), and about the
+    #             title's: blank inside their boxes
+    mark(tx + 2, frame.pad + 2, tx + tw - 2, frame.pad + th - 2)
+    mark((fw - lw) / 2 + inset, fh - frame.pad - lh + inset, (fw + lw) / 2 - inset,
+         fh - frame.pad - inset)
     for v in nodes:
         (x, y), r = to_fig(*pos[v]), radius[v]
         mark(x - r, y - r, x + r, y + r)
@@ -646,6 +672,51 @@ def _ink_share(pos: dict, spot_of: dict, nodes: dict, radius: dict, wh: dict,
         c_ = np.clip(((xa + (xb - xa) * t) * k).astype(int), 0, cols - 1)
         ink[r_, c_] = True
     return float(ink.mean()), fw / fh
+
+
+def _squares_share(fig) -> float:
+    """Share of the drawn figure's 32 x 32 px squares holding a pixel that is not white
+    (a small tolerance for anti-aliasing), as ``bench/map.py`` measures the PNG."""
+    fig.canvas.draw()
+    img = np.asarray(fig.canvas.buffer_rgba())[..., :3].astype(np.int16)
+    ink = (np.abs(img - 255) > 12).any(axis=2)
+    h, w = ink.shape
+    rows, cols = -(-h // 32), -(-w // 32)
+    padded = np.zeros((rows * 32, cols * 32), dtype=bool)
+    padded[:h, :w] = ink
+    return float(padded.reshape(rows, 32, cols, 32).any(axis=(1, 3)).mean())
+
+
+def _ink_rects(pos: dict, spot_of: dict, nodes: dict, radius: dict, wh: dict) -> list:
+    """(x0, y0, x1, y1) in points of every disc and label."""
+    out = [(pos[v][0] - radius[v], pos[v][1] - radius[v], pos[v][0] + radius[v],
+            pos[v][1] + radius[v]) for v in nodes]
+    out += [(bx, by, bx + wh[v][0], by + wh[v][1]) for v, (_, (bx, by)) in spot_of.items()]
+    return out
+
+
+def _free_above(rects: list, lines: list, extent: tuple, tw: float) -> list[tuple[float, str]]:
+    """For the title centred over the drawing, or at its left or right edge: how far
+    (points) the drawing's top edge is above any ink under it (plus a margin each side),
+    and where.  The title may sit that much lower, in the drawing's empty top band, and
+    the figure be that much shorter."""
+    X0, X1, Y1 = extent
+    mid = (X0 + X1) / 2
+    out = []
+    for where, (xa, xb) in (("center", (mid - tw / 2, mid + tw / 2)), ("left", (X0, X0 + tw)),
+                            ("right", (X1 - tw, X1))):
+        xa, xb = xa - TITLE_CLEAR, xb + TITLE_CLEAR
+        top = max((r[3] for r in rects if r[0] < xb and r[2] > xa), default=-math.inf)
+        for path in lines:  # sample each polyline finely
+            t = np.linspace(0.0, 1.0, 8)[:, None]
+            pts = np.vstack([(1 - t) * a + t * b for a, b in zip(path[:-1], path[1:],
+                                                                  strict=True)])
+            inside = (pts[:, 0] > xa) & (pts[:, 0] < xb)
+            if inside.any():
+                top = max(top, float(pts[inside, 1].max()) + 3.0)  # line half-width
+        free = max(0.0, Y1 - top - GAP) if top > -math.inf else math.inf
+        out.append((free, where))
+    return out
 
 
 class _Frame:
@@ -681,25 +752,31 @@ class _Frame:
                 break
         return best
 
-    def size(self, W: float, H: float) -> tuple:
+    def size(self, W: float, H: float, free: float = 0.0) -> tuple:
         """Figure width and height, the drawing's top-left corner (points, y down), the
-        legend's and the title's sizes, for a drawing W x H points."""
+        legend's and the title's sizes, for a drawing W x H points whose top ``free``
+        points are empty under the title (the title then sits in them)."""
         _, lw, lh = self.legend_for(W)
         pad, gap = self.pad, self.gap
+        up = min(free, self.th + gap)
         fw = max(W + 2 * pad, lw + 2 * pad, self.tw + 2 * pad, MIN_WIDTH_PX * 72 / DPI)
-        fh = pad + self.th + gap + H + gap + lh + pad
-        return fw, fh, (fw - W) / 2, pad + self.th + gap, (lw, lh), (self.tw, self.th)
+        fh = pad + self.th + gap - up + H + gap + lh + pad
+        return fw, fh, (fw - W) / 2, pad + self.th + gap - up, (lw, lh), (self.tw, self.th)
 
-    def apply(self, ax, extent: tuple) -> None:
-        """Size the figure to the drawing (one data unit = one point)."""
+    def apply(self, ax, extent: tuple, free: float = 0.0, where: str = "center") -> None:
+        """Size the figure to the drawing (one data unit = one point), the title centred
+        or at the drawing's ``where`` edge."""
         X0, X1, Y0, Y1 = extent
         W, H = X1 - X0, Y1 - Y0
         ncol, _, lh = self.legend_for(W)
-        fw, fh, *_ = self.size(W, H)
+        fw, fh, *_ = self.size(W, H, free)
         pad, gap = self.pad, self.gap
         self.fig.set_size_inches(fw / 72, fh / 72)
         ax.set_position(((fw - W) / 2 / fw, (pad + lh + gap) / fh, W / fw, H / fh))
-        self.title.set_position((0.5, 1 - pad / fh))
+        x0 = (fw - W) / 2
+        self.title.set_ha(where)
+        self.title.set_position(({"center": 0.5, "left": x0 / fw, "right": (x0 + W) / fw}[where],
+                                 1 - pad / fh))
         self.fig.legend(self.handles, self.names, loc="upper center",
                         bbox_to_anchor=(0.5, (pad + lh) / fh), ncol=ncol, **self.kw)
 
@@ -717,10 +794,25 @@ def compose(
     size_unit: str = "comments",
     fontsize: float | None = None,
     table: bool = True,
-) -> MapFigure:
+    pick: int | None = None,
+) -> MapFigure | None:
     """Lay out and draw the map.  ``groups``: abstract positions per connected group;
     ``nodes``: node -> MapNode; ``edge_styles``: (a, b, kind, weight); ``table``: set the
-    groups on tables (the focus map keeps its focus in the middle instead)."""
+    groups on tables (the focus map keeps its focus in the middle instead).  Maps of up
+    to RENDER_TRIED_NODES topics draw the arrangements the estimate ranks best and keep
+    the one whose picture has the most 32-px squares with ink; ``pick``: draw only the
+    arrangement that many places down the estimate's order (None when there is none)."""
+    if pick is None and table and 0 < len(nodes) <= RENDER_TRIED_NODES:
+        best = None
+        for k in range(RENDERS_TRIED):
+            mf = compose(G, groups, nodes, edge_styles, title, size_unit=size_unit,
+                         fontsize=fontsize, table=table, pick=k)
+            if mf is None:
+                break
+            share = _squares_share(mf.figure)
+            if best is None or share > best[0] + 1e-9:
+                best = (share, mf)
+        return best[1]
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.collections import LineCollection
     from matplotlib.figure import Figure
@@ -729,7 +821,7 @@ def compose(
 
     n = len(nodes)
     fs = fontsize or (12.0 if n <= 20 else 10.0)
-    rmin, rmax = (8.0, 22.0) if n <= 20 else (6.5, 16.0)
+    rmin, rmax = (RMIN, RMAX) if n <= 20 else (6.5, 16.0)
     fig = Figure(figsize=(8, 6), dpi=DPI)
     FigureCanvasAgg(fig)
     renderer = fig.canvas.get_renderer()
@@ -783,7 +875,10 @@ def compose(
     legend = _legend_entries(nodes, paths, {k for _, _, k, _ in edge_styles}, bool(edge_styles),
                              size_unit)
     frame = _Frame(fig, renderer, title, legend)
-    pos, spot_of = _arrange(variants, nodes, radius, wh, edge_styles, frame)
+    arranged = _arrange(variants, nodes, radius, wh, edge_styles, frame, pick or 0)
+    if arranged is None:
+        return None
+    pos, spot_of, (free, where) = arranged
     wmax = max([w for *_, w in edge_styles], default=1.0) or 1.0
     by_kind: dict[str, list] = {}
     order = list(nodes)
@@ -834,7 +929,11 @@ def compose(
         texts[v].set_position((x, y))
         texts[v].set_ha(ha)
         texts[v].set_va(va)
-    frame.apply(ax, (X0, X1, Y0, Y1))
+    if free:  # bent lines may rise nearer the title than straight ones
+        free = min(free, dict((w, f) for f, w in _free_above(
+            _ink_rects(pos, spot_of, nodes, radius, wh),
+            [p for lines in by_kind.values() for p, _ in lines], (X0, X1, Y1), frame.tw))[where])
+    frame.apply(ax, (X0, X1, Y0, Y1), free, where)
     return MapFigure(figure=fig, ax=ax, labels=texts, discs=discs,
                      edges=[(a, b) for a, b, *_ in edge_styles], glyphs=glyphs)
 
