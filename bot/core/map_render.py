@@ -732,20 +732,27 @@ class _Frame:
         self.kw = {"fontsize": 11, "frameon": False, "columnspacing": 1.6, "borderaxespad": 0,
                    "handler_map": {tuple: HandlerTuple(ndivide=1)}}
         pt = 72 / DPI
-        self.legends = []  # (ncol, width, height) in points, most columns first
-        for ncol in range(len(self.handles), 0, -1):
-            leg = fig.legend(self.handles, self.names, loc="upper center", ncol=ncol, **self.kw)
-            bb = leg.get_window_extent(renderer)
-            self.legends.append((ncol, bb.width * pt, bb.height * pt))
-            leg.remove()
+        self.renderer = renderer
+        self.measured: dict[int, tuple[int, float, float]] = {}  # ncol -> (ncol, w, h), points
         self.title = fig.text(0.5, 1.0, textwrap.shorten(title, 90), ha="center", va="top",
                               fontsize=16)
         tb = self.title.get_window_extent(renderer)
         self.tw, self.th = tb.width * pt, tb.height * pt
 
+    def measure(self, ncol: int) -> tuple[int, float, float]:
+        """The legend's size in ``ncol`` columns (measured once)."""
+        if ncol not in self.measured:
+            leg = self.fig.legend(self.handles, self.names, loc="upper center", ncol=ncol,
+                                  **self.kw)
+            bb = leg.get_window_extent(self.renderer)
+            self.measured[ncol] = (ncol, bb.width * 72 / DPI, bb.height * 72 / DPI)
+            leg.remove()
+        return self.measured[ncol]
+
     def legend_for(self, W: float) -> tuple[int, float, float]:
         best = None
-        for ncol, lw, lh in self.legends:
+        for ncol in range(len(self.handles), 0, -1):
+            _, lw, lh = self.measure(ncol)
             if best is None or lw <= max(W * 1.1, 420.0) or lw < best[1]:
                 best = (ncol, lw, lh)
             if lw <= max(W * 1.1, 420.0):
