@@ -374,7 +374,9 @@ class AgendaCog(commands.Cog):
         if related:
             e.add_field(name="Related topics", value=related, inline=False)
         if item.discord_id:
-            e.add_field(name="Channel", value=channel_link(item.guild_id, item.discord_id), inline=False)
+            where = ("Forum post" if await repo.forum.layout(item.consultation_id) == "forum"
+                     else "Thread" if item.thread_id else "Channel")
+            e.add_field(name=where, value=channel_link(item.guild_id, item.discord_id), inline=False)
         if unverified:
             e.add_field(name="Not re-checked", inline=False, value=(
                 f"{unverified} comment{'s' if unverified != 1 else ''} posted before "

@@ -7,6 +7,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+
+import pytest
 
 from bot.runtime.client import ConsultationBot
 from tests.e2e.conftest import (
@@ -162,3 +165,43 @@ async def test_outcome_text_and_choices_are_checked(emulator, published):
                             {"status": "accepted", "responds_to": "s:999999"})
     assert stale.modal is None and "no longer in the summary" in answer_text(stale)
     assert await bot.repo.outcomes.latest(crime.id) is None
+
+
+@pytest.mark.parametrize("phase", ["before", "after"])
+async def test_a_notice_is_sent_once_across_kill_9(phase, emulator, published, tmp_path,
+                                                   start_client):
+    """The bot is killed (kill -9) at the DM that tells a participant, before Discord sends
+    it or after (the bot never hears it was sent); restarted, it sends it exactly once."""
+    emu, bot, g = emulator.emu, published, emulator.guild
+    pat, alice = emulator.pat, emulator.alice
+    crime = await item_by_key(bot, g.id, "tackling-cyber-crime")
+    general = emu.create_text_channel(g.id, "lobby")
+    await finished(emu, await emu.slash(pat.id, general.id, "profile", {"notify": True}))
+    voters = [emu.add_member(g.id, f"voter{n}") for n in range(6)]
+    statement = await _discussion(emu, g, crime.channel_id, bot, [pat], voters)
+
+    async def offered():
+        choices = await emu.autocomplete(alice.id, crime.channel_id, "outcome set",
+                                         {"status": "accepted", "responds_to": "24/7"},
+                                         focused="responds_to")
+        return [c for c in choices if "24/7 contact point" in c["name"]]
+    picked = await eventually(offered)
+    assert statement is not None
+
+    def at_the_dm(record):
+        m = re.fullmatch(r"/channels/(\d+)/messages", record.path)
+        return phase if record.method == "POST" and m and emu.dms.is_dm(int(m.group(1))) else None
+    emu.kill_bot_on(at_the_dm)
+    await _set_outcome(emu, alice.id, crime.channel_id, "accepted", "Funded from April.",
+                       responds_to=picked[0]["value"])
+    await emu.wait_for(lambda: emu.dead_auth, timeout=20)
+    assert (await bot.repo.outcomes.notices_of(crime.id)) == {pat.id: "pending"}
+    assert len(emu.dms.messages_to(pat.id)) == (1 if phase == "after" else 0)
+
+    restarted = ConsultationBot(make_settings(tmp_path, emulator), guild_ready_timeout=0.05)
+    await start_client(restarted, emu)
+
+    async def delivered():
+        return (await restarted.repo.outcomes.notices_of(crime.id)).get(pat.id) == "dm"
+    await eventually(delivered, timeout=20)
+    assert len(emu.dms.messages_to(pat.id)) == 1
