@@ -719,6 +719,10 @@ def _free_above(rects: list, lines: list, extent: tuple, tw: float) -> list[tupl
     return out
 
 
+#: (legend names, columns) -> (columns, width, height) in points: legends measured once
+_LEGEND_SIZES: dict[tuple, tuple[int, float, float]] = {}
+
+
 class _Frame:
     """The figure around the drawing: title above, legend below in as few rows as fit
     the drawing's width; measured once, so arrangements can be compared cheaply."""
@@ -733,7 +737,6 @@ class _Frame:
                    "handler_map": {tuple: HandlerTuple(ndivide=1)}}
         pt = 72 / DPI
         self.renderer = renderer
-        self.measured: dict[int, tuple[int, float, float]] = {}  # ncol -> (ncol, w, h), points
         self.title = fig.text(0.5, 1.0, textwrap.shorten(title, 90), ha="center", va="top",
                               fontsize=16)
         tb = self.title.get_window_extent(renderer)
@@ -741,13 +744,18 @@ class _Frame:
 
     def measure(self, ncol: int) -> tuple[int, float, float]:
         """The legend's size in ``ncol`` columns (measured once)."""
-        if ncol not in self.measured:
+        key = (tuple(self.names), ncol)  # the names say which handles they go with
+        size = _LEGEND_SIZES.get(key)  # renders run in worker threads: no check-then-read
+        if size is None:
             leg = self.fig.legend(self.handles, self.names, loc="upper center", ncol=ncol,
                                   **self.kw)
             bb = leg.get_window_extent(self.renderer)
-            self.measured[ncol] = (ncol, bb.width * 72 / DPI, bb.height * 72 / DPI)
             leg.remove()
-        return self.measured[ncol]
+            size = (ncol, bb.width * 72 / DPI, bb.height * 72 / DPI)
+            if len(_LEGEND_SIZES) > 512:
+                _LEGEND_SIZES.clear()
+            _LEGEND_SIZES[key] = size
+        return size
 
     def legend_for(self, W: float) -> tuple[int, float, float]:
         best = None
