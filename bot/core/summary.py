@@ -1229,7 +1229,8 @@ def _summarise(
     # wording of the same argument: show distinct arguments first
     first, later = [], []
     for c in eligible:
-        (later if any(related[c, d] >= RELATED_MIN for d in first) else first).append(c)
+        (later if any(related[c, d] >= RELATED_MIN and sizes[c] * 2 < sizes[d] for d in first)
+         else first).append(c)
     major = [c for c in first if c in major] + [c for c in later if c in major]
     minor = [c for c in first if c not in major] + [c for c in later if c not in major]
     reserve = min(len(minor), max(1, max_themes // 4)) if max_themes > 1 else 0

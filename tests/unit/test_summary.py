@@ -179,3 +179,20 @@ def test_excerpts_never_ping():
     ]
     s = summarise(comments)
     assert "@everyone" not in s.listed[0].excerpt and len(s.listed[0].excerpt) <= 200
+
+
+def test_a_theme_near_the_size_of_a_related_one_is_still_shown():
+    """At 400 comments the breach-reporting argument (18 comments) forms a pure theme of
+    13; one paraphrase ("report data breaches and ransomware attacks") sits in the
+    ransomware theme, so the two share a word.  A theme that large is another argument,
+    not a leftover wording: it is shown ahead of smaller unrelated themes."""
+    c = make_corpus(400, seed=0)
+    label_of = dict(zip((x.comment_id for x in c.comments), c.labels, strict=True))
+    s = summarise(c.comments)
+    majority = []
+    for t in s.themes:
+        arg, n = Counter(label_of[i] for i in t.comment_ids).most_common(1)[0]
+        if 2 * n > len(t.comment_ids):
+            majority.append(arg)
+    assert 6 in majority, [t.label for t in s.themes]
+    assert len(majority) == len(set(majority))  # no argument shown twice
