@@ -18,8 +18,13 @@ layout knows how big each label is before it places anything:
 4. a line that would pass under a topic it does not join is bent (the least bent arc
    that clears every other disc), so it never seems to end there;
 5. the groups are packed side by side (largest first, the lowest free spot on a
-   skyline), trying several widths and keeping the densest near-landscape result, and
-   the figure is sized to the drawing, title above, legend below.
+   skyline), and the figure is sized to the drawing, title above, legend below.  Of the
+   packing widths, the unlinked-topics block's column counts, the largest group's best
+   table shapes (maps of up to 80 topics) and the title's places (centred or at an edge,
+   lowered into the drawing's empty top band), the arrangement whose figure has the
+   most 32-px squares with ink wins (estimated from the boxes; maps of up to 20 topics
+   draw the 3 best estimates and count the pixels); a linked group with its packing rows
+   to itself is widened sideways to the packing's width.
 
 Status is shown by colour and by a glyph in the disc: none for open, a padlock for
 locked, a bar (as on a no-entry sign) for closed, so it reads without colour vision.
