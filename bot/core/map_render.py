@@ -18,8 +18,13 @@ layout knows how big each label is before it places anything:
 4. a line that would pass under a topic it does not join is bent (the least bent arc
    that clears every other disc), so it never seems to end there;
 5. the groups are packed side by side (largest first, the lowest free spot on a
-   skyline), trying several widths and keeping the densest near-landscape result, and
-   the figure is sized to the drawing, title above, legend below.
+   skyline), and the figure is sized to the drawing, title above, legend below.  Of the
+   packing widths, the unlinked-topics block's column counts, the largest group's best
+   table shapes (maps of up to 80 topics) and the title's places (centred or at an edge,
+   lowered into the drawing's empty top band), the arrangement whose figure has the
+   most 32-px squares with ink wins (estimated from the boxes; maps of up to 20 topics
+   draw the 3 best estimates and count the pixels); a linked group with its packing rows
+   to itself is widened sideways to the packing's width.
 
 Status is shown by colour and by a glyph in the disc: none for open, a padlock for
 locked, a bar (as on a no-entry sign) for closed, so it reads without colour vision.
@@ -73,6 +78,11 @@ KK_MAX = 25  # larger groups get a spring layout (fast), smaller ones Kamada-Kaw
 SHAPE = 0.5  # cost of a table shape unlike the layout's (log of the aspect ratios)
 MOVED = 1.5  # cost of moving nodes from their layout places (in cells), against the shape
 SLACK = 0.5  # cost of an empty table cell, against the table's shape
+RMIN, RMAX = 8.0, 22.0  # disc radii (points) of maps of up to 20 topics
+TITLE_CLEAR = 12.0  # points between the title's ends and ink beside it
+SHAPES_TRIED = 4  # table shapes tried for the largest group of a small map
+RENDER_TRIED_NODES, RENDERS_TRIED = 20, 3  # maps this small draw the 3 best estimates
+MAX_TRIED_NODES = 80  # maps this small try several arrangements and keep the fullest
 SPREAD = 0.9  # nearest-neighbour distance, in typical node boxes, before overlap removal
 
 
@@ -216,12 +226,13 @@ def _separate(centres: np.ndarray, half: np.ndarray, iterations: int = 400) -> b
     return False
 
 
-def _grid(xy: np.ndarray, half: np.ndarray, weight: np.ndarray) -> np.ndarray:
+def _grid(xy: np.ndarray, half: np.ndarray, weight: np.ndarray, rank: int = 0) -> np.ndarray | None:
     """Box centres on a table: each node takes the free cell nearest its place in the
     layout (an optimal assignment), each column as wide as its widest box, each row as
     tall as its tallest.  Of the table shapes near the layout's own aspect, the one whose
     assignment moves the nodes least wins; ``weight`` (1 + degree) makes moving a hub
-    cost more, so a star's hub keeps the middle."""
+    cost more, so a star's hub keeps the middle.  ``rank``: the table shape that many
+    places down that order instead (None when there is none)."""
     from scipy.optimize import linear_sum_assignment
 
     n = len(xy)
@@ -230,7 +241,7 @@ def _grid(xy: np.ndarray, half: np.ndarray, weight: np.ndarray) -> np.ndarray:
     unit[:, 1] = 1 - unit[:, 1]  # row 0 at the top
     bw, bh = float(np.mean(2 * half[:, 0])), float(np.mean(2 * half[:, 1]))
     want = min(max(span[0] / span[1], 0.8), 2.0)  # neither a long strip nor a tower
-    best = None
+    tried = []
     for cols in range(1, n + 1):
         rows = -(-n // cols)
         if cols * rows - n >= max(cols, rows):
@@ -245,10 +256,14 @@ def _grid(xy: np.ndarray, half: np.ndarray, weight: np.ndarray) -> np.ndarray:
         nodes, cells = linear_sum_assignment(cost)
         moved = math.sqrt(float(cost[nodes, cells].sum() / weight.sum()) * n)
         score = SHAPE * shape + SLACK * (cols * rows - n) / n + MOVED * moved
-        if best is None or score < best[0]:
-            best = (score, nodes, cx[cells], cy[cells], cols, rows)
-    if best is None:  # no shape near the layout's: one row
+        tried.append((score, cols, nodes, cx[cells], cy[cells], rows))
+    tried.sort(key=lambda t: (t[0], t[1]))
+    if rank and rank >= len(tried):
+        return None
+    if not tried:  # no shape near the layout's: one row
         return np.c_[np.cumsum(2 * half[:, 0]) - half[:, 0], np.zeros(n)]
+    best = tried[rank]
+    best = (best[0], best[2], best[3], best[4], best[1], best[5])
     _, nodes, ccol, crow, cols, rows = best
     col_of, row_of = np.empty(n, int), np.empty(n, int)
     col_of[nodes], row_of[nodes] = ccol, crow
@@ -355,9 +370,11 @@ def _box_hits_disc(b, p, r: float, pad: float = GAP) -> bool:
 
 
 def _place_group(nodes: list, xy: np.ndarray, radius: np.ndarray, wh: np.ndarray,
-                 edges: list[tuple[int, int]], table: bool = True) -> tuple[np.ndarray, list]:
+                 edges: list[tuple[int, int]], table: bool = True,
+                 rank: int = 0) -> tuple[np.ndarray, list] | None:
     """Positions (points) and one label spot per node for one connected group; ``table``:
-    set groups of 4+ on a table (else keep the layout's own shape)."""
+    set groups of 4+ on a table (else keep the layout's own shape); ``rank``: the table
+    shape that many places down the preference order (None when there is none)."""
     n = len(nodes)
     xy = _flatten(xy)
     if n > 1:
@@ -378,7 +395,11 @@ def _place_group(nodes: list, xy: np.ndarray, radius: np.ndarray, wh: np.ndarray
     centres = xy + shift
     deg = np.bincount(np.array(edges, dtype=int).ravel(), minlength=n) if edges else np.zeros(n)
     if table and n >= 4:
-        centres = _grid(centres, half, 1.0 + deg)
+        centres = _grid(centres, half, 1.0 + deg, rank)
+        if centres is None:
+            return None
+    elif rank:
+        return None
     for _ in range(8):
         if _separate(centres, half):
             break
@@ -412,10 +433,12 @@ def _place_group(nodes: list, xy: np.ndarray, radius: np.ndarray, wh: np.ndarray
     return xy, spots
 
 
-def _list_block(laid: list) -> list:
+def _list_block(laid: list, cols: int | None = None) -> list:
     """The topics linked to nothing, as one block of list entries in aligned columns,
     as wide as the widest group of linked topics (or near the target aspect when there
-    is none), instead of loose pieces for the packing to scatter."""
+    is none), instead of loose pieces for the packing to scatter.  ``cols``: that many
+    columns instead (a candidate arrangement); when the block is narrower than the
+    widest group, its columns are spread out to the group's width."""
     lone = [g for g in laid if len(g[0]) == 1]
     if len(lone) < 2:
         return laid
@@ -423,10 +446,10 @@ def _list_block(laid: list) -> list:
     sizes = [(b[2] - b[0] + GROUP_MARGIN, b[3] - b[1] + GROUP_MARGIN) for *_, b in lone]
     widest = max((b[2] - b[0] for *_, b in rest), default=0.0)
     best = None
-    for cols in range(1, len(lone) + 1):
-        colw = [max(w for w, _ in sizes[c::cols]) for c in range(cols)]
-        rows = -(-len(lone) // cols)
-        rowh = [max(h for _, h in sizes[r * cols:(r + 1) * cols]) for r in range(rows)]
+    for ncols in [cols] if cols else range(1, len(lone) + 1):
+        colw = [max(w for w, _ in sizes[c::ncols]) for c in range(ncols)]
+        rows = -(-len(lone) // ncols)
+        rowh = [max(h for _, h in sizes[r * ncols:(r + 1) * ncols]) for r in range(rows)]
         width, height = sum(colw), sum(rowh)
         if widest:
             if width > widest + GROUP_MARGIN and best is not None:
@@ -435,8 +458,11 @@ def _list_block(laid: list) -> list:
         else:
             score = -abs(math.log(width / height / TARGET_ASPECT))
         if best is None or score > best[0]:
-            best = (score, cols, colw, rowh)
+            best = (score, ncols, colw, rowh)
     _, cols, colw, rowh = best
+    spare = widest - (sum(colw) - GROUP_MARGIN)
+    if cols > 1 and 0 < spare < 0.5 * widest:  # spread the columns to the groups' width
+        colw = [w + spare / (cols - 1) for w in colw[:-1]] + colw[-1:]
     order, xys, spots = [], [], []
     for k, (o, xy, sp, (x0, _y0, _x1, y1)) in enumerate(lone):
         c, r = k % cols, k // cols
@@ -482,13 +508,19 @@ def _skyline_pack(sizes: list[tuple[float, float]], width: float) -> tuple[list,
 
 def _pack(boxes: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """Offsets for the groups' boxes: the densest packing near the target aspect."""
+    return _pack_options(boxes)[0]
+
+
+def _pack_options(boxes: list[tuple[float, float]]) -> list[list[tuple[float, float]]]:
+    """Offsets for the groups' boxes, one list per packing width tried: the densest
+    packing near the target aspect first, then the others (distinct ones only)."""
     if len(boxes) == 1:
-        return [(0.0, 0.0)]
+        return [[(0.0, 0.0)]]
     sizes = [(w + GROUP_MARGIN, h + GROUP_MARGIN) for w, h in boxes]
     area = sum(w * h for w, h in sizes)
     lo = max(w for w, _ in sizes)
     hi = max(lo, sum(w for w, _ in sizes))
-    best = None
+    scored = []
     for width in np.unique(np.r_[np.linspace(lo, hi, 24), math.sqrt(area * TARGET_ASPECT)]):
         if width < lo:
             continue
@@ -496,9 +528,277 @@ def _pack(boxes: list[tuple[float, float]]) -> list[tuple[float, float]]:
         fill = area / (uw * uh)
         aspect = uw / uh
         score = fill - 0.35 * abs(math.log(aspect / TARGET_ASPECT))
-        if best is None or score > best[0]:
-            best = (score, offs)
-    return best[1]
+        if all(o != offs for _, o in scored):
+            scored.append((score, offs))
+    scored.sort(key=lambda so: -so[0])
+    return [o for _, o in scored]
+
+
+def _placed(laid: list, offsets: list) -> tuple[dict, dict]:
+    """node -> centre, and node -> (label spot, label box's lower-left corner), for the
+    groups moved to their packing offsets."""
+    pos, spot_of = {}, {}
+    for (order, xy, spots, (x0, _y0, _x1, y1)), (ox, oy) in zip(laid, offsets, strict=True):
+        shift = np.array([ox - x0, -oy - y1])  # packing grows downwards
+        for i, v in enumerate(order):
+            pos[v] = xy[i] + shift
+            spot, box = spots[i]
+            spot_of[v] = (spot, (box[0] + shift[0], box[1] + shift[1]))
+    return pos, spot_of
+
+
+def _stretched(laid: list, offsets: list, linked: set, most: float = 1.6) -> list:
+    """Groups of linked topics that have their rows of the packing to themselves,
+    widened (their discs moved apart sideways, labels with their discs, at most
+    ``most`` times) to the packing's width, so no empty band is left beside them.
+    Only horizontal gaps grow, so no label comes nearer another disc or label."""
+    spans = [(ox, oy, b[2] - b[0], b[3] - b[1]) for (*_, b), (ox, oy) in zip(laid, offsets,
+                                                                              strict=True)]
+    total = max(ox + w for ox, _, w, _ in spans)
+    out = []
+    for k, ((order, xy, spots, (x0, y0, x1, y1)), (ox, oy, w, h)) in enumerate(
+            zip(laid, spans, strict=True)):
+        alone = not any(j != k and oy2 < oy + h - 1e-6 and oy < oy2 + h2 - 1e-6
+                        for j, (_, oy2, _, h2) in enumerate(spans))
+        room = total - ox - GROUP_MARGIN
+        if not alone or len(order) < 2 or not linked.intersection(order) or room <= w + 1:
+            out.append((order, xy, spots, (x0, y0, x1, y1)))
+            continue
+        f = min(most, 1.0 + (room - w) / max(1.0, float(np.ptp(xy[:, 0]))))
+        new = xy.copy()
+        new[:, 0] = xy[:, 0].min() + (xy[:, 0] - xy[:, 0].min()) * f
+        dx = new[:, 0] - xy[:, 0]
+        spots = [(spot, (box[0] + d, box[1], box[2] + d, box[3]))
+                 for (spot, box), d in zip(spots, dx, strict=True)]
+        bx0 = min(x0, min(b[0] for _, b in spots))
+        bx1 = max(x1 + float(dx.max()), max(b[2] for _, b in spots))
+        if bx1 - bx0 > room + 1e-6:  # labels at the edge stick out: keep the group as it was
+            out.append((order, xy, [(sp, (b[0] - d, b[1], b[2] - d, b[3]))
+                                    for (sp, b), d in zip(spots, dx, strict=True)],
+                        (x0, y0, x1, y1)))
+            continue
+        out.append((order, new, spots, (bx0, y0, bx1, y1)))
+    return out
+
+
+def _arrange(variants: list, nodes: dict, radius: dict, wh: dict, edge_styles: list,
+             frame: _Frame, pick: int = 0) -> tuple[dict, dict, tuple] | None:
+    """Pack the groups (and the block of unlinked topics) so the picture fills its
+    canvas: of the groups' ``variants`` (each a list of laid-out groups; the first is
+    the preferred one), the block's column counts and the packing widths, the arrangement whose
+    whole figure (title and legend included) has the largest share of 32-px squares
+    with ink, as a reader sees empty space; the figure stays landscape-ish.  ``pick``:
+    the arrangement that many places down that order (None when there is none)."""
+    lone = sum(1 for g in variants[0] if len(g[0]) == 1)
+    linked = {v for a, b, *_ in edge_styles for v in (a, b)}
+    blocks = [_list_block(laid) for laid in variants]
+    if lone >= 2 and len(nodes) <= MAX_TRIED_NODES:
+        blocks += [_list_block(laid, cols) for laid in variants
+                   for cols in range(1, min(lone, 8) + 1)]
+    cands = []
+    for block in blocks:
+        options = _pack_options([(b[2] - b[0], b[3] - b[1]) for *_, b in block])
+        if len(nodes) > MAX_TRIED_NODES:
+            options = options[:1]
+        for offsets in options:
+            pos, spot_of = _placed(_stretched(block, offsets, linked), offsets)
+            for fill, aspect, title in _ink_share(pos, spot_of, nodes, radius, wh,
+                                                  edge_styles, frame):
+                # the packing's own first choice wins ties; a tall or very long figure
+                # shows small in Discord's preview
+                score = fill - (0.0 if 0.9 <= aspect <= 2.3 else 1.0)
+                cands.append((score, len(cands), pos, spot_of, title))
+    # the packing's own first choice wins ties
+    cands.sort(key=lambda c: (-round(c[0], 3), c[1]))
+    if pick >= len(cands):
+        return None
+    return cands[pick][2:]
+
+
+def _ink_share(pos: dict, spot_of: dict, nodes: dict, radius: dict, wh: dict,
+               edge_styles: list, frame: _Frame) -> list[tuple[float, float, tuple]]:
+    """Estimated share of the figure's 32-px squares holding ink (discs, label boxes,
+    straight edges, the title's and the legend's boxes), the figure's aspect, and the
+    title's place (how far it sits in the drawing's top band, and where), for each of
+    the title's places (centred above the drawing first)."""
+    xs = [c for v in nodes for c in (pos[v][0] - radius[v], pos[v][0] + radius[v])]
+    ys = [c for v in nodes for c in (pos[v][1] - radius[v], pos[v][1] + radius[v])]
+    for v, (_spot, (bx, by)) in spot_of.items():
+        xs += [bx, bx + wh[v][0]]
+        ys += [by, by + wh[v][1]]
+    X0, X1, Y0, Y1 = min(xs) - 4.0, max(xs) + 4.0, min(ys) - 4.0, max(ys) + 4.0
+    lines = [np.array([pos[a], pos[b]]) for a, b, *_ in edge_styles]
+    titles = [(0.0, "center"), *_free_above(_ink_rects(pos, spot_of, nodes, radius, wh), lines,
+                                            (X0, X1, Y1), frame.tw)]
+    return [(*_ink_share_for(pos, spot_of, nodes, radius, wh, edge_styles, frame,
+                             (X0, X1, Y0, Y1), title), title) for title in titles]
+
+
+def _ink_share_for(pos: dict, spot_of: dict, nodes: dict, radius: dict, wh: dict,
+                   edge_styles: list, frame: _Frame, extent: tuple,
+                   title: tuple) -> tuple[float, float]:
+    X0, X1, Y0, Y1 = extent
+    free, where = title
+    fw, fh, ax0, ay0, (lw, lh), (tw, th) = frame.size(X1 - X0, Y1 - Y0, free)
+    tx = (fw - tw) / 2 if where == "center" else ax0 if where == "left" else ax0 + X1 - X0 - tw
+    k = DPI / 72 / 32  # points -> squares
+    cols, rows = math.ceil(fw * k), math.ceil(fh * k)
+    ink = np.zeros((rows, cols), dtype=bool)
+
+    def mark(x0, y0, x1, y1):  # figure points, y down from the top
+        ink[max(0, int(y0 * k)):max(0, math.ceil(y1 * k)),
+            max(0, int(x0 * k)):max(0, math.ceil(x1 * k))] = True
+
+    def to_fig(x, y):
+        return ax0 + x - X0, ay0 + Y1 - y
+
+    inset = 4.4  # the legend's border padding (0.4 of its font size), and about the
+    #             title's: blank inside their boxes
+    mark(tx + 2, frame.pad + 2, tx + tw - 2, frame.pad + th - 2)
+    mark((fw - lw) / 2 + inset, fh - frame.pad - lh + inset, (fw + lw) / 2 - inset,
+         fh - frame.pad - inset)
+    for v in nodes:
+        (x, y), r = to_fig(*pos[v]), radius[v]
+        mark(x - r, y - r, x + r, y + r)
+        (_, ha, _, _), corner = spot_of[v]
+        bx, by = to_fig(*corner)
+        w, h = wh[v]
+        lines = nodes[v].label.split("\n")
+        longest = max(len(line) for line in lines) or 1
+        for j, line in enumerate(lines):  # each line as wide as its share of letters
+            lw_ = w * len(line) / longest
+            lx = bx if ha == "left" else bx + w - lw_ if ha == "right" else bx + (w - lw_) / 2
+            mark(lx, by - h + h * j / len(lines), lx + lw_, by - h + h * (j + 1) / len(lines))
+    for a, b, *_ in edge_styles:
+        (xa, ya), (xb, yb) = to_fig(*pos[a]), to_fig(*pos[b])
+        steps = max(2, int(math.hypot(xb - xa, yb - ya) * k * 3))
+        t = np.linspace(0.0, 1.0, steps)
+        r_ = np.clip(((ya + (yb - ya) * t) * k).astype(int), 0, rows - 1)
+        c_ = np.clip(((xa + (xb - xa) * t) * k).astype(int), 0, cols - 1)
+        ink[r_, c_] = True
+    return float(ink.mean()), fw / fh
+
+
+def _squares_share(fig) -> float:
+    """Share of the drawn figure's 32 x 32 px squares holding a pixel that is not white
+    (a small tolerance for anti-aliasing), as ``bench/map.py`` measures the PNG."""
+    fig.canvas.draw()
+    img = np.asarray(fig.canvas.buffer_rgba())[..., :3].astype(np.int16)
+    ink = (np.abs(img - 255) > 12).any(axis=2)
+    h, w = ink.shape
+    rows, cols = -(-h // 32), -(-w // 32)
+    padded = np.zeros((rows * 32, cols * 32), dtype=bool)
+    padded[:h, :w] = ink
+    return float(padded.reshape(rows, 32, cols, 32).any(axis=(1, 3)).mean())
+
+
+def _ink_rects(pos: dict, spot_of: dict, nodes: dict, radius: dict, wh: dict) -> list:
+    """(x0, y0, x1, y1) in points of every disc and label."""
+    out = [(pos[v][0] - radius[v], pos[v][1] - radius[v], pos[v][0] + radius[v],
+            pos[v][1] + radius[v]) for v in nodes]
+    out += [(bx, by, bx + wh[v][0], by + wh[v][1]) for v, (_, (bx, by)) in spot_of.items()]
+    return out
+
+
+def _free_above(rects: list, lines: list, extent: tuple, tw: float) -> list[tuple[float, str]]:
+    """For the title centred over the drawing, or at its left or right edge: how far
+    (points) the drawing's top edge is above any ink under it (plus a margin each side),
+    and where.  The title may sit that much lower, in the drawing's empty top band, and
+    the figure be that much shorter."""
+    X0, X1, Y1 = extent
+    mid = (X0 + X1) / 2
+    out = []
+    for where, (xa, xb) in (("center", (mid - tw / 2, mid + tw / 2)), ("left", (X0, X0 + tw)),
+                            ("right", (X1 - tw, X1))):
+        xa, xb = xa - TITLE_CLEAR, xb + TITLE_CLEAR
+        top = max((r[3] for r in rects if r[0] < xb and r[2] > xa), default=-math.inf)
+        for path in lines:  # sample each polyline finely
+            t = np.linspace(0.0, 1.0, 8)[:, None]
+            pts = np.vstack([(1 - t) * a + t * b for a, b in zip(path[:-1], path[1:],
+                                                                  strict=True)])
+            inside = (pts[:, 0] > xa) & (pts[:, 0] < xb)
+            if inside.any():
+                top = max(top, float(pts[inside, 1].max()) + 3.0)  # line half-width
+        free = max(0.0, Y1 - top - GAP) if top > -math.inf else math.inf
+        out.append((free, where))
+    return out
+
+
+#: (legend names, columns) -> (columns, width, height) in points: legends measured once
+_LEGEND_SIZES: dict[tuple, tuple[int, float, float]] = {}
+
+
+class _Frame:
+    """The figure around the drawing: title above, legend below in as few rows as fit
+    the drawing's width; measured once, so arrangements can be compared cheaply."""
+
+    pad, gap = 6.0, 10.0
+
+    def __init__(self, fig, renderer, title: str, legend: tuple[list, list]) -> None:
+        from matplotlib.legend_handler import HandlerTuple
+
+        self.fig, self.handles, self.names = fig, *legend
+        self.kw = {"fontsize": 11, "frameon": False, "columnspacing": 1.6, "borderaxespad": 0,
+                   "handler_map": {tuple: HandlerTuple(ndivide=1)}}
+        pt = 72 / DPI
+        self.renderer = renderer
+        self.title = fig.text(0.5, 1.0, textwrap.shorten(title, 90), ha="center", va="top",
+                              fontsize=16)
+        tb = self.title.get_window_extent(renderer)
+        self.tw, self.th = tb.width * pt, tb.height * pt
+
+    def measure(self, ncol: int) -> tuple[int, float, float]:
+        """The legend's size in ``ncol`` columns (measured once)."""
+        key = (tuple(self.names), ncol)  # the names say which handles they go with
+        size = _LEGEND_SIZES.get(key)  # renders run in worker threads: no check-then-read
+        if size is None:
+            leg = self.fig.legend(self.handles, self.names, loc="upper center", ncol=ncol,
+                                  **self.kw)
+            bb = leg.get_window_extent(self.renderer)
+            leg.remove()
+            size = (ncol, bb.width * 72 / DPI, bb.height * 72 / DPI)
+            if len(_LEGEND_SIZES) > 512:
+                _LEGEND_SIZES.clear()
+            _LEGEND_SIZES[key] = size
+        return size
+
+    def legend_for(self, W: float) -> tuple[int, float, float]:
+        best = None
+        for ncol in range(len(self.handles), 0, -1):
+            _, lw, lh = self.measure(ncol)
+            if best is None or lw <= max(W * 1.1, 420.0) or lw < best[1]:
+                best = (ncol, lw, lh)
+            if lw <= max(W * 1.1, 420.0):
+                break
+        return best
+
+    def size(self, W: float, H: float, free: float = 0.0) -> tuple:
+        """Figure width and height, the drawing's top-left corner (points, y down), the
+        legend's and the title's sizes, for a drawing W x H points whose top ``free``
+        points are empty under the title (the title then sits in them)."""
+        _, lw, lh = self.legend_for(W)
+        pad, gap = self.pad, self.gap
+        up = min(free, self.th + gap)
+        fw = max(W + 2 * pad, lw + 2 * pad, self.tw + 2 * pad, MIN_WIDTH_PX * 72 / DPI)
+        fh = pad + self.th + gap - up + H + gap + lh + pad
+        return fw, fh, (fw - W) / 2, pad + self.th + gap - up, (lw, lh), (self.tw, self.th)
+
+    def apply(self, ax, extent: tuple, free: float = 0.0, where: str = "center") -> None:
+        """Size the figure to the drawing (one data unit = one point), the title centred
+        or at the drawing's ``where`` edge."""
+        X0, X1, Y0, Y1 = extent
+        W, H = X1 - X0, Y1 - Y0
+        ncol, _, lh = self.legend_for(W)
+        fw, fh, *_ = self.size(W, H, free)
+        pad, gap = self.pad, self.gap
+        self.fig.set_size_inches(fw / 72, fh / 72)
+        ax.set_position(((fw - W) / 2 / fw, (pad + lh + gap) / fh, W / fw, H / fh))
+        x0 = (fw - W) / 2
+        self.title.set_ha(where)
+        self.title.set_position(({"center": 0.5, "left": x0 / fw, "right": (x0 + W) / fw}[where],
+                                 1 - pad / fh))
+        self.fig.legend(self.handles, self.names, loc="upper center",
+                        bbox_to_anchor=(0.5, (pad + lh) / fh), ncol=ncol, **self.kw)
 
 
 # --------------------------------------------------------------------------- drawing
@@ -514,10 +814,25 @@ def compose(
     size_unit: str = "comments",
     fontsize: float | None = None,
     table: bool = True,
-) -> MapFigure:
+    pick: int | None = None,
+) -> MapFigure | None:
     """Lay out and draw the map.  ``groups``: abstract positions per connected group;
     ``nodes``: node -> MapNode; ``edge_styles``: (a, b, kind, weight); ``table``: set the
-    groups on tables (the focus map keeps its focus in the middle instead)."""
+    groups on tables (the focus map keeps its focus in the middle instead).  Maps of up
+    to RENDER_TRIED_NODES topics draw the arrangements the estimate ranks best and keep
+    the one whose picture has the most 32-px squares with ink; ``pick``: draw only the
+    arrangement that many places down the estimate's order (None when there is none)."""
+    if pick is None and table and 0 < len(nodes) <= RENDER_TRIED_NODES:
+        best = None
+        for k in range(RENDERS_TRIED):
+            mf = compose(G, groups, nodes, edge_styles, title, size_unit=size_unit,
+                         fontsize=fontsize, table=table, pick=k)
+            if mf is None:
+                break
+            share = _squares_share(mf.figure)
+            if best is None or share > best[0] + 1e-9:
+                best = (share, mf)
+        return best[1]
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.collections import LineCollection
     from matplotlib.figure import Figure
@@ -526,7 +841,7 @@ def compose(
 
     n = len(nodes)
     fs = fontsize or (12.0 if n <= 20 else 10.0)
-    rmin, rmax = (8.0, 22.0) if n <= 20 else (6.5, 16.0)
+    rmin, rmax = (RMIN, RMAX) if n <= 20 else (6.5, 16.0)
     fig = Figure(figsize=(8, 6), dpi=DPI)
     FigureCanvasAgg(fig)
     renderer = fig.canvas.get_renderer()
@@ -551,29 +866,39 @@ def compose(
     radius = {v: rmin + (rmax - rmin) * math.sqrt(max(nd.size, 0) / smax) for v, nd in nodes.items()}
 
     # lay out each group, then pack the groups
-    laid = []
-    for g in groups:
+    def lay(g: dict, rank: int = 0):
         order = sorted(g)
         idx = {v: i for i, v in enumerate(order)}
         gedges = [(idx[a], idx[b]) for a, b, *_ in edge_styles if a in idx and b in idx]
-        xy, spots = _place_group(order, np.array([g[v] for v in order], dtype=float),
-                                 np.array([radius[v] for v in order]),
-                                 np.array([wh[v] for v in order]), gedges, table)
+        placed = _place_group(order, np.array([g[v] for v in order], dtype=float),
+                              np.array([radius[v] for v in order]),
+                              np.array([wh[v] for v in order]), gedges, table, rank)
+        if placed is None:
+            return None
+        xy, spots = placed
         boxes = [s[1] for s in spots]
         x0 = min(min(b[0] for b in boxes), float(np.min(xy[:, 0] - [radius[v] for v in order])))
         x1 = max(max(b[2] for b in boxes), float(np.max(xy[:, 0] + [radius[v] for v in order])))
         y0 = min(min(b[1] for b in boxes), float(np.min(xy[:, 1] - [radius[v] for v in order])))
         y1 = max(max(b[3] for b in boxes), float(np.max(xy[:, 1] + [radius[v] for v in order])))
-        laid.append((order, xy, spots, (x0, y0, x1, y1)))
-    laid = _list_block(laid)
-    offsets = _pack([(b[2] - b[0], b[3] - b[1]) for *_, b in laid])
-    pos, spot_of = {}, {}
-    for (order, xy, spots, (x0, _y0, _x1, y1)), (ox, oy) in zip(laid, offsets, strict=True):
-        shift = np.array([ox - x0, -oy - y1])  # packing grows downwards
-        for i, v in enumerate(order):
-            pos[v] = xy[i] + shift
-            spot, box = spots[i]
-            spot_of[v] = (spot, (box[0] + shift[0], box[1] + shift[1]))
+        return (order, xy, spots, (x0, y0, x1, y1))
+
+    laid = [lay(g) for g in groups]
+    # small maps also try the largest group's next-best table shapes
+    variants = [laid]
+    if table and n <= MAX_TRIED_NODES and groups and len(groups[0]) >= 4:
+        for rank in range(1, SHAPES_TRIED):
+            other = lay(groups[0], rank)
+            if other is not None:
+                variants.append([other, *laid[1:]])
+    paths = _glyph_paths()
+    legend = _legend_entries(nodes, paths, {k for _, _, k, _ in edge_styles}, bool(edge_styles),
+                             size_unit)
+    frame = _Frame(fig, renderer, title, legend)
+    arranged = _arrange(variants, nodes, radius, wh, edge_styles, frame, pick or 0)
+    if arranged is None:
+        return None
+    pos, spot_of, (free, where) = arranged
     wmax = max([w for *_, w in edge_styles], default=1.0) or 1.0
     by_kind: dict[str, list] = {}
     order = list(nodes)
@@ -604,7 +929,6 @@ def compose(
         ax.add_collection(LineCollection([p for p, _ in lines], colors=colour, linestyles=ls,
                                          linewidths=[lw for _, lw in lines], alpha=0.8,
                                          zorder=1, capstyle="butt"))
-    used_kinds = set(by_kind)
     discs = {}
     for v, nd in nodes.items():
         c = Circle(tuple(pos[v]), radius[v], facecolor=STATUS_COLOURS[nd.status],
@@ -612,7 +936,6 @@ def compose(
                    linewidth=3.5 if nd.focus else 1.5, zorder=2)
         ax.add_patch(c)
         discs[v] = c
-    paths = _glyph_paths()
     glyphs = {}
     for st, path in paths.items():
         vs = [v for v, nd in nodes.items() if nd.status == st]
@@ -626,8 +949,11 @@ def compose(
         texts[v].set_position((x, y))
         texts[v].set_ha(ha)
         texts[v].set_va(va)
-    _frame(fig, ax, renderer, (X0, X1, Y0, Y1), title,
-           _legend_entries(nodes, paths, used_kinds, bool(edge_styles), size_unit))
+    if free:  # bent lines may rise nearer the title than straight ones
+        free = min(free, dict((w, f) for f, w in _free_above(
+            _ink_rects(pos, spot_of, nodes, radius, wh),
+            [p for lines in by_kind.values() for p, _ in lines], (X0, X1, Y1), frame.tw))[where])
+    frame.apply(ax, (X0, X1, Y0, Y1), free, where)
     return MapFigure(figure=fig, ax=ax, labels=texts, discs=discs,
                      edges=[(a, b) for a, b, *_ in edge_styles], glyphs=glyphs)
 
@@ -665,39 +991,3 @@ def _legend_entries(nodes: dict, paths: dict, used_kinds: set, has_edges: bool,
             handles.append(Line2D([], [], color=KIND_STYLES[k][0], ls=KIND_STYLES[k][1], lw=2.5))
             names.append(KIND_LEGEND[k])
     return handles, names
-
-
-def _frame(fig, ax, renderer, extent: tuple, title: str, legend: tuple[list, list]) -> None:
-    """Size the figure to the drawing (one data unit = one point), the title above it and
-    the legend below it in as few rows as fit the drawing's width."""
-    from matplotlib.legend_handler import HandlerTuple
-
-    X0, X1, Y0, Y1 = extent
-    W, H = X1 - X0, Y1 - Y0
-    pt = 72 / DPI
-    handles, names = legend
-    best = None
-    for ncol in range(len(handles), 0, -1):
-        leg = fig.legend(handles, names, loc="upper center", ncol=ncol, fontsize=11,
-                         frameon=False, columnspacing=1.6, borderaxespad=0,
-                         handler_map={tuple: HandlerTuple(ndivide=1)})
-        bb = leg.get_window_extent(renderer)
-        lw, lh = bb.width * pt, bb.height * pt
-        leg.remove()
-        if best is None or lw <= max(W * 1.1, 420.0) or lw < best[1]:
-            best = (ncol, lw, lh)
-        if lw <= max(W * 1.1, 420.0):
-            break
-    ncol, lw, lh = best
-    t = fig.text(0.5, 1.0, textwrap.shorten(title, 90), ha="center", va="top", fontsize=16)
-    tb = t.get_window_extent(renderer)
-    tw, th = tb.width * pt, tb.height * pt
-    pad, gap = 6.0, 10.0
-    fw = max(W + 2 * pad, lw + 2 * pad, tw + 2 * pad, MIN_WIDTH_PX * 72 / DPI)
-    fh = pad + th + gap + H + gap + lh + pad
-    fig.set_size_inches(fw / 72, fh / 72)
-    ax.set_position(((fw - W) / 2 / fw, (pad + lh + gap) / fh, W / fw, H / fh))
-    t.set_position((0.5, 1 - pad / fh))
-    fig.legend(handles, names, loc="upper center", bbox_to_anchor=(0.5, (pad + lh) / fh),
-               ncol=ncol, fontsize=11, frameon=False, columnspacing=1.6, borderaxespad=0,
-               handler_map={tuple: HandlerTuple(ndivide=1)})
