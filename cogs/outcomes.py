@@ -64,12 +64,15 @@ class OutcomesCog(commands.Cog):
         self.bot = bot
         self.publisher = Publisher(bot, bot.repo)
         self._delivering = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def cog_load(self) -> None:
         self.deliver_notices.start()
 
     async def cog_unload(self) -> None:
         self.deliver_notices.cancel()
+        for task in self._tasks:
+            task.cancel()
 
     # --- what an outcome may respond to ----------------------------------------------------
 
@@ -142,7 +145,9 @@ class OutcomesCog(commands.Cog):
             f"Recorded the outcome of “{truncate(item.title, 100)}” ({outcome.status_label}, "
             f"revision {outcome.revision}){where}.{told}", ephemeral=True)
         if queued:
-            asyncio.get_running_loop().create_task(self._deliver_now())
+            task = asyncio.get_running_loop().create_task(self._deliver_now())
+            self._tasks.add(task)  # keep a reference until it is done (asyncio holds weak ones)
+            task.add_done_callback(self._tasks.discard)
 
     async def _post(self, item: Item, outcome: Outcome) -> discord.Message | None:
         """Post the outcome in the item's place and pin it (unpinning the revision it replaces)."""
