@@ -191,18 +191,23 @@ MAX_APPLIED_TAGS = 5      # applied_tags of one post; else 400 50035 BASE_TYPE_M
 MAX_TAG_NAME = 20         # a tag's name: 1..20 characters
 
 
+def _bounded_list(value: Any, field: str, maximum: int) -> list[Any]:
+    """A list field (missing: empty) of at most ``maximum`` entries, as Discord checks it."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ApiError.form(field, "BASE_TYPE_LIST", "Must be a list.")
+    if len(value) > maximum:
+        raise ApiError.form(field, "BASE_TYPE_MAX_LENGTH", f"Must be {maximum} or fewer in length.")
+    return value
+
+
 def validate_available_tags(tags: Any, existing: list[dict[str, Any]],
                             new_id: Any) -> list[dict[str, Any]]:
     """A forum's ``available_tags`` as Discord stores them: each tag keeps its id when it
     names one of the forum's tags and gets a new one otherwise; ``moderated`` defaults to
     false, the emoji to none. Refuses more than 20 tags and names outside 1..20 characters."""
-    if tags is None:
-        tags = []
-    if not isinstance(tags, list):
-        raise ApiError.form("available_tags", "BASE_TYPE_LIST", "Must be a list.")
-    if len(tags) > MAX_FORUM_TAGS:
-        raise ApiError.form("available_tags", "BASE_TYPE_MAX_LENGTH",
-                            f"Must be {MAX_FORUM_TAGS} or fewer in length.")
+    tags = _bounded_list(tags, "available_tags", MAX_FORUM_TAGS)
     known = {str(t["id"]) for t in existing}
     out: list[dict[str, Any]] = []
     for i, tag in enumerate(tags):
@@ -226,13 +231,7 @@ def validate_available_tags(tags: Any, existing: list[dict[str, Any]],
 
 def validate_applied_tags(tags: Any, forum_tags: list[dict[str, Any]]) -> list[int]:
     """A post's ``applied_tags``: at most 5, each the id of one of its forum's tags."""
-    if tags is None:
-        return []
-    if not isinstance(tags, list):
-        raise ApiError.form("applied_tags", "BASE_TYPE_LIST", "Must be a list.")
-    if len(tags) > MAX_APPLIED_TAGS:
-        raise ApiError.form("applied_tags", "BASE_TYPE_MAX_LENGTH",
-                            f"Must be {MAX_APPLIED_TAGS} or fewer in length.")
+    tags = _bounded_list(tags, "applied_tags", MAX_APPLIED_TAGS)
     known = {str(t["id"]) for t in forum_tags}
     out: list[int] = []
     for i, tag_id in enumerate(tags):
