@@ -5,18 +5,15 @@ the dates change, cancelled when the agenda no longer gives them."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 import discord
 from discord.ext import commands
 
-from bot.core.text import truncate
+from bot.core.schedule import event_text, moved_start, start_of_new_event
 from bot.runtime.client import ConsultationBot
 
 log = logging.getLogger(__name__)
 
-#: Discord refuses an event that starts in the past: one that is already open starts just now.
-START_MARGIN = timedelta(minutes=2)
 
 
 class ScheduleCog(commands.Cog):
@@ -47,26 +44,19 @@ class ScheduleCog(commands.Cog):
                 await self._cancel(event)
                 await repo.schedule.set_event(consultation_id, None)
             return None
-        fields = dict(
-            name=truncate(consultation.title, 100),
-            description=truncate(consultation.description or
-                                 f"Public consultation: have your say in the channels of "
-                                 f"“{consultation.title}”.", 1000),
-            location=truncate(f"This server: the “{consultation.title}” channels", 100),
-            end_time=closes_at,
-        )
-        start = max(opens_at or now, now + START_MARGIN)
+        fields: dict = {**event_text(consultation.title, consultation.description),
+                        "end_time": closes_at}
         if event is not None and event.status in (discord.EventStatus.scheduled,
                                                   discord.EventStatus.active):
-            # a start moves only to a new future opening date (a started event keeps its start)
-            if (event.status is discord.EventStatus.scheduled and opens_at is not None
-                    and opens_at > now + START_MARGIN and event.start_time != opens_at):
-                fields["start_time"] = opens_at
+            start = moved_start(opens_at, now, event.start_time,
+                                started=event.status is discord.EventStatus.active)
+            if start is not None:
+                fields["start_time"] = start
             if self._differs(event, fields):
                 event = await event.edit(**fields)
             return event
         event = await guild.create_scheduled_event(
-            start_time=start, entity_type=discord.EntityType.external,
+            start_time=start_of_new_event(opens_at, now), entity_type=discord.EntityType.external,
             privacy_level=discord.PrivacyLevel.guild_only, **fields)
         await repo.schedule.set_event(consultation_id, event.id)
         return event
