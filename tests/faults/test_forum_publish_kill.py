@@ -8,16 +8,12 @@ import random
 
 import pytest
 
-from bot.emulator import Emulator
-from bot.emulator.harness import ClientRunner
-from bot.emulator.seed import seed_consultation
 from bot.runtime.client import ConsultationBot
 
 from .conftest import eventually, make_settings
 from .test_publish_kill import ITEMS
 from .test_publish_kill import agenda as channel_agenda
-
-_reference: dict[str, int] = {}
+from .test_publish_kill import bot_calls_of_a_clean_publish as calls_of_a_clean_publish
 
 
 def agenda() -> str:
@@ -33,27 +29,7 @@ async def publish(emu, user_id, channel_id):
 
 
 async def bot_calls_of_a_clean_publish(tmp_path) -> int:
-    if "calls" in _reference:
-        return _reference["calls"]
-    emu = Emulator()
-    world = seed_consultation(emu)
-    await emu.start()
-    (tmp_path / "ref").mkdir()
-    runner = ClientRunner(ConsultationBot(make_settings(tmp_path / "ref", world),
-                                          guild_ready_timeout=0.05), emu)
-    try:
-        await runner.start()
-        general = emu.create_text_channel(world.guild.id, "general")
-        before = len(emu.requests)
-        result = await publish(emu, world.alice.id, general.id)
-        await emu.wait_for(lambda: "Published" in (result.message.content if result.message else ""),
-                           timeout=60)
-        _reference["calls"] = sum(1 for r in emu.requests[before:]
-                                  if not r.path.startswith(("/interactions/", "/webhooks/")))
-    finally:
-        await runner.close()
-        await emu.stop()
-    return _reference["calls"]
+    return await calls_of_a_clean_publish(tmp_path, agenda())
 
 
 def assert_nothing_twice(emu, guild_id: int, bot_user_id: int, items) -> None:

@@ -37,33 +37,35 @@ def agenda() -> str:
 
 
 ITEMS, TOP_LEVEL = 7, 3
-_reference: dict[str, int] = {}
+_reference: dict[str, int] = {}  # agenda text -> REST calls of a clean publish
 
 
-async def bot_calls_of_a_clean_publish(tmp_path) -> int:
-    """How many REST calls a publish of the agenda makes when nothing goes wrong."""
-    if "calls" in _reference:
-        return _reference["calls"]
+async def bot_calls_of_a_clean_publish(tmp_path, text: str | None = None) -> int:
+    """How many REST calls a publish of the agenda (or ``text``) makes when nothing goes
+    wrong; measured once per agenda text."""
+    text = agenda() if text is None else text
+    if text in _reference:
+        return _reference[text]
     emu = Emulator()
     world = seed_consultation(emu)
     await emu.start()
-    bot = ConsultationBot(make_settings(tmp_path / "ref", world), guild_ready_timeout=0.05)
     (tmp_path / "ref").mkdir()
+    bot = ConsultationBot(make_settings(tmp_path / "ref", world), guild_ready_timeout=0.05)
     runner = ClientRunner(bot, emu)
     try:
         await runner.start()
         general = emu.create_text_channel(world.guild.id, "general")
         before = len(emu.requests)
         result = await emu.slash(world.alice.id, general.id, "agenda publish",
-                                 {"file": emu.upload("kill.toml", agenda().encode())})
+                                 {"file": emu.upload("kill.toml", text.encode())})
         await emu.wait_for(lambda: "Published" in (result.message.content if result.message else ""),
                            timeout=60)
-        _reference["calls"] = sum(1 for r in emu.requests[before:]
+        _reference[text] = sum(1 for r in emu.requests[before:]
                                   if not r.path.startswith(("/interactions/", "/webhooks/")))
     finally:
         await runner.close()
         await emu.stop()
-    return _reference["calls"]
+    return _reference[text]
 
 
 def assert_nothing_twice(emu, guild_id: int, bot_user_id: int, items) -> None:
