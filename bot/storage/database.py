@@ -193,18 +193,35 @@ class Database:
                     f"{current}, this version knows {len(files)}): upgrade the bot, or point "
                     "DATABASE_PATH at another file"
                 )
-            for version, name, sql in files[current:]:
-                log.info("applying migration %s", name)
-                await self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    for statement in _split_sql(sql):
-                        await self._conn.execute(statement)
-                    await self._conn.execute(f"PRAGMA user_version = {int(version)}")
-                    await self._conn.execute("COMMIT")
-                except BaseException:
-                    await self._rollback()
-                    raise
-            return max(current, len(files))
+            if current == len(files):
+                return current
+            # A migration may rebuild a table (SQLite cannot change a column's type in
+            # place): dropping the old table must not cascade to the rows that reference it.
+            # So foreign keys are off while migrating (a no-op inside a transaction, hence
+            # here) and checked before each migration commits instead.
+            await self._conn.execute("PRAGMA foreign_keys = OFF")
+            try:
+                for version, name, sql in files[current:]:
+                    log.info("applying migration %s", name)
+                    await self._conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        for statement in _split_sql(sql):
+                            await self._conn.execute(statement)
+                        async with self._conn.execute("PRAGMA foreign_key_check") as cursor:
+                            broken = await cursor.fetchall()
+                        if broken:
+                            raise DatabaseError(
+                                f"migration {name} would leave {len(broken)} row(s) referring "
+                                f"to rows that do not exist (first: {tuple(broken[0])}); "
+                                "nothing was changed")
+                        await self._conn.execute(f"PRAGMA user_version = {int(version)}")
+                        await self._conn.execute("COMMIT")
+                    except BaseException:
+                        await self._rollback()
+                        raise
+            finally:
+                await self._conn.execute("PRAGMA foreign_keys = ON")
+            return len(files)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from bot.storage.common import Store, parse_ts, ts
+from bot.storage.common import Store, from_micros, micros, parse_ts, ts
 from bot.storage.database import Transaction
 from bot.storage.models import (
     ChannelCursor,
@@ -50,6 +50,10 @@ class RecordOutcome(BaseModel):
     changed: bool
 
 
+# comments.kind, stored as its position here (a message costs no byte for it).
+COMMENT_KINDS = ("message", "quote", "citation")
+
+
 def _comment(row) -> Comment:
     return Comment(
         id=row["id"],
@@ -59,12 +63,12 @@ def _comment(row) -> Comment:
         thread_id=row["thread_id"],
         author_id=row["author_id"],
         reply_to_message_id=row["reply_to_message_id"],
-        kind=row["kind"],
+        kind=COMMENT_KINDS[row["kind"]],
         content=row["content"],
-        created_at=parse_ts(row["created_at"]),
-        edited_at=parse_ts(row["edited_at"]),
-        deleted_at=parse_ts(row["deleted_at"]),
-        erased_at=parse_ts(row["erased_at"]),
+        created_at=from_micros(row["created_at"]),
+        edited_at=from_micros(row["edited_at"]),
+        deleted_at=from_micros(row["deleted_at"]),
+        erased_at=from_micros(row["erased_at"]),
         hidden=bool(row["hidden"]),
         hidden_reason=row["hidden_reason"],
         forwarded=bool(row["forwarded"]),
@@ -88,6 +92,12 @@ FROM quotes q JOIN comments c ON c.id = q.comment_id"""
 _CITATION_SELECT = """SELECT ci.id, ci.item_id, ci.normalized_url, ci.url, ci.title, ci.note,
        ci.comment_id, ci.message_id, c.channel_id, ci.citer_id, ci.created_at
 FROM citations ci LEFT JOIN comments c ON c.id = ci.comment_id"""
+
+# A reaction, recorded after the comment's others: `seq` orders a comment's reactions as they
+# were recorded (a participant's latest reaction is their vote).
+_ADD_REACTION = """INSERT INTO reactions (comment_id, user_id, emoji, seq)
+    SELECT ?, ?, ?, COALESCE(MAX(seq), 0) + 1 FROM reactions WHERE comment_id = ?
+    ON CONFLICT (comment_id, user_id, emoji) DO NOTHING"""
 
 # Comments that count: not deleted, not erased, not hidden.
 VISIBLE = "c.deleted_at IS NULL AND c.erased_at IS NULL AND c.hidden = 0"
@@ -203,8 +213,9 @@ class DiscussionStore(Store):
                          reply_to_message_id, kind, content, created_at, edited_at, forwarded)
                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                     (message.message_id, item_id, message.channel_id, message.thread_id,
-                     message.author_id, message.reply_to_message_id, kind, message.content,
-                     ts(message.created_at), ts(message.edited_at), int(message.forwarded)),
+                     message.author_id, message.reply_to_message_id, COMMENT_KINDS.index(kind),
+                     message.content,
+                     micros(message.created_at), micros(message.edited_at), int(message.forwarded)),
                 )
                 await tx.executemany(
                     "INSERT INTO attachments (comment_id, filename, url, content_type) VALUES (?, ?, ?, ?)",
@@ -218,7 +229,7 @@ class DiscussionStore(Store):
             if row["deleted_at"] or row["erased_at"] or row["content"] == message.content:
                 return RecordOutcome(comment_id=comment_id, created=False, changed=False)
             stored_at = row["edited_at"] or row["created_at"]
-            incoming_at = ts(message.edited_at or message.created_at)
+            incoming_at = micros(message.edited_at or message.created_at)
             if incoming_at < stored_at:
                 # An older version arriving late (events are handled concurrently): keep it
                 # as a revision, never let it overwrite the newer text.
@@ -235,11 +246,11 @@ class DiscussionStore(Store):
             edited_at = message.edited_at or utcnow()
             await tx.execute(
                 "INSERT INTO comment_revisions (comment_id, content, edited_at) VALUES (?, ?, ?)",
-                (comment_id, row["content"], row["edited_at"] or ts(message.created_at)),
+                (comment_id, row["content"], row["edited_at"] or micros(message.created_at)),
             )
             await tx.execute(
                 "UPDATE comments SET content = ?, edited_at = ? WHERE id = ?",
-                (message.content, ts(edited_at), comment_id),
+                (message.content, micros(edited_at), comment_id),
             )
             await self._replace_annotations(tx, comment_id, item_id, message, quotes, citations)
             await self._touch_item(tx, item_id, edited_at, comment_id)
@@ -262,6 +273,7 @@ class DiscussionStore(Store):
         """
         if not batch:
             return 0
+        code = COMMENT_KINDS.index(kind)
         async with self.db.transaction() as tx:
             known = await self._known(tx, [m.message_id for m, _, _ in batch])
             fresh, seen = [], set(known)
@@ -274,7 +286,7 @@ class DiscussionStore(Store):
                      reply_to_message_id, kind, content, created_at, edited_at, forwarded)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 [(m.message_id, item_id, m.channel_id, m.thread_id, m.author_id,
-                  m.reply_to_message_id, kind, m.content, ts(m.created_at), ts(m.edited_at),
+                  m.reply_to_message_id, code, m.content, micros(m.created_at), micros(m.edited_at),
                   int(m.forwarded))
                  for m, _, _ in fresh],
             )
@@ -391,7 +403,7 @@ class DiscussionStore(Store):
                     await tx.execute(
                         "INSERT OR IGNORE INTO deleted_messages (message_id, channel_id, deleted_at) "
                         "VALUES (?, ?, ?)",
-                        (message_id, channel_id, ts(when or utcnow())),
+                        (message_id, channel_id, micros(when or utcnow())),
                     )
                 if row is None or row["deleted_at"] is not None:
                     continue
@@ -399,7 +411,8 @@ class DiscussionStore(Store):
                 await tx.execute("DELETE FROM quotes WHERE comment_id = ?", (row["id"],))
                 await tx.execute("DELETE FROM citations WHERE comment_id = ?", (row["id"],))
                 await tx.execute(
-                    "UPDATE comments SET deleted_at = ? WHERE id = ?", (ts(when or utcnow()), row["id"])
+                    "UPDATE comments SET deleted_at = ? WHERE id = ?",
+                    (micros(when or utcnow()), row["id"]),
                 )
                 await self._touch_item(tx, row["item_id"], None, row["id"])
                 deleted += 1
@@ -503,7 +516,8 @@ class DiscussionStore(Store):
                 (comment_id,),
             )
         return [
-            CommentRevision(comment_id=r[0], content=r[1], edited_at=parse_ts(r[2])) for r in rows
+            CommentRevision(comment_id=r[0], content=r[1], edited_at=from_micros(r[2]))
+            for r in rows
         ]
 
     # --- reactions -------------------------------------------------------------------------
@@ -517,11 +531,7 @@ class DiscussionStore(Store):
             if row is None:
                 return False
             if present:
-                cur = await tx.execute(
-                    "INSERT OR IGNORE INTO reactions (comment_id, user_id, emoji, seq) "
-                    "SELECT ?, ?, ?, discussion_version + 1 FROM items WHERE id = ?",
-                    (row["id"], user_id, emoji, row["item_id"]),
-                )
+                cur = await tx.execute(_ADD_REACTION, (row["id"], user_id, emoji, row["id"]))
             else:
                 cur = await tx.execute(
                     "DELETE FROM reactions WHERE comment_id = ? AND user_id = ? AND emoji = ?",
@@ -572,12 +582,8 @@ class DiscussionStore(Store):
                 "DELETE FROM reactions WHERE comment_id = ? AND user_id = ? AND emoji = ?",
                 [(row["id"], u, e) for u, e in sorted(have - wanted)],
             )
-            version = await tx.fetchone(
-                "SELECT discussion_version + 1 FROM items WHERE id = ?", (row["item_id"],))
             await tx.executemany(
-                "INSERT INTO reactions (comment_id, user_id, emoji, seq) VALUES (?, ?, ?, ?)",
-                [(row["id"], u, e, version[0]) for u, e in sorted(wanted - have)],
-            )
+                _ADD_REACTION, [(row["id"], u, e, row["id"]) for u, e in sorted(wanted - have)])
             await self._touch_item(tx, row["item_id"], None, row["id"])
 
     async def summary_rows(
@@ -588,7 +594,8 @@ class DiscussionStore(Store):
         tuples for summaries of 100k comments, the version they are current at, and the
         per-person votes on them.
 
-        Rows: (comment id, author, text, created_at ISO, channel, message, visible); invisible
+        Rows: (comment id, author, text, created_at in microseconds since the epoch (see
+        `bot.storage.common.from_micros`), channel, message, visible); invisible
         rows are comments deleted, erased or hidden since, for the caller to drop.
         Votes: (comment id, voter, +1 agree / -1 disagree / 0 pass), one per reaction in the
         order the reactions were recorded (so a voter's last one is their latest vote), the
@@ -614,7 +621,7 @@ class DiscussionStore(Store):
                     FROM comments y JOIN reactions x ON x.comment_id = y.id
                     WHERE y.item_id = ? AND y.change_seq > ? AND x.user_id != y.author_id
                       AND x.emoji IN ({marks}) AND {VISIBLE.replace("c.", "y.")}
-                    ORDER BY x.comment_id, x.seq, x.rowid""",  # noqa: S608 - placeholders only
+                    ORDER BY x.comment_id, x.seq""",  # noqa: S608 - placeholders only
                 (*agree, *disagree, item_id, since, *agree, *disagree, *passes),
             )
         return (version[0] if version else 0), [tuple(r) for r in rows], [tuple(v) for v in votes]
@@ -638,7 +645,7 @@ class DiscussionStore(Store):
                            WHEN r.emoji IN ({d_marks}) THEN -1 ELSE 0 END
                     FROM reactions r JOIN comments c ON c.id = r.comment_id
                     WHERE c.item_id = ? AND r.user_id != c.author_id AND r.emoji IN ({marks})
-                    ORDER BY r.comment_id, r.seq, r.rowid""",  # noqa: S608 - placeholders only
+                    ORDER BY r.comment_id, r.seq""",  # noqa: S608 - placeholders only
                 (*agree, *disagree, item_id, *agree, *disagree, *passes),
             )
         latest = {(r[0], r[1]): r[2] for r in rows}
@@ -742,8 +749,8 @@ class DiscussionStore(Store):
                 "SELECT COUNT(DISTINCT normalized_url) FROM citations WHERE item_id = ?", (item_id,)
             )
         return ItemCounts(
-            comments=row[0], participants=row[1], first_activity=parse_ts(row[2]),
-            last_activity=parse_ts(row[3]), quotes=quotes[0], citations=cites[0],
+            comments=row[0], participants=row[1], first_activity=from_micros(row[2]),
+            last_activity=from_micros(row[3]), quotes=quotes[0], citations=cites[0],
         )
 
     async def comment_counts(self, consultation_id: int) -> dict[int, int]:
