@@ -99,6 +99,28 @@ _ADD_REACTION = """INSERT INTO reactions (comment_id, user_id, emoji, seq)
     SELECT ?, ?, ?, COALESCE(MAX(seq), 0) + 1 FROM reactions WHERE comment_id = ?
     ON CONFLICT (comment_id, user_id, emoji) DO NOTHING"""
 
+# A new live message, unless stored already or deleted before it could be stored. It is
+# marked changed at the item's next version; _BUMP_LIVE then moves the version past every
+# comment so marked (the parameters are cast: PostgreSQL types a SELECT list's parameters
+# from the casts, not from the columns they go into).
+_INSERT_LIVE = """INSERT INTO comments (message_id, item_id, channel_id, thread_id, author_id,
+      reply_to_message_id, kind, content, created_at, edited_at, forwarded, change_seq)
+    SELECT CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT),
+      CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS INTEGER), CAST(? AS TEXT),
+      CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS INTEGER), i.discussion_version + 1
+    FROM items i JOIN channel_cursors k ON k.item_id = i.id
+    WHERE i.id = ? AND k.channel_id = ?
+      AND NOT EXISTS (SELECT 1 FROM deleted_messages d WHERE d.message_id = ?)
+    ON CONFLICT (message_id) DO NOTHING"""
+# The comments just stored are the item's only ones at its next version (every other has a
+# change_seq at most the current version): the version grows by their number.
+_BUMP_LIVE = """UPDATE items SET
+      discussion_version = discussion_version + (SELECT COUNT(*) FROM comments c
+        WHERE c.item_id = items.id AND c.change_seq = items.discussion_version + 1),
+      last_activity_at = MAX(COALESCE(last_activity_at, ''), ?)
+    WHERE id = ? AND EXISTS (SELECT 1 FROM comments c
+        WHERE c.item_id = items.id AND c.change_seq = items.discussion_version + 1)"""
+
 # Comments that count: not deleted, not erased, not hidden.
 VISIBLE = "c.deleted_at IS NULL AND c.erased_at IS NULL AND c.hidden = 0"
 
@@ -319,6 +341,40 @@ class DiscussionStore(Store):
                     (item_id, item_id),
                 )
         return added
+
+    async def record_live(
+        self, item_id: int, messages: Sequence[IncomingMessage], *, contiguous: bool = True,
+    ) -> list[int]:
+        """Store new messages of one channel received live that have no quotes, links or
+        files (see `record_new` for those): one transaction in one trip to the database.
+
+        The same guarantees as `record_new`: a message stored already, or deleted before it
+        could be stored, is skipped; the item's discussion version grows by the number
+        stored and their `change_seq` is above the version before; the cursor moves (or
+        the gap's first live id is noted). A message is only stored if its channel is
+        followed for this item (the caller may know the item from an earlier message).
+        Returns, per message, 1 if it was stored, 0 if not."""
+        if not messages:
+            return []
+        steps: list[tuple[str, Sequence]] = [
+            (_INSERT_LIVE, (m.message_id, item_id, m.channel_id, m.thread_id, m.author_id,
+                            m.reply_to_message_id, COMMENT_KINDS.index("message"), m.content,
+                            micros(m.created_at), micros(m.edited_at), int(m.forwarded),
+                            item_id, m.channel_id, m.message_id))
+            for m in messages]
+        last = max(m.edited_at or m.created_at for m in messages)
+        steps.append((_BUMP_LIVE, (ts(last), item_id)))
+        channel_id, newest = messages[0].channel_id, max(m.message_id for m in messages)
+        if contiguous:
+            steps.append(("UPDATE channel_cursors SET last_message_id = MAX(last_message_id, ?) "
+                          "WHERE channel_id = ?", (newest, channel_id)))
+        else:
+            steps.append(("UPDATE channel_cursors SET first_live_id = "
+                          "MIN(COALESCE(first_live_id, ?), ?) "
+                          "WHERE channel_id = ? AND last_message_id < ?",
+                          (newest, newest, channel_id, newest)))
+        counts = await self.db.write_batch(steps)
+        return counts[:len(messages)]
 
     @staticmethod
     async def _known(tx: Transaction, message_ids: list[int]) -> set[int]:
