@@ -124,8 +124,10 @@ FROM citations ci LEFT JOIN comments c ON c.id = ci.comment_id"""
 
 # A reaction, recorded after the comment's others: `seq` orders a comment's reactions as they
 # were recorded (a participant's latest reaction is their vote).
+# (parameters cast: see _INSERT_LIVE)
 _ADD_REACTION = """INSERT INTO reactions (comment_id, user_id, emoji, seq)
-    SELECT ?, ?, ?, COALESCE(MAX(seq), 0) + 1 FROM reactions WHERE comment_id = ?
+    SELECT CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), COALESCE(MAX(seq), 0) + 1
+    FROM reactions WHERE comment_id = ?
     ON CONFLICT (comment_id, user_id, emoji) DO NOTHING"""
 
 # A new live message, unless stored already or deleted before it could be stored. It is
