@@ -2,7 +2,12 @@
 limit of this store (plain sqlite3 executemany of the same rows), and end to end from the
 emulator's gateway to storage.
 
-    python bench/ingest.py [--rows N] [--messages N] [--json PATH]
+Batched: catch-up's `record_new`, 500 messages per transaction, against plain sqlite3
+`executemany` in the same batches (target >= 0.5). Live: the bot's path for a new message
+(`DiscussionService.record_live`), one message at a time, each stored before the next
+arrives, against plain sqlite3 with one transaction per message (issue 17: >= 0.30).
+
+    python bench/ingest.py [--rows N] [--live N] [--messages N] [--profile PATH] [--json PATH]
 """
 
 from __future__ import annotations
