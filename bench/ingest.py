@@ -155,7 +155,7 @@ async def end_to_end_rate(n: int, folder: Path) -> float:
     bot = ConsultationBot(Settings(_env_file=None, database_path=folder / "e2e.db", guild_id=guild.id,
                                    agenda_file=agenda), guild_ready_timeout=0.05)
     runner = ClientRunner(bot, emu)
-    await runner.start()
+    await runner.start(timeout=60)  # (a first start on a loaded machine takes seconds)
     try:
         general = emu.create_text_channel(guild.id, "general")
         result = await emu.slash(owner.id, general.id, "agenda publish")
