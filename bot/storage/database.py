@@ -242,17 +242,28 @@ class Database:
                     raise WriteFailed(str(exc)) from exc
                 raise
 
-    async def write_batch(self, steps: Sequence[tuple[str, Sequence[Any]]]) -> list[int]:
-        """Run `steps` (statement, parameters) in order as one write transaction, in one trip
-        to the writer's thread; returns each statement's row count. All or nothing, never
-        interleaved with another transaction, and `WriteFailed` as for `transaction()`.
+    async def write_batch(self, steps: Sequence[tuple]) -> list[int]:
+        """Run `steps` in order as one write transaction, in one trip to the writer's thread.
 
-        For a hot path whose statements do not depend on what earlier ones returned (live
-        ingestion): a trip to the thread costs more than the statements themselves."""
+        A step is `(statement, parameters)`, or `(statement, parameters, after)`: run only if
+        step number `after` (an earlier one) counted at least one row. Returns each step's
+        count: the rows it changed, or for a SELECT the rows it found (0 when skipped). All
+        or nothing, never interleaved with another transaction, `WriteFailed` as for
+        `transaction()`.
+
+        For the hot paths whose statements need no answer in between (live messages and
+        reactions): a trip to the thread costs more than the statements themselves."""
         def run(conn: sqlite3.Connection) -> list[int]:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                counts = [conn.execute(sql, params).rowcount for sql, params in steps]
+                counts: list[int] = []
+                for sql, params, *after in steps:
+                    if after and not counts[after[0]]:
+                        counts.append(0)
+                        continue
+                    cursor = conn.execute(sql, params)
+                    counts.append(len(cursor.fetchall()) if cursor.description
+                                  else cursor.rowcount)
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:

@@ -152,6 +152,12 @@ _BUMP_LIVE = """UPDATE items SET
     WHERE id = ? AND EXISTS (SELECT 1 FROM comments c
         WHERE c.item_id = items.id AND c.change_seq = items.discussion_version + 1)"""
 
+_ADD_REACTION_TO_MESSAGE = """INSERT INTO reactions (comment_id, user_id, emoji, seq)
+    SELECT c.id, CAST(? AS BIGINT), CAST(? AS TEXT),
+      COALESCE((SELECT MAX(r.seq) FROM reactions r WHERE r.comment_id = c.id), 0) + 1
+    FROM comments c WHERE c.message_id = ?
+    ON CONFLICT (comment_id, user_id, emoji) DO NOTHING"""
+
 # Comments that count: not deleted, not erased, not hidden.
 VISIBLE = "c.deleted_at IS NULL AND c.erased_at IS NULL AND c.hidden = 0"
 
@@ -611,22 +617,21 @@ class DiscussionStore(Store):
 
     async def set_reaction(self, message_id: int, user_id: int, emoji: str, present: bool) -> bool:
         """Add or remove one reaction; False when the message is not a comment."""
-        async with self.db.transaction() as tx:
-            row = await tx.fetchone(
-                "SELECT id, item_id FROM comments WHERE message_id = ?", (message_id,)
-            )
-            if row is None:
-                return False
-            if present:
-                cur = await tx.execute(_ADD_REACTION, (row["id"], user_id, emoji, row["id"]))
-            else:
-                cur = await tx.execute(
-                    "DELETE FROM reactions WHERE comment_id = ? AND user_id = ? AND emoji = ?",
-                    (row["id"], user_id, emoji),
-                )
-            if cur.rowcount:
-                await self._touch_item(tx, row["item_id"], None, row["id"])
-        return True
+        # One trip (reactions arrive as fast as messages): each step runs only if the one it
+        # names found or changed a row.
+        change = ((_ADD_REACTION_TO_MESSAGE, (user_id, emoji, message_id)) if present else
+                  ("DELETE FROM reactions WHERE comment_id = (SELECT id FROM comments "
+                   "WHERE message_id = ?) AND user_id = ? AND emoji = ?",
+                   (message_id, user_id, emoji)))
+        counts = await self.db.write_batch([
+            ("SELECT id FROM comments WHERE message_id = ?", (message_id,)),
+            (*change, 0),
+            ("UPDATE items SET discussion_version = discussion_version + 1 "
+             "WHERE id = (SELECT item_id FROM comments WHERE message_id = ?)", (message_id,), 1),
+            ("UPDATE comments SET change_seq = (SELECT discussion_version FROM items "
+             "WHERE items.id = comments.item_id) WHERE message_id = ?", (message_id,), 1),
+        ])
+        return bool(counts[0])
 
     async def clear_reactions(self, message_id: int, emoji: str | None = None) -> int:
         """A moderator removed every reaction of a message, or every one with `emoji`."""
