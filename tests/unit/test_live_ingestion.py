@@ -124,3 +124,24 @@ async def test_a_full_disk_keeps_nothing_and_the_same_message_stores_later(live)
     await service.record_live(big, parent_id=None)
     assert [c.message_id for c in await repo.discussion.comments(item)] == [1, 2]
     assert await version(repo, item) == 2 and await cursor(repo) == (2, None)
+
+
+async def test_live_reactions_change_the_version_only_when_they_change_something(live):
+    repo, service, (item, _) = live
+    await service.record_live(msg(1), parent_id=None)
+    d = repo.discussion
+    assert await d.set_reaction(777, 5, "👍", True) is False  # not a comment
+    assert await version(repo, item) == 1
+    assert await d.set_reaction(1, 5, "👎", True) is True
+    assert await d.set_reaction(1, 5, "👎", True) is True  # the same event again
+    assert await version(repo, item) == 2
+    assert await d.set_reaction(1, 5, "👍", True) is True  # their latest reaction: agree
+    assert await d.set_reaction(1, 6, "👎", True) is True
+    assert await d.reaction_counts(item, ["👍"], ["👎"]) == {1: (1, 1)}
+    assert await version(repo, item) == 4
+    assert await d.set_reaction(1, 6, "👎", False) is True
+    assert await d.set_reaction(1, 6, "👎", False) is True  # gone already: nothing changes
+    assert await version(repo, item) == 5
+    assert await d.reaction_tally([1]) == {1: {"👍": 1, "👎": 1}}
+    _, rows, votes = await d.summary_rows(item, ["👍"], ["👎"], since=4)
+    assert [r[0] for r in rows] == [(await d.comment(1)).id] and votes[-1][1:] == (5, 1)
