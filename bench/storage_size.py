@@ -4,9 +4,9 @@
 
 The fill: comments written through the store's own bulk path (`record_new`, batches of 500,
 as catch-up writes them) with the synthetic consultation texts of bench/corpus.py (about
-130 bytes each) spread over 50 items, 5 % of them in threads; then, written directly in
-bulk with the store's own time encoding (going through the store one event at a time
-would take hours at 1M): about 1.5 reactions per comment (👍 👎 🤷, Poisson), one earlier
+130 bytes each) spread over 50 items, 5 % of them in threads, 10 % replies; then, written
+directly in bulk with the store's own time encoding (going through the store one event at
+a time would take hours at 1M): about 1.5 reactions per comment (👍 👎 🤷, Poisson), one earlier
 revision for 5 % of the comments, 1 % deleted (tombstones: text gone, `deleted_at` set) and
 0.1 % deletions remembered for messages never stored. The file is then VACUUMed and its
 size divided by the number of comments. Also prints what each table and index takes
