@@ -49,12 +49,15 @@ async def fill(repo: Repository, n: int, seed: int) -> int:
     reactions = []
     async with repo.db.reading() as tx:
         ids = {r[0]: r[1] for r in await tx.fetchall("SELECT message_id, id FROM comments")}
-    for c in corpus.comments:
-        reactions += [(ids[c.comment_id], 900_000 + k, AGREE) for k in range(c.agree)]
-        reactions += [(ids[c.comment_id], 950_000 + k, DISAGREE) for k in range(c.disagree)]
+    for c in corpus.comments:  # seq: the order of recording within the comment
+        votes = ([(900_000 + k, AGREE) for k in range(c.agree)]
+                 + [(950_000 + k, DISAGREE) for k in range(c.disagree)])
+        reactions += [(ids[c.comment_id], user, emoji, seq)
+                      for seq, (user, emoji) in enumerate(votes, 1)]
     async with repo.db.transaction() as tx:
-        await tx.executemany("INSERT INTO reactions (comment_id, user_id, emoji) VALUES (?, ?, ?)",
-                             reactions)
+        await tx.executemany(
+            "INSERT INTO reactions (comment_id, user_id, emoji, seq) VALUES (?, ?, ?, ?)",
+            reactions)
     return item.id
 
 

@@ -40,6 +40,7 @@ from bot.core.summary import (
 from bot.core.topic_map import MapTopic, TopicMap, build_map, hashed_term_counts, related_topics
 from bot.core.topics import status_line
 from bot.storage import Repository
+from bot.storage.common import from_micros
 from bot.storage.models import Item
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ def apply_rows(current: dict[int, SummaryComment], rows: list[tuple],
     ``votes`` are (comment id, voter, +1/-1/0) in the order recorded; each comment keeps
     each voter's latest one (Pol.is counts the latest vote), as per-person votes for the
     opinion groups and as its agree/disagree/pass counts."""
-    parse = datetime.fromisoformat
+    parse = from_micros
     base = f"https://discord.com/channels/{guild_id}/"
     by_comment: dict[int, dict[int, int]] = {}
     for comment_id, voter, vote in votes:
