@@ -51,6 +51,16 @@ class InsightCog(commands.Cog):
                                       bot.settings.pass_emojis)
         self.reports = ReportBuilder(bot.repo, self.insight)
 
+    async def cog_unload(self) -> None:
+        await self.insight.close()
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """A new comment's features are computed and stored shortly after it is recorded
+        (in a batch, off the loop), so that a restart does not tokenise it again."""
+        if message.guild is not None and not message.author.bot:
+            self.insight.nudge_features()
+
     @commands.Cog.listener()
     async def on_catchup_done(self) -> None:
         """After a (re)connect's catch-up: prepare every topic's summary features, and the

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 from pydantic import BaseModel
 
 from bot.core import quotes as quoting
@@ -29,9 +30,11 @@ from bot.core.charts import warm_up as warm_up_charts
 from bot.core.curation import Curation, apply_curation
 from bot.core.discussion import article_text
 from bot.core.summary import (
+    FEATURES_VERSION,
     DiscussionSummary,
     EmbedData,
     FeatureCache,
+    FeatureRows,
     SummaryComment,
     render_summary_markdown,
     summarise,
@@ -44,6 +47,8 @@ from bot.storage.models import Item
 
 log = logging.getLogger(__name__)
 CHARTS_KEPT = 64  # summary charts kept in memory (~65 KB each)
+FEATURE_PAGE = 5_000  # comments featurised and stored per step of the backfill
+PERSIST_DELAY = 1.0  # seconds after a new comment before its features are stored (batching)
 
 # A comment that points at another topic: a channel mention or a link to a message/channel.
 _CHANNEL_MENTION = re.compile(r"<#(\d+)>")
@@ -79,6 +84,52 @@ def apply_rows(current: dict[int, SummaryComment], rows: list[tuple],
             )
         else:
             current.pop(comment_id, None)
+
+
+def _refresh_features(cache: FeatureCache, rows: list[tuple]) -> int:
+    """Changed storage rows (see apply_rows): features of edited texts computed again,
+    those of comments no longer visible dropped. Returns how many were computed."""
+    cache.discard_many(r[0] for r in rows if not r[6])
+    return cache.refresh([(r[0], r[2] or "") for r in rows if r[6]])
+
+
+def _decode_rows(rows: list) -> FeatureRows:
+    """Stored feature rows (comment id, content hash, dup key, flags, blob) as arrays."""
+    ids, hashes, dups, flags, blobs = zip(*rows, strict=True)
+    return FeatureRows.from_blobs(ids, hashes, dups, flags, blobs)
+
+
+def _features_to_store(cache: FeatureCache, item_id: int,
+                       page: list) -> tuple[list[tuple], int]:
+    """Rows to store for (comment id, text) pairs: taken from the cache where it holds them
+    for that very text, computed otherwise (and then kept in the cache if it had nothing)."""
+    from bot.core.summary import stable_hash
+
+    ids = [r[0] for r in page]
+    texts = {r[0]: r[1] for r in page}
+    kept = cache.take(ids)
+    same = np.fromiter((stable_hash(texts[i]) == h for i, h in
+                        zip(kept.ids.tolist(), kept.content_hash.tolist(), strict=True)),
+                       dtype=bool, count=len(kept))
+    kept = kept.subset(same)
+    have = set(kept.ids.tolist())
+    todo = [(i, texts[i]) for i in ids if i not in have]
+    fresh = cache.featurise(todo)
+    cache.install(fresh, only_missing=True)
+    out = []
+    for rows in (kept, fresh):
+        for cid, h, dup, flags, blob in zip(rows.ids.tolist(), rows.content_hash.tolist(),
+                                            rows.dup_key.tolist(), rows.flags.tolist(),
+                                            rows.blobs(), strict=True):
+            out.append((item_id, cid, h, dup, flags, blob, texts[cid]))
+    return out, len(todo)
+
+
+def _applied(current: dict[int, SummaryComment], rows: list, votes: list,
+             guild_id: int) -> dict[int, SummaryComment]:
+    updated = dict(current)
+    apply_rows(updated, rows, votes, guild_id)
+    return updated
 
 
 @dataclass(frozen=True)
@@ -146,6 +197,14 @@ class InsightService:
         self.last_map_reread: list[int] = []
         #: (item id, title, hash of what the chart shows) -> chart PNG (or None), newest last
         self._charts: OrderedDict[tuple[int, int, str], bytes | None] = OrderedDict()
+        #: items whose persisted features are in ``features`` (see _load_features)
+        self._features_loaded: set[int] = set()
+        self._features_version_checked = False
+        self._persist_nudge: asyncio.Event | None = None
+        self._persist_task: asyncio.Task | None = None
+        #: features computed here (tokenising comments) and rows loaded from storage
+        self.features_computed = 0
+        self.features_read = 0
 
     async def summary_comments(self, item: Item) -> list[SummaryComment]:
         """The item's visible comments as the engine's input.
@@ -156,11 +215,86 @@ class InsightService:
         seq, current = self._inputs.get(item.id, (0, {}))
         version, rows, votes = await self.repo.discussion.summary_rows(
             item.id, self.agree, self.disagree, self.passes, since=seq)
-        if rows:
-            current = dict(current)  # never mutate what a running summary may be reading
-            await asyncio.to_thread(apply_rows, current, rows, votes, item.guild_id)
+        if rows:  # (a copy: never mutate what a running summary may be reading)
+            current = await asyncio.to_thread(_applied, current, rows, votes, item.guild_id)
+            if seq:  # changed since: features of an edited text are computed again
+                async with self._lock:
+                    self.features_computed += await asyncio.to_thread(
+                        _refresh_features, self.features, rows)
         self._inputs[item.id] = (version, current)
-        return list(current.values())
+        return await asyncio.to_thread(list, current.values())
+
+    # --- per-comment features: persisted, loaded, backfilled ---------------------------------
+
+    async def _check_features_version(self) -> None:
+        if self._features_version_checked:
+            return
+        if await self.repo.features.version() != FEATURES_VERSION:
+            await self.repo.features.clear()
+            await self.repo.features.set_version(FEATURES_VERSION)
+        self._features_version_checked = True
+
+    async def _load_features(self, item: Item) -> None:
+        """The item's persisted features into the cache (once per process): lean rows,
+        decoded into arrays off the loop; kept only for comments the cache has nothing for."""
+        if item.id in self._features_loaded:
+            return
+        await self._check_features_version()
+        rows = await self.repo.features.load(item.id)
+        if rows:
+            decoded = await asyncio.to_thread(_decode_rows, rows)
+            del rows
+            async with self._lock:
+                await asyncio.to_thread(self.features.install, decoded, only_missing=True)
+            self.features_read += len(decoded)
+        self._features_loaded.add(item.id)
+
+    async def persist_features(self, item_id: int | None = None) -> int:
+        """Compute (or take from the cache) and store the features of every comment with
+        text and no stored features, of one item or of all; a page at a time, each computed
+        off the loop. Returns how many rows were stored."""
+        await self._check_features_version()
+        items = [item_id] if item_id is not None else [
+            i.id for i in await self.repo.agenda.all_items()]
+        stored = 0
+        for item in items:
+            after = -1
+            while page := await self.repo.features.missing(item, after, FEATURE_PAGE):
+                after = page[-1][0]
+                async with self._lock:
+                    rows, computed = await asyncio.to_thread(
+                        _features_to_store, self.features, item, page)
+                self.features_computed += computed
+                stored += await self.repo.features.save(rows)
+        return stored
+
+    def nudge_features(self) -> None:
+        """A comment arrived: store its features soon (new comments are batched)."""
+        if self._persist_nudge is None:
+            self._persist_nudge = asyncio.Event()
+        self._persist_nudge.set()
+        if self._persist_task is None or self._persist_task.done():
+            self._persist_task = asyncio.get_running_loop().create_task(self._persist_loop())
+
+    async def _persist_loop(self) -> None:
+        assert self._persist_nudge is not None
+        while True:
+            await self._persist_nudge.wait()
+            await asyncio.sleep(PERSIST_DELAY)
+            self._persist_nudge.clear()
+            if self.repo.db.closed:
+                return
+            try:
+                await self.persist_features()
+            except Exception:  # a failed write is retried at the next comment or start
+                log.exception("could not store comment features")
+
+    async def close(self) -> None:
+        """Stop the background feature writer."""
+        task, self._persist_task = self._persist_task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     async def top_quotes(self, item: Item, limit: int = 5) -> list[tuple[str, int]]:
         counts = Counter(
@@ -187,8 +321,14 @@ class InsightService:
             from_cache = True
         else:
             comments = await self.summary_comments(item)
+            await self._load_features(item)
             async with self._lock:
+                before = len(self.features)
                 summary = await asyncio.to_thread(summarise, comments, cache=self.features)
+                computed = len(self.features) - before
+            if computed > 0:  # computed in the request: stored for the next start
+                self.features_computed += computed
+                self.nudge_features()
             await self.repo.insight.store_summary(item.id, version, summary.model_dump_json())
             computed, from_cache = None, False
         if curated:
@@ -266,18 +406,24 @@ class InsightService:
         (off the loop), so that even the first `/summary` after a start is a warm one
         (the chart's drawing code and fonts too)."""
         await asyncio.to_thread(warm_up_charts)
-        added = 0
+        before = self.features_computed
         for item in items:
-            pairs = [(c.comment_id, c.text) for c in await self.summary_comments(item)]
-            if pairs:
+            comments = await self.summary_comments(item)
+            await self._load_features(item)  # what was stored at ingestion
+            await self.persist_features(item.id)  # what was not (an older database)
+            if comments:  # any still without (a text edited meanwhile)
                 async with self._lock:
-                    added += await asyncio.to_thread(self.features.add, pairs)
-        return added
+                    n = len(self.features)
+                    await asyncio.to_thread(self.features.rows, comments)
+                    self.features_computed += len(self.features) - n
+            del comments
+        return self.features_computed - before
 
     async def drop_derived_data(self) -> None:
         """Forget features and maps computed from text that has since been erased."""
         async with self._lock:
             self.features = FeatureCache()
+            self._features_loaded.clear()
             self._maps.clear()
             self._charts.clear()  # they show statements' text
             self._inputs.clear()

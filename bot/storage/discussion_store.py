@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from bot.storage.common import Store, parse_ts, ts
 from bot.storage.database import Transaction
+from bot.storage.feature_store import FeatureStore
 from bot.storage.models import (
     ChannelCursor,
     Citation,
@@ -241,6 +242,7 @@ class DiscussionStore(Store):
                 "UPDATE comments SET content = ?, edited_at = ? WHERE id = ?",
                 (message.content, ts(edited_at), comment_id),
             )
+            await FeatureStore.forget_in(tx, [comment_id])  # derived from the old text
             await self._replace_annotations(tx, comment_id, item_id, message, quotes, citations)
             await self._touch_item(tx, item_id, edited_at, comment_id)
             return RecordOutcome(comment_id=comment_id, created=False, changed=True)
@@ -408,6 +410,7 @@ class DiscussionStore(Store):
     @staticmethod
     async def _erase_comment_text(tx: Transaction, comment_id: int) -> None:
         await tx.execute("UPDATE comments SET content = NULL WHERE id = ?", (comment_id,))
+        await FeatureStore.forget_in(tx, [comment_id])
         await tx.execute(
             "UPDATE comment_revisions SET content = NULL WHERE comment_id = ?", (comment_id,)
         )
@@ -617,7 +620,8 @@ class DiscussionStore(Store):
                     ORDER BY x.comment_id, x.seq, x.rowid""",  # noqa: S608 - placeholders only
                 (*agree, *disagree, item_id, since, *agree, *disagree, *passes),
             )
-        return (version[0] if version else 0), [tuple(r) for r in rows], [tuple(v) for v in votes]
+        # the rows as read (sequences): converting a million of them here would stall the loop
+        return (version[0] if version else 0), rows, votes
 
     async def reaction_counts(
         self, item_id: int, agree: Iterable[str], disagree: Iterable[str],

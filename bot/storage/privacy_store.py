@@ -6,6 +6,7 @@ import hashlib
 from typing import Any
 
 from bot.storage.common import Store, parse_ts, ts
+from bot.storage.feature_store import FeatureStore
 from bot.storage.models import Participant, utcnow
 from bot.storage.moderation_store import log_action
 
@@ -168,6 +169,7 @@ class PrivacyStore(Store):
                 "WHERE author_id = ?",
                 (now, user_id),
             )
+            await FeatureStore.forget_author_in(tx, user_id)  # derived from their text
             await tx.execute(
                 "UPDATE comment_revisions SET content = NULL WHERE comment_id IN "
                 "(SELECT id FROM comments WHERE author_id = ?)",
