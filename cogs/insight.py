@@ -10,6 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.core.charts import chart_alt_text
+from bot.core.charts import warm_up as warm_up_charts
 from bot.core.errors import UserError
 from bot.core.insight import InsightService
 from bot.core.packaging import package
@@ -50,6 +51,11 @@ class InsightCog(commands.Cog):
         self.insight = InsightService(bot.repo, bot.settings.agree_emojis, bot.settings.disagree_emojis,
                                       bot.settings.pass_emojis)
         self.reports = ReportBuilder(bot.repo, self.insight)
+
+    async def cog_load(self) -> None:
+        # The drawing code's first import holds the GIL for a while: done before the
+        # gateway connects, so that it stalls no one's command.
+        await asyncio.to_thread(warm_up_charts)
 
     async def cog_unload(self) -> None:
         await self.insight.close()

@@ -14,10 +14,12 @@ not every comment of the consultation.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import re
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,6 +38,7 @@ from bot.core.summary import (
     FeatureCache,
     FeatureRows,
     SummaryComment,
+    gc_paused,
     render_summary_markdown,
     summarise,
     summary_embed_fields,
@@ -94,9 +97,25 @@ def _refresh_features(cache: FeatureCache, rows: list[tuple]) -> int:
 
 
 def _decode_rows(rows: list) -> FeatureRows:
-    """Stored feature rows (comment id, content hash, dup key, flags, blob) as arrays."""
+    """Stored feature rows (comment id, content hash, dup key, flags, blob) as arrays;
+    empties ``rows`` (freeing them here, in the worker, not on the loop)."""
     ids, hashes, dups, flags, blobs = zip(*rows, strict=True)
+    rows.clear()
     return FeatureRows.from_blobs(ids, hashes, dups, flags, blobs)
+
+
+def _release(*lists: list) -> None:
+    for big in lists:
+        big.clear()
+
+
+@contextmanager
+def bulk_work():
+    """Around loading or building many objects (a topic's million comments): the cyclic
+    garbage collector waits, else its full passes (each over every object of the process,
+    in whichever thread allocates) stall the event loop for hundreds of milliseconds."""
+    with gc_paused():
+        yield
 
 
 def _features_to_store(cache: FeatureCache, item_id: int,
@@ -213,16 +232,19 @@ class InsightService:
         since (their change_seq), so a warm request on 100k comments reads a handful of rows.
         """
         seq, current = self._inputs.get(item.id, (0, {}))
-        version, rows, votes = await self.repo.discussion.summary_rows(
-            item.id, self.agree, self.disagree, self.passes, since=seq)
-        if rows:  # (a copy: never mutate what a running summary may be reading)
-            current = await asyncio.to_thread(_applied, current, rows, votes, item.guild_id)
-            if seq:  # changed since: features of an edited text are computed again
-                async with self._lock:
-                    self.features_computed += await asyncio.to_thread(
-                        _refresh_features, self.features, rows)
-        self._inputs[item.id] = (version, current)
-        return await asyncio.to_thread(list, current.values())
+        with bulk_work():
+            version, rows, votes = await self.repo.discussion.summary_rows(
+                item.id, self.agree, self.disagree, self.passes, since=seq)
+            if rows:  # (a copy: never mutate what a running summary may be reading)
+                current = await asyncio.to_thread(_applied, current, rows, votes, item.guild_id)
+                if seq:  # changed since: features of an edited text are computed again
+                    async with self._lock:
+                        self.features_computed += await asyncio.to_thread(
+                            _refresh_features, self.features, rows)
+            # the rows are freed in a worker too: a million of them take a while
+            await asyncio.to_thread(_release, rows, votes)
+            self._inputs[item.id] = (version, current)
+            return await asyncio.to_thread(list, current.values())
 
     # --- per-comment features: persisted, loaded, backfilled ---------------------------------
 
@@ -240,13 +262,13 @@ class InsightService:
         if item.id in self._features_loaded:
             return
         await self._check_features_version()
-        rows = await self.repo.features.load(item.id)
-        if rows:
-            decoded = await asyncio.to_thread(_decode_rows, rows)
-            del rows
-            async with self._lock:
-                await asyncio.to_thread(self.features.install, decoded, only_missing=True)
-            self.features_read += len(decoded)
+        with bulk_work():
+            rows = await self.repo.features.load(item.id)
+            if rows:
+                decoded = await asyncio.to_thread(_decode_rows, rows)  # (and frees the rows)
+                async with self._lock:
+                    await asyncio.to_thread(self.features.install, decoded, only_missing=True)
+                self.features_read += len(decoded)
         self._features_loaded.add(item.id)
 
     async def persist_features(self, item_id: int | None = None) -> int:
@@ -407,16 +429,20 @@ class InsightService:
         (the chart's drawing code and fonts too)."""
         await asyncio.to_thread(warm_up_charts)
         before = self.features_computed
-        for item in items:
-            comments = await self.summary_comments(item)
-            await self._load_features(item)  # what was stored at ingestion
-            await self.persist_features(item.id)  # what was not (an older database)
-            if comments:  # any still without (a text edited meanwhile)
-                async with self._lock:
-                    n = len(self.features)
-                    await asyncio.to_thread(self.features.rows, comments)
-                    self.features_computed += len(self.features) - n
-            del comments
+        with bulk_work():
+            for item in items:
+                comments = await self.summary_comments(item)
+                await self._load_features(item)  # what was stored at ingestion
+                await self.persist_features(item.id)  # what was not (an older database)
+                if comments:  # any still without (a text edited meanwhile)
+                    async with self._lock:
+                        n = len(self.features)
+                        await asyncio.to_thread(self.features.rows, comments)
+                        self.features_computed += len(self.features) - n
+                await asyncio.to_thread(_release, comments)
+            # What was loaded stays for the process's life: out of the collector's passes
+            # (each would walk every kept comment), still freed by reference counting.
+            gc.freeze()
         return self.features_computed - before
 
     async def drop_derived_data(self) -> None:

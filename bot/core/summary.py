@@ -84,6 +84,7 @@ FEATURES_VERSION = f"tokens-1/{N_FEATURES}"
 BRIEF_THRESHOLD = 8  # fewer distinct substantive comments -> brief, no clustering
 SAMPLE_SIZE = 4000  # rows k-means is fitted on
 TERMS_MEMO = 50_000  # texts whose label terms are remembered
+HASH_BATCH = 2_000  # comments hashed per call (a call holds the GIL: keep it short)
 MERGE_THRESHOLD = 0.5  # centroid cosine above which two clusters are one argument
 CORE_SHARE = 0.5  # a term in >= this share of a cluster's comments is one of its core terms
 CORE_CONCENTRATION = 0.8  # ...and links clusters only if this share of its uses is in them
@@ -378,6 +379,17 @@ class FeatureRows:
                    (packed >> _COUNT_SHIFT).astype(np.uint8))
 
 
+def _concat_rows(parts: list[FeatureRows]) -> FeatureRows:
+    offsets = np.cumsum([0] + [len(p.indices) for p in parts[:-1]])
+    indptr = np.concatenate([[0]] + [p.indptr[1:] + o for p, o in zip(parts, offsets,
+                                                                       strict=True)])
+    return FeatureRows(*(np.concatenate([getattr(p, f) for p in parts])
+                         for f in ("ids", "content_hash", "dup_key", "flags")),
+                       indptr.astype(np.int64),
+                       np.concatenate([p.indices for p in parts]),
+                       np.concatenate([p.counts for p in parts]))
+
+
 @dataclass(slots=True)
 class _Entry:
     """One comment's features (the map's per-topic texts; summaries use arrays)."""
@@ -469,6 +481,11 @@ class FeatureCache:
         return self._rows(ids, chash, cleaned)
 
     def _rows(self, ids: np.ndarray, chash: np.ndarray, cleaned: list[str]) -> FeatureRows:
+        if len(cleaned) > HASH_BATCH:  # the hashing holds the GIL: in steps, not all at once
+            parts = [self._rows(ids[i:i + HASH_BATCH], chash[i:i + HASH_BATCH],
+                                cleaned[i:i + HASH_BATCH])
+                     for i in range(0, len(cleaned), HASH_BATCH)]
+            return _concat_rows(parts)
         n = len(cleaned)
         dup = np.zeros(n, dtype=np.int64)
         flags = np.zeros(n, dtype=np.uint8)
@@ -1473,8 +1490,8 @@ def summarise(
 
     Numerical libraries run on one thread here: k-means' OpenMP threads spin-wait, which
     on a busy machine made a 0.1 s fit take seconds; the bot computes one summary at a time.
-    The cyclic garbage collector waits meanwhile (see :func:`_gc_paused`)."""
-    with threadpool_limits(limits=1), _gc_paused():
+    The cyclic garbage collector waits meanwhile (see :func:`gc_paused`)."""
+    with threadpool_limits(limits=1), gc_paused():
         return _summarise(comments, cache=cache, max_themes=max_themes)
 
 
@@ -1483,7 +1500,7 @@ _gc_state = {"depth": 0, "was_enabled": False}
 
 
 @contextmanager
-def _gc_paused():
+def gc_paused():
     """Hold off the cyclic garbage collector while a summary is computed.
 
     A summary of a big topic allocates hundreds of thousands of small objects; that
