@@ -50,6 +50,7 @@ from bot.storage.models import Item
 
 log = logging.getLogger(__name__)
 CHARTS_KEPT = 64  # summary charts kept in memory (~65 KB each)
+INPUT_PAGE = 100_000  # comments read and built per step when an item's inputs are loaded
 FEATURE_PAGE = 5_000  # comments featurised and stored per step of the backfill
 PERSIST_DELAY = 1.0  # seconds after a new comment before its features are stored (batching)
 
@@ -102,6 +103,19 @@ def _decode_rows(rows: list) -> FeatureRows:
     ids, hashes, dups, flags, blobs = zip(*rows, strict=True)
     rows.clear()
     return FeatureRows.from_blobs(ids, hashes, dups, flags, blobs)
+
+
+def _without_features(cache: FeatureCache, comments: list[SummaryComment]) -> list:
+    """(comment id, text) of the comments the cache has no features for."""
+    ids = np.fromiter((c.comment_id for c in comments), dtype=np.int64, count=len(comments))
+    return [(comments[j].comment_id, comments[j].text)
+            for j in np.flatnonzero(cache.slots(ids) < 0).tolist()]
+
+
+def _apply_and_release(current: dict[int, SummaryComment], rows: list, votes: list,
+                       guild_id: int) -> None:
+    apply_rows(current, rows, votes, guild_id)
+    _release(rows, votes)
 
 
 def _release(*lists: list) -> None:
@@ -219,6 +233,8 @@ class InsightService:
         #: items whose persisted features are in ``features`` (see _load_features)
         self._features_loaded: set[int] = set()
         self._features_version_checked = False
+        #: item id -> comment id up to which the writer looked for comments to store
+        self._checked_upto: dict[int, int] = {}
         self._persist_nudge: asyncio.Event | None = None
         self._persist_task: asyncio.Task | None = None
         #: features computed here (tokenising comments) and rows loaded from storage
@@ -233,16 +249,30 @@ class InsightService:
         """
         seq, current = self._inputs.get(item.id, (0, {}))
         with bulk_work():
-            version, rows, votes = await self.repo.discussion.summary_rows(
-                item.id, self.agree, self.disagree, self.passes, since=seq)
-            if rows:  # (a copy: never mutate what a running summary may be reading)
-                current = await asyncio.to_thread(_applied, current, rows, votes, item.guild_id)
-                if seq:  # changed since: features of an edited text are computed again
+            if not seq:  # everything: read and built a page at a time (bounded memory)
+                current, after, version = {}, -1, None
+                while True:
+                    at, rows, votes = await self.repo.discussion.summary_rows(
+                        item.id, self.agree, self.disagree, self.passes, after=after,
+                        limit=INPUT_PAGE)
+                    version = at if version is None else version
+                    if rows:
+                        after = rows[-1][0]
+                        await asyncio.to_thread(_apply_and_release, current, rows, votes,
+                                                item.guild_id)
+                    else:
+                        break
+            else:
+                version, rows, votes = await self.repo.discussion.summary_rows(
+                    item.id, self.agree, self.disagree, self.passes, since=seq)
+                if rows:  # (a copy: never mutate what a running summary may be reading)
+                    current = await asyncio.to_thread(_applied, current, rows, votes,
+                                                      item.guild_id)
+                    # changed since: features of an edited text are computed again
                     async with self._lock:
                         self.features_computed += await asyncio.to_thread(
                             _refresh_features, self.features, rows)
-            # the rows are freed in a worker too: a million of them take a while
-            await asyncio.to_thread(_release, rows, votes)
+                await asyncio.to_thread(_release, rows, votes)
             self._inputs[item.id] = (version, current)
             return await asyncio.to_thread(list, current.values())
 
@@ -280,15 +310,20 @@ class InsightService:
             i.id for i in await self.repo.agenda.all_items()]
         stored = 0
         for item in items:
-            after = -1
+            after = self._checked_upto.get(item, -1)  # older comments were looked at
             while page := await self.repo.features.missing(item, after, FEATURE_PAGE):
                 after = page[-1][0]
-                async with self._lock:
-                    rows, computed = await asyncio.to_thread(
-                        _features_to_store, self.features, item, page)
-                self.features_computed += computed
-                stored += await self.repo.features.save(rows)
+                stored += await self._store_features(item, page)
+                self._checked_upto[item] = after
         return stored
+
+    async def _store_features(self, item_id: int, pairs: list) -> int:
+        """Store the features of (comment id, text) pairs (computed if not in the cache)."""
+        async with self._lock:
+            rows, computed = await asyncio.to_thread(
+                _features_to_store, self.features, item_id, pairs)
+        self.features_computed += computed
+        return await self.repo.features.save(rows)
 
     def nudge_features(self) -> None:
         """A comment arrived: store its features soon (new comments are batched)."""
@@ -433,13 +468,18 @@ class InsightService:
             for item in items:
                 comments = await self.summary_comments(item)
                 await self._load_features(item)  # what was stored at ingestion
-                await self.persist_features(item.id)  # what was not (an older database)
-                if comments:  # any still without (a text edited meanwhile)
-                    async with self._lock:
-                        n = len(self.features)
-                        await asyncio.to_thread(self.features.rows, comments)
-                        self.features_computed += len(self.features) - n
-                await asyncio.to_thread(_release, comments)
+                # what was not (an older database, a text edited while the bot was down):
+                # computed from the comments just loaded, a page at a time, and stored
+                async with self._lock:
+                    missing = await asyncio.to_thread(_without_features, self.features,
+                                                      comments)
+                for start in range(0, len(missing), FEATURE_PAGE):
+                    await self._store_features(item.id, missing[start:start + FEATURE_PAGE])
+                if comments:
+                    self._checked_upto[item.id] = max(
+                        self._checked_upto.get(item.id, -1),
+                        await asyncio.to_thread(max, (c.comment_id for c in comments)))
+                await asyncio.to_thread(_release, comments, missing)
             # What was loaded stays for the process's life: out of the collector's passes
             # (each would walk every kept comment), still freed by reference counting.
             gc.freeze()
@@ -450,6 +490,7 @@ class InsightService:
         async with self._lock:
             self.features = FeatureCache()
             self._features_loaded.clear()
+            self._checked_upto.clear()
             self._maps.clear()
             self._charts.clear()  # they show statements' text
             self._inputs.clear()
