@@ -76,8 +76,8 @@ class InsightCog(commands.Cog):
         await self.insight.warm_maps(sorted({i.consultation_id for i in items}))
 
     @commands.Cog.listener()
-    async def on_participant_erased(self, _user_id: int) -> None:
-        await self.insight.drop_derived_data()
+    async def on_participant_erased(self, user_id: int) -> None:
+        await self.insight.drop_derived_data(user_id)
 
     # --- /summary --------------------------------------------------------------------------
 

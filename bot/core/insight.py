@@ -90,9 +90,9 @@ def apply_rows(current: dict[int, SummaryComment], rows: list[tuple],
             current.pop(comment_id, None)
 
 
-def _refresh_features(cache: FeatureCache, rows: list[tuple]) -> int:
+def _refresh_features(cache: FeatureCache, rows: list[tuple]) -> list[tuple[int, str]]:
     """Changed storage rows (see apply_rows): features of edited texts computed again,
-    those of comments no longer visible dropped. Returns how many were computed."""
+    those of comments no longer visible dropped. Returns the (id, text) pairs computed."""
     cache.discard_many(r[0] for r in rows if not r[6])
     return cache.refresh([(r[0], r[2] or "") for r in rows if r[6]])
 
@@ -110,6 +110,18 @@ def _without_features(cache: FeatureCache, comments: list[SummaryComment]) -> li
     ids = np.fromiter((c.comment_id for c in comments), dtype=np.int64, count=len(comments))
     return [(comments[j].comment_id, comments[j].text)
             for j in np.flatnonzero(cache.slots(ids) < 0).tolist()]
+
+
+def _without_author(inputs: dict[int, tuple[int, dict[int, SummaryComment]]],
+                    cache: FeatureCache, user_id: int) -> dict:
+    """The summary inputs without a person's comments, whose features are discarded."""
+    out = {}
+    for item_id, (version, current) in inputs.items():
+        theirs = [cid for cid, c in current.items() if c.author_id == user_id]
+        cache.discard_many(theirs)
+        out[item_id] = (version, {cid: c for cid, c in current.items()
+                                  if c.author_id != user_id} if theirs else current)
+    return out
 
 
 def _apply_and_release(current: dict[int, SummaryComment], rows: list, votes: list,
@@ -268,10 +280,13 @@ class InsightService:
                 if rows:  # (a copy: never mutate what a running summary may be reading)
                     current = await asyncio.to_thread(_applied, current, rows, votes,
                                                       item.guild_id)
-                    # changed since: features of an edited text are computed again
+                    # changed since: features of an edited text are computed again (and
+                    # stored: the edit dropped the stored ones)
                     async with self._lock:
-                        self.features_computed += await asyncio.to_thread(
-                            _refresh_features, self.features, rows)
+                        redone = await asyncio.to_thread(_refresh_features, self.features, rows)
+                    self.features_computed += len(redone)
+                    if redone:
+                        await self._store_features(item.id, redone)
                 await asyncio.to_thread(_release, rows, votes)
             self._inputs[item.id] = (version, current)
             return await asyncio.to_thread(list, current.values())
@@ -485,15 +500,21 @@ class InsightService:
             gc.freeze()
         return self.features_computed - before
 
-    async def drop_derived_data(self) -> None:
-        """Forget features and maps computed from text that has since been erased."""
+    async def drop_derived_data(self, user_id: int | None = None) -> None:
+        """Forget features and maps computed from text that has since been erased: that
+        person's comments (their text and features) at once, or everything (no ``user_id``).
+        Everyone else's features stay: a million of them are not read again."""
         async with self._lock:
-            self.features = FeatureCache()
-            self._features_loaded.clear()
-            self._checked_upto.clear()
+            if user_id is None:
+                self.features = FeatureCache()
+                self._features_loaded.clear()
+                self._checked_upto.clear()
+                self._inputs.clear()
+            else:
+                self._inputs = await asyncio.to_thread(
+                    _without_author, self._inputs, self.features, user_id)
             self._maps.clear()
             self._charts.clear()  # they show statements' text
-            self._inputs.clear()
             self._evidence.clear()
 
     # --- the related-topics map ------------------------------------------------------------

@@ -402,7 +402,8 @@ class _Entry:
 
 
 class _Grow:
-    """A numpy array that grows by appending (amortised doubling)."""
+    """A numpy array that grows by appending (by a quarter at a time: a million comments'
+    features are a hundred megabytes, and one more comment must not double them)."""
 
     __slots__ = ("a", "n")
 
@@ -414,7 +415,7 @@ class _Grow:
         """Append; returns the offset of the first appended value."""
         start, end = self.n, self.n + len(values)
         if end > len(self.a):
-            bigger = np.zeros(max(end, 2 * len(self.a)), dtype=self.a.dtype)
+            bigger = np.zeros(max(end, len(self.a) + len(self.a) // 4 + 1024), dtype=self.a.dtype)
             bigger[: self.n] = self.a[: self.n]
             self.a = bigger
         self.a[start:end] = values
@@ -464,6 +465,7 @@ class FeatureCache:
         self._hash, self._dup, self._flags = _Grow(np.int64), _Grow(np.int64), _Grow(np.uint8)
         self._indices, self._counts = _Grow(np.int32), _Grow(np.uint8)
         self._live = 0
+        self._last_added: list[tuple[int, str]] = []
         self._terms: dict[int, frozenset[str]] = {}  # see analyzer()
 
     def __len__(self) -> int:
@@ -536,11 +538,14 @@ class FeatureCache:
             todo += [p for p, s in have if hashes[s] != stable_hash(p[1])]
         if todo:
             self.install(self.featurise(todo))
+        self._last_added = todo
         return len(todo)
 
-    def refresh(self, items: Iterable[tuple[int, str]]) -> int:
-        """Comments whose text may have changed: recompute those that did (see :meth:`add`)."""
-        return self.add(items)
+    def refresh(self, items: Iterable[tuple[int, str]]) -> list[tuple[int, str]]:
+        """Comments whose text may have changed: recompute those that did (see :meth:`add`);
+        returns the (comment id, text) pairs recomputed."""
+        self.add(items)
+        return self._last_added
 
     def install(self, rows: FeatureRows, *, only_missing: bool = False) -> int:
         """Keep computed or persisted rows, replacing what was kept for those ids (or,

@@ -607,11 +607,14 @@ class DiscussionStore(Store):
             version = await tx.fetchone(
                 "SELECT discussion_version FROM items WHERE id = ?", (item_id,)
             )
+            # a page is walked by comment id (``+c.item_id``: not through the item's index,
+            # which would sort every comment of the item again for each page)
+            item_is = "+c.item_id = ?" if limit >= 0 else "c.item_id = ?"
             page = " ORDER BY c.id LIMIT ?" if limit >= 0 else ""
             rows = await tx.fetchall(
                 f"""SELECT c.id, c.author_id, c.content, c.created_at, c.channel_id, c.message_id,
                       {VISIBLE} FROM comments c
-                    WHERE c.item_id = ? AND c.change_seq > ? AND c.id > ?{page}""",  # noqa: S608
+                    WHERE {item_is} AND c.change_seq > ? AND c.id > ?{page}""",  # noqa: S608
                 (item_id, since, after, *([limit] if limit >= 0 else [])),
             )
             upto = rows[-1][0] if limit >= 0 and rows else 2**62

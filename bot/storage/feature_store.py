@@ -102,11 +102,13 @@ class FeatureStore(Store):
 
     async def missing(self, item_id: int, after: int = -1, limit: int = 5_000) -> list:
         """(comment id, text) of the item's comments with text and no stored features,
-        in id order from after ``after`` (a backfill page)."""
+        in id order from after ``after`` (a backfill page). The comments are walked by id
+        (``+c.item_id``: not through the item's index, which would sort all of the item's
+        comments again for every page)."""
         async with self.db.reading() as tx:
             return await tx.fetchall(
                 f"""SELECT c.id, c.content FROM comments c
-                    WHERE c.item_id = ? AND c.id > ? AND {_HAS_TEXT}
+                    WHERE +c.item_id = ? AND c.id > ? AND {_HAS_TEXT}
                       AND NOT EXISTS (SELECT 1 FROM comment_features f
                                       WHERE f.item_id = c.item_id AND f.comment_id = c.id)
                     ORDER BY c.id LIMIT ?""",  # noqa: S608 - constant only

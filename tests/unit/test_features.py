@@ -184,8 +184,13 @@ async def test_edits_deletions_and_erasure_drop_the_stored_features(repo):
     assert not set(erased) & set(after)
     assert len(after) == len(before) - 2 - len(erased)
 
-    await service.drop_derived_data()  # as the cog does after an erasure
+    assert (service.features.slots(np.array(erased)) >= 0).all()
+    await service.drop_derived_data(erased_author)  # as the cog does after an erasure
     assert not (service.features.slots(np.array(erased)) >= 0).any()
+    assert (service.features.slots(np.array([edited])) >= 0).all()  # the others' stay
+    item = await repo.agenda.item(item.id)
+    kept = {c.comment_id for c in await service.summary_comments(item)}
+    assert kept and not set(erased) & kept
     item = await repo.agenda.item(item.id)
     await service.warm([item])
     restored = await stored(repo)
