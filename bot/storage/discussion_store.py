@@ -623,8 +623,8 @@ class DiscussionStore(Store):
                       CASE WHEN x.emoji IN ({a_marks}) THEN 1
                            WHEN x.emoji IN ({d_marks}) THEN -1 ELSE 0 END
                     FROM comments y JOIN reactions x ON x.comment_id = y.id
-                    WHERE y.item_id = ? AND y.change_seq > ? AND x.user_id != y.author_id
-                      AND y.id > ? AND y.id <= ?
+                    WHERE {item_is.replace("c.", "y.")} AND y.change_seq > ?
+                      AND x.user_id != y.author_id AND y.id > ? AND y.id <= ?
                       AND x.emoji IN ({marks}) AND {VISIBLE.replace("c.", "y.")}
                     ORDER BY x.comment_id, x.seq, x.rowid""",  # noqa: S608 - placeholders only
                 (*agree, *disagree, item_id, since, after, upto, *agree, *disagree, *passes),
