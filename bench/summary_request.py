@@ -27,6 +27,7 @@ import asyncio
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -199,8 +200,9 @@ async def phase_warm(db: Path, item_id: int) -> dict:
         warm_up_stall = lag.ms
         # A participant comments: the cached summary is stale, one row has changed.
         last = await repo.discussion.counts(item_id)
-        await repo.discussion.record(item_id, IncomingMessage(
-            message_id=1, channel_id=500, author_id=1, created_at=last.last_activity,
+        await repo.discussion.record(item_id, IncomingMessage(  # (new in every run)
+            message_id=time.time_ns() // 1000 % 10**12, channel_id=500, author_id=1,
+            created_at=last.last_activity,
             content="One more comment arrives: the 24/7 Network should answer at night."))
         item = await repo.agenda.item(item_id)
         with LoopLag() as lag:
@@ -265,16 +267,23 @@ async def build(db: Path, n: int, seed: int) -> tuple[int, float]:
     return item_id, time.perf_counter() - start
 
 
-def measure(n: int, seed: int, unstored_max: int) -> dict:
+def measure(n: int, seed: int, unstored_max: int, keep: Path | None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "bench.db"
-        item_id, build_s = asyncio.run(build(db, n, seed))
-        row = {"comments": n, "build_s": round(build_s, 1)}
-        row |= run_phase("ingest", db, item_id)
+        db = (keep or Path(tmp)) / f"summary-{n}-{seed}.db"
+        row: dict = {"comments": n}
+        if db.exists():  # built (and its features stored) by an earlier run with --keep
+            item_id = 1
+            row |= {"build_s": None, "ingest_features_s": None}
+        else:
+            item_id, build_s = asyncio.run(build(db, n, seed))
+            row["build_s"] = round(build_s, 1)
+            row |= run_phase("ingest", db, item_id)
         row |= run_phase("cold", db, item_id)
         row |= run_phase("warm", db, item_id)
         if n <= unstored_max:
-            row |= run_phase("unstored", db, item_id)
+            copy = Path(tmp) / "unstored.db"
+            shutil.copyfile(db, copy)  # (checkpointed at close: the file is whole)
+            row |= run_phase("unstored", copy, item_id)
         row["max_stall_ms"] = max(v for k, v in row.items() if k.endswith("stall_ms")
                                   and k != "ingest_stall_ms")
     return row
@@ -292,6 +301,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--unstored-max", type=int, default=100_000,
                         help="largest size also measured cold without stored features")
+    parser.add_argument("--keep", type=Path,
+                        help="keep the built databases in this folder and reuse them (the "
+                             "build and ingestion are then not measured again)")
     parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--item", type=int, help=argparse.SUPPRESS)
@@ -299,15 +311,19 @@ def main() -> None:
     if args.phase:
         print(json.dumps(asyncio.run(PHASES[args.phase](args.db, args.item))))
         return
-    rows = [measure(n, args.seed, args.unstored_max)
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+    rows = [measure(n, args.seed, args.unstored_max, args.keep)
             for n in args.comments or [1_000, 10_000, 100_000]]
     print(f"{'comments':>9} {'ingest s':>8} {'B/cmt':>6} {'cold s':>7} {'no-store':>8} "
           f"{'to warm':>8} {'warm MB':>8} {'warm s':>7} {'warm CPU':>8} {'cached':>7} "
           f"{'stall ms':>8} {'chart s':>7} {'themes':>6}")
     for r in rows:
         unstored = f"{r['cold_unstored_s']:>8.2f}" if "cold_unstored_s" in r else f"{'not run':>8}"
-        print(f"{r['comments']:>9,} {r['ingest_features_s']:>8.1f} "
-              f"{r['feature_bytes_per_comment']:>6.0f} {r['cold_s']:>7.2f} {unstored} "
+        ingest = (f"{r['ingest_features_s']:>8.1f}" if r["ingest_features_s"] is not None
+                  else f"{'reused':>8}")
+        print(f"{r['comments']:>9,} {ingest} "
+              f"{r.get('feature_bytes_per_comment', 0):>6.0f} {r['cold_s']:>7.2f} {unstored} "
               f"{r['start_to_warm_s']:>8.2f} {r['warm_peak_rss_mb']:>8.0f} {r['warm_s']:>7.2f} "
               f"{r['warm_cpu_s']:>8.2f} {r['cached_s']:>7.3f} {r['max_stall_ms']:>8.0f} "
               f"{r['chart_seconds']:>7.2f} {r['themes']:>6}")

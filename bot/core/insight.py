@@ -97,12 +97,17 @@ def _refresh_features(cache: FeatureCache, rows: list[tuple]) -> list[tuple[int,
     return cache.refresh([(r[0], r[2] or "") for r in rows if r[6]])
 
 
-def _decode_rows(rows: list) -> FeatureRows:
-    """Stored feature rows (comment id, content hash, dup key, flags, blob) as arrays;
-    empties ``rows`` (freeing them here, in the worker, not on the loop)."""
-    ids, hashes, dups, flags, blobs = zip(*rows, strict=True)
+def _install_rows(cache: FeatureCache, rows: list) -> int:
+    """Stored feature rows (comment id, content hash, dup key, flags, blob) into the cache,
+    for comments it has nothing for; empties ``rows`` (freed here, not on the loop).
+    Returns how many rows were read."""
+    # (comprehensions, not zip(*rows): a C-level pass over the rows would hold the GIL)
+    decoded = FeatureRows.from_blobs([r[0] for r in rows], [r[1] for r in rows],
+                                     [r[2] for r in rows], [r[3] for r in rows],
+                                     [r[4] for r in rows])
     rows.clear()
-    return FeatureRows.from_blobs(ids, hashes, dups, flags, blobs)
+    cache.install(decoded, only_missing=True)
+    return len(decoded)
 
 
 def _without_features(cache: FeatureCache, comments: list[SummaryComment]) -> list:
@@ -308,12 +313,12 @@ class InsightService:
             return
         await self._check_features_version()
         with bulk_work():
-            rows = await self.repo.features.load(item.id)
-            if rows:
-                decoded = await asyncio.to_thread(_decode_rows, rows)  # (and frees the rows)
-                async with self._lock:
-                    await asyncio.to_thread(self.features.install, decoded, only_missing=True)
-                self.features_read += len(decoded)
+            after = -1
+            while rows := await self.repo.features.load(item.id, after):
+                after = rows[-1][0]
+                async with self._lock:  # decoded and kept a page at a time (and freed there)
+                    self.features_read += await asyncio.to_thread(
+                        _install_rows, self.features, rows)
         self._features_loaded.add(item.id)
 
     async def persist_features(self, item_id: int | None = None) -> int:

@@ -590,6 +590,11 @@ class FeatureCache:
     def _merge(self, ids: np.ndarray, slots: np.ndarray) -> None:
         """Fold (id, slot) pairs into the sorted index; a later pair wins over an earlier."""
         self._flush()
+        if (len(ids) and (not len(self._ids) or ids[0] > self._ids[-1])
+                and (np.diff(ids) > 0).all()):  # pages in id order, after what is kept
+            self._ids = np.concatenate([self._ids, ids])
+            self._slot_of = np.concatenate([self._slot_of, slots])
+            return
         all_ids = np.concatenate([self._ids, ids])
         all_slots = np.concatenate([self._slot_of, slots])
         order = np.argsort(all_ids, kind="stable")

@@ -82,23 +82,17 @@ class FeatureStore(Store):
 
     # --- reading ------------------------------------------------------------------------
 
-    async def load(self, item_id: int) -> list:
-        """Every stored row of an item as (comment id, content hash, dup key, flags, blob),
-        in comment id order: plain rows for the caller to decode off the loop."""
-        out: list = []
-        after = -1
-        while True:
-            async with self.db.reading() as tx:
-                page = await tx.fetchall(
-                    "SELECT comment_id, content_hash, dup_key, flags, features "
-                    "FROM comment_features WHERE item_id = ? AND comment_id > ? "
-                    "ORDER BY comment_id LIMIT ?",
-                    (item_id, after, PAGE),
-                )
-            out += page
-            if len(page) < PAGE:
-                return out
-            after = page[-1][0]
+    async def load(self, item_id: int, after: int = -1, limit: int = PAGE) -> list:
+        """A page of an item's stored rows as (comment id, content hash, dup key, flags,
+        blob), in comment id order from after ``after``: plain rows for the caller to
+        decode off the loop (then ask for the page after its last id)."""
+        async with self.db.reading() as tx:
+            return await tx.fetchall(
+                "SELECT comment_id, content_hash, dup_key, flags, features "
+                "FROM comment_features WHERE item_id = ? AND comment_id > ? "
+                "ORDER BY comment_id LIMIT ?",
+                (item_id, after, limit),
+            )
 
     async def missing(self, item_id: int, after: int = -1, limit: int = 5_000) -> list:
         """(comment id, text) of the item's comments with text and no stored features,
