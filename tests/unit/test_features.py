@@ -228,3 +228,15 @@ async def test_a_database_from_before_the_features_table_is_migrated_and_backfil
         await service.close()
     finally:
         await repo.close()
+
+
+def test_the_big_topic_sort_orders_comments_as_sorted_does():
+    import random
+    from operator import attrgetter
+
+    comments = make_corpus(25_000, 2).comments  # above the size sorted in numpy
+    random.Random(1).shuffle(comments)
+    twin = comments[7]
+    comments[3] = S.SummaryComment(twin.comment_id - 1, 1, "a tie on time", twin.created_at, "u")
+    assert S._chronological(comments) == sorted(comments, key=attrgetter("created_at",
+                                                                         "comment_id"))
