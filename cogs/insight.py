@@ -53,9 +53,10 @@ class InsightCog(commands.Cog):
         self.reports = ReportBuilder(bot.repo, self.insight)
 
     async def cog_load(self) -> None:
-        # The drawing code's first import holds the GIL for a while: done before the
-        # gateway connects, so that it stalls no one's command.
-        await asyncio.to_thread(warm_up_charts)
+        # The drawing code's first import holds the GIL for a while: started now, as the
+        # bot connects, rather than during the warm-up after catch-up (not awaited: the
+        # bot must not be slower to come online)
+        self._charts_ready = asyncio.get_running_loop().run_in_executor(None, warm_up_charts)
 
     async def cog_unload(self) -> None:
         await self.insight.close()

@@ -257,6 +257,7 @@ class InsightService:
         #: features computed here (tokenising comments) and rows loaded from storage
         self.features_computed = 0
         self.features_read = 0
+        self.warm_ups = 0  # warm-ups finished (one after each catch-up)
 
     async def summary_comments(self, item: Item) -> list[SummaryComment]:
         """The item's visible comments as the engine's input.
@@ -503,6 +504,7 @@ class InsightService:
             # What was loaded stays for the process's life: out of the collector's passes
             # (each would walk every kept comment), still freed by reference counting.
             gc.freeze()
+        self.warm_ups += 1
         return self.features_computed - before
 
     async def drop_derived_data(self, user_id: int | None = None) -> None:
