@@ -295,6 +295,8 @@ class InsightService:
                         await self._store_features(item.id, redone)
                 await asyncio.to_thread(_release, rows, votes)
             self._inputs[item.id] = (version, current)
+            if not seq:  # kept for the process's life: out of the collector's passes
+                gc.freeze()  # (each would walk every kept comment; refcounts still free them)
             return await asyncio.to_thread(list, current.values())
 
     # --- per-comment features: persisted, loaded, backfilled ---------------------------------
@@ -360,7 +362,7 @@ class InsightService:
             await self._persist_nudge.wait()
             await asyncio.sleep(PERSIST_DELAY)
             self._persist_nudge.clear()
-            if self.repo.db.closed:
+            if getattr(self.repo.db, "closed", False):
                 return
             try:
                 await self.persist_features()
