@@ -1616,8 +1616,11 @@ def _summarise(
     k = int(row_lab.max()) + 1 if (row_lab >= 0).any() else 0
     inside = lab >= 0
     sizes = np.bincount(lab[inside], minlength=k)
-    pairs = np.unique(np.stack([lab[inside], authors[inside]]), axis=1)
-    parts = np.bincount(pairs[0], minlength=k)
+    # distinct (theme, author) pairs as one int64 key each: np.unique(axis=1) sorts
+    # structured rows, holding the GIL for seconds on a million comments
+    people, person = np.unique(authors[inside], return_inverse=True)
+    pairs = np.unique(lab[inside] * max(1, len(people)) + person.reshape(-1))
+    parts = np.bincount(pairs // max(1, len(people)), minlength=k)
     ag = np.bincount(lab[inside], weights=agree[inside], minlength=k).astype(np.int64)
     dis = np.bincount(lab[inside], weights=disagree[inside], minlength=k).astype(np.int64)
     wsum = np.bincount(row_lab[row_lab >= 0], weights=w[row_lab >= 0], minlength=k)
