@@ -252,6 +252,7 @@ class InsightService:
         self._features_version_checked = False
         #: item id -> comment id up to which the writer looked for comments to store
         self._checked_upto: dict[int, int] = {}
+        self._checked_any = -1  # ... and of all items (the writer's walk)
         self._persist_nudge: asyncio.Event | None = None
         self._persist_task: asyncio.Task | None = None
         #: features computed here (tokenising comments) and rows loaded from storage
@@ -329,15 +330,22 @@ class InsightService:
         text and no stored features, of one item or of all; a page at a time, each computed
         off the loop. Returns how many rows were stored."""
         await self._check_features_version()
-        items = [item_id] if item_id is not None else [
-            i.id for i in await self.repo.agenda.all_items()]
         stored = 0
-        for item in items:
-            after = self._checked_upto.get(item, -1)  # older comments were looked at
-            while page := await self.repo.features.missing(item, after, FEATURE_PAGE):
-                after = page[-1][0]
-                stored += await self._store_features(item, page)
-                self._checked_upto[item] = after
+        if item_id is None:  # every item's, in one walk of the comments newer than seen
+            while page := await self.repo.features.missing_any(self._checked_any,
+                                                               FEATURE_PAGE):
+                self._checked_any = page[-1][0]
+                by_item: dict[int, list[tuple[int, str]]] = {}
+                for cid, item, text in page:
+                    by_item.setdefault(item, []).append((cid, text))
+                for item, pairs in by_item.items():
+                    stored += await self._store_features(item, pairs)
+            return stored
+        after = self._checked_upto.get(item_id, -1)  # older comments were looked at
+        while page := await self.repo.features.missing(item_id, after, FEATURE_PAGE):
+            after = page[-1][0]
+            stored += await self._store_features(item_id, page)
+            self._checked_upto[item_id] = after
         return stored
 
     async def _store_features(self, item_id: int, pairs: list) -> int:
@@ -518,6 +526,7 @@ class InsightService:
                 self.features = FeatureCache()
                 self._features_loaded.clear()
                 self._checked_upto.clear()
+                self._checked_any = -1
                 self._inputs.clear()
             else:
                 self._inputs = await asyncio.to_thread(

@@ -109,6 +109,19 @@ class FeatureStore(Store):
                 (item_id, after, limit),
             )
 
+    async def missing_any(self, after: int = -1, limit: int = 5_000) -> list:
+        """(comment id, item id, text) of comments of any item with text and no stored
+        features, in id order from after ``after`` (what the writer stores as they come)."""
+        async with self.db.reading() as tx:
+            return await tx.fetchall(
+                f"""SELECT c.id, c.item_id, c.content FROM comments c
+                    WHERE c.id > ? AND {_HAS_TEXT}
+                      AND NOT EXISTS (SELECT 1 FROM comment_features f
+                                      WHERE f.item_id = c.item_id AND f.comment_id = c.id)
+                    ORDER BY c.id LIMIT ?""",  # noqa: S608 - constant only
+                (after, limit),
+            )
+
     async def count(self, item_id: int | None = None) -> int:
         async with self.db.reading() as tx:
             if item_id is None:
