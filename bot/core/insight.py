@@ -80,7 +80,12 @@ def apply_rows(current: dict[int, SummaryComment], rows: list[tuple],
         latest[voter] = vote
     for comment_id, author_id, text, created, channel, message, visible in rows:
         if visible:
-            latest = by_comment.get(comment_id, {})
+            latest = by_comment.get(comment_id)
+            if latest is None:  # nobody voted (a good share of a big topic's comments)
+                current[comment_id] = SummaryComment(
+                    comment_id, author_id, text or "", parse(created),
+                    f"{base}{channel}/{message}", 0, 0, 0, (), True)
+                continue
             vals = list(latest.values())
             current[comment_id] = SummaryComment(
                 comment_id, author_id, text or "", parse(created), f"{base}{channel}/{message}",
