@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from bot.storage.common import Store, from_micros, micros, parse_ts, ts
 from bot.storage.database import Transaction
+from bot.storage.feature_store import FeatureStore
 from bot.storage.models import (
     ChannelCursor,
     Citation,
@@ -311,6 +312,7 @@ class DiscussionStore(Store):
                 "UPDATE comments SET content = ?, edited_at = ? WHERE id = ?",
                 (message.content, micros(edited_at), comment_id),
             )
+            await FeatureStore.forget_in(tx, [comment_id])  # derived from the old text
             await self._replace_annotations(tx, comment_id, item_id, message, quotes, citations)
             await self._touch_item(tx, item_id, edited_at, comment_id)
             return RecordOutcome(comment_id=comment_id, created=False, changed=True)
@@ -514,6 +516,7 @@ class DiscussionStore(Store):
     @staticmethod
     async def _erase_comment_text(tx: Transaction, comment_id: int) -> None:
         await tx.execute("UPDATE comments SET content = NULL WHERE id = ?", (comment_id,))
+        await FeatureStore.forget_in(tx, [comment_id])
         await tx.execute(
             "UPDATE comment_revisions SET content = NULL WHERE comment_id = ?", (comment_id,)
         )
@@ -680,7 +683,7 @@ class DiscussionStore(Store):
 
     async def summary_rows(
         self, item_id: int, agree: Iterable[str], disagree: Iterable[str],
-        passes: Iterable[str] = (), *, since: int = 0,
+        passes: Iterable[str] = (), *, since: int = 0, after: int = -1, limit: int = -1,
     ) -> tuple[int, list[tuple], list[tuple[int, int, int]]]:
         """Comments changed after discussion version `since` (all of them with 0), as plain
         tuples for summaries of 100k comments, the version they are current at, and the
@@ -691,7 +694,10 @@ class DiscussionStore(Store):
         rows are comments deleted, erased or hidden since, for the caller to drop.
         Votes: (comment id, voter, +1 agree / -1 disagree / 0 pass), one per reaction in the
         order the reactions were recorded (so a voter's last one is their latest vote), the
-        author's reactions on their own comment left out. Read in one snapshot."""
+        author's reactions on their own comment left out. Read in one snapshot.
+
+        ``after``/``limit``: a page of at most ``limit`` rows with comment ids above
+        ``after``, in id order (a million rows at once would be a lot of memory)."""
         agree, disagree, passes = list(agree), list(disagree), list(passes)
         marks = ",".join("?" * (len(agree) + len(disagree) + len(passes))) or "NULL"
         a_marks = ",".join("?" * len(agree)) or "NULL"
@@ -700,23 +706,30 @@ class DiscussionStore(Store):
             version = await tx.fetchone(
                 "SELECT discussion_version FROM items WHERE id = ?", (item_id,)
             )
+            # a page is walked by comment id (``+c.item_id``: not through the item's index,
+            # which would sort every comment of the item again for each page)
+            item_is = "+c.item_id = ?" if limit >= 0 else "c.item_id = ?"
+            page = " ORDER BY c.id LIMIT ?" if limit >= 0 else ""
             rows = await tx.fetchall(
                 f"""SELECT c.id, c.author_id, c.content, c.created_at, c.channel_id, c.message_id,
                       {VISIBLE} FROM comments c
-                    WHERE c.item_id = ? AND c.change_seq > ?""",  # noqa: S608 - constant only
-                (item_id, since),
+                    WHERE {item_is} AND c.change_seq > ? AND c.id > ?{page}""",  # noqa: S608
+                (item_id, since, after, *([limit] if limit >= 0 else [])),
             )
+            upto = rows[-1][0] if limit >= 0 and rows else 2**62
             votes = await tx.fetchall(
                 f"""SELECT x.comment_id, x.user_id,
                       CASE WHEN x.emoji IN ({a_marks}) THEN 1
                            WHEN x.emoji IN ({d_marks}) THEN -1 ELSE 0 END
                     FROM comments y JOIN reactions x ON x.comment_id = y.id
-                    WHERE y.item_id = ? AND y.change_seq > ? AND x.user_id != y.author_id
+                    WHERE {item_is.replace("c.", "y.")} AND y.change_seq > ?
+                      AND x.user_id != y.author_id AND y.id > ? AND y.id <= ?
                       AND x.emoji IN ({marks}) AND {VISIBLE.replace("c.", "y.")}
                     ORDER BY x.comment_id, x.seq""",  # noqa: S608 - placeholders only
-                (*agree, *disagree, item_id, since, *agree, *disagree, *passes),
-            )
-        return (version[0] if version else 0), [tuple(r) for r in rows], [tuple(v) for v in votes]
+                (*agree, *disagree, item_id, since, after, upto, *agree, *disagree, *passes),
+            ) if rows or limit < 0 else []
+        # the rows as read (sequences): converting a million of them here would stall the loop
+        return (version[0] if version else 0), rows, votes
 
     async def reaction_counts(
         self, item_id: int, agree: Iterable[str], disagree: Iterable[str],

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.storage.common import Store, from_micros, micros, parse_ts, ts
 from bot.storage.discussion_store import COMMENT_KINDS
+from bot.storage.feature_store import FeatureStore
 from bot.storage.models import Participant, utcnow
 from bot.storage.moderation_store import log_action
 
@@ -178,6 +179,7 @@ class PrivacyStore(Store):
                 "WHERE id = ?",
                 [(micros(when), i) for i in ids],
             )
+            await FeatureStore.forget_in(tx, ids)  # derived from their text
             await tx.executemany(
                 "UPDATE comment_revisions SET content = NULL WHERE comment_id = ?", by_id)
             await tx.executemany(

@@ -104,7 +104,7 @@ async def test_previous_schema_converts_with_every_value(tmp_path):
 
         # reactions keep their recorded order: the latest of each voter is their vote
         _, _, votes = await d.summary_rows(1, AGREE, DISAGREE, PASS)
-        assert [v for v in votes if v[0] == 11] == [
+        assert [tuple(v) for v in votes if v[0] == 11] == [
             (11, 20, -1), (11, 21, 1), (11, 20, 1), (11, 22, 1), (11, 22, -1), (11, 21, 0)]
         # latest votes: 20 agrees, 22 disagrees, 21 passes
         assert (await d.reaction_counts(1, AGREE, DISAGREE, PASS))[11] == (1, 1)
@@ -113,7 +113,7 @@ async def test_previous_schema_converts_with_every_value(tmp_path):
         # a new reaction comes after the migrated ones
         await d.set_reaction(1001, 22, "🤷", True)
         _, _, votes = await d.summary_rows(1, AGREE, DISAGREE, PASS)
-        assert [v for v in votes if v[0] == 11][-1] == (11, 22, 0)
+        assert tuple([v for v in votes if v[0] == 11][-1]) == (11, 22, 0)
 
         # children still point at their comments
         assert [(q.comment_id, q.message_id) for q in await d.quotes(1, visible_only=False)] == [
