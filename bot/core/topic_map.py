@@ -189,6 +189,30 @@ def _topic_matrix(topics: Sequence[MapTopic], cache: FeatureCache | None) -> sp.
     return sp.csr_matrix(sp.diags(1.0 / norms) @ X)
 
 
+#: rows of the similarity product computed at once (memory: NEAREST_CHUNK x topics floats)
+NEAREST_CHUNK = 256
+
+
+def _nearest(X: sp.csr_matrix, top: int) -> list[tuple[int, int, float]]:
+    """Each row's ``top`` most similar other rows of the L2-normalised ``X``: (row, other,
+    cosine), rows in order.  A sparse product a block of rows at a time, top-k per row:
+    memory O(chunk x n), never the dense n x n matrix (1.6 GB at 20k topics)."""
+    n = X.shape[0]
+    out: list[tuple[int, int, float]] = []
+    if top <= 0:
+        return out
+    XT = sp.csc_matrix(X.T)
+    for start in range(0, n, NEAREST_CHUNK):
+        stop = min(n, start + NEAREST_CHUNK)
+        block = (X[start:stop] @ XT).toarray()
+        block[np.arange(stop - start), np.arange(start, stop)] = 0.0  # not its own neighbour
+        cand = np.argpartition(-block, top - 1, axis=1)[:, :top]
+        for r in range(stop - start):
+            row = block[r]
+            out.extend((start + r, int(j), float(row[j])) for j in cand[r])
+    return out
+
+
 # --------------------------------------------------------------------------- building
 
 
@@ -276,20 +300,14 @@ def build_map(
     ordered = [by_id[i] for i in ids]
     if n >= 2 and any(t.text or t.term_counts for t in ordered):
         X = _topic_matrix(ordered, cache)
-        S = (X @ X.T).toarray()
-        np.fill_diagonal(S, 0.0)
-        top = min(SIMILAR_TOP, n - 1)
-        cand = np.argpartition(-S, top - 1, axis=1)[:, :top] if top > 0 else []
-        for i in range(n):
-            for j in cand[i]:
-                sim = float(S[i, j])
-                if sim >= SIMILARITY_MIN and min(
-                    ordered[i].activity, ordered[int(j)].activity
-                ) >= SIMILAR_MIN_COMMENTS:
-                    k = key(ids[i], ids[int(j)])
-                    if "similar discussion" not in kinds[k]:
-                        kinds[k]["similar discussion"] = round(sim, 3)
-                        reasons[k].append(f"their discussions use similar words ({sim:.2f})")
+        for i, j, sim in _nearest(X, min(SIMILAR_TOP, n - 1)):
+            if sim >= SIMILARITY_MIN and min(
+                ordered[i].activity, ordered[j].activity
+            ) >= SIMILAR_MIN_COMMENTS:
+                k = key(ids[i], ids[j])
+                if "similar discussion" not in kinds[k]:
+                    kinds[k]["similar discussion"] = round(sim, 3)
+                    reasons[k].append(f"their discussions use similar words ({sim:.2f})")
 
     # keep the strongest edges: greedy, both ends under the cap; explicit evidence always
     cand_edges = sorted(
