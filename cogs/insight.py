@@ -125,10 +125,10 @@ class InsightCog(commands.Cog):
             raise UserError("There is no agenda in this server yet.")
         consultation_id = focus.consultation_id if focus else consultations[-1].id
         built, items = await self.insight.topic_map(consultation_id)
-        built = only_topics(built, {i for i, item in items.items() if can_read(interaction, item)})
+        readable = {i for i, item in items.items() if can_read(interaction, item)}
         title = f"Related topics of “{focus.title}”" if focus else "Graph of this discussion"
-        png = await asyncio.to_thread(render_png, built, focus.id if focus else None, title=title)
-        text = render_text(built, focus.id if focus else None)
+        png, text = await asyncio.to_thread(_draw_map, built, readable,
+                                            focus.id if focus else None, title)
         e = discord.Embed(title=truncate(title, 256), description=truncate(text, 4000), colour=BRAND_COLOUR)
         e.set_image(url="attachment://map.png")
         files = [bytes_file("map.png", png)]
@@ -206,3 +206,10 @@ async def answer_publicly(interaction: discord.Interaction, note: str, **message
 
 async def setup(bot: ConsultationBot) -> None:
     await bot.add_cog(InsightCog(bot))
+
+
+def _draw_map(built, readable: set[int], focus: int | None, title: str) -> tuple[bytes, str]:
+    """The member's view of the map as PNG and text (CPU-bound at thousands of topics: run
+    it in a worker thread)."""
+    mine = only_topics(built, readable)
+    return render_png(mine, focus, title=title), render_text(mine, focus)
