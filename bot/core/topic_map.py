@@ -26,6 +26,7 @@ import math
 import textwrap
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import networkx as nx
@@ -47,10 +48,12 @@ __all__ = [
     "EDGE_KINDS",
     "Edge",
     "MapTopic",
+    "TermVector",
     "TopicMap",
     "add_term_counts",
     "build_map",
     "hashed_term_counts",
+    "hashed_vector",
     "map_figure",
     "related_topics",
     "render_png",
@@ -81,10 +84,52 @@ COMMUNITY_SEED = 0
 
 
 
+@dataclass(frozen=True, slots=True)
+class TermVector:
+    """A topic's hashed term counts as two arrays: sorted unique feature indices (int32)
+    and their counts (float32).  Compact (8 bytes a term, against ~100 for a dict entry)
+    and added to in O(terms) as comments arrive (:meth:`plus`)."""
+
+    indices: np.ndarray
+    counts: np.ndarray
+
+    @classmethod
+    def empty(cls) -> TermVector:
+        return cls(np.zeros(0, np.int32), np.zeros(0, np.float32))
+
+    @classmethod
+    def of(cls, indices: np.ndarray, counts: np.ndarray) -> TermVector:
+        """From indices that may repeat (their counts are summed)."""
+        if not len(indices):
+            return cls.empty()
+        uniq, inverse = np.unique(np.asarray(indices), return_inverse=True)
+        summed = np.bincount(inverse, weights=np.asarray(counts, dtype=np.float64))
+        return cls(uniq.astype(np.int32), summed.astype(np.float32))
+
+    @classmethod
+    def of_rows(cls, X: sp.csr_matrix) -> TermVector:
+        """The sum of a hashed count matrix's rows (one row a comment)."""
+        return cls.of(X.indices, X.data)
+
+    def plus(self, other: TermVector) -> TermVector:
+        if not len(other.indices):
+            return self
+        if not len(self.indices):
+            return other
+        return TermVector.of(np.concatenate([self.indices, other.indices]),
+                             np.concatenate([self.counts, other.counts]))
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
 class MapTopic(BaseModel):
     """A topic (agenda item or sub-item).  ``text`` is the article and its comments;
     alternatively ``term_counts`` is a precomputed hashed term-count vector (index ->
-    count), kept up to date as messages arrive with :func:`add_term_counts`."""
+    count) built with :func:`add_term_counts`, or ``term_vector`` the same as arrays, kept
+    up to date as messages arrive (the bot's: see bot.core.insight)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     topic_id: int
     title: str
@@ -93,6 +138,7 @@ class MapTopic(BaseModel):
     parent_id: int | None = None
     text: str = ""
     term_counts: dict[int, float] | None = None
+    term_vector: TermVector | None = None
 
 
 class Edge(BaseModel):
@@ -143,17 +189,55 @@ def hashed_term_counts(text: str, cache: FeatureCache | None = None) -> dict[int
     return {int(i): float(v) for i, v in zip(row.indices, row.data, strict=True)}
 
 
+def hashed_vector(texts: Sequence[str]) -> TermVector:
+    """The summed hashed unigram+bigram counts of these texts (each hashed on its own, in
+    one batch): a topic's vector, or what new comments add to it."""
+    if not texts:
+        return TermVector.empty()
+    return TermVector.of_rows(_VEC_CACHE.transform([clean_text(t) for t in texts]))
+
+
 def add_term_counts(acc: dict[int, float], text: str, cache: FeatureCache | None = None) -> None:
     """Add one comment's hashed counts to a topic's running vector (at ingestion)."""
     for i, v in hashed_term_counts(text, cache).items():
         acc[i] = acc.get(i, 0.0) + v
 
 
+def _vector_matrix(topics: Sequence[MapTopic], n_features: int) -> sp.csr_matrix:
+    """Raw counts of topics that all have a ``term_vector`` (sorted, unique indices: the
+    rows are laid side by side, nothing to sort or sum)."""
+    vecs = [t.term_vector for t in topics]
+    indptr = np.zeros(len(vecs) + 1, np.int64)
+    np.cumsum([len(v) for v in vecs], out=indptr[1:])
+    indices = np.concatenate([v.indices for v in vecs]) if vecs else np.zeros(0, np.int32)
+    data = np.concatenate([v.counts for v in vecs]) if vecs else np.zeros(0, np.float32)
+    return sp.csr_matrix((data.astype(np.float32), indices, indptr),
+                         shape=(len(vecs), n_features))
+
+
+def _weighted(X: sp.csr_matrix, n_features: int) -> sp.csr_matrix:
+    """Counts -> sublinear tf x smooth idf, rows L2-normalised."""
+    df = np.bincount(X.indices, minlength=n_features)
+    n = X.shape[0]
+    idf = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
+    X.data = (1.0 + np.log(np.maximum(X.data, 1.0))) * idf[X.indices]
+    X = sp.csr_matrix(X, dtype=np.float32)
+    lengths = np.diff(X.indptr)
+    rows = np.repeat(np.arange(n), lengths)
+    norms = np.sqrt(np.bincount(rows, weights=X.data.astype(np.float64) ** 2, minlength=n))
+    norms[norms == 0] = 1.0
+    X.data = X.data / np.repeat(norms, lengths).astype(np.float32)
+    return X
+
+
 def _topic_matrix(topics: Sequence[MapTopic], cache: FeatureCache | None) -> sp.csr_matrix:
     n_features = cache.n_features if cache else N_FEATURES
+    if topics and all(t.term_vector is not None for t in topics):
+        return _weighted(_vector_matrix(topics, n_features), n_features)
     fc = cache or _VEC_CACHE
     rows, cols, vals = [], [], []
-    need = [i for i, t in enumerate(topics) if t.term_counts is None and t.text]
+    need = [i for i, t in enumerate(topics)
+            if t.term_counts is None and t.term_vector is None and t.text]
     if need:
         if cache is not None:
             ents = cache.entries_for_keys(
@@ -169,7 +253,11 @@ def _topic_matrix(topics: Sequence[MapTopic], cache: FeatureCache | None) -> sp.
             cols.append(M.col)
             vals.append(M.data)
     for i, t in enumerate(topics):
-        if t.term_counts:
+        if t.term_vector is not None and len(t.term_vector):
+            rows.append(np.full(len(t.term_vector), i))
+            cols.append(t.term_vector.indices)
+            vals.append(t.term_vector.counts)
+        elif t.term_counts:
             rows.append(np.full(len(t.term_counts), i))
             cols.append(np.fromiter(t.term_counts.keys(), dtype=np.int64))
             vals.append(np.fromiter(t.term_counts.values(), dtype=np.float64))
@@ -180,13 +268,7 @@ def _topic_matrix(topics: Sequence[MapTopic], cache: FeatureCache | None) -> sp.
         shape=(len(topics), n_features),
     )
     X.sum_duplicates()
-    df = np.bincount(X.indices, minlength=n_features)
-    n = len(topics)
-    idf = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
-    X.data = (1.0 + np.log(np.maximum(X.data, 1.0))) * idf[X.indices]
-    norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
-    norms[norms == 0] = 1.0
-    return sp.csr_matrix(sp.diags(1.0 / norms) @ X)
+    return _weighted(X, n_features)
 
 
 #: rows of the similarity product computed at once (memory: NEAREST_CHUNK x topics floats)
@@ -196,6 +278,7 @@ NEAREST_CHUNK = 512
 DENSE_DF_SHARE = 0.04
 DENSE_DF_MIN = 32
 DENSE_COLS_MAX = 2048
+DENSE_SPLIT_FROM = 500  # topics
 
 
 def _nearest(X: sp.csr_matrix, top: int, floor: float = 0.0) -> list[tuple[int, int, float]]:
@@ -213,14 +296,20 @@ def _nearest(X: sp.csr_matrix, top: int, floor: float = 0.0) -> list[tuple[int, 
         return out
     X = sp.csr_matrix(X, dtype=np.float32)
     df = np.bincount(X.indices, minlength=X.shape[1])
-    common = np.flatnonzero(df >= max(DENSE_DF_MIN, DENSE_DF_SHARE * n))
+    if n <= DENSE_SPLIT_FROM:  # a small product: sparse is quicker than splitting it
+        common = np.zeros(0, np.int64)
+    else:
+        common = np.flatnonzero(df >= max(DENSE_DF_MIN, DENSE_DF_SHARE * n))
     if len(common) > DENSE_COLS_MAX:
         common = common[np.argsort(-df[common], kind="stable")[:DENSE_COLS_MAX]]
-    rare_mask = df > 0
-    rare_mask[common] = False
-    Xc = X.tocsc()
-    dense = Xc[:, common].toarray() if len(common) else None
-    sparse_part = sp.csr_matrix(Xc[:, np.flatnonzero(rare_mask)])
+    if len(common):
+        rare_mask = df > 0
+        rare_mask[common] = False
+        Xc = X.tocsc()
+        dense = Xc[:, common].toarray()
+        sparse_part = sp.csr_matrix(Xc[:, np.flatnonzero(rare_mask)])
+    else:
+        dense, sparse_part = None, X
     sparse_t = sp.csc_matrix(sparse_part.T)
     for start in range(0, n, NEAREST_CHUNK):
         stop = min(n, start + NEAREST_CHUNK)
@@ -321,7 +410,7 @@ def build_map(
         reasons[k].append(f"they cite the same {_plural(len(idfs), 'source')}")
 
     ordered = [by_id[i] for i in ids]
-    if n >= 2 and any(t.text or t.term_counts for t in ordered):
+    if n >= 2 and any(t.text or t.term_counts or t.term_vector for t in ordered):
         X = _topic_matrix(ordered, cache)
         for i, j, sim in _nearest(X, min(SIMILAR_TOP, n - 1), SIMILARITY_MIN):
             if sim >= SIMILARITY_MIN and min(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from pydantic import BaseModel
 
@@ -814,3 +815,81 @@ class DiscussionStore(Store):
                 (consultation_id,),
             )
         return [_quote(r) for r in rows]
+
+    # --- the related-topics map --------------------------------------------------------------
+
+    async def map_rows(self, since: Mapping[int, int]) -> dict[int, MapRows]:
+        """What the map takes from each item's discussion, changed after discussion version
+        ``since[item]`` (0: everything), as plain tuples read in one snapshot:
+
+        - the item's discussion version they are current at;
+        - comments changed since: (comment id, text, visible), invisible ones being comments
+          deleted, erased or hidden since (for the caller to drop);
+        - all its visible citations (normalised URL, citer) and quotes (state, passage).
+
+        Items read from 0 are read together (a start's first map), the others one by one
+        (after a new comment: a handful of rows)."""
+        out: dict[int, MapRows] = {}
+        cold = [i for i, s in since.items() if not s]
+        warm = [(i, s) for i, s in since.items() if s]
+        visible_ci = "(ci.comment_id IS NULL OR (" + VISIBLE + "))"
+        async with self.db.reading() as tx:
+            for start in range(0, len(cold), 500):  # SQLite's bound-parameter limit
+                chunk = cold[start:start + 500]
+                marks = ", ".join("?" * len(chunk))
+                for item_id, version in await tx.fetchall(
+                    f"SELECT id, discussion_version FROM items WHERE id IN ({marks})", chunk,  # noqa: S608
+                ):
+                    out[item_id] = MapRows(version, [], [], [])
+                for item_id, cid, text in await tx.fetchall(
+                    f"""SELECT c.item_id, c.id, c.content FROM comments c
+                        WHERE c.item_id IN ({marks}) AND {VISIBLE}
+                        ORDER BY c.item_id, c.id""",  # noqa: S608
+                    chunk,
+                ):
+                    if item_id in out:
+                        out[item_id].rows.append((cid, text or "", True))
+                await self._map_links(tx, chunk, out, visible_ci)
+            for item_id, seq in warm:
+                row = await tx.fetchone(
+                    "SELECT discussion_version FROM items WHERE id = ?", (item_id,))
+                if row is None:
+                    continue
+                out[item_id] = MapRows(row[0], [
+                    (cid, text or "", bool(visible)) for cid, text, visible in await tx.fetchall(
+                        f"""SELECT c.id, c.content, {VISIBLE} FROM comments c
+                            WHERE c.item_id = ? AND c.change_seq > ? ORDER BY c.id""",  # noqa: S608
+                        (item_id, seq),
+                    )], [], [])
+                await self._map_links(tx, [item_id], out, visible_ci)
+        return out
+
+    @staticmethod
+    async def _map_links(tx: Transaction, item_ids: list[int], out: dict[int, MapRows],
+                         visible_ci: str) -> None:
+        marks = ", ".join("?" * len(item_ids))
+        for item_id, url, citer in await tx.fetchall(
+            f"""SELECT ci.item_id, ci.normalized_url, ci.citer_id FROM citations ci
+                LEFT JOIN comments c ON c.id = ci.comment_id
+                WHERE ci.item_id IN ({marks}) AND {visible_ci} ORDER BY ci.id""",  # noqa: S608
+            item_ids,
+        ):
+            if item_id in out:
+                out[item_id].citations.append((url, citer))
+        for item_id, state, passage in await tx.fetchall(
+            f"""SELECT q.item_id, q.state, q.passage FROM quotes q
+                JOIN comments c ON c.id = q.comment_id
+                WHERE q.item_id IN ({marks}) AND {VISIBLE} ORDER BY q.id""",  # noqa: S608
+            item_ids,
+        ):
+            if item_id in out:
+                out[item_id].quotes.append((state, passage))
+
+
+class MapRows(NamedTuple):
+    """One item's rows for the map (see :meth:`DiscussionStore.map_rows`)."""
+
+    version: int
+    rows: list[tuple[int, str, bool]]
+    citations: list[tuple[str, int]]
+    quotes: list[tuple[str, str | None]]
