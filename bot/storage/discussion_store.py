@@ -816,6 +816,24 @@ class DiscussionStore(Store):
             )
         return [_quote(r) for r in rows]
 
+    # --- catch-up ----------------------------------------------------------------------------
+
+    async def stored_texts(self, channel_id: int, after_id: int, through_id: int, *,
+                           newest: int | None = None) -> dict[int, StoredText]:
+        """Stored, not deleted comments of a channel with `after_id <= message id <=
+        through_id` as plain rows (message id -> text, erased), for catch-up to compare
+        with what Discord returns; with `newest`, only that many, the newest ones (what a
+        bounded re-check can read). No model per comment: a channel may hold a million."""
+        sql = ("SELECT message_id, content, erased_at FROM comments WHERE channel_id = ? "
+               "AND message_id BETWEEN ? AND ? AND deleted_at IS NULL ORDER BY message_id DESC")
+        params: tuple = (channel_id, after_id, through_id)
+        if newest is not None:
+            sql += " LIMIT ?"
+            params += (newest,)
+        async with self.db.reading() as tx:
+            rows = await tx.fetchall(sql, params)
+        return {r[0]: StoredText(r[0], r[1], r[2]) for r in rows}
+
     # --- the related-topics map --------------------------------------------------------------
 
     async def map_rows(self, since: Mapping[int, int]) -> dict[int, MapRows]:
@@ -893,3 +911,11 @@ class MapRows(NamedTuple):
     rows: list[tuple[int, str, bool]]
     citations: list[tuple[str, int]]
     quotes: list[tuple[str, str | None]]
+
+
+class StoredText(NamedTuple):
+    """A stored comment as catch-up compares it (see :meth:`DiscussionStore.stored_texts`)."""
+
+    message_id: int
+    content: str | None
+    erased_at: object  # None unless its text was erased
