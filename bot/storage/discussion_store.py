@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import NamedTuple
@@ -859,14 +860,13 @@ class DiscussionStore(Store):
                     f"SELECT id, discussion_version FROM items WHERE id IN ({marks})", chunk,  # noqa: S608
                 ):
                     out[item_id] = MapRows(version, [], [], [])
-                for item_id, cid, text in await tx.fetchall(
+                rows = await tx.fetchall(
                     f"""SELECT c.item_id, c.id, c.content FROM comments c
                         WHERE c.item_id IN ({marks}) AND {VISIBLE}
                         ORDER BY c.item_id, c.id""",  # noqa: S608
                     chunk,
-                ):
-                    if item_id in out:
-                        out[item_id].rows.append((cid, text or "", True))
+                )
+                await asyncio.to_thread(_group_map_rows, rows, out)  # a million: off the loop
                 await self._map_links(tx, chunk, out, visible_ci)
             for item_id, seq in warm:
                 row = await tx.fetchone(
@@ -902,6 +902,12 @@ class DiscussionStore(Store):
         ):
             if item_id in out:
                 out[item_id].quotes.append((state, passage))
+
+
+def _group_map_rows(rows: Iterable, out: dict[int, MapRows]) -> None:
+    for item_id, cid, text in rows:
+        if item_id in out:
+            out[item_id].rows.append((cid, text or "", True))
 
 
 class MapRows(NamedTuple):
