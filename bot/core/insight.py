@@ -40,6 +40,7 @@ from bot.core.summary import (
 )
 from bot.core.topic_map import (
     MapTopic,
+    SimilarityIndex,
     TermVector,
     TopicMap,
     build_map,
@@ -202,6 +203,8 @@ class InsightService:
         #: item id -> its evidence for the map — see topic_map
         self._evidence: dict[int, TopicEvidence] = {}
         self._map_locks: dict[int, asyncio.Lock] = {}
+        #: consultation id -> the cosines between its topics, kept between map builds
+        self._similarity: dict[int, SimilarityIndex] = {}
         #: how many maps were built, and the topics the last build read again from storage
         #: (only those whose discussion or article changed since)
         self.map_builds = 0
@@ -347,6 +350,7 @@ class InsightService:
             self._charts.clear()  # they show statements' text
             self._inputs.clear()
             self._evidence.clear()
+            self._similarity.clear()
 
     # --- the related-topics map ------------------------------------------------------------
 
@@ -381,7 +385,8 @@ class InsightService:
                 self._evidence.update({i: e for i, e in fresh.items() if e is not None})
             evidence = {i: self._evidence[i] for i in items if i in self._evidence}
             relations = await self.repo.agenda.relations(consultation_id)
-            built = await asyncio.to_thread(_build_map, items, evidence, relations)
+            similarity = self._similarity.setdefault(consultation_id, SimilarityIndex())
+            built = await asyncio.to_thread(_build_map, items, evidence, relations, similarity)
             self.map_builds += 1
             self.last_map_reread = [i.id for i in stale]
             self.last_map_full = full
@@ -411,8 +416,8 @@ def _place_index(items: dict[int, Item]) -> dict[int, int]:
     return index
 
 
-def _build_map(items: dict[int, Item], evidence: dict[int, TopicEvidence], relations
-               ) -> TopicMap:
+def _build_map(items: dict[int, Item], evidence: dict[int, TopicEvidence], relations,
+               similarity: SimilarityIndex | None = None) -> TopicMap:
     """Evidence of each topic → typed, weighted edges (runs in a worker thread)."""
     cross_refs: Counter[tuple[int, int]] = Counter()
     places = _place_index(items)
@@ -449,4 +454,5 @@ def _build_map(items: dict[int, Item], evidence: dict[int, TopicEvidence], relat
         citations=[(i, url, citer) for i, found in evidence.items() for url, citer in found.citations],
         quote_links=[(a, b, n) for (a, b), n in quote_links.items()],
         agenda_links=relations,
+        similarity=similarity,
     )

@@ -48,6 +48,7 @@ __all__ = [
     "EDGE_KINDS",
     "Edge",
     "MapTopic",
+    "SimilarityIndex",
     "TermVector",
     "TopicMap",
     "add_term_counts",
@@ -317,12 +318,124 @@ def _nearest(X: sp.csr_matrix, top: int, floor: float = 0.0) -> list[tuple[int, 
         if dense is not None:
             block += dense[start:stop] @ dense.T
         block[np.arange(stop - start), np.arange(start, stop)] = 0.0  # not its own neighbour
-        cand = np.argpartition(-block, top - 1, axis=1)[:, :top]
-        sims = np.take_along_axis(block, cand, axis=1)
-        rows, cols = np.nonzero(sims >= floor)
-        out.extend(zip((rows + start).tolist(), cand[rows, cols].tolist(),
-                       sims[rows, cols].tolist(), strict=True))
+        _block_top(block, start, top, floor, out)
     return out
+
+
+def _block_top(block: np.ndarray, start: int, top: int, floor: float,
+               out: list[tuple[int, int, float]]) -> None:
+    """Rows ``start``… of a similarity matrix (own cell zeroed): each row's ``top`` best
+    columns at ``floor`` or above, appended to ``out`` as (row, column, similarity)."""
+    cand = np.argpartition(-block, top - 1, axis=1)[:, :top]
+    sims = np.take_along_axis(block, cand, axis=1)
+    rows, cols = np.nonzero(sims >= floor)
+    out.extend(zip((rows + start).tolist(), cand[rows, cols].tolist(),
+                   sims[rows, cols].tolist(), strict=True))
+
+
+class SimilarityIndex:
+    """The cosines between one consultation's topics, kept between builds of its map so
+    that after a new comment only what changed is computed again (bot.core.insight keeps
+    one per consultation; :func:`build_map` takes it as ``similarity``).
+
+    It keeps the Gram matrix ``G = T diag(idf²) Tᵀ`` of the topics' sublinear term
+    frequencies ``T`` (cosine = ``G_ij / sqrt(G_ii G_jj)``: the same as the tf-idf
+    vectors of :func:`build_map`).  When topics' vectors change, their rows and columns
+    of ``G`` are computed again (one sparse row product each), and the terms whose idf
+    moved (their document frequency changed) are corrected in the others with a rank-|K|
+    update over those terms only.  Up to ``max_topics`` topics (``G`` is n x n: 32 MB at
+    2,000); beyond, or when a quarter of the topics changed, everything is computed
+    again (``full_builds`` counts those, ``row_updates`` the topics updated in place)."""
+
+    max_topics = 2000
+    refresh_every = 1000  # updates in place before a full computation (rounding drift)
+
+    def __init__(self, n_features: int = N_FEATURES) -> None:
+        self.n_features = n_features
+        self._ids: list[int] | None = None
+        self._vecs: list[TermVector] = []
+        self._tf: list[tuple[np.ndarray, np.ndarray]] = []
+        self._df = np.zeros(0, np.int64)
+        self._idf2 = np.zeros(0)
+        self._G = np.zeros((0, 0))
+        self._since_full = 0
+        self.full_builds = 0
+        self.row_updates = 0
+
+    @staticmethod
+    def _tf_of(v: TermVector) -> tuple[np.ndarray, np.ndarray]:
+        return v.indices, 1.0 + np.log(np.maximum(v.counts.astype(np.float64), 1.0))
+
+    def _idf2_of(self, df: np.ndarray, n: int) -> np.ndarray:
+        idf = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32).astype(np.float64)
+        return idf * idf
+
+    def _matrix(self) -> sp.csr_matrix:
+        n = len(self._tf)
+        indptr = np.zeros(n + 1, np.int64)
+        np.cumsum([len(i) for i, _ in self._tf], out=indptr[1:])
+        indices = (np.concatenate([i for i, _ in self._tf]) if n else np.zeros(0, np.int32))
+        data = np.concatenate([d for _, d in self._tf]) if n else np.zeros(0)
+        return sp.csr_matrix((data, indices, indptr), shape=(n, self.n_features))
+
+    def _weighted_rows(self, T: sp.csr_matrix) -> sp.csr_matrix:
+        W = T.copy()
+        W.data = W.data * self._idf2[W.indices]
+        return W
+
+    def _full(self, ids: list[int], vecs: list[TermVector]) -> None:
+        self._ids, self._vecs = list(ids), list(vecs)
+        self._tf = [self._tf_of(v) for v in vecs]
+        T = self._matrix()
+        self._df = np.bincount(T.indices, minlength=self.n_features).astype(np.int64)
+        self._idf2 = self._idf2_of(self._df, len(ids))
+        self._G = (self._weighted_rows(T) @ T.T).toarray()
+        self._since_full = 0
+        self.full_builds += 1
+
+    def _update(self, vecs: list[TermVector], changed: list[int]) -> None:
+        n = len(vecs)
+        df = self._df.copy()
+        touched = []
+        for r in changed:
+            old, new = self._tf[r][0], vecs[r].indices
+            df[old] -= 1  # indices are unique within a row
+            df[new] += 1
+            touched += [old, new]
+            self._tf[r] = self._tf_of(vecs[r])
+            self._vecs[r] = vecs[r]
+        terms = np.unique(np.concatenate(touched))
+        new_idf2 = self._idf2_of(df[terms], n)
+        moved = new_idf2 != self._idf2[terms]
+        K, delta = terms[moved], (new_idf2 - self._idf2[terms])[moved]
+        self._df = df
+        self._idf2[terms] = new_idf2
+        T = self._matrix()
+        if len(K):  # those terms' weight changed in every topic that has them
+            TK = sp.csr_matrix(T[:, K])
+            self._G += (TK @ sp.diags(delta) @ TK.T).toarray()
+        rows = (self._weighted_rows(T[changed]) @ T.T).toarray()
+        self._G[changed, :] = rows
+        self._G[:, changed] = rows.T
+        self._since_full += len(changed)
+        self.row_updates += len(changed)
+
+    def cosines(self, ids: list[int], vecs: list[TermVector]) -> np.ndarray:
+        """n x n cosines of the topics' tf-idf vectors (0 on the diagonal)."""
+        n = len(ids)
+        if self._ids != list(ids) or self._since_full >= self.refresh_every:
+            self._full(ids, vecs)
+        else:
+            changed = [r for r in range(n) if vecs[r] is not self._vecs[r]]
+            if len(changed) * 4 > n:
+                self._full(ids, vecs)
+            elif changed:
+                self._update(vecs, changed)
+        norms = np.sqrt(np.maximum(np.diag(self._G), 0.0))
+        norms[norms == 0] = 1.0
+        S = self._G / norms[:, None] / norms[None, :]
+        np.fill_diagonal(S, 0.0)
+        return S
 
 
 # --------------------------------------------------------------------------- building
@@ -345,11 +458,14 @@ def build_map(
     agenda_links: Iterable[tuple[int, int]] = (),
     max_edges_per_topic: int = 3,
     cache: FeatureCache | None = None,
+    similarity: SimilarityIndex | None = None,
 ) -> TopicMap:
     """Build the related-topics map.  ``cross_refs``/``quote_links``: (from topic, to
     topic, count); ``citations``: (topic, normalised URL, citer id); ``agenda_links``:
     pairs the agenda itself lists as related.  ``cache``: a FeatureCache to reuse topic
-    text features between calls (keyed by -topic_id).
+    text features between calls (keyed by -topic_id).  ``similarity``: a
+    :class:`SimilarityIndex` kept between calls on the same topics (with ``term_vector``s),
+    so that only the topics whose vector changed are compared again.
 
     Explicit evidence (hierarchy, the agenda's links, cross-references, quotes of another
     topic's article) is always kept; the cap of ``max_edges_per_topic`` applies to edges
@@ -411,8 +527,15 @@ def build_map(
 
     ordered = [by_id[i] for i in ids]
     if n >= 2 and any(t.text or t.term_counts or t.term_vector for t in ordered):
-        X = _topic_matrix(ordered, cache)
-        for i, j, sim in _nearest(X, min(SIMILAR_TOP, n - 1), SIMILARITY_MIN):
+        top = min(SIMILAR_TOP, n - 1)
+        if (similarity is not None and n <= similarity.max_topics
+                and all(t.term_vector is not None for t in ordered)):
+            pairs: list[tuple[int, int, float]] = []
+            _block_top(similarity.cosines(ids, [t.term_vector for t in ordered]), 0, top,
+                       SIMILARITY_MIN, pairs)
+        else:
+            pairs = _nearest(_topic_matrix(ordered, cache), top, SIMILARITY_MIN)
+        for i, j, sim in pairs:
             if sim >= SIMILARITY_MIN and min(
                 ordered[i].activity, ordered[j].activity
             ) >= SIMILAR_MIN_COMMENTS:
