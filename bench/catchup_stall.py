@@ -10,9 +10,11 @@ comments of one item channel live (real messages, so that catch-up's re-check of
 straight into storage with older message ids inside the 24-hour re-check window, as a
 long-running consultation's would. Then the bot starts again with a loop-lag probe on its
 event loop (a task that sleeps 10 ms in a loop and records the worst overshoot), and the
-bench prints the worst stall from the start to the end of catch-up beside the 100 ms
-target; then the worst stall of the warm-up that follows (summary features and maps:
-reported, its target belongs to the warm-up's bench), and the process's peak RSS.
+bench prints the worst stall from READY (when catch-up starts) to the end of catch-up
+beside the 100 ms target; the worst while logging in and loading the cogs; then the worst stall of the warm-up that follows (summary features and maps:
+reported apart for the summary features and the maps; its target belongs to the warm-up's
+bench), and the process's peak RSS. The emulator runs on the same loop: its own work
+(serving the history pages) counts in the stall too.
 """
 
 from __future__ import annotations
@@ -125,15 +127,26 @@ async def run(stored: int, folder: Path) -> dict:
         probe.start()
         t0 = time.perf_counter()
         bot = await rig.start_bot()
+        start_stall = probe.reset()  # logging in, loading the cogs, READY
+        insight = bot.get_cog("InsightCog").insight
+        phases: dict[str, float] = {}
+        warm_maps = insight.warm_maps
+
+        async def timed_warm_maps(ids) -> None:  # the warm-up's two parts apart
+            phases["summaries"] = probe.reset()
+            await warm_maps(ids)
+            phases["maps"] = probe.reset()
+
+        insight.warm_maps = timed_warm_maps
         await rig.caught_up()
         catchup_s = time.perf_counter() - t0
         catchup_stall = probe.reset()
-        insight = bot.get_cog("InsightCog").insight
         deadline = time.perf_counter() + 900
         while insight.map_builds < 1 and time.perf_counter() < deadline:  # warm-up's end
             await asyncio.sleep(0.05)
         warm_s = time.perf_counter() - t0
-        warm_stall = probe.reset()
+        probe.reset()
+        warm_stall = max(phases.values(), default=0.0)
         await probe.stop()
         count = (await bot.repo.discussion.counts(item.id)).comments
         await rig.stop_bot()
@@ -145,8 +158,11 @@ async def run(stored: int, folder: Path) -> dict:
         "catchup_seconds": round(catchup_s, 2),
         "max_loop_stall_ms_catchup": round(catchup_stall * 1000, 1),
         "stall_target_ms": STALL_TARGET_MS,
+        "max_loop_stall_ms_start": round(start_stall * 1000, 1),
         "warm_seconds": round(warm_s, 2), "warmed": insight.map_builds >= 1,
         "max_loop_stall_ms_warm_up": round(warm_stall * 1000, 1),
+        "max_loop_stall_ms_warm_up_summaries": round(phases.get("summaries", 0) * 1000, 1),
+        "max_loop_stall_ms_warm_up_maps": round(phases.get("maps", 0) * 1000, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
 
@@ -165,12 +181,16 @@ async def main() -> int:
         ok = "ok" if f["max_loop_stall_ms_catchup"] <= STALL_TARGET_MS else "MISSED"
         print(f"restart over {f['stored']:,} comments stored in one channel "
               f"(older ones seeded in {f['seed_seconds']} s)")
-        print(f"  longest loop stall, start to end of catch-up: "
+        print(f"  longest loop stall, ready to end of catch-up: "
               f"{f['max_loop_stall_ms_catchup']:8.1f} ms  (target <= {STALL_TARGET_MS:.0f} ms: "
               f"{ok}); catch-up done {f['catchup_seconds']} s after the start")
+        print(f"  longest loop stall while starting (login, cogs, READY): "
+              f"{f['max_loop_stall_ms_start']:.1f} ms  (reported)")
         print(f"  longest loop stall during the warm-up after it: "
               f"{f['max_loop_stall_ms_warm_up']:6.1f} ms  (warm {f['warm_seconds']} s after the "
-              f"start{'' if f['warmed'] else ', NOT finished'}; reported, not this bench's target)")
+              f"start{'' if f['warmed'] else ', NOT finished'}; reported, not this bench's target:"
+              f" summary features {f['max_loop_stall_ms_warm_up_summaries']} ms, maps "
+              f"{f['max_loop_stall_ms_warm_up_maps']} ms)")
         print(f"  peak RSS of the process: {f['peak_rss_mb']} MB", flush=True)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))

@@ -190,12 +190,19 @@ def hashed_term_counts(text: str, cache: FeatureCache | None = None) -> dict[int
     return {int(i): float(v) for i, v in zip(row.indices, row.data, strict=True)}
 
 
+#: comments hashed per batch by hashed_vector: a batch's sparse-matrix work is one C call
+#: that holds the GIL (the event loop's thread waits meanwhile)
+HASH_CHUNK = 2000
+
+
 def hashed_vector(texts: Sequence[str]) -> TermVector:
     """The summed hashed unigram+bigram counts of these texts (each hashed on its own, in
     one batch): a topic's vector, or what new comments add to it."""
-    if not texts:
-        return TermVector.empty()
-    return TermVector.of_rows(_VEC_CACHE.transform([clean_text(t) for t in texts]))
+    out = TermVector.empty()
+    for start in range(0, len(texts), HASH_CHUNK):  # small C calls: the GIL is handed back
+        chunk = [clean_text(t) for t in texts[start:start + HASH_CHUNK]]
+        out = out.plus(TermVector.of_rows(_VEC_CACHE.transform(chunk)))
+    return out
 
 
 def add_term_counts(acc: dict[int, float], text: str, cache: FeatureCache | None = None) -> None:
