@@ -280,12 +280,12 @@ def _topic_matrix(topics: Sequence[MapTopic], cache: FeatureCache | None) -> sp.
 
 
 #: rows of the similarity product computed at once (memory: NEAREST_CHUNK x topics floats)
-NEAREST_CHUNK = 512
+NEAREST_CHUNK = 256
 #: a term in at least this share of the topics (and at least DENSE_DF_MIN of them) goes in
 #: the dense part of the product (BLAS); the rarer ones stay sparse
 DENSE_DF_SHARE = 0.04
 DENSE_DF_MIN = 32
-DENSE_COLS_MAX = 2048
+DENSE_COLS_MAX = 1024
 DENSE_SPLIT_FROM = 500  # topics
 
 
