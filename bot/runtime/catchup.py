@@ -334,9 +334,13 @@ class CatchUp:
         upper = this.cursors.get(channel.id, 0)
         lower = this.recheck_from
         limit = self.recheck_pages * HISTORY_PAGE
-        # Only what the bounded re-read can reach: the newest `limit` stored comments of the
-        # window (plain rows), not every comment of a channel that may hold a million.
-        stored = await self.repo.discussion.stored_texts(channel.id, lower, upper, newest=limit)
+        # Only what the bounded re-read can reach, as plain rows, not every comment of a
+        # channel that may hold a million: the newest `limit` messages on Discord are at most
+        # the newest `limit` stored comments plus those deleted there meanwhile (twice the cap
+        # allows for as many deletions; below the oldest row read, comments are recorded as
+        # not verified rather than judged).
+        stored = await self.repo.discussion.stored_texts(channel.id, lower, upper,
+                                                         newest=2 * limit)
         if not stored:
             this.unverified[channel.id] = lower
             return 0, 0
