@@ -180,8 +180,14 @@ class TopicMap(BaseModel):
                 adj[e.b].append((e.a, e))
             for out in adj.values():
                 out.sort(key=lambda ne: (-ne[1].weight, ne[0]))
-            self._adjacency = (key, dict(adj))
+            order = {id(e): i for i, e in enumerate(self.edges)}
+            self._adjacency = (key, dict(adj), order)
         return self._adjacency[1]
+
+    def edge_order(self) -> dict[int, int]:
+        """id(edge) -> its place in ``edges`` (built with the adjacency)."""
+        self.adjacency()
+        return self._adjacency[2]
 
 
 # --------------------------------------------------------------------------- text vectors
@@ -667,10 +673,11 @@ def map_figure(m: TopicMap, focus: int | None = None, *, title: str | None = Non
         G = nx.Graph()
         G.add_nodes_from(sorted(keep))
         styles = []
-        for e in m.edges:
-            if e.a in keep and e.b in keep:
-                G.add_edge(e.a, e.b)
-                styles.append((e.a, e.b, e.main_kind, e.weight))
+        order = m.edge_order()
+        among = {id(e): e for t in keep for o, e in m.neighbours(t) if o in keep}  # O(degree)
+        for e in sorted(among.values(), key=lambda e: order[id(e)]):  # as in m.edges
+            G.add_edge(e.a, e.b)
+            styles.append((e.a, e.b, e.main_kind, e.weight))
         nodes = {t: MapNode(_wrapped(topics[t].title), max(1, topics[t].activity),
                             topics[t].status, focus=t == focus) for t in G.nodes}
         return compose(G, abstract_layout(G, center=focus), nodes, styles,
