@@ -39,6 +39,7 @@ from bot.core.summary import (
     summary_embed_fields,
 )
 from bot.core.topic_map import (
+    HASH_CHUNK,
     MapTopic,
     SimilarityIndex,
     TermVector,
@@ -123,13 +124,37 @@ def _mentions(texts: Iterable[str]) -> list[int]:
             for match in (*_CHANNEL_MENTION.finditer(text), *_DISCORD_LINK.finditer(text))]
 
 
-def topic_evidence(item: Item, found: MapRows, old: TopicEvidence | None = None
-                   ) -> TopicEvidence | None:
+#: from this many comments on, a topic's vector is summed from the summaries' feature cache
+#: (the same hashed counts, computed once per comment for both) instead of hashed again
+FROM_FEATURES = 64
+
+
+def _comments_vector(added: list[tuple[int, str]], features: FeatureCache | None) -> TermVector:
+    """The summed hashed counts of these (comment id, text): from ``features`` (computing
+    the comments it lacks, once for summaries and map) when given and worth it."""
+    if features is None or len(added) < FROM_FEATURES:
+        return hashed_vector([text for _, text in added])
+    out = TermVector.empty()
+    for start in range(0, len(added), HASH_CHUNK):  # small C calls: the GIL is handed back
+        try:
+            ents = features.entries_for_keys(added[start:start + HASH_CHUNK])
+        except ValueError:  # more than the cache holds
+            return hashed_vector([text for _, text in added])
+        if ents:
+            out = out.plus(TermVector.of(np.concatenate([e.indices for e in ents]),
+                                         np.concatenate([e.counts for e in ents])))
+    return out
+
+
+def topic_evidence(item: Item, found: MapRows, old: TopicEvidence | None = None,
+                   features: FeatureCache | None = None) -> TopicEvidence | None:
     """The topic's evidence from its map rows (CPU-bound: run it off the loop).
 
     ``old`` None: ``found`` holds every visible comment. Otherwise ``found`` holds the
     comments changed since ``old``: new ones are added to it; None when a comment it
-    counted changed or went (the caller reads the topic's comments again, from 0)."""
+    counted changed or went (the caller reads the topic's comments again, from 0).
+    ``features``: the summaries' feature cache, to take many comments' counts from (the
+    caller holds its lock)."""
     if old is not None and old.version[1] == item.revision_id:
         article, article_norm = old.article, old.article_norm
     else:
@@ -158,7 +183,7 @@ def topic_evidence(item: Item, found: MapRows, old: TopicEvidence | None = None
         if len(new_ids) and len(ids) > len(new_ids) and new_ids.min() < ids[-len(new_ids) - 1]:
             order = np.argsort(ids, kind="stable")  # an unhidden comment: not the newest
             ids, hashes = ids[order], hashes[order]
-        comments = base_vec.plus(hashed_vector([text for _, text in added]))
+        comments = base_vec.plus(_comments_vector(added, features))
         mentions = (*base_mentions, *_mentions(text for _, text in added))
     else:
         comments, mentions = base_vec, base_mentions
@@ -373,15 +398,14 @@ class InsightService:
                 olds = {i.id: self._evidence.get(i.id) for i in stale}
                 found = await self.repo.discussion.map_rows(
                     {i: (e.version[0] if e else 0) for i, e in olds.items()})
-                fresh = await asyncio.to_thread(lambda: {
-                    i.id: topic_evidence(i, found[i.id], olds[i.id])
-                    for i in stale if i.id in found})
+                fresh = await self._evidence_of(
+                    [(i, found[i.id], olds[i.id]) for i in stale if i.id in found])
                 full = [i for i, e in olds.items() if e is None or (i in fresh and fresh[i] is None)]
                 redo = [i for i in stale if i.id in fresh and fresh[i.id] is None]
                 if redo:  # a counted comment changed: that topic's comments from the start
                     again = await self.repo.discussion.map_rows({i.id: 0 for i in redo})
-                    fresh.update(await asyncio.to_thread(lambda: {
-                        i.id: topic_evidence(i, again[i.id]) for i in redo if i.id in again}))
+                    fresh.update(await self._evidence_of(
+                        [(i, again[i.id], None) for i in redo if i.id in again]))
                 self._evidence.update({i: e for i, e in fresh.items() if e is not None})
             evidence = {i: self._evidence[i] for i in items if i in self._evidence}
             relations = await self.repo.agenda.relations(consultation_id)
@@ -392,6 +416,19 @@ class InsightService:
             self.last_map_full = full
             self._maps[consultation_id] = (version, built, items)
             return built, items
+
+    async def _evidence_of(self, work: list[tuple[Item, MapRows, TopicEvidence | None]]
+                           ) -> dict[int, TopicEvidence | None]:
+        """topic_evidence of each, in a worker thread. Topics read from the start take their
+        comments' counts from the summaries' feature cache (filled by warm-up) unless a
+        summary holds it: the map never waits for one."""
+        def run(features: FeatureCache | None) -> dict[int, TopicEvidence | None]:
+            return {i.id: topic_evidence(i, found, old, features) for i, found, old in work}
+
+        if any(old is None for _, _, old in work) and not self._lock.locked():
+            async with self._lock:  # free: taken at once, without yielding to a summary
+                return await asyncio.to_thread(run, self.features)
+        return await asyncio.to_thread(run, None)
 
     async def warm_maps(self, consultation_ids: Iterable[int]) -> None:
         """Build the maps ahead of the first /about or /map (after a start's catch-up)."""

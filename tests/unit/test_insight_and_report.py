@@ -245,13 +245,23 @@ async def test_map_vectors_follow_each_change_and_a_new_comment_is_only_added(re
     """The map's topic vectors after changes equal a fresh build's; a new comment (or a
     reaction) is added to its topic's vector without the topic's comments being hashed again;
     an edit, deletion or hiding of a counted comment re-reads only that topic."""
+    from bot.core.discussion import article_text
+    from bot.core.topic_map import hashed_vector
+
     consultation, (crime, security) = await seed(repo)
     for n in range(1, 9):
         await repo.discussion.record(crime.id, msg(n, f"{THEMES['network']} ({n}).", 100, n))
         await repo.discussion.record(security.id, msg(100 + n, f"{THEMES['privacy']} ({n}).", 101, n))
+    await repo.discussion.record_new(security.id, [  # enough to come from the feature cache
+        (msg(200 + n, f"{THEMES['industry']} number {n}", 101, n), [], []) for n in range(70)])
     warm = InsightService(repo, ["👍"], ["👎"])
     await warm.topic_map(consultation.id)
     assert sorted(warm.last_map_full) == sorted([crime.id, security.id])  # first build
+    built, _ = await warm.topic_map(consultation.id)
+    texts = [c.content for c in await repo.discussion.comments(security.id)]
+    hashed = hashed_vector([article_text(security), *texts])  # the same counts, hashed here
+    assert built.topics[security.id].term_vector.indices.tolist() == hashed.indices.tolist()
+    assert built.topics[security.id].term_vector.counts.tolist() == hashed.counts.tolist()
 
     async def same_as_fresh() -> None:
         built, _ = await warm.topic_map(consultation.id)
@@ -285,7 +295,7 @@ async def test_map_vectors_follow_each_change_and_a_new_comment_is_only_added(re
     await same_as_fresh()
     assert sorted(warm.last_map_full) == sorted([crime.id, security.id])
     built, _ = await warm.topic_map(consultation.id)
-    assert built.topics[crime.id].activity == 8 and built.topics[security.id].activity == 7
+    assert built.topics[crime.id].activity == 8 and built.topics[security.id].activity == 77
     assert not any("link to each other" in r for e in built.edges for r in e.reasons)
 
     await repo.discussion.set_hidden(104, False, None)  # back: counted again, only added
