@@ -187,8 +187,10 @@ def topic_evidence(item: Item, found: MapRows, old: TopicEvidence | None = None,
         mentions = (*base_mentions, *_mentions(text for _, text in added))
     else:
         comments, mentions = base_vec, base_mentions
+    unchanged = old is not None and comments is old.comments and article is old.article
+    vector = old.term_counts if unchanged else article.plus(comments)  # same object: no rework
     return TopicEvidence(
-        (found.version, item.revision_id), len(ids), article.plus(comments), tuple(mentions),
+        (found.version, item.revision_id), len(ids), vector, tuple(mentions),
         comments, article, ids, hashes, tuple(found.citations), tuple(found.quotes),
         article_norm)
 
