@@ -6,7 +6,8 @@ For each size, seeds a temporary database with TOPICS agenda items sharing COMME
 comments (synthetic text from bench.corpus, one seed per topic), then times
 InsightService.related() as /about calls it:
 
-- cold: a fresh process, every topic's comments read and hashed (a start's warm-up);
+- cold: as after a start, once the summaries' warm-up has computed every comment's
+  features (timed apart): the map sums each topic's from them, hashing nothing again;
 - after one new comment in one topic: only that comment is read and added to its topic's
   term vector, then the map's edges are computed again from the topics' vectors
   (target: at most 200 ms, at 1M comments too);
@@ -68,6 +69,9 @@ async def measure(topics: int, total: int) -> dict:
             seeded = time.perf_counter() - t0
             insight = InsightService(repo, ["👍"], ["👎"])
             item = await repo.agenda.item(ids[0])
+            t0 = time.perf_counter()  # as the bot starts: the summaries' warm-up, then the map
+            await insight.warm([await repo.agenda.item(i) for i in ids])
+            warm_up = time.perf_counter() - t0
             t0 = time.perf_counter()
             await insight.related(item)
             cold = time.perf_counter() - t0
@@ -95,7 +99,8 @@ async def measure(topics: int, total: int) -> dict:
         finally:
             await repo.close()
     return {"topics": topics, "comments": per_topic * topics, "comments_per_topic": per_topic,
-            "seed_seconds": round(seeded, 2), "cold_seconds": round(cold, 3),
+            "seed_seconds": round(seeded, 2), "summary_warm_up_seconds": round(warm_up, 2),
+            "cold_seconds": round(cold, 3),
             "after_one_comment_seconds": round(statistics.median(warm), 3),
             "after_one_comment_worst_seconds": round(max(warm), 3),
             "after_an_edit_seconds": round(edited, 3),
@@ -117,7 +122,9 @@ def main(argv: list[str] | None = None) -> int:
         results.append(r)
         print(f"/about related topics, {r['comments']:,} comments in {r['topics']} topics "
               f"(seeded in {r['seed_seconds']} s)")
-        print(f"  cold (every topic hashed):      {r['cold_seconds']:.3f} s")
+        print(f"  summaries' warm-up at a start:  {r['summary_warm_up_seconds']:.1f} s   "
+              "(every comment's features; not the map's: reported)")
+        print(f"  cold map after it (first /about): {r['cold_seconds']:.3f} s")
         ok = "ok" if r["after_one_comment_seconds"] <= TARGET_WARM_SECONDS else "MISSED"
         print(f"  after one new comment (median): {r['after_one_comment_seconds']:.3f} s   "
               f"(target <= {TARGET_WARM_SECONDS} s: {ok}; worst of 5 "
