@@ -33,6 +33,9 @@ from cogs.agenda import topic_autocomplete, topic_for
 
 log = logging.getLogger(__name__)
 
+#: seconds /about waits for a topic map that is built from the start (after a restart or an
+#: erasure); an up-to-date or incrementally updated one takes milliseconds
+RELATED_WAIT = 2.0
 DEFAULT_FILE_LIMIT = 10 * 1024 * 1024  # discord.py's default when Discord sends no limit
 
 FORMATS = [
@@ -140,8 +143,11 @@ class InsightCog(commands.Cog):
     async def related_lines(self, item: Item, interaction: discord.Interaction) -> list[str]:
         """Lines for /about's "Related topics", from the same evidence as the map (only
         topics the member can read)."""
+        related = await self.insight.related(item, wait=RELATED_WAIT)
+        if related is None:  # built from the start after a restart: /about does not wait
+            return ["⏳ Still being worked out after the bot's restart: ask again in a minute."]
         lines = []
-        for other, _weight, reasons in await self.insight.related(item):
+        for other, _weight, reasons in related:
             if not can_read(interaction, other):
                 continue
             where = other.discord_id

@@ -232,6 +232,8 @@ class InsightService:
         self._map_locks: dict[int, asyncio.Lock] = {}
         #: consultation id -> the cosines between its topics, kept between map builds
         self._similarity: dict[int, SimilarityIndex] = {}
+        #: map builds /about stopped waiting for (kept referenced until they finish)
+        self._background: set[asyncio.Future] = set()
         #: how many maps were built, and the topics the last build read again from storage
         #: (only those whose discussion or article changed since)
         self.map_builds = 0
@@ -437,10 +439,30 @@ class InsightService:
         for consultation_id in consultation_ids:
             await self.topic_map(consultation_id)
 
-    async def related(self, item: Item, k: int = 5) -> list[tuple[Item, float, list[str]]]:
-        built, items = await self.topic_map(item.consultation_id)
+    async def related(self, item: Item, k: int = 5, *, wait: float | None = None
+                      ) -> list[tuple[Item, float, list[str]]] | None:
+        """The item's strongest relations. ``wait``: at most that many seconds for the map
+        when the consultation has none yet (after a start, before warm-up built it, or after
+        an erasure it is built from the start: a minute at a million comments); None if it
+        was not ready by then, and its build goes on in the background for the next request.
+        A map that exists is brought up to date with what changed (milliseconds)."""
+        if wait is None or item.consultation_id in self._maps:
+            built, items = await self.topic_map(item.consultation_id)
+        else:
+            build = asyncio.ensure_future(self.topic_map(item.consultation_id))
+            try:
+                built, items = await asyncio.wait_for(asyncio.shield(build), wait)
+            except TimeoutError:
+                self._background.add(build)
+                build.add_done_callback(self._background_done)
+                return None
         return [(items[o], w, reasons) for o, w, reasons in related_topics(built, item.id, k)
                 if o in items]
+
+    def _background_done(self, task: asyncio.Future) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("building a topic map in the background failed", exc_info=task.exception())
 
 
 def _place_index(items: dict[int, Item]) -> dict[int, int]:

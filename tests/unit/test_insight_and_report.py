@@ -301,3 +301,21 @@ async def test_map_vectors_follow_each_change_and_a_new_comment_is_only_added(re
     await repo.discussion.set_hidden(104, False, None)  # back: counted again, only added
     await same_as_fresh()
     assert warm.last_map_full == []
+
+
+async def test_related_topics_do_not_wait_for_a_map_built_from_the_start(repo):
+    """/about's related topics: with a bounded wait, a map that must be built from every
+    comment (after a start or an erasure) is left building in the background; the next
+    request gets it, and later ones only see what changed."""
+    consultation, (crime, security) = await seed(repo)
+    await repo.discussion.record(crime.id, msg(1, "See also <#101> on this.", 100, 5))
+    insight = InsightService(repo, [], [])
+    assert await insight.related(crime, wait=0) is None
+    built, _ = await insight.topic_map(consultation.id)  # the build it left running
+    assert insight.map_builds == 1
+    related = await insight.related(crime, wait=0)
+    assert related and related[0][0].id == security.id and insight.map_builds == 1
+    await repo.discussion.record(security.id, msg(2, "And back to <#100>.", 101, 6))
+    related = await insight.related(crime, wait=5)
+    assert related[0][0].id == security.id and insight.map_builds == 2
+    assert any("link to each other 2×" in r for r in related[0][2])
