@@ -799,37 +799,6 @@ class DiscussionStore(Store):
                     tally.setdefault(message_id, {})[emoji] = count
         return tally
 
-    async def consultation_texts(self, consultation_id: int) -> list[tuple[int, int, str]]:
-        """(item_id, author_id, text) of every visible comment of a consultation (for the map)."""
-        async with self.db.reading() as tx:
-            rows = await tx.fetchall(
-                f"""SELECT c.item_id, c.author_id, c.content FROM comments c
-                    JOIN items i ON i.id = c.item_id
-                    WHERE i.consultation_id = ? AND {VISIBLE}
-                    ORDER BY c.item_id, c.id""",  # noqa: S608
-                (consultation_id,),
-            )
-        return [(r[0], r[1], r[2] or "") for r in rows]
-
-    async def item_texts(self, item_ids: Sequence[int]) -> dict[int, list[str]]:
-        """The visible comments' texts of each of these items, oldest first (for the map: only
-        the items whose discussion changed are read again)."""
-        out: dict[int, list[str]] = {i: [] for i in item_ids}
-        ids = list(out)
-        async with self.db.reading() as tx:
-            for start in range(0, len(ids), 500):  # SQLite's bound-parameter limit
-                chunk = ids[start:start + 500]
-                marks = ", ".join("?" * len(chunk))
-                rows = await tx.fetchall(
-                    f"""SELECT c.item_id, c.content FROM comments c
-                        WHERE c.item_id IN ({marks}) AND {VISIBLE}
-                        ORDER BY c.item_id, c.id""",  # noqa: S608
-                    chunk,
-                )
-                for item_id, content in rows:
-                    out[item_id].append(content or "")
-        return out
-
     async def consultation_quotes(self, consultation_id: int) -> list[Quote]:
         async with self.db.reading() as tx:
             rows = await tx.fetchall(
