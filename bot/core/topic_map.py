@@ -553,10 +553,9 @@ def build_map(
                        SIMILARITY_MIN, pairs)
         else:
             pairs = _nearest(_topic_matrix(ordered, cache), top, SIMILARITY_MIN)
+        busy = [t.activity >= SIMILAR_MIN_COMMENTS for t in ordered]
         for i, j, sim in pairs:
-            if sim >= SIMILARITY_MIN and min(
-                ordered[i].activity, ordered[j].activity
-            ) >= SIMILAR_MIN_COMMENTS:
+            if sim >= SIMILARITY_MIN and busy[i] and busy[j]:
                 k = key(ids[i], ids[j])
                 if "similar discussion" not in kinds[k]:
                     kinds[k]["similar discussion"] = round(sim, 3)
@@ -584,9 +583,10 @@ def build_map(
         G.add_nodes_from(ids)
         G.add_weighted_edges_from((e.a, e.b, e.weight) for e in edges)
         comms = nx.community.louvain_communities(G, weight="weight", seed=COMMUNITY_SEED)
+        activity = {t: by_id[t].activity for t in ids}
         communities = sorted(
             (sorted(c) for c in comms),
-            key=lambda c: (-sum(by_id[t].activity for t in c), c[0]),
+            key=lambda c: (-sum(activity[t] for t in c), c[0]),
         )
     return TopicMap(topics=by_id, edges=edges, communities=communities)
 
