@@ -134,16 +134,16 @@ def _comments_vector(added: list[tuple[int, str]], features: FeatureCache | None
     the comments it lacks, once for summaries and map) when given and worth it."""
     if features is None or len(added) < FROM_FEATURES:
         return hashed_vector([text for _, text in added])
-    out = TermVector.empty()
+    parts = []
     for start in range(0, len(added), HASH_CHUNK):  # small C calls: the GIL is handed back
         try:
             ents = features.entries_for_keys(added[start:start + HASH_CHUNK])
         except ValueError:  # more than the cache holds
             return hashed_vector([text for _, text in added])
         if ents:
-            out = out.plus(TermVector.of(np.concatenate([e.indices for e in ents]),
-                                         np.concatenate([e.counts for e in ents])))
-    return out
+            parts.append((np.concatenate([e.indices for e in ents]),
+                          np.concatenate([e.counts for e in ents])))
+    return TermVector.summed(parts, features.n_features)
 
 
 def topic_evidence(item: Item, found: MapRows, old: TopicEvidence | None = None,

@@ -112,6 +112,18 @@ class TermVector:
         """The sum of a hashed count matrix's rows (one row a comment)."""
         return cls.of(X.indices, X.data)
 
+    @classmethod
+    def summed(cls, parts: Iterable[tuple[np.ndarray, np.ndarray]],
+               n_features: int = N_FEATURES) -> TermVector:
+        """The sum of many (indices, counts) parts, accumulated densely over the feature
+        space (O(size of the parts), not a sort per part)."""
+        acc = np.zeros(n_features)
+        for indices, counts in parts:
+            if len(indices):
+                acc += np.bincount(indices, weights=counts, minlength=n_features)
+        nz = np.flatnonzero(acc)
+        return cls(nz.astype(np.int32), acc[nz].astype(np.float32))
+
     def plus(self, other: TermVector) -> TermVector:
         if not len(other.indices):
             return self
@@ -209,11 +221,15 @@ HASH_CHUNK = 2000
 def hashed_vector(texts: Sequence[str]) -> TermVector:
     """The summed hashed unigram+bigram counts of these texts (each hashed on its own, in
     one batch): a topic's vector, or what new comments add to it."""
-    out = TermVector.empty()
-    for start in range(0, len(texts), HASH_CHUNK):  # small C calls: the GIL is handed back
-        chunk = [clean_text(t) for t in texts[start:start + HASH_CHUNK]]
-        out = out.plus(TermVector.of_rows(_VEC_CACHE.transform(chunk)))
-    return out
+    if len(texts) <= HASH_CHUNK:
+        return TermVector.of_rows(_VEC_CACHE.transform([clean_text(t) for t in texts]))
+
+    def parts():
+        for start in range(0, len(texts), HASH_CHUNK):  # small C calls: the GIL is handed back
+            X = _VEC_CACHE.transform([clean_text(t) for t in texts[start:start + HASH_CHUNK]])
+            yield X.indices, X.data
+
+    return TermVector.summed(parts(), _VEC_CACHE.n_features)
 
 
 def add_term_counts(acc: dict[int, float], text: str, cache: FeatureCache | None = None) -> None:
