@@ -1,6 +1,6 @@
 """Benchmark of the related-topics map.
 
-    python bench/map.py                    # 5, 12, London agenda (12), 60, 1000 topics
+    python bench/map.py                    # 5, 12, London agenda (12), 60, 1000, 5000 topics
     python bench/map.py --topics 1000 --json out.json --png-dir /tmp/maps
 
 Synthetic topics (bench.corpus.make_topics) with planted cross-references and
@@ -9,8 +9,10 @@ term vectors kept per topic, as the bot does at ingestion), render_png (overview
 full map), render_text (the list /map sends beside the picture) and render_png with a
 focus topic; checks how many planted relations survive the edge cap.
 
-"total s" is what /map costs: build (warm) + PNG + text.  Target: under 3 s at 1,000
-topics.
+"total s" is what /map costs: build (warm) + PNG + text (the list beside the picture:
+/map renders both in a worker thread).  Target: at most 3 s at 1,000 and 5,000 topics.
+"similar discussion" candidates come from a sparse product with top-k per row, never a
+dense topics x topics matrix; "RSS MB" is the process's peak so far.
 
 Two measures of how much of the canvas the drawing uses (target: at least 60 % at 12
 and 60 topics):
@@ -139,13 +141,13 @@ def run(n: int, seed: int, comments_per_topic: int, png_dir: Path | None) -> dic
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--topics", type=int, action="append", help="default 5, 12, 60, 1000, and 0 = the London agenda (12)")
+    ap.add_argument("--topics", type=int, action="append", help="default 5, 12, 60, 1000, 5000, and 0 = the London agenda (12)")
     ap.add_argument("--comments-per-topic", type=int, default=12)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--png-dir", type=Path)
     a = ap.parse_args(argv)
-    rows = [run(n, a.seed, a.comments_per_topic, a.png_dir) for n in (a.topics or [5, 12, 0, 60, 1000])]
+    rows = [run(n, a.seed, a.comments_per_topic, a.png_dir) for n in (a.topics or [5, 12, 0, 60, 1000, 5000])]
     hdr = (f"{'topics':>9}{'build s':>9}{'cold s':>8}{'png s':>8}{'text s':>8}{'focus s':>9}"
            f"{'total s':>9}{'edges':>7}{'groups':>7}{'planted kept':>14}{'png px':>11}"
            f"{'boxes':>7}{'focus':>7}{'squares':>9}{'focus':>7}{'RSS MB':>8}")
@@ -165,8 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         checks = []
         if r["topics"] >= 1000:
-            checks.append(f"/map total {r['seconds']:.2f} s (target < {TOTAL_TARGET_S:.0f} s): "
-                          + ("ok" if r["seconds"] < TOTAL_TARGET_S else "MISSED"))
+            checks.append(f"/map total (build+PNG+text) {r['seconds']:.2f} s "
+                          f"(target <= {TOTAL_TARGET_S:.0f} s): "
+                          + ("ok" if r["seconds"] <= TOTAL_TARGET_S else "MISSED"))
         for key, name in (("canvas_boxes", "boxes"), ("canvas_squares", "squares")):
             v = r[key]
             if r["topics"] in CANVAS_TARGET_AT:

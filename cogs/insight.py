@@ -34,6 +34,9 @@ from cogs.agenda import topic_autocomplete, topic_for
 
 log = logging.getLogger(__name__)
 
+#: seconds /about waits for a topic map that is built from the start (after a restart or an
+#: erasure); an up-to-date or incrementally updated one takes milliseconds
+RELATED_WAIT = 2.0
 DEFAULT_FILE_LIMIT = 10 * 1024 * 1024  # discord.py's default when Discord sends no limit
 
 FORMATS = [
@@ -142,10 +145,10 @@ class InsightCog(commands.Cog):
             raise UserError("There is no agenda in this server yet.")
         consultation_id = focus.consultation_id if focus else consultations[-1].id
         built, items = await self.insight.topic_map(consultation_id)
-        built = only_topics(built, {i for i, item in items.items() if can_read(interaction, item)})
+        readable = {i for i, item in items.items() if can_read(interaction, item)}
         title = f"Related topics of “{focus.title}”" if focus else "Graph of this discussion"
-        png = await asyncio.to_thread(render_png, built, focus.id if focus else None, title=title)
-        text = render_text(built, focus.id if focus else None)
+        png, text = await asyncio.to_thread(_draw_map, built, readable,
+                                            focus.id if focus else None, title)
         e = discord.Embed(title=truncate(title, 256), description=truncate(text, 4000), colour=BRAND_COLOUR)
         e.set_image(url="attachment://map.png")
         files = [bytes_file("map.png", png)]
@@ -157,8 +160,11 @@ class InsightCog(commands.Cog):
     async def related_lines(self, item: Item, interaction: discord.Interaction) -> list[str]:
         """Lines for /about's "Related topics", from the same evidence as the map (only
         topics the member can read)."""
+        related = await self.insight.related(item, wait=RELATED_WAIT)
+        if related is None:  # built from the start after a restart: /about does not wait
+            return ["⏳ Still being worked out after the bot's restart: ask again in a minute."]
         lines = []
-        for other, _weight, reasons in await self.insight.related(item):
+        for other, _weight, reasons in related:
             if not can_read(interaction, other):
                 continue
             where = other.discord_id
@@ -223,3 +229,10 @@ async def answer_publicly(interaction: discord.Interaction, note: str, **message
 
 async def setup(bot: ConsultationBot) -> None:
     await bot.add_cog(InsightCog(bot))
+
+
+def _draw_map(built, readable: set[int], focus: int | None, title: str) -> tuple[bytes, str]:
+    """The member's view of the map as PNG and text (CPU-bound at thousands of topics: run
+    it in a worker thread)."""
+    mine = only_topics(built, readable)
+    return render_png(mine, focus, title=title), render_text(mine, focus)

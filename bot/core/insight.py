@@ -5,10 +5,10 @@ comment added, edited, deleted, hidden or reacted to), so it is recomputed only
 when the discussion changed. The clustering itself runs in a worker thread.
 
 The related-topics map (for /map and /about) is cached against the consultation's
-version; each topic's evidence from its comments (hashed term counts, links to other
-topics, activity) is cached against that topic's discussion version and article
-revision, so after a new comment only that topic's comments are read and hashed again,
-not every comment of the consultation.
+version; each topic's evidence (hashed term counts, links to other topics, citations,
+quotes, activity) is kept per topic and brought up to date with only the comments changed
+since (their change_seq): a new comment adds its counts to its topic's vector, so after it
+only that comment is read and hashed, not every comment of the consultation or the topic.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import re
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -43,10 +43,20 @@ from bot.core.summary import (
     summarise,
     summary_embed_fields,
 )
-from bot.core.topic_map import MapTopic, TopicMap, build_map, hashed_term_counts, related_topics
+from bot.core.topic_map import (
+    HASH_CHUNK,
+    MapTopic,
+    SimilarityIndex,
+    TermVector,
+    TopicMap,
+    build_map,
+    hashed_vector,
+    related_topics,
+)
 from bot.core.topics import status_line
 from bot.storage import Repository
 from bot.storage.common import from_micros
+from bot.storage.discussion_store import MapRows
 from bot.storage.models import Item
 
 log = logging.getLogger(__name__)
@@ -190,26 +200,105 @@ def _applied(current: dict[int, SummaryComment], rows: list, votes: list,
 
 @dataclass(frozen=True)
 class TopicEvidence:
-    """What the map takes from one topic's article and comments, computed once per change."""
+    """What the map takes from one topic's article and comments, kept up to date as they
+    change: a new comment adds its hashed counts to the topic's vector (and its mentions);
+    only an edit, a deletion or a hiding of a comment already counted makes the topic's
+    comments be read and hashed again (their old counts are not kept)."""
 
-    #: (discussion version, article revision) it was computed at
+    #: (discussion version, article revision) it is current at
     version: tuple[int, int]
     activity: int
-    term_counts: dict[int, float]
+    #: article + visible comments
+    term_counts: TermVector
     #: channel/thread ids its comments mention or link to, once per mention
     mentions: tuple[int, ...]
+    #: the visible comments' summed counts, and the article's
+    comments: TermVector = field(default_factory=TermVector.empty)
+    article: TermVector = field(default_factory=TermVector.empty)
+    #: the comments counted: sorted ids and the hash of each one's text (16 bytes a comment)
+    counted: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    hashes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    #: (normalised URL, citer) of its visible citations; (state, passage) of its quotes
+    citations: tuple[tuple[str, int], ...] = ()
+    quotes: tuple[tuple[str, str | None], ...] = ()
+    #: its article as quotes are matched against it
+    article_norm: str = ""
 
 
-def topic_evidence(item: Item, comments: list[str]) -> TopicEvidence:
-    """CPU-bound (hashing every comment of the topic): run it off the loop."""
-    mentions = tuple(
-        int(match.group(1))
-        for text in comments
-        for match in (*_CHANNEL_MENTION.finditer(text), *_DISCORD_LINK.finditer(text))
-    )
-    text = article_text(item) + "\n" + "\n".join(comments)
-    return TopicEvidence((item.discussion_version, item.revision_id), len(comments),
-                         hashed_term_counts(text), mentions)
+def _mentions(texts: Iterable[str]) -> list[int]:
+    return [int(match.group(1)) for text in texts
+            for match in (*_CHANNEL_MENTION.finditer(text), *_DISCORD_LINK.finditer(text))]
+
+
+#: from this many comments on, a topic's vector is summed from the summaries' feature cache
+#: (the same hashed counts, computed once per comment for both) instead of hashed again
+FROM_FEATURES = 64
+
+
+def _comments_vector(added: list[tuple[int, str]], features: FeatureCache | None) -> TermVector:
+    """The summed hashed counts of these (comment id, text): from ``features`` (computing
+    the comments it lacks, once for summaries and map) when given and worth it."""
+    if features is None or len(added) < FROM_FEATURES:
+        return hashed_vector([text for _, text in added])
+    parts = []
+    for start in range(0, len(added), HASH_CHUNK):  # small C calls: the GIL is handed back
+        try:
+            ents = features.entries_for_keys(added[start:start + HASH_CHUNK])
+        except ValueError:  # more than the cache holds
+            return hashed_vector([text for _, text in added])
+        if ents:
+            parts.append((np.concatenate([e.indices for e in ents]),
+                          np.concatenate([e.counts for e in ents])))
+    return TermVector.summed(parts, features.n_features)
+
+
+def topic_evidence(item: Item, found: MapRows, old: TopicEvidence | None = None,
+                   features: FeatureCache | None = None) -> TopicEvidence | None:
+    """The topic's evidence from its map rows (CPU-bound: run it off the loop).
+
+    ``old`` None: ``found`` holds every visible comment. Otherwise ``found`` holds the
+    comments changed since ``old``: new ones are added to it; None when a comment it
+    counted changed or went (the caller reads the topic's comments again, from 0).
+    ``features``: the summaries' feature cache, to take many comments' counts from (the
+    caller holds its lock)."""
+    if old is not None and old.version[1] == item.revision_id:
+        article, article_norm = old.article, old.article_norm
+    else:
+        text = article_text(item)
+        article, article_norm = hashed_vector([text]), quoting.normalise_for_matching(text)
+    added = [(cid, text) for cid, text, visible in found.rows if visible]
+    if old is None:
+        base_vec, base_mentions = TermVector.empty(), ()
+        ids = np.zeros(0, np.int64)
+        hashes = np.zeros(0, np.int64)
+    else:
+        base_vec, base_mentions, ids, hashes = old.comments, old.mentions, old.counted, old.hashes
+        if len(ids) and found.rows:
+            changed = np.fromiter((cid for cid, _, _ in found.rows), np.int64, len(found.rows))
+            pos = np.minimum(np.searchsorted(ids, changed), len(ids) - 1)
+            known = ids[pos] == changed
+            for (_cid, text, visible), k, p in zip(found.rows, known, pos, strict=True):
+                if k and (not visible or hash(text) != hashes[p]):
+                    return None  # a counted comment was edited, deleted or hidden
+            added = [(cid, text) for (cid, text, visible), k in zip(found.rows, known, strict=True)
+                     if visible and not k]  # the known ones are unchanged (a reaction)
+    if added:
+        new_ids = np.fromiter((cid for cid, _ in added), np.int64, len(added))
+        new_hashes = np.fromiter((hash(text) for _, text in added), np.int64, len(added))
+        ids, hashes = np.concatenate([ids, new_ids]), np.concatenate([hashes, new_hashes])
+        if len(new_ids) and len(ids) > len(new_ids) and new_ids.min() < ids[-len(new_ids) - 1]:
+            order = np.argsort(ids, kind="stable")  # an unhidden comment: not the newest
+            ids, hashes = ids[order], hashes[order]
+        comments = base_vec.plus(_comments_vector(added, features))
+        mentions = (*base_mentions, *_mentions(text for _, text in added))
+    else:
+        comments, mentions = base_vec, base_mentions
+    unchanged = old is not None and comments is old.comments and article is old.article
+    vector = old.term_counts if unchanged else article.plus(comments)  # same object: no rework
+    return TopicEvidence(
+        (found.version, item.revision_id), len(ids), vector, tuple(mentions),
+        comments, article, ids, hashes, tuple(found.citations), tuple(found.quotes),
+        article_norm)
 
 
 class SummaryResult(BaseModel):
@@ -247,10 +336,17 @@ class InsightService:
         #: item id -> its evidence for the map — see topic_map
         self._evidence: dict[int, TopicEvidence] = {}
         self._map_locks: dict[int, asyncio.Lock] = {}
+        #: consultation id -> the cosines between its topics, kept between map builds
+        self._similarity: dict[int, SimilarityIndex] = {}
+        #: map builds /about stopped waiting for (kept referenced until they finish)
+        self._background: set[asyncio.Future] = set()
         #: how many maps were built, and the topics the last build read again from storage
         #: (only those whose discussion or article changed since)
         self.map_builds = 0
         self.last_map_reread: list[int] = []
+        #: of those, the topics whose comments were all read and hashed again (none had
+        #: evidence yet, or a comment it counted was edited, deleted or hidden)
+        self.last_map_full: list[int] = []
         #: (item id, title, hash of what the chart shows) -> chart PNG (or None), newest last
         self._charts: OrderedDict[tuple[int, int, str], bytes | None] = OrderedDict()
         #: items whose persisted features are in ``features`` (see _load_features)
@@ -540,12 +636,14 @@ class InsightService:
             self._maps.clear()
             self._charts.clear()  # they show statements' text
             self._evidence.clear()
+            self._similarity.clear()
 
     # --- the related-topics map ------------------------------------------------------------
 
     async def topic_map(self, consultation_id: int) -> tuple[TopicMap, dict[int, Item]]:
-        """The consultation's map, rebuilt only when something in it changed, and then from
-        the cached evidence of every topic whose discussion and article did not change."""
+        """The consultation's map, rebuilt only when something in it changed, from each
+        topic's evidence kept up to date: after a new comment only the comments changed
+        since are read (a handful of rows) and added to their topic's vector."""
         lock = self._map_locks.setdefault(consultation_id, asyncio.Lock())
         async with lock:  # one build at a time per consultation; waiters get its result
             version = await self.repo.agenda.consultation_version(consultation_id)
@@ -556,31 +654,72 @@ class InsightService:
             stale = [i for i in items.values()
                      if (e := self._evidence.get(i.id)) is None
                      or e.version != (i.discussion_version, i.revision_id)]
+            full: list[int] = []
             if stale:
-                texts = await self.repo.discussion.item_texts([i.id for i in stale])
-                fresh = await asyncio.to_thread(
-                    lambda: {i.id: topic_evidence(i, texts.get(i.id, [])) for i in stale})
-                self._evidence.update(fresh)
-            evidence = {i: self._evidence[i] for i in items}
-            citations = await self.repo.discussion.citations(None)
-            quotes = await self.repo.discussion.consultation_quotes(consultation_id)
+                olds = {i.id: self._evidence.get(i.id) for i in stale}
+                found = await self.repo.discussion.map_rows(
+                    {i: (e.version[0] if e else 0) for i, e in olds.items()})
+                fresh = await self._evidence_of(
+                    [(i, found[i.id], olds[i.id]) for i in stale if i.id in found])
+                full = [i for i, e in olds.items() if e is None or (i in fresh and fresh[i] is None)]
+                redo = [i for i in stale if i.id in fresh and fresh[i.id] is None]
+                if redo:  # a counted comment changed: that topic's comments from the start
+                    again = await self.repo.discussion.map_rows({i.id: 0 for i in redo})
+                    fresh.update(await self._evidence_of(
+                        [(i, again[i.id], None) for i in redo if i.id in again]))
+                self._evidence.update({i: e for i, e in fresh.items() if e is not None})
+            evidence = {i: self._evidence[i] for i in items if i in self._evidence}
             relations = await self.repo.agenda.relations(consultation_id)
-            built = await asyncio.to_thread(_build_map, items, evidence, citations, quotes,
-                                            relations)
+            similarity = self._similarity.setdefault(consultation_id, SimilarityIndex())
+            built = await asyncio.to_thread(_build_map, items, evidence, relations, similarity)
             self.map_builds += 1
             self.last_map_reread = [i.id for i in stale]
+            self.last_map_full = full
             self._maps[consultation_id] = (version, built, items)
             return built, items
+
+    async def _evidence_of(self, work: list[tuple[Item, MapRows, TopicEvidence | None]]
+                           ) -> dict[int, TopicEvidence | None]:
+        """topic_evidence of each, in a worker thread. Topics read from the start take their
+        comments' counts from the summaries' feature cache (filled by warm-up) unless a
+        summary holds it: the map never waits for one."""
+        def run(features: FeatureCache | None) -> dict[int, TopicEvidence | None]:
+            return {i.id: topic_evidence(i, found, old, features) for i, found, old in work}
+
+        if any(old is None for _, _, old in work) and not self._lock.locked():
+            async with self._lock:  # free: taken at once, without yielding to a summary
+                return await asyncio.to_thread(run, self.features)
+        return await asyncio.to_thread(run, None)
 
     async def warm_maps(self, consultation_ids: Iterable[int]) -> None:
         """Build the maps ahead of the first /about or /map (after a start's catch-up)."""
         for consultation_id in consultation_ids:
             await self.topic_map(consultation_id)
 
-    async def related(self, item: Item, k: int = 5) -> list[tuple[Item, float, list[str]]]:
-        built, items = await self.topic_map(item.consultation_id)
+    async def related(self, item: Item, k: int = 5, *, wait: float | None = None
+                      ) -> list[tuple[Item, float, list[str]]] | None:
+        """The item's strongest relations. ``wait``: at most that many seconds for the map
+        when the consultation has none yet (after a start, before warm-up built it, or after
+        an erasure it is built from the start: a minute at a million comments); None if it
+        was not ready by then, and its build goes on in the background for the next request.
+        A map that exists is brought up to date with what changed (milliseconds)."""
+        if wait is None or item.consultation_id in self._maps:
+            built, items = await self.topic_map(item.consultation_id)
+        else:
+            build = asyncio.ensure_future(self.topic_map(item.consultation_id))
+            try:
+                built, items = await asyncio.wait_for(asyncio.shield(build), wait)
+            except TimeoutError:
+                self._background.add(build)
+                build.add_done_callback(self._background_done)
+                return None
         return [(items[o], w, reasons) for o, w, reasons in related_topics(built, item.id, k)
                 if o in items]
+
+    def _background_done(self, task: asyncio.Future) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("building a topic map in the background failed", exc_info=task.exception())
 
 
 def _place_index(items: dict[int, Item]) -> dict[int, int]:
@@ -595,9 +734,9 @@ def _place_index(items: dict[int, Item]) -> dict[int, int]:
     return index
 
 
-def _build_map(items: dict[int, Item], evidence: dict[int, TopicEvidence], citations, quotes,
-               relations) -> TopicMap:
-    """Evidence from storage → typed, weighted edges (runs in a worker thread)."""
+def _build_map(items: dict[int, Item], evidence: dict[int, TopicEvidence], relations,
+               similarity: SimilarityIndex | None = None) -> TopicMap:
+    """Evidence of each topic → typed, weighted edges (runs in a worker thread)."""
     cross_refs: Counter[tuple[int, int]] = Counter()
     places = _place_index(items)
     for item_id, found in evidence.items():
@@ -606,30 +745,32 @@ def _build_map(items: dict[int, Item], evidence: dict[int, TopicEvidence], citat
             if target is not None and target != item_id:
                 cross_refs[(item_id, target)] += 1
     # A passage of one item's article quoted in another item's discussion.
-    articles = {i: quoting.normalise_for_matching(article_text(item)) for i, item in items.items()}
+    articles = {i: found.article_norm for i, found in evidence.items()}
     quote_links: Counter[tuple[int, int]] = Counter()
-    for q in quotes:
-        if q.state != "unanchored" or not q.passage:
-            continue
-        passage = quoting.normalise_for_matching(q.passage)
-        if len(passage) < 20:
-            continue
-        for other, article in articles.items():
-            if other != q.item_id and passage in article:
-                quote_links[(q.item_id, other)] += 1
-                break
+    for item_id, found in evidence.items():
+        for state, passage in found.quotes:
+            if state != "unanchored" or not passage:
+                continue
+            passage = quoting.normalise_for_matching(passage)
+            if len(passage) < 20:
+                continue
+            for other, article in articles.items():
+                if other != item_id and passage in article:
+                    quote_links[(item_id, other)] += 1
+                    break
     topics = [
         MapTopic(
             topic_id=i, title=item.title, status="locked" if item.locked else "open",
             activity=evidence[i].activity, parent_id=item.parent_id,
-            term_counts=evidence[i].term_counts,
+            term_vector=evidence[i].term_counts,
         )
-        for i, item in items.items()
+        for i, item in items.items() if i in evidence
     ]
     return build_map(
         topics,
         cross_refs=[(a, b, n) for (a, b), n in cross_refs.items()],
-        citations=[(c.item_id, c.normalized_url, c.citer_id) for c in citations if c.item_id in items],
+        citations=[(i, url, citer) for i, found in evidence.items() for url, citer in found.citations],
         quote_links=[(a, b, n) for (a, b), n in quote_links.items()],
         agenda_links=relations,
+        similarity=similarity,
     )

@@ -26,6 +26,7 @@ import math
 import textwrap
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import networkx as nx
@@ -47,10 +48,13 @@ __all__ = [
     "EDGE_KINDS",
     "Edge",
     "MapTopic",
+    "SimilarityIndex",
+    "TermVector",
     "TopicMap",
     "add_term_counts",
     "build_map",
     "hashed_term_counts",
+    "hashed_vector",
     "map_figure",
     "related_topics",
     "render_png",
@@ -81,10 +85,64 @@ COMMUNITY_SEED = 0
 
 
 
+@dataclass(frozen=True, slots=True)
+class TermVector:
+    """A topic's hashed term counts as two arrays: sorted unique feature indices (int32)
+    and their counts (float32).  Compact (8 bytes a term, against ~100 for a dict entry)
+    and added to in O(terms) as comments arrive (:meth:`plus`)."""
+
+    indices: np.ndarray
+    counts: np.ndarray
+
+    @classmethod
+    def empty(cls) -> TermVector:
+        return cls(np.zeros(0, np.int32), np.zeros(0, np.float32))
+
+    @classmethod
+    def of(cls, indices: np.ndarray, counts: np.ndarray) -> TermVector:
+        """From indices that may repeat (their counts are summed)."""
+        if not len(indices):
+            return cls.empty()
+        uniq, inverse = np.unique(np.asarray(indices), return_inverse=True)
+        summed = np.bincount(inverse, weights=np.asarray(counts, dtype=np.float64))
+        return cls(uniq.astype(np.int32), summed.astype(np.float32))
+
+    @classmethod
+    def of_rows(cls, X: sp.csr_matrix) -> TermVector:
+        """The sum of a hashed count matrix's rows (one row a comment)."""
+        return cls.of(X.indices, X.data)
+
+    @classmethod
+    def summed(cls, parts: Iterable[tuple[np.ndarray, np.ndarray]],
+               n_features: int = N_FEATURES) -> TermVector:
+        """The sum of many (indices, counts) parts, accumulated densely over the feature
+        space (O(size of the parts), not a sort per part)."""
+        acc = np.zeros(n_features)
+        for indices, counts in parts:
+            if len(indices):
+                acc += np.bincount(indices, weights=counts, minlength=n_features)
+        nz = np.flatnonzero(acc)
+        return cls(nz.astype(np.int32), acc[nz].astype(np.float32))
+
+    def plus(self, other: TermVector) -> TermVector:
+        if not len(other.indices):
+            return self
+        if not len(self.indices):
+            return other
+        return TermVector.of(np.concatenate([self.indices, other.indices]),
+                             np.concatenate([self.counts, other.counts]))
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
 class MapTopic(BaseModel):
     """A topic (agenda item or sub-item).  ``text`` is the article and its comments;
     alternatively ``term_counts`` is a precomputed hashed term-count vector (index ->
-    count), kept up to date as messages arrive with :func:`add_term_counts`."""
+    count) built with :func:`add_term_counts`, or ``term_vector`` the same as arrays, kept
+    up to date as messages arrive (the bot's: see bot.core.insight)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     topic_id: int
     title: str
@@ -93,9 +151,15 @@ class MapTopic(BaseModel):
     parent_id: int | None = None
     text: str = ""
     term_counts: dict[int, float] | None = None
+    term_vector: TermVector | None = None
 
 
-class Edge(BaseModel):
+@dataclass(slots=True, eq=True)
+class Edge:
+    """A kept relation between topics ``a < b``: its weight, each kind's score, the reasons
+    in words.  A plain slotted class: a 5,000-topic map has ~12,000 of them, and building
+    them as validated models took a quarter of a second."""
+
     a: int
     b: int
     weight: float
@@ -128,8 +192,14 @@ class TopicMap(BaseModel):
                 adj[e.b].append((e.a, e))
             for out in adj.values():
                 out.sort(key=lambda ne: (-ne[1].weight, ne[0]))
-            self._adjacency = (key, dict(adj))
+            order = {id(e): i for i, e in enumerate(self.edges)}
+            self._adjacency = (key, dict(adj), order)
         return self._adjacency[1]
+
+    def edge_order(self) -> dict[int, int]:
+        """id(edge) -> its place in ``edges`` (built with the adjacency)."""
+        self.adjacency()
+        return self._adjacency[2]
 
 
 # --------------------------------------------------------------------------- text vectors
@@ -143,17 +213,66 @@ def hashed_term_counts(text: str, cache: FeatureCache | None = None) -> dict[int
     return {int(i): float(v) for i, v in zip(row.indices, row.data, strict=True)}
 
 
+#: comments hashed per batch by hashed_vector: a batch's sparse-matrix work is one C call
+#: that holds the GIL (the event loop's thread waits meanwhile)
+HASH_CHUNK = 2000
+
+
+def hashed_vector(texts: Sequence[str]) -> TermVector:
+    """The summed hashed unigram+bigram counts of these texts (each hashed on its own, in
+    one batch): a topic's vector, or what new comments add to it."""
+    if len(texts) <= HASH_CHUNK:
+        return TermVector.of_rows(_VEC_CACHE.transform([clean_text(t) for t in texts]))
+
+    def parts():
+        for start in range(0, len(texts), HASH_CHUNK):  # small C calls: the GIL is handed back
+            X = _VEC_CACHE.transform([clean_text(t) for t in texts[start:start + HASH_CHUNK]])
+            yield X.indices, X.data
+
+    return TermVector.summed(parts(), _VEC_CACHE.n_features)
+
+
 def add_term_counts(acc: dict[int, float], text: str, cache: FeatureCache | None = None) -> None:
     """Add one comment's hashed counts to a topic's running vector (at ingestion)."""
     for i, v in hashed_term_counts(text, cache).items():
         acc[i] = acc.get(i, 0.0) + v
 
 
+def _vector_matrix(topics: Sequence[MapTopic], n_features: int) -> sp.csr_matrix:
+    """Raw counts of topics that all have a ``term_vector`` (sorted, unique indices: the
+    rows are laid side by side, nothing to sort or sum)."""
+    vecs = [t.term_vector for t in topics]
+    indptr = np.zeros(len(vecs) + 1, np.int64)
+    np.cumsum([len(v) for v in vecs], out=indptr[1:])
+    indices = np.concatenate([v.indices for v in vecs]) if vecs else np.zeros(0, np.int32)
+    data = np.concatenate([v.counts for v in vecs]) if vecs else np.zeros(0, np.float32)
+    return sp.csr_matrix((data.astype(np.float32), indices, indptr),
+                         shape=(len(vecs), n_features))
+
+
+def _weighted(X: sp.csr_matrix, n_features: int) -> sp.csr_matrix:
+    """Counts -> sublinear tf x smooth idf, rows L2-normalised."""
+    df = np.bincount(X.indices, minlength=n_features)
+    n = X.shape[0]
+    idf = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
+    X.data = (1.0 + np.log(np.maximum(X.data, 1.0))) * idf[X.indices]
+    X = sp.csr_matrix(X, dtype=np.float32)
+    lengths = np.diff(X.indptr)
+    rows = np.repeat(np.arange(n), lengths)
+    norms = np.sqrt(np.bincount(rows, weights=X.data.astype(np.float64) ** 2, minlength=n))
+    norms[norms == 0] = 1.0
+    X.data = X.data / np.repeat(norms, lengths).astype(np.float32)
+    return X
+
+
 def _topic_matrix(topics: Sequence[MapTopic], cache: FeatureCache | None) -> sp.csr_matrix:
     n_features = cache.n_features if cache else N_FEATURES
+    if topics and all(t.term_vector is not None for t in topics):
+        return _weighted(_vector_matrix(topics, n_features), n_features)
     fc = cache or _VEC_CACHE
     rows, cols, vals = [], [], []
-    need = [i for i, t in enumerate(topics) if t.term_counts is None and t.text]
+    need = [i for i, t in enumerate(topics)
+            if t.term_counts is None and t.term_vector is None and t.text]
     if need:
         if cache is not None:
             ents = cache.entries_for_keys(
@@ -169,7 +288,11 @@ def _topic_matrix(topics: Sequence[MapTopic], cache: FeatureCache | None) -> sp.
             cols.append(M.col)
             vals.append(M.data)
     for i, t in enumerate(topics):
-        if t.term_counts:
+        if t.term_vector is not None and len(t.term_vector):
+            rows.append(np.full(len(t.term_vector), i))
+            cols.append(t.term_vector.indices)
+            vals.append(t.term_vector.counts)
+        elif t.term_counts:
             rows.append(np.full(len(t.term_counts), i))
             cols.append(np.fromiter(t.term_counts.keys(), dtype=np.int64))
             vals.append(np.fromiter(t.term_counts.values(), dtype=np.float64))
@@ -180,13 +303,173 @@ def _topic_matrix(topics: Sequence[MapTopic], cache: FeatureCache | None) -> sp.
         shape=(len(topics), n_features),
     )
     X.sum_duplicates()
-    df = np.bincount(X.indices, minlength=n_features)
-    n = len(topics)
-    idf = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
-    X.data = (1.0 + np.log(np.maximum(X.data, 1.0))) * idf[X.indices]
-    norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
-    norms[norms == 0] = 1.0
-    return sp.csr_matrix(sp.diags(1.0 / norms) @ X)
+    return _weighted(X, n_features)
+
+
+#: rows of the similarity product computed at once (memory: NEAREST_CHUNK x topics floats)
+NEAREST_CHUNK = 256
+#: a term in at least this share of the topics (and at least DENSE_DF_MIN of them) goes in
+#: the dense part of the product (BLAS); the rarer ones stay sparse
+DENSE_DF_SHARE = 0.04
+DENSE_DF_MIN = 32
+DENSE_COLS_MAX = 1024
+DENSE_SPLIT_FROM = 500  # topics
+
+
+def _nearest(X: sp.csr_matrix, top: int, floor: float = 0.0) -> list[tuple[int, int, float]]:
+    """Each row's ``top`` most similar other rows of the L2-normalised ``X`` with a cosine
+    of at least ``floor``: (row, other, cosine), rows in order.
+
+    Computed a block of rows at a time with top-k per row, so memory is O(chunk x n),
+    never the dense n x n matrix (1.6 GB at 20k topics).  The product is split by column:
+    the terms most topics share (they make every pair's similarity non-zero, and a sparse
+    product of them is slow) as a small dense matrix multiplied with BLAS, the rest as a
+    sparse product whose result stays sparse."""
+    n = X.shape[0]
+    out: list[tuple[int, int, float]] = []
+    if top <= 0 or n < 2:
+        return out
+    X = sp.csr_matrix(X, dtype=np.float32)
+    df = np.bincount(X.indices, minlength=X.shape[1])
+    if n <= DENSE_SPLIT_FROM:  # a small product: sparse is quicker than splitting it
+        common = np.zeros(0, np.int64)
+    else:
+        common = np.flatnonzero(df >= max(DENSE_DF_MIN, DENSE_DF_SHARE * n))
+    if len(common) > DENSE_COLS_MAX:
+        common = common[np.argsort(-df[common], kind="stable")[:DENSE_COLS_MAX]]
+    if len(common):
+        rare_mask = df > 0
+        rare_mask[common] = False
+        Xc = X.tocsc()
+        dense = Xc[:, common].toarray()
+        sparse_part = sp.csr_matrix(Xc[:, np.flatnonzero(rare_mask)])
+    else:
+        dense, sparse_part = None, X
+    sparse_t = sp.csc_matrix(sparse_part.T)
+    for start in range(0, n, NEAREST_CHUNK):
+        stop = min(n, start + NEAREST_CHUNK)
+        block = (sparse_part[start:stop] @ sparse_t).toarray()
+        if dense is not None:
+            block += dense[start:stop] @ dense.T
+        block[np.arange(stop - start), np.arange(start, stop)] = 0.0  # not its own neighbour
+        _block_top(block, start, top, floor, out)
+    return out
+
+
+def _block_top(block: np.ndarray, start: int, top: int, floor: float,
+               out: list[tuple[int, int, float]]) -> None:
+    """Rows ``start``… of a similarity matrix (own cell zeroed): each row's ``top`` best
+    columns at ``floor`` or above, appended to ``out`` as (row, column, similarity)."""
+    cand = np.argpartition(-block, top - 1, axis=1)[:, :top]
+    sims = np.take_along_axis(block, cand, axis=1)
+    rows, cols = np.nonzero(sims >= floor)
+    out.extend(zip((rows + start).tolist(), cand[rows, cols].tolist(),
+                   sims[rows, cols].tolist(), strict=True))
+
+
+class SimilarityIndex:
+    """The cosines between one consultation's topics, kept between builds of its map so
+    that after a new comment only what changed is computed again (bot.core.insight keeps
+    one per consultation; :func:`build_map` takes it as ``similarity``).
+
+    It keeps the Gram matrix ``G = T diag(idf²) Tᵀ`` of the topics' sublinear term
+    frequencies ``T`` (cosine = ``G_ij / sqrt(G_ii G_jj)``: the same as the tf-idf
+    vectors of :func:`build_map`).  When topics' vectors change, their rows and columns
+    of ``G`` are computed again (one sparse row product each), and the terms whose idf
+    moved (their document frequency changed) are corrected in the others with a rank-|K|
+    update over those terms only.  Up to ``max_topics`` topics (``G`` is n x n: 32 MB at
+    2,000); beyond, or when a quarter of the topics changed, everything is computed
+    again (``full_builds`` counts those, ``row_updates`` the topics updated in place)."""
+
+    max_topics = 2000
+    refresh_every = 1000  # updates in place before a full computation (rounding drift)
+
+    def __init__(self, n_features: int = N_FEATURES) -> None:
+        self.n_features = n_features
+        self._ids: list[int] | None = None
+        self._vecs: list[TermVector] = []
+        self._tf: list[tuple[np.ndarray, np.ndarray]] = []
+        self._df = np.zeros(0, np.int64)
+        self._idf2 = np.zeros(0)
+        self._G = np.zeros((0, 0))
+        self._since_full = 0
+        self.full_builds = 0
+        self.row_updates = 0
+
+    @staticmethod
+    def _tf_of(v: TermVector) -> tuple[np.ndarray, np.ndarray]:
+        return v.indices, 1.0 + np.log(np.maximum(v.counts.astype(np.float64), 1.0))
+
+    def _idf2_of(self, df: np.ndarray, n: int) -> np.ndarray:
+        idf = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32).astype(np.float64)
+        return idf * idf
+
+    def _matrix(self) -> sp.csr_matrix:
+        n = len(self._tf)
+        indptr = np.zeros(n + 1, np.int64)
+        np.cumsum([len(i) for i, _ in self._tf], out=indptr[1:])
+        indices = (np.concatenate([i for i, _ in self._tf]) if n else np.zeros(0, np.int32))
+        data = np.concatenate([d for _, d in self._tf]) if n else np.zeros(0)
+        return sp.csr_matrix((data, indices, indptr), shape=(n, self.n_features))
+
+    def _weighted_rows(self, T: sp.csr_matrix) -> sp.csr_matrix:
+        W = T.copy()
+        W.data = W.data * self._idf2[W.indices]
+        return W
+
+    def _full(self, ids: list[int], vecs: list[TermVector]) -> None:
+        self._ids, self._vecs = list(ids), list(vecs)
+        self._tf = [self._tf_of(v) for v in vecs]
+        T = self._matrix()
+        self._df = np.bincount(T.indices, minlength=self.n_features).astype(np.int64)
+        self._idf2 = self._idf2_of(self._df, len(ids))
+        self._G = (self._weighted_rows(T) @ T.T).toarray()
+        self._since_full = 0
+        self.full_builds += 1
+
+    def _update(self, vecs: list[TermVector], changed: list[int]) -> None:
+        n = len(vecs)
+        df = self._df.copy()
+        touched = []
+        for r in changed:
+            old, new = self._tf[r][0], vecs[r].indices
+            df[old] -= 1  # indices are unique within a row
+            df[new] += 1
+            touched += [old, new]
+            self._tf[r] = self._tf_of(vecs[r])
+            self._vecs[r] = vecs[r]
+        terms = np.unique(np.concatenate(touched))
+        new_idf2 = self._idf2_of(df[terms], n)
+        moved = new_idf2 != self._idf2[terms]
+        K, delta = terms[moved], (new_idf2 - self._idf2[terms])[moved]
+        self._df = df
+        self._idf2[terms] = new_idf2
+        T = self._matrix()
+        if len(K):  # those terms' weight changed in every topic that has them
+            TK = sp.csr_matrix(T[:, K])
+            self._G += (TK @ sp.diags(delta) @ TK.T).toarray()
+        rows = (self._weighted_rows(T[changed]) @ T.T).toarray()
+        self._G[changed, :] = rows
+        self._G[:, changed] = rows.T
+        self._since_full += len(changed)
+        self.row_updates += len(changed)
+
+    def cosines(self, ids: list[int], vecs: list[TermVector]) -> np.ndarray:
+        """n x n cosines of the topics' tf-idf vectors (0 on the diagonal)."""
+        n = len(ids)
+        if self._ids != list(ids) or self._since_full >= self.refresh_every:
+            self._full(ids, vecs)
+        else:
+            changed = [r for r in range(n) if vecs[r] is not self._vecs[r]]
+            if len(changed) * 4 > n:
+                self._full(ids, vecs)
+            elif changed:
+                self._update(vecs, changed)
+        norms = np.sqrt(np.maximum(np.diag(self._G), 0.0))
+        norms[norms == 0] = 1.0
+        S = self._G / norms[:, None] / norms[None, :]
+        np.fill_diagonal(S, 0.0)
+        return S
 
 
 # --------------------------------------------------------------------------- building
@@ -209,11 +492,14 @@ def build_map(
     agenda_links: Iterable[tuple[int, int]] = (),
     max_edges_per_topic: int = 3,
     cache: FeatureCache | None = None,
+    similarity: SimilarityIndex | None = None,
 ) -> TopicMap:
     """Build the related-topics map.  ``cross_refs``/``quote_links``: (from topic, to
     topic, count); ``citations``: (topic, normalised URL, citer id); ``agenda_links``:
     pairs the agenda itself lists as related.  ``cache``: a FeatureCache to reuse topic
-    text features between calls (keyed by -topic_id).
+    text features between calls (keyed by -topic_id).  ``similarity``: a
+    :class:`SimilarityIndex` kept between calls on the same topics (with ``term_vector``s),
+    so that only the topics whose vector changed are compared again.
 
     Explicit evidence (hierarchy, the agenda's links, cross-references, quotes of another
     topic's article) is always kept; the cap of ``max_edges_per_topic`` applies to edges
@@ -274,22 +560,22 @@ def build_map(
         reasons[k].append(f"they cite the same {_plural(len(idfs), 'source')}")
 
     ordered = [by_id[i] for i in ids]
-    if n >= 2 and any(t.text or t.term_counts for t in ordered):
-        X = _topic_matrix(ordered, cache)
-        S = (X @ X.T).toarray()
-        np.fill_diagonal(S, 0.0)
+    if n >= 2 and any(t.text or t.term_counts or t.term_vector for t in ordered):
         top = min(SIMILAR_TOP, n - 1)
-        cand = np.argpartition(-S, top - 1, axis=1)[:, :top] if top > 0 else []
-        for i in range(n):
-            for j in cand[i]:
-                sim = float(S[i, j])
-                if sim >= SIMILARITY_MIN and min(
-                    ordered[i].activity, ordered[int(j)].activity
-                ) >= SIMILAR_MIN_COMMENTS:
-                    k = key(ids[i], ids[int(j)])
-                    if "similar discussion" not in kinds[k]:
-                        kinds[k]["similar discussion"] = round(sim, 3)
-                        reasons[k].append(f"their discussions use similar words ({sim:.2f})")
+        if (similarity is not None and n <= similarity.max_topics
+                and all(t.term_vector is not None for t in ordered)):
+            pairs: list[tuple[int, int, float]] = []
+            _block_top(similarity.cosines(ids, [t.term_vector for t in ordered]), 0, top,
+                       SIMILARITY_MIN, pairs)
+        else:
+            pairs = _nearest(_topic_matrix(ordered, cache), top, SIMILARITY_MIN)
+        busy = [t.activity >= SIMILAR_MIN_COMMENTS for t in ordered]
+        for i, j, sim in pairs:
+            if sim >= SIMILARITY_MIN and busy[i] and busy[j]:
+                k = key(ids[i], ids[j])
+                if "similar discussion" not in kinds[k]:
+                    kinds[k]["similar discussion"] = round(sim, 3)
+                    reasons[k].append(f"their discussions use similar words ({sim:.2f})")
 
     # keep the strongest edges: greedy, both ends under the cap; explicit evidence always
     cand_edges = sorted(
@@ -305,9 +591,7 @@ def build_map(
                 continue
             degree[a] += 1
             degree[b] += 1
-        edges.append(
-            Edge(a=a, b=b, weight=round(w, 4), kinds=dict(kd), reasons=list(reasons[(a, b)]))
-        )
+        edges.append(Edge(a, b, round(w, 4), dict(kd), list(reasons[(a, b)])))
 
     communities: list[list[int]] = []
     if n:
@@ -315,9 +599,10 @@ def build_map(
         G.add_nodes_from(ids)
         G.add_weighted_edges_from((e.a, e.b, e.weight) for e in edges)
         comms = nx.community.louvain_communities(G, weight="weight", seed=COMMUNITY_SEED)
+        activity = {t: by_id[t].activity for t in ids}
         communities = sorted(
             (sorted(c) for c in comms),
-            key=lambda c: (-sum(by_id[t].activity for t in c), c[0]),
+            key=lambda c: (-sum(activity[t] for t in c), c[0]),
         )
     return TopicMap(topics=by_id, edges=edges, communities=communities)
 
@@ -404,10 +689,11 @@ def map_figure(m: TopicMap, focus: int | None = None, *, title: str | None = Non
         G = nx.Graph()
         G.add_nodes_from(sorted(keep))
         styles = []
-        for e in m.edges:
-            if e.a in keep and e.b in keep:
-                G.add_edge(e.a, e.b)
-                styles.append((e.a, e.b, e.main_kind, e.weight))
+        order = m.edge_order()
+        among = {id(e): e for t in keep for o, e in m.neighbours(t) if o in keep}  # O(degree)
+        for e in sorted(among.values(), key=lambda e: order[id(e)]):  # as in m.edges
+            G.add_edge(e.a, e.b)
+            styles.append((e.a, e.b, e.main_kind, e.weight))
         nodes = {t: MapNode(_wrapped(topics[t].title), max(1, topics[t].activity),
                             topics[t].status, focus=t == focus) for t in G.nodes}
         return compose(G, abstract_layout(G, center=focus), nodes, styles,

@@ -297,8 +297,7 @@ class CatchUp:
     ) -> tuple[int, int]:
         """Messages after the cursor, oldest first, stored BATCH at a time. Comments already
         stored there (received live while a hole was open) are compared instead."""
-        hole = {c.message_id: c for c in
-                await self.repo.discussion.comments_between(channel.id, last_seen + 1, 2**63 - 1)}
+        hole = await self.repo.discussion.stored_texts(channel.id, last_seen + 1, 2**63 - 1)
         recorded = 0
         page: list = []
         again: list[discord.Message] = []
@@ -334,13 +333,18 @@ class CatchUp:
         `recheck_pages` pages, newest first; what lies below is recorded as not verified."""
         upper = this.cursors.get(channel.id, 0)
         lower = this.recheck_from
-        stored = {c.message_id: c for c in
-                  await self.repo.discussion.comments_between(channel.id, lower, upper)}
+        limit = self.recheck_pages * HISTORY_PAGE
+        # Only what the bounded re-read can reach, as plain rows, not every comment of a
+        # channel that may hold a million: the newest `limit` messages on Discord are at most
+        # the newest `limit` stored comments plus those deleted there meanwhile (twice the cap
+        # allows for as many deletions; below the oldest row read, comments are recorded as
+        # not verified rather than judged).
+        stored = await self.repo.discussion.stored_texts(channel.id, lower, upper,
+                                                         newest=2 * limit)
         if not stored:
             this.unverified[channel.id] = lower
             return 0, 0
-        lower = min(stored)  # nothing older needs reading
-        limit = self.recheck_pages * HISTORY_PAGE
+        lower = min(stored)  # nothing older needs reading (or can be, within the page cap)
         window, reached = [], False
         async for message in channel.history(limit=limit, before=discord.Object(upper + 1)):
             if message.id < lower:

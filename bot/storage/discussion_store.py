@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from pydantic import BaseModel
 
@@ -881,37 +882,6 @@ class DiscussionStore(Store):
                     tally.setdefault(message_id, {})[emoji] = count
         return tally
 
-    async def consultation_texts(self, consultation_id: int) -> list[tuple[int, int, str]]:
-        """(item_id, author_id, text) of every visible comment of a consultation (for the map)."""
-        async with self.db.reading() as tx:
-            rows = await tx.fetchall(
-                f"""SELECT c.item_id, c.author_id, c.content FROM comments c
-                    JOIN items i ON i.id = c.item_id
-                    WHERE i.consultation_id = ? AND {VISIBLE}
-                    ORDER BY c.item_id, c.id""",  # noqa: S608
-                (consultation_id,),
-            )
-        return [(r[0], r[1], r[2] or "") for r in rows]
-
-    async def item_texts(self, item_ids: Sequence[int]) -> dict[int, list[str]]:
-        """The visible comments' texts of each of these items, oldest first (for the map: only
-        the items whose discussion changed are read again)."""
-        out: dict[int, list[str]] = {i: [] for i in item_ids}
-        ids = list(out)
-        async with self.db.reading() as tx:
-            for start in range(0, len(ids), 500):  # SQLite's bound-parameter limit
-                chunk = ids[start:start + 500]
-                marks = ", ".join("?" * len(chunk))
-                rows = await tx.fetchall(
-                    f"""SELECT c.item_id, c.content FROM comments c
-                        WHERE c.item_id IN ({marks}) AND {VISIBLE}
-                        ORDER BY c.item_id, c.id""",  # noqa: S608
-                    chunk,
-                )
-                for item_id, content in rows:
-                    out[item_id].append(content or "")
-        return out
-
     async def consultation_quotes(self, consultation_id: int) -> list[Quote]:
         async with self.db.reading() as tx:
             rows = await tx.fetchall(
@@ -920,3 +890,112 @@ class DiscussionStore(Store):
                 (consultation_id,),
             )
         return [_quote(r) for r in rows]
+
+    # --- catch-up ----------------------------------------------------------------------------
+
+    async def stored_texts(self, channel_id: int, after_id: int, through_id: int, *,
+                           newest: int | None = None) -> dict[int, StoredText]:
+        """Stored, not deleted comments of a channel with `after_id <= message id <=
+        through_id` as plain rows (message id -> text, erased), for catch-up to compare
+        with what Discord returns; with `newest`, only that many, the newest ones (what a
+        bounded re-check can read). No model per comment: a channel may hold a million."""
+        sql = ("SELECT message_id, content, erased_at FROM comments WHERE channel_id = ? "
+               "AND message_id BETWEEN ? AND ? AND deleted_at IS NULL ORDER BY message_id DESC")
+        params: tuple = (channel_id, after_id, through_id)
+        if newest is not None:
+            sql += " LIMIT ?"
+            params += (newest,)
+        async with self.db.reading() as tx:
+            rows = await tx.fetchall(sql, params)
+        return {r[0]: StoredText(r[0], r[1], r[2]) for r in rows}
+
+    # --- the related-topics map --------------------------------------------------------------
+
+    async def map_rows(self, since: Mapping[int, int]) -> dict[int, MapRows]:
+        """What the map takes from each item's discussion, changed after discussion version
+        ``since[item]`` (0: everything), as plain tuples read in one snapshot:
+
+        - the item's discussion version they are current at;
+        - comments changed since: (comment id, text, visible), invisible ones being comments
+          deleted, erased or hidden since (for the caller to drop);
+        - all its visible citations (normalised URL, citer) and quotes (state, passage).
+
+        Items read from 0 are read together (a start's first map), the others one by one
+        (after a new comment: a handful of rows)."""
+        out: dict[int, MapRows] = {}
+        cold = [i for i, s in since.items() if not s]
+        warm = [(i, s) for i, s in since.items() if s]
+        visible_ci = "(ci.comment_id IS NULL OR (" + VISIBLE + "))"
+        async with self.db.reading() as tx:
+            for start in range(0, len(cold), 500):  # SQLite's bound-parameter limit
+                chunk = cold[start:start + 500]
+                marks = ", ".join("?" * len(chunk))
+                for item_id, version in await tx.fetchall(
+                    f"SELECT id, discussion_version FROM items WHERE id IN ({marks})", chunk,  # noqa: S608
+                ):
+                    out[item_id] = MapRows(version, [], [], [])
+                rows = await tx.fetchall(
+                    f"""SELECT c.item_id, c.id, c.content FROM comments c
+                        WHERE c.item_id IN ({marks}) AND {VISIBLE}
+                        ORDER BY c.item_id, c.id""",  # noqa: S608
+                    chunk,
+                )
+                await asyncio.to_thread(_group_map_rows, rows, out)  # a million: off the loop
+                await self._map_links(tx, chunk, out, visible_ci)
+            for item_id, seq in warm:
+                row = await tx.fetchone(
+                    "SELECT discussion_version FROM items WHERE id = ?", (item_id,))
+                if row is None:
+                    continue
+                out[item_id] = MapRows(row[0], [
+                    (cid, text or "", bool(visible)) for cid, text, visible in await tx.fetchall(
+                        f"""SELECT c.id, c.content, {VISIBLE} FROM comments c
+                            WHERE c.item_id = ? AND c.change_seq > ? ORDER BY c.id""",  # noqa: S608
+                        (item_id, seq),
+                    )], [], [])
+                await self._map_links(tx, [item_id], out, visible_ci)
+        return out
+
+    @staticmethod
+    async def _map_links(tx: Transaction, item_ids: list[int], out: dict[int, MapRows],
+                         visible_ci: str) -> None:
+        marks = ", ".join("?" * len(item_ids))
+        for item_id, url, citer in await tx.fetchall(
+            f"""SELECT ci.item_id, ci.normalized_url, ci.citer_id FROM citations ci
+                LEFT JOIN comments c ON c.id = ci.comment_id
+                WHERE ci.item_id IN ({marks}) AND {visible_ci} ORDER BY ci.id""",  # noqa: S608
+            item_ids,
+        ):
+            if item_id in out:
+                out[item_id].citations.append((url, citer))
+        for item_id, state, passage in await tx.fetchall(
+            f"""SELECT q.item_id, q.state, q.passage FROM quotes q
+                JOIN comments c ON c.id = q.comment_id
+                WHERE q.item_id IN ({marks}) AND {VISIBLE} ORDER BY q.id""",  # noqa: S608
+            item_ids,
+        ):
+            if item_id in out:
+                out[item_id].quotes.append((state, passage))
+
+
+def _group_map_rows(rows: Iterable, out: dict[int, MapRows]) -> None:
+    for item_id, cid, text in rows:
+        if item_id in out:
+            out[item_id].rows.append((cid, text or "", True))
+
+
+class MapRows(NamedTuple):
+    """One item's rows for the map (see :meth:`DiscussionStore.map_rows`)."""
+
+    version: int
+    rows: list[tuple[int, str, bool]]
+    citations: list[tuple[str, int]]
+    quotes: list[tuple[str, str | None]]
+
+
+class StoredText(NamedTuple):
+    """A stored comment as catch-up compares it (see :meth:`DiscussionStore.stored_texts`)."""
+
+    message_id: int
+    content: str | None
+    erased_at: object  # None unless its text was erased

@@ -55,12 +55,17 @@ async def test_about_on_100_topics_of_1000_comments(emulator, start_client, tmp_
     await finished(emu, result, timeout=120)
     text = answer_text(result)
     assert first.title in text and f"Comments: {COMMENTS}" in text
+    insight = bot.get_cog("InsightCog").insight
+    if "Still being worked out" in text:  # the map is built from the start: not waited for
+        await insight.topic_map(first.consultation_id)  # the build /about left running
+        result = await emu.slash(env.pat.id, first.channel_id, "about")
+        await finished(emu, result, timeout=60)
+        text = answer_text(result)
     assert "Related topics" in text and other.title in text
 
     # A new comment elsewhere: the next /about reads only that topic's comments again.
     said = await emu.send_message(env.sam.id, other.channel_id, "More bike lanes, please.")
     await eventually(lambda: bot.repo.discussion.comment(said.id))
-    insight = bot.get_cog("InsightCog").insight
     builds = insight.map_builds
     result = await emu.slash(env.pat.id, first.channel_id, "about")
     assert result.deferred and not result.errors

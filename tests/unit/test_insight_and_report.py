@@ -239,3 +239,83 @@ async def test_report_opens_with_an_executive_summary_and_quotes_under_pseudonym
     assert f"(proposed by {pseudonym_for(22)})" in report
     assert "**Item security**: no comments yet." in brief
     assert report.count("Method") == 1 and report.rstrip().split("\n## ")[-1].startswith("Method")
+
+
+async def test_map_vectors_follow_each_change_and_a_new_comment_is_only_added(repo):
+    """The map's topic vectors after changes equal a fresh build's; a new comment (or a
+    reaction) is added to its topic's vector without the topic's comments being hashed again;
+    an edit, deletion or hiding of a counted comment re-reads only that topic."""
+    from bot.core.discussion import article_text
+    from bot.core.topic_map import hashed_vector
+
+    consultation, (crime, security) = await seed(repo)
+    for n in range(1, 9):
+        await repo.discussion.record(crime.id, msg(n, f"{THEMES['network']} ({n}).", 100, n))
+        await repo.discussion.record(security.id, msg(100 + n, f"{THEMES['privacy']} ({n}).", 101, n))
+    await repo.discussion.record_new(security.id, [  # enough to come from the feature cache
+        (msg(200 + n, f"{THEMES['industry']} number {n}", 101, n), [], []) for n in range(70)])
+    warm = InsightService(repo, ["👍"], ["👎"])
+    await warm.topic_map(consultation.id)
+    assert sorted(warm.last_map_full) == sorted([crime.id, security.id])  # first build
+    built, _ = await warm.topic_map(consultation.id)
+    texts = [c.content for c in await repo.discussion.comments(security.id)]
+    hashed = hashed_vector([article_text(security), *texts])  # the same counts, hashed here
+    assert built.topics[security.id].term_vector.indices.tolist() == hashed.indices.tolist()
+    assert built.topics[security.id].term_vector.counts.tolist() == hashed.counts.tolist()
+
+    async def same_as_fresh() -> None:
+        built, _ = await warm.topic_map(consultation.id)
+        fresh, _ = await InsightService(repo, ["👍"], ["👎"]).topic_map(consultation.id)
+        for topic_id in (crime.id, security.id):
+            mine, theirs = built.topics[topic_id], fresh.topics[topic_id]
+            assert mine.activity == theirs.activity
+            assert mine.term_vector.indices.tolist() == theirs.term_vector.indices.tolist()
+            assert mine.term_vector.counts.tolist() == theirs.term_vector.counts.tolist()
+        assert [(e.a, e.b, e.weight) for e in built.edges] == [
+            (e.a, e.b, e.weight) for e in fresh.edges]
+
+    await repo.discussion.record(crime.id, msg(50, f"{THEMES['industry']}, see <#101>.", 100, 9))
+    await same_as_fresh()
+    assert warm.last_map_reread == [crime.id] and warm.last_map_full == []
+    built, _ = await warm.topic_map(consultation.id)
+    assert built.topics[crime.id].activity == 9
+    assert any("link to each other" in r for e in built.edges for r in e.reasons)
+
+    await repo.discussion.set_reaction(3, 77, "👍", True)  # no text changed
+    await same_as_fresh()
+    assert warm.last_map_reread == [crime.id] and warm.last_map_full == []
+
+    await repo.discussion.record(crime.id, msg(2, "Edited: nothing to do with it.", 100, 2).model_copy(
+        update={"edited_at": T0 + timedelta(hours=1)}))
+    await same_as_fresh()
+    assert warm.last_map_full == [crime.id]
+
+    await repo.discussion.delete_messages([50])  # the mention goes with it
+    await repo.discussion.set_hidden(104, True, "spam")
+    await same_as_fresh()
+    assert sorted(warm.last_map_full) == sorted([crime.id, security.id])
+    built, _ = await warm.topic_map(consultation.id)
+    assert built.topics[crime.id].activity == 8 and built.topics[security.id].activity == 77
+    assert not any("link to each other" in r for e in built.edges for r in e.reasons)
+
+    await repo.discussion.set_hidden(104, False, None)  # back: counted again, only added
+    await same_as_fresh()
+    assert warm.last_map_full == []
+
+
+async def test_related_topics_do_not_wait_for_a_map_built_from_the_start(repo):
+    """/about's related topics: with a bounded wait, a map that must be built from every
+    comment (after a start or an erasure) is left building in the background; the next
+    request gets it, and later ones only see what changed."""
+    consultation, (crime, security) = await seed(repo)
+    await repo.discussion.record(crime.id, msg(1, "See also <#101> on this.", 100, 5))
+    insight = InsightService(repo, [], [])
+    assert await insight.related(crime, wait=0) is None
+    built, _ = await insight.topic_map(consultation.id)  # the build it left running
+    assert insight.map_builds == 1
+    related = await insight.related(crime, wait=0)
+    assert related and related[0][0].id == security.id and insight.map_builds == 1
+    await repo.discussion.record(security.id, msg(2, "And back to <#100>.", 101, 6))
+    related = await insight.related(crime, wait=5)
+    assert related[0][0].id == security.id and insight.map_builds == 2
+    assert any("link to each other 2×" in r for r in related[0][2])

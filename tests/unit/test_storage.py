@@ -308,3 +308,21 @@ async def test_a_task_cancelled_at_begin_leaves_no_transaction_open(tmp_path, ki
     async with db.reading() as tx:
         assert (await tx.fetchone("SELECT value FROM meta WHERE key = 'after'"))[0] == "cancel"
     await repo.close()  # its checkpoint needs no transaction open
+
+
+async def test_catch_up_reads_only_the_newest_stored_comments_of_its_window(repo):
+    """What catch-up compares with Discord: plain rows of the window's newest comments,
+    deleted ones left out, erased ones marked (their text is gone)."""
+    item = await make_item(repo)
+    channel = item.channel_id
+    await repo.discussion.record_new(item.id, [
+        (message(m, f"comment {m}", channel_id=channel, author=m % 3, minutes=m), [], [])
+        for m in range(1, 41)])
+    await repo.discussion.delete_messages([40, 12])
+    await repo.privacy.erase(2)  # wrote 2, 5, 8, …
+    newest = await repo.discussion.stored_texts(channel, 10, 39, newest=5)
+    assert sorted(newest) == [35, 36, 37, 38, 39]
+    assert newest[36].content == "comment 36" and newest[36].erased_at is None
+    assert newest[38].content is None and newest[38].erased_at is not None
+    window = await repo.discussion.stored_texts(channel, 10, 2**63 - 1)
+    assert sorted(window) == [m for m in range(10, 40) if m != 12]

@@ -133,3 +133,57 @@ def test_similarity_edge_needs_comments_on_both_ends():
     pairs = {frozenset((e.a, e.b)) for e in build_map(topics).edges}
     assert frozenset((1, 2)) in pairs
     assert frozenset((1, 3)) not in pairs and frozenset((2, 3)) not in pairs
+
+
+def test_similar_discussions_of_many_topics_without_a_topics_by_topics_matrix():
+    """3,000 topics: the similar-discussion edges come from a blockwise product with top-k
+    per row; the similarity step never holds a dense 3,000 x 3,000 matrix (72 MB as
+    float64, 36 MB as float32), and the edges are the ones the full matrix gives."""
+    import tracemalloc
+
+    import numpy as np
+
+    from bot.core import topic_map
+    from bot.core.summary import FeatureCache
+
+    p = make_topics(3000, seed=5, comments_per_topic=6)
+    ordered = sorted(p.topics, key=lambda t: t.topic_id)
+    X = topic_map._topic_matrix(ordered, FeatureCache(max_entries=None))
+    tracemalloc.start()
+    try:
+        pairs = topic_map._nearest(X, topic_map.SIMILAR_TOP, topic_map.SIMILARITY_MIN)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 3000 * 3000 * 8 / 2, f"peak {peak / 1e6:.0f} MB"  # half the dense float64
+    S = (X @ X.T).toarray()  # the dense way, to check against
+    np.fill_diagonal(S, 0.0)
+    best = np.sort(S, axis=1)[:, -topic_map.SIMILAR_TOP:]
+    got: dict[int, list[float]] = {}
+    for i, _j, sim in pairs:
+        got.setdefault(i, []).append(sim)
+    for i in range(0, 3000, 97):
+        want = sorted(s for s in best[i] if s >= topic_map.SIMILARITY_MIN)
+        assert np.allclose(sorted(got.get(i, [])), want, atol=1e-5), i
+
+
+def test_similarity_index_updates_only_what_changed_and_agrees_with_a_fresh_build():
+    from bot.core.topic_map import SimilarityIndex, hashed_vector
+
+    p = make_topics(40, seed=6, comments_per_topic=8)
+    topics = [t.model_copy(update={"term_vector": hashed_vector([t.text]), "text": ""})
+              for t in p.topics]
+    index = SimilarityIndex()
+    first = build_map(topics, similarity=index)
+    plain = build_map(topics)
+    assert [(e.a, e.b, e.weight) for e in first.edges] == [(e.a, e.b, e.weight) for e in plain.edges]
+    assert (index.full_builds, index.row_updates) == (1, 0)
+    for n, words in enumerate(["a brand new word zyxwv", "privacy of ordinary citizens online",
+                               "secure devices by default"]):
+        t = topics[n * 7]
+        topics[n * 7] = t.model_copy(update={"term_vector": t.term_vector.plus(hashed_vector([words]))})
+        again = build_map(topics, similarity=index)
+        fresh = build_map(topics)
+        assert [(e.a, e.b, e.weight) for e in again.edges] == [
+            (e.a, e.b, e.weight) for e in fresh.edges]
+    assert (index.full_builds, index.row_updates) == (1, 3)
