@@ -173,7 +173,7 @@ class Database:
                 # A writer cancelled mid-transaction (a cog unloaded at shutdown) may have
                 # left it open: what it did not commit is dropped, as a crash would.
                 await self._rollback()
-                await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                await self._checkpoint()
             finally:
                 await self._conn.close()
 
@@ -308,12 +308,19 @@ class Database:
     async def checkpoint(self) -> None:
         """Fold the write-ahead log into the database file and truncate it."""
         async with self._lock:
-            await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            await self._checkpoint()
+
+    async def _checkpoint(self) -> None:
+        # The pragma answers with a row: read it and close the cursor, or the statement
+        # stays "in progress" on the writer and a later raw COMMIT (write_batch) fails
+        # with "cannot commit transaction - SQL statements in progress".
+        async with self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cursor:
+            await cursor.fetchall()
 
     async def vacuum(self) -> None:
         async with self._lock:
             await self._conn.execute("VACUUM")
-            await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            await self._checkpoint()
 
 
 async def _connect(path: Path, opened: list[aiosqlite.Connection], *,

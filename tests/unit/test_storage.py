@@ -326,3 +326,15 @@ async def test_catch_up_reads_only_the_newest_stored_comments_of_its_window(repo
     assert newest[38].content is None and newest[38].erased_at is not None
     window = await repo.discussion.stored_texts(channel, 10, 2**63 - 1)
     assert sorted(window) == [m for m in range(10, 40) if m != 12]
+
+
+async def test_a_one_trip_write_after_a_checkpoint_commits(repo):
+    """The checkpoint pragma answers with a row: left unread, its statement stayed in
+    progress and every later one-trip write failed to commit (seen in bursts)."""
+    await repo.db.checkpoint()
+    counts = await repo.db.write_batch(
+        [("INSERT INTO meta (key, value) VALUES ('probe', 'after checkpoint')", ())])
+    assert counts == [1]
+    async with repo.db.reading() as tx:
+        row = await tx.fetchone("SELECT value FROM meta WHERE key = 'probe'")
+    assert row[0] == "after checkpoint"
