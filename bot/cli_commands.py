@@ -45,7 +45,7 @@ def _export_args(parser: argparse.ArgumentParser) -> None:
 
 @command("export", "write the consultation report and data files from the database", _export_args)
 def export(args: argparse.Namespace, settings: Settings) -> int:
-    if not settings.database_path.exists():
+    if settings.database_url is None and not settings.database_path.exists():
         print(f"error: no database at {settings.database_path} (set DATABASE_PATH)", file=sys.stderr)
         return EXIT_USAGE
     written = asyncio.run(_export(settings, args))
@@ -62,7 +62,7 @@ async def _export(settings: Settings, args: argparse.Namespace) -> list[Path]:
     from bot.core.report import ReportBuilder
     from bot.storage import Repository
 
-    repo = await Repository.open(settings.database_path)
+    repo = await Repository.open(settings.database)
     try:
         builder = ReportBuilder(repo, InsightService(repo, settings.agree_emojis, settings.disagree_emojis,
                                                       settings.pass_emojis))

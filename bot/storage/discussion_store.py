@@ -341,8 +341,9 @@ class DiscussionStore(Store):
         )
         await tx.execute("DELETE FROM citations WHERE comment_id = ?", (comment_id,))
         await tx.executemany(
-            """INSERT OR IGNORE INTO citations (item_id, normalized_url, url, title, note, comment_id,
-                 message_id, citer_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            """INSERT INTO citations (item_id, normalized_url, url, title, note, comment_id,
+                 message_id, citer_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT DO NOTHING""",
             [(item_id, c.normalized_url, c.url, c.title, c.note, comment_id, message.message_id,
               message.author_id, ts(message.created_at)) for c in citations],
         )
@@ -389,8 +390,8 @@ class DiscussionStore(Store):
                 )
                 if row is None and followed:
                     await tx.execute(
-                        "INSERT OR IGNORE INTO deleted_messages (message_id, channel_id, deleted_at) "
-                        "VALUES (?, ?, ?)",
+                        "INSERT INTO deleted_messages (message_id, channel_id, deleted_at) "
+                        "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                         (message_id, channel_id, ts(when or utcnow())),
                     )
                 if row is None or row["deleted_at"] is not None:
@@ -518,8 +519,9 @@ class DiscussionStore(Store):
                 return False
             if present:
                 cur = await tx.execute(
-                    "INSERT OR IGNORE INTO reactions (comment_id, user_id, emoji, seq) "
-                    "SELECT ?, ?, ?, discussion_version + 1 FROM items WHERE id = ?",
+                    "INSERT INTO reactions (comment_id, user_id, emoji, seq) "
+                    "SELECT ?, ?, ?, discussion_version + 1 FROM items WHERE id = ? "
+                    "ON CONFLICT DO NOTHING",
                     (row["id"], user_id, emoji, row["item_id"]),
                 )
             else:
@@ -677,8 +679,9 @@ class DiscussionStore(Store):
     ) -> bool:
         async with self.db.transaction() as tx:
             cur = await tx.execute(
-                """INSERT OR IGNORE INTO citations (item_id, normalized_url, url, title, note,
-                     comment_id, message_id, citer_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                """INSERT INTO citations (item_id, normalized_url, url, title, note,
+                     comment_id, message_id, citer_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT DO NOTHING""",
                 (item_id, citation.normalized_url, citation.url, citation.title, citation.note,
                  comment_id, message_id, citer_id, ts(when or utcnow())),
             )

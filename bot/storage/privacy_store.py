@@ -24,6 +24,12 @@ def _participant(row) -> Participant:
     )
 
 
+#: the tables an erasure rewrites text in: SQLite zeroes it (secure_delete) and checkpoints
+#: the WAL; PostgreSQL rewrites these tables without the dead row versions (VACUUM FULL)
+ERASED_TABLES = ("comments", "comment_revisions", "attachments", "quotes", "citations",
+                 "participants", "summary_cache", "summary_revisions")
+
+
 class PrivacyStore(Store):
     async def participant(self, user_id: int) -> Participant | None:
         async with self.db.reading() as tx:
@@ -204,5 +210,5 @@ class PrivacyStore(Store):
             await log_action(tx, action="erase", target_type="participant", target_id=None,
                              moderator_id=None, guild_id=guild_id, item_id=None, reason=None,
                              when=now)
-        await self.db.checkpoint()
+        await self.db.scrub(ERASED_TABLES)
         return {"comments": len(ids), "citations": citations, "profile": profile.rowcount}

@@ -15,13 +15,6 @@ from bot.storage.models import IncomingMessage
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-async def repo(tmp_path):
-    repository = await Repository.open(tmp_path / "test.db")
-    yield repository
-    await repository.close()
-
-
 async def make_item(repo: Repository, key="crime", body="The article body.", parent_id=None):
     consultation = await repo.agenda.upsert_consultation(10, "london", "The London Agenda", "d")
     item, _ = await repo.agenda.upsert_item(
@@ -217,7 +210,8 @@ async def test_locks_and_modlog(repo):
     assert total == 2 and [a.action for a in actions] == ["unlock", "lock"]
 
 
-async def test_erasure_removes_text_from_the_file(repo, tmp_path):
+async def test_erasure_removes_text_from_the_file(sqlite_repo, tmp_path):
+    repo = sqlite_repo
     item = await make_item(repo)
     secret = "my-very-identifiable-sentence-xyzzy"
     await repo.privacy.save_profile(7, display_name="Alice Example", affiliation="individual",

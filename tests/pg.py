@@ -1,0 +1,102 @@
+"""A fresh PostgreSQL database per test, on the server TEST_DATABASE_URL names.
+
+The first call migrates a template database (once per test run); every test then gets its
+own copy (CREATE DATABASE … TEMPLATE …, milliseconds) and drops it afterwards, so tests stay
+independent and the server is left as it was."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import threading
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+URL = os.environ.get("TEST_DATABASE_URL", "").strip() or None
+SKIP_REASON = ("PostgreSQL tests need a server: set TEST_DATABASE_URL=postgresql://… "
+               "(a user that may CREATE DATABASE) or run eval \"$(.ci/pg-start)\"")
+
+_PREFIX = f"cbt_{os.getpid()}"
+_TEMPLATE = f"{_PREFIX}_template"
+_EMPTY_TEMPLATE = "template0"
+_counter = itertools.count(1)
+_template_ready = False
+
+
+def url_for(name: str) -> str:
+    """TEST_DATABASE_URL with its database replaced by `name`."""
+    assert URL is not None
+    parts = urlsplit(URL)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+
+
+async def _admin() -> asyncpg.Connection:
+    assert URL is not None
+    return await asyncpg.connect(URL)
+
+
+async def _ensure_template() -> None:
+    global _template_ready
+    if _template_ready:
+        return
+    from bot.storage.postgres import PgDatabase
+
+    conn = await _admin()
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{_TEMPLATE}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{_TEMPLATE}" TEMPLATE template0')
+    finally:
+        await conn.close()
+    db = await PgDatabase.open(url_for(_TEMPLATE))
+    await db.close()
+    _template_ready = True
+
+
+async def fresh_database(*, migrated: bool = True) -> str:
+    """The URL of a new database: migrated to the latest version, or empty."""
+    if migrated:
+        await _ensure_template()
+    name = f"{_PREFIX}_{next(_counter)}"
+    conn = await _admin()
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(
+            f'CREATE DATABASE "{name}" TEMPLATE "{_TEMPLATE if migrated else _EMPTY_TEMPLATE}"')
+    finally:
+        await conn.close()
+    return url_for(name)
+
+
+async def drop_database(url: str) -> None:
+    name = urlsplit(url).path.lstrip("/")
+    conn = await _admin()
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def drop_template() -> None:
+    """At the end of the run (its own event loop, in a thread: pytest's loop is gone)."""
+    if not _template_ready:
+        return
+
+    async def drop() -> None:
+        conn = await _admin()
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{_TEMPLATE}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    thread = threading.Thread(target=lambda: asyncio.run(drop()))
+    thread.start()
+    thread.join(30)
+
+
+def database_env(db) -> dict[str, str]:
+    """The environment variable that points a `python -m bot` child at `db`."""
+    if getattr(db, "backend", "sqlite") == "postgres":
+        return {"DATABASE_URL": db.url}
+    return {"DATABASE_PATH": str(db.path)}
