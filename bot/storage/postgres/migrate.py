@@ -15,6 +15,7 @@ kept for the measurement in bench/migrate_db.py (COPY is several times faster).
 from __future__ import annotations
 
 import hashlib
+import re
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -75,7 +76,7 @@ async def copy_sqlite_to_postgres(
                     select_cols = f"rowid, {select_cols}"
                     columns = [extra, *columns]
                 casts = [_caster(types[c]) for c in columns]
-                before = await conn.fetchval(f'SELECT COUNT(*) FROM "{table}"')
+                before = await conn.fetchval(f'SELECT COUNT(*) FROM "{table}"')  # noqa: S608 - catalog names
                 cursor = raw.execute(f'SELECT {select_cols} FROM "{table}" ORDER BY rowid')  # noqa: S608
                 while True:
                     chunk = cursor.fetchmany(_CHUNK)
@@ -84,7 +85,7 @@ async def copy_sqlite_to_postgres(
                     records = [tuple(None if v is None else cast(v) for cast, v in zip(casts, row, strict=True))
                                for row in chunk]
                     await _load(conn, table, columns, records, method)
-                after = await conn.fetchval(f'SELECT COUNT(*) FROM "{table}"')
+                after = await conn.fetchval(f'SELECT COUNT(*) FROM "{table}"')  # noqa: S608 - catalog names
                 source = raw.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]  # noqa: S608
                 report[table] = (source, after - before)
                 if progress:
@@ -92,7 +93,7 @@ async def copy_sqlite_to_postgres(
                 await _advance_identity(conn, table)
             mismatched = []
             for table, (source, _copied) in report.items():
-                have = await conn.fetchval(f'SELECT COUNT(*) FROM "{table}"')
+                have = await conn.fetchval(f'SELECT COUNT(*) FROM "{table}"')  # noqa: S608 - catalog names
                 if have != source:
                     mismatched.append(f"{table}: {source} in SQLite, {have} in PostgreSQL")
                 elif table != "meta" and (await _pg_digest(conn, table, copied_columns[table])
@@ -160,6 +161,9 @@ async def _tables_in_dependency_order(db: PgDatabase) -> list[str]:
             "SELECT c.conrelid::regclass::text, c.confrelid::regclass::text FROM pg_constraint c "
             "JOIN pg_namespace n ON n.oid = c.connamespace "
             "WHERE c.contype = 'f' AND n.nspname = 'public'")
+    bad = [n for n in names if not re.fullmatch(r"[a-z_][a-z0-9_]*", n)]
+    if bad:
+        raise DatabaseError(f"unexpected table names in the target: {bad}")
     parents: dict[str, set[str]] = {n: set() for n in names}
     for child, parent in edges:
         if child != parent and child in parents:
