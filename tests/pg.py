@@ -28,7 +28,12 @@ _template_ready = False
 def url_for(name: str) -> str:
     """TEST_DATABASE_URL with its database replaced by `name`."""
     assert URL is not None
-    parts = urlsplit(URL)
+    return url_for_server(URL, name)
+
+
+def url_for_server(url: str, name: str) -> str:
+    """`url` with its database replaced by `name`."""
+    parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
 
 
