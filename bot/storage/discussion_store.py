@@ -298,13 +298,20 @@ class DiscussionStore(Store):
                 if entry[0].message_id not in seen:
                     seen.add(entry[0].message_id)
                     fresh.append(entry)
+            # The new rows' change_seq is the item's version after this batch, written with
+            # them (an UPDATE afterwards would write every row twice: a third of PostgreSQL's
+            # ingestion time).
+            version = await tx.fetchone(
+                "SELECT discussion_version FROM items WHERE id = ?", (item_id,))
+            seq = (version[0] if version else 0) + len(fresh)
             added = await tx.executemany(
                 """INSERT INTO comments (message_id, item_id, channel_id, thread_id, author_id,
-                     reply_to_message_id, kind, content, created_at, edited_at, forwarded)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                     reply_to_message_id, kind, content, created_at, edited_at, forwarded,
+                     change_seq)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 [(m.message_id, item_id, m.channel_id, m.thread_id, m.author_id,
                   m.reply_to_message_id, kind, m.content, ts(m.created_at), ts(m.edited_at),
-                  int(m.forwarded))
+                  int(m.forwarded), seq)
                  for m, _, _ in fresh],
             )
             # Messages with quotes, links or files: their annotations need the new comment id.
@@ -329,11 +336,6 @@ class DiscussionStore(Store):
                     """UPDATE items SET discussion_version = discussion_version + ?,
                          last_activity_at = MAX(COALESCE(last_activity_at, ''), ?) WHERE id = ?""",
                     (added, ts(last), item_id),
-                )
-                await tx.execute(  # the rows just inserted are the item's only ones at 0
-                    "UPDATE comments SET change_seq = (SELECT discussion_version FROM items "
-                    "WHERE id = ?) WHERE item_id = ? AND change_seq = 0",
-                    (item_id, item_id),
                 )
         return added
 

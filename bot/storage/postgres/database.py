@@ -179,9 +179,17 @@ class PgTransaction:
         if not rows:
             return 0
         query = translate(sql)
-        if _counts_itself(sql):
-            await self._conn.executemany(query, rows)
-            return len(rows)
+        plain = _PLAIN_INSERT.match(sql)
+        if plain and len(rows) > 1:
+            # one statement for the whole batch: INSERT … SELECT * FROM unnest($1::type[], …),
+            # each parameter's type as PostgreSQL infers it for the row-at-a-time statement
+            types = await self._param_types(query)
+            arrays = [list(column) for column in zip(*rows, strict=True)]
+            status = await self._conn.execute(_unnest_insert(plain, types), *arrays)
+            return max(Result(status).rowcount, 0)
+        if plain:
+            await self._conn.execute(query, *rows[0])
+            return 1
         stmt = await self._conn.prepare(query)
         changed = 0
         for row in rows:
@@ -189,6 +197,15 @@ class PgTransaction:
             status = stmt.get_statusmsg()
             changed += max(Result(status).rowcount, 0)
         return changed
+
+    async def _param_types(self, query: str) -> list[str]:
+        cached = _param_types_cache.get(query)
+        if cached is None:
+            stmt = await self._conn.prepare(query)
+            cached = [f"{t.schema}.{t.name}" if t.schema != "pg_catalog" else t.name
+                      for t in stmt.get_parameters()]
+            _param_types_cache[query] = cached
+        return cached
 
     async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         return await self._conn.fetchrow(translate(sql), *_params(params))
@@ -220,13 +237,19 @@ class PgTransaction:
         return self._conn
 
 
-_PLAIN_INSERT = re.compile(r"^\s*INSERT\s+INTO\s+[\w\"]+\s*\([^)]*\)\s*VALUES\s*\([^)]*\)\s*;?\s*$",
-                           re.IGNORECASE | re.DOTALL)
+#: a plain INSERT INTO t (columns) VALUES (?, ?, …) — only placeholders, no ON CONFLICT
+_PLAIN_INSERT = re.compile(
+    r"^\s*INSERT\s+INTO\s+(?P<table>[\w\"]+)\s*\((?P<columns>[^)]*)\)\s*"
+    r"VALUES\s*\((?P<values>\s*\?(?:\s*,\s*\?)*\s*)\)\s*;?\s*$",
+    re.IGNORECASE | re.DOTALL)
+
+_param_types_cache: dict[str, list[str]] = {}
 
 
-def _counts_itself(sql: str) -> bool:
-    """A plain INSERT … VALUES (…) with no ON CONFLICT or sub-select: one row each."""
-    return bool(_PLAIN_INSERT.match(sql)) and "SELECT" not in sql.upper()
+def _unnest_insert(plain: re.Match[str], types: Sequence[str]) -> str:
+    arrays = ", ".join(f"${n}::{t}[]" for n, t in enumerate(types, start=1))
+    return (f"INSERT INTO {plain['table']} ({plain['columns']}) "  # noqa: S608 - a store's own SQL
+            f"SELECT * FROM unnest({arrays})")
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
