@@ -287,3 +287,28 @@ class socket_closed_port:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+@needs_pg
+@pytest.mark.parametrize("count", [1, 5, 100])  # one row, one unnest() INSERT, COPY
+async def test_a_plain_insert_of_many_rows_stores_each_once_and_counts_them(repo_pg, count):
+    item = await make_item(repo_pg)
+    await repo_pg.discussion.record_new(item.id, [(message(1, "x", channel_id=item.channel_id), [], [])])
+    comment = await repo_pg.discussion.comment(1)
+    rows = [(comment.id, f"f{n}.png", None, "image/png") for n in range(count)]
+    async with repo_pg.db.transaction() as tx:
+        added = await tx.executemany(
+            "INSERT INTO attachments (comment_id, filename, url, content_type) VALUES (?, ?, ?, ?)",
+            rows)
+    assert added == count
+    async with repo_pg.db.reading() as tx:
+        stored = await tx.fetchall("SELECT filename, url FROM attachments ORDER BY id")
+    assert [(r["filename"], r["url"]) for r in stored] == [(f"f{n}.png", None) for n in range(count)]
+    # a violation aborts the whole batch, as one INSERT would
+    with pytest.raises(asyncpg.ForeignKeyViolationError):
+        async with repo_pg.db.transaction() as tx:
+            await tx.executemany(
+                "INSERT INTO attachments (comment_id, filename, url, content_type) "
+                "VALUES (?, ?, ?, ?)", [*rows, (999_999, "orphan", None, None)])
+    async with repo_pg.db.reading() as tx:
+        assert (await tx.fetchone("SELECT COUNT(*) FROM attachments"))[0] == count
