@@ -8,7 +8,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from bot.storage.common import Store, parse_ts, ts
+from bot.storage.common import DISCUSSION_CHANGED, Store, parse_ts, ts
 from bot.storage.database import Transaction
 from bot.storage.models import (
     ChannelCursor,
@@ -337,6 +337,7 @@ class DiscussionStore(Store):
                          last_activity_at = MAX(COALESCE(last_activity_at, ''), ?) WHERE id = ?""",
                     (added, ts(last), item_id),
                 )
+                await tx.notify(DISCUSSION_CHANGED, str(item_id))
         return added
 
     @staticmethod
@@ -390,6 +391,7 @@ class DiscussionStore(Store):
                WHERE id = ?""",
             (ts(when), item_id),
         )
+        await tx.notify(DISCUSSION_CHANGED, str(item_id))
         if comment_id is not None:
             await tx.execute(
                 "UPDATE comments SET change_seq = (SELECT discussion_version FROM items WHERE id = ?) "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from bot.storage.common import Store, parse_ts, ts
+from bot.storage.common import DISCUSSION_CHANGED, Store, parse_ts, ts
 from bot.storage.models import Participant, utcnow
 from bot.storage.moderation_store import log_action
 
@@ -197,6 +197,8 @@ class PrivacyStore(Store):
                 "UPDATE items SET discussion_version = discussion_version + 1 WHERE id = ?",
                 [(i,) for i in items],
             )
+            for i in items:
+                await tx.notify(DISCUSSION_CHANGED, str(i))
             await tx.execute(  # summaries re-read these comments (and drop their text)
                 "UPDATE comments SET change_seq = (SELECT discussion_version FROM items "
                 "WHERE items.id = comments.item_id) WHERE author_id = ?",

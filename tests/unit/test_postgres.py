@@ -312,3 +312,38 @@ async def test_a_plain_insert_of_many_rows_stores_each_once_and_counts_them(repo
                 "VALUES (?, ?, ?, ?)", [*rows, (999_999, "orphan", None, None)])
     async with repo_pg.db.reading() as tx:
         assert (await tx.fetchone("SELECT COUNT(*) FROM attachments"))[0] == count
+
+
+@needs_pg
+async def test_another_process_hears_which_item_changed_when_a_comment_is_stored():
+    from bot.storage.common import DISCUSSION_CHANGED
+
+    url = await pg.fresh_database()
+    writer, reader = await Repository.open(url), await Repository.open(url)
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    try:
+        item = await make_item(writer)
+        await reader.db.subscribe(DISCUSSION_CHANGED, heard.put_nowait)
+        await writer.discussion.record_new(
+            item.id, [(message(1, "live", channel_id=item.channel_id), [], [])])
+        assert await asyncio.wait_for(heard.get(), 10) == str(item.id)
+        await writer.discussion.record(item.id, message(1, "edited", channel_id=item.channel_id,
+                                                        minutes=1))
+        assert await asyncio.wait_for(heard.get(), 10) == str(item.id)
+        await writer.privacy.erase(7)
+        assert await asyncio.wait_for(heard.get(), 10) == str(item.id)
+    finally:
+        await writer.close()
+        await reader.close()
+        await pg.drop_database(url)
+
+
+async def test_sqlite_subscribers_hear_which_item_changed(repo):
+    from bot.storage.common import DISCUSSION_CHANGED
+
+    heard: list[str] = []
+    await repo.db.subscribe(DISCUSSION_CHANGED, heard.append)
+    item = await make_item(repo)
+    await repo.discussion.record_new(item.id, [(message(1, "live", channel_id=item.channel_id), [], [])])
+    await repo.discussion.set_reaction(1, 9, "👍", True)
+    assert heard == [str(item.id), str(item.id)]
