@@ -6,6 +6,10 @@ Chart: what drawing the summary's PNG adds to a request (median of 3 fresh drawi
 target <= 0.3 s at 100,000 comments), and its size.
 
     python bench/summary_request.py [--comments N ...] [--json PATH]
+    python bench/summary_request.py --backend postgres [--database-url postgresql://…]
+
+(--backend postgres: each size in a new database on the server of --database-url, default
+TEST_DATABASE_URL, e.g. from `eval "$(.ci/pg-start)"`; dropped afterwards.)
 """
 
 from __future__ import annotations
@@ -66,9 +70,13 @@ def _timed_chart(title, summary):
     return png, time.thread_time() - start
 
 
-async def measure(n: int, seed: int) -> dict:
+async def measure(n: int, seed: int, server: str | None = None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        repo = await Repository.open(Path(tmp) / "bench.db")
+        if server:
+            from bench.ingest import pg_database
+
+            target = await pg_database(server, f"bench_summary_{os.getpid()}")
+        repo = await Repository.open(target if server else Path(tmp) / "bench.db")
         try:
             item_id = await fill(repo, n, seed)
             item = await repo.agenda.item(item_id)
@@ -107,6 +115,8 @@ async def measure(n: int, seed: int) -> dict:
             chart_kept_s = time.perf_counter() - start
         finally:
             await repo.close()
+            if server:
+                await pg_database(server, f"bench_summary_{os.getpid()}", drop=True)
     return {"comments": n, "cold_seconds": round(cold_s, 3), "warm_seconds": round(warm_s, 3),
             "warm_cpu_seconds": round(warm_cpu, 3),
             "cached_seconds": round(cached_s, 3), "themes": len(warm.summary.themes),
@@ -122,8 +132,17 @@ async def main() -> None:
                         help="comments on the topic (repeatable); default 1000, 10000, 100000")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--database-url", default=os.environ.get("TEST_DATABASE_URL"),
+                        help="PostgreSQL server for --backend postgres (default TEST_DATABASE_URL)")
     args = parser.parse_args()
-    rows = [await measure(n, args.seed) for n in args.comments or [1_000, 10_000, 100_000]]
+    server = None
+    if args.backend == "postgres":
+        if not args.database_url:
+            raise SystemExit("--backend postgres needs --database-url or TEST_DATABASE_URL")
+        server = args.database_url
+        print("backend: PostgreSQL")
+    rows = [await measure(n, args.seed, server) for n in args.comments or [1_000, 10_000, 100_000]]
     print(f"{'comments':>9} {'cold s':>8} {'warm s':>8} {'warm CPU':>9} {'cached s':>9} "
           f"{'chart s':>8} {'chart CPU':>9} {'chart KB':>9} {'themes':>7} {'peak MB':>8}")
     for r in rows:
