@@ -347,3 +347,30 @@ async def test_sqlite_subscribers_hear_which_item_changed(repo):
     await repo.discussion.record_new(item.id, [(message(1, "live", channel_id=item.channel_id), [], [])])
     await repo.discussion.set_reaction(1, 9, "👍", True)
     assert heard == [str(item.id), str(item.id)]
+
+
+@needs_pg
+async def test_tasks_cancelled_mid_transaction_leave_the_pool_usable(repo_pg):
+    """Shutdown cancels tasks wherever they are; no connection may stay in a transaction."""
+    import contextlib
+
+    r = repo_pg
+    for steps in range(12):
+        for call in (lambda n=steps: r.insight.set_meta("k", f"v{n}"),
+                     lambda: r.insight.get_meta("k")):
+            task = asyncio.create_task(call())
+            for _ in range(steps):
+                await asyncio.sleep(0)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    await r.insight.set_meta("k", "after")
+    assert await r.insight.get_meta("k") == "after"
+    admin = await asyncpg.connect(r.db.url)
+    try:
+        stuck = await admin.fetchval(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND state LIKE 'idle in transaction%'")
+    finally:
+        await admin.close()
+    assert stuck == 0

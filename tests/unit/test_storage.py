@@ -283,8 +283,8 @@ async def test_a_deletion_seen_before_the_message_keeps_its_text_out(repo):
 
 
 @pytest.mark.parametrize("kind", ["write", "read"])
-async def test_a_task_cancelled_at_begin_leaves_no_transaction_open(tmp_path, kind):
-    repo = await Repository.open(tmp_path / "cancel.db")
+async def test_a_task_cancelled_at_begin_leaves_no_transaction_open(database_target, kind):
+    repo = await Repository.open(database_target)
     db = repo.db
 
     async def use():
