@@ -50,6 +50,7 @@ async def _ensure_template() -> None:
 
     conn = await _admin()
     try:
+        await _drop_leftovers(conn)
         await conn.execute(f'DROP DATABASE IF EXISTS "{_TEMPLATE}" WITH (FORCE)')
         await conn.execute(f'CREATE DATABASE "{_TEMPLATE}" TEMPLATE template0')
     finally:
@@ -57,6 +58,16 @@ async def _ensure_template() -> None:
     db = await PgDatabase.open(url_for(_TEMPLATE))
     await db.close()
     _template_ready = True
+
+
+async def _drop_leftovers(conn: asyncpg.Connection) -> None:
+    """Databases of earlier test runs on this machine that were killed before cleaning up."""
+    if (urlsplit(URL or "").hostname or "localhost") not in ("localhost", "127.0.0.1", "::1"):
+        return
+    for (name,) in await conn.fetch("SELECT datname FROM pg_database WHERE datname LIKE 'cbt\\_%'"):
+        pid = name.split("_")[1]
+        if pid.isdigit() and int(pid) != os.getpid() and not os.path.exists(f"/proc/{pid}"):
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def fresh_database(*, migrated: bool = True) -> str:
