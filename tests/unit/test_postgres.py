@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -374,3 +375,54 @@ async def test_tasks_cancelled_mid_transaction_leave_the_pool_usable(repo_pg):
     finally:
         await admin.close()
     assert stuck == 0
+
+
+@pytest.fixture
+async def small_tablespace():
+    """A 3 MiB tablespace on its own tmpfs (root, and a server on this machine): a disk that
+    fills up. Yields its name."""
+    import os
+    import shutil
+    import subprocess
+    from urllib.parse import urlsplit
+
+    if pg.URL is None:
+        pytest.skip(pg.SKIP_REASON)
+    if os.geteuid() != 0 or (urlsplit(pg.URL).hostname or "localhost") not in ("localhost", "127.0.0.1"):
+        pytest.skip("a full disk needs root (to mount a small tmpfs) and a local server")
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="pg-small-"))  # (pytest's tmp_path is root's only)
+    folder.chmod(0o755)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(folder)]).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        shutil.chown(folder, "postgres", "postgres")
+        admin = await asyncpg.connect(pg.URL)
+        name = f"small_{os.getpid()}"
+        try:
+            await admin.execute(f"CREATE TABLESPACE {name} LOCATION '{folder}'")
+            yield name
+        finally:
+            await admin.execute(f"DROP TABLESPACE IF EXISTS {name}")
+            await admin.close()
+    finally:
+        subprocess.run(["umount", "-l", str(folder)])
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@needs_pg
+async def test_a_full_disk_is_write_failed_keeps_nothing_half_written_and_passes(small_tablespace, repo_pg):
+    # (small_tablespace first: it is dropped after the test database)
+    repo = repo_pg
+    item = await make_item(repo)
+    async with repo.db.transaction() as tx:  # the comments live on the small disk
+        await tx.execute(f"ALTER TABLE comments SET TABLESPACE {small_tablespace}")
+    batch = [(message(1000 + i, "words " * 300, channel_id=item.channel_id), [], [])
+             for i in range(3000)]  # ~5 MB of text: more than the disk holds
+    with pytest.raises(WriteFailed, match="space"):
+        await repo.discussion.record_new(item.id, batch)
+    assert (await repo.discussion.counts(item.id)).comments == 0  # not one of the 3000
+    async with repo.db.transaction() as tx:  # space again (the table moves back)
+        await tx.execute("ALTER TABLE comments SET TABLESPACE pg_default")
+    assert await repo.discussion.record_new(item.id, batch) == 3000
