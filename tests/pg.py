@@ -94,21 +94,47 @@ async def drop_database(url: str) -> None:
         await conn.close()
 
 
+def _in_thread(make) -> object:
+    """Run a coroutine to the end on its own event loop in a thread (callable from sync code,
+    even while pytest's loop runs)."""
+    out: list[object] = []
+    thread = threading.Thread(target=lambda: out.append(asyncio.run(make())))
+    thread.start()
+    thread.join(60)
+    return out[0] if out else None
+
+
 def drop_template() -> None:
-    """At the end of the run (its own event loop, in a thread: pytest's loop is gone)."""
+    """At the end of the run: the template and every database this run left."""
     if not _template_ready:
         return
 
     async def drop() -> None:
         conn = await _admin()
         try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{_TEMPLATE}" WITH (FORCE)')
+            rows = await conn.fetch("SELECT datname FROM pg_database WHERE datname LIKE $1",
+                                    f"{_PREFIX}\\_%")
+            for (name,) in rows:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await conn.close()
 
-    thread = threading.Thread(target=lambda: asyncio.run(drop()))
-    thread.start()
-    thread.join(30)
+    _in_thread(drop)
+
+
+#: E2E_BACKEND=postgres runs the end-to-end bots on PostgreSQL (tests/e2e make_settings)
+E2E_POSTGRES = os.environ.get("E2E_BACKEND", "").strip().lower() == "postgres"
+
+
+_by_key: dict[str, str] = {}
+
+
+def database_for_sync(key: str) -> str:
+    """A fresh database for `key` (the same one each time for the same key), from sync code;
+    dropped at the end of the run."""
+    if key not in _by_key:
+        _by_key[key] = _in_thread(fresh_database)  # type: ignore[assignment]
+    return _by_key[key]
 
 
 def database_env(db) -> dict[str, str]:

@@ -47,7 +47,8 @@ class OutcomeStore(Store):
                 chunk = comment_ids[start:start + 500]
                 cur = await tx.execute(
                     f"""INSERT INTO outcome_notices (item_id, user_id, outcome_id)
-                       SELECT DISTINCT ?, c.author_id, ? FROM comments c
+                       SELECT DISTINCT CAST(? AS BIGINT), c.author_id, CAST(? AS BIGINT)
+                       FROM comments c
                        JOIN participants p ON p.user_id = c.author_id AND p.notify_outcomes = 1
                        WHERE c.id IN ({",".join("?" * len(chunk))}) AND c.erased_at IS NULL
                          AND c.deleted_at IS NULL AND c.hidden = 0
