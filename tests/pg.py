@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import os
 import threading
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -142,3 +143,28 @@ def database_env(db) -> dict[str, str]:
     if getattr(db, "backend", "sqlite") == "postgres":
         return {"DATABASE_URL": db.url}
     return {"DATABASE_PATH": str(db.path)}
+
+
+async def database_bytes(db) -> bytes:
+    """Every byte the database keeps on disk for its tables: a SQLite file and its WAL, or on
+    PostgreSQL each table's, TOAST table's and index's file after a CHECKPOINT (dead row
+    versions included: what someone reading the data folder would find)."""
+    if getattr(db, "backend", "sqlite") != "postgres":
+        path = Path(db.path)
+        return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+    conn = await asyncpg.connect(db.url)
+    try:
+        await conn.execute("CHECKPOINT")
+        paths = await conn.fetch(
+            "SELECT pg_relation_filepath(c.oid) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relkind IN ('r', 't', 'i') AND n.nspname IN ('public', 'pg_toast') "
+            "AND pg_relation_filepath(c.oid) IS NOT NULL")
+        blob = bytearray()
+        for (path,) in paths:
+            size = await conn.fetchval("SELECT (pg_stat_file($1, true)).size", path)
+            if size:
+                blob += await conn.fetchval("SELECT pg_read_binary_file($1)", path)
+        return bytes(blob)
+    finally:
+        await conn.close()
