@@ -426,3 +426,16 @@ async def test_a_full_disk_is_write_failed_keeps_nothing_half_written_and_passes
     async with repo.db.transaction() as tx:  # space again (the table moves back)
         await tx.execute("ALTER TABLE comments SET TABLESPACE pg_default")
     assert await repo.discussion.record_new(item.id, batch) == 3000
+
+
+def test_database_url_selects_postgres_and_a_bad_one_is_refused_without_echoing_it(tmp_path):
+    from bot.settings import SettingsError, load_settings
+
+    assert load_settings(_env_file=None, database_path=tmp_path / "c.db").database == tmp_path / "c.db"
+    chosen = load_settings(_env_file=None, database_url="postgresql://bot:pw@db:5432/consultation")
+    assert chosen.database == "postgresql://bot:pw@db:5432/consultation"
+    assert "pw" not in repr(chosen)  # a secret: never shown in logs or errors
+    with pytest.raises(SettingsError) as refused:
+        load_settings(_env_file=None, database_url="mysql://bot:hunter2@db/consultation")
+    assert str(refused.value).startswith("DATABASE_URL is invalid: must start with postgresql://")
+    assert "hunter2" not in str(refused.value)
