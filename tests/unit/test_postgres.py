@@ -98,14 +98,21 @@ async def test_the_schema_has_the_same_tables_and_columns_as_sqlite(tmp_path, re
     with sqlite3.connect(tmp_path / "schema.db") as raw:
         tables = [r[0] for r in raw.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
-        sqlite_columns = {(t, r[1]) for t in tables
+        sqlite_columns = {(t, r[1], _KINDS[r[2].upper()]) for t in tables
                           for r in raw.execute(f'PRAGMA table_info("{t}")')}
     async with repo_pg.db.reading() as tx:
         rows = await tx.fetchall(
-            "SELECT table_name, column_name FROM information_schema.columns "
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
             "WHERE table_schema = 'public' AND table_name != 'schema_migrations'")
-    pg_columns = {(r[0], r[1]) for r in rows} - {("reactions", "rowid")}
+    pg_columns = {(r[0], r[1], _KINDS[r[2].upper()]) for r in rows} - {
+        ("reactions", "rowid", "integer")}
     assert pg_columns == sqlite_columns
+
+
+#: what a column holds, by its declared type on either backend (an INTEGER column in SQLite
+#: must be an integer in PostgreSQL too: asyncpg refuses an int for a TEXT column)
+_KINDS = {"INTEGER": "integer", "BIGINT": "integer", "SMALLINT": "integer", "TEXT": "text",
+          "REAL": "real", "DOUBLE PRECISION": "real", "BLOB": "bytes", "BYTEA": "bytes"}
 
 
 @pytest.fixture
