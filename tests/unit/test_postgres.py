@@ -446,3 +446,21 @@ def test_database_url_selects_postgres_and_a_bad_one_is_refused_without_echoing_
         load_settings(_env_file=None, database_url="mysql://bot:hunter2@db/consultation")
     assert str(refused.value).startswith("DATABASE_URL is invalid: must start with postgresql://")
     assert "hunter2" not in str(refused.value)
+
+
+@needs_pg
+async def test_write_batch_runs_steps_in_order_skips_on_no_rows_and_is_all_or_nothing(repo_pg):
+    db = repo_pg.db
+    counts = await db.write_batch([
+        ("INSERT INTO meta (key, value) VALUES (?, ?)", ("a", "1")),
+        ("SELECT key FROM meta WHERE key = ?", ("nothing",)),
+        ("UPDATE meta SET value = ? WHERE key = ?", ("2", "a"), 1),  # skipped: step 1 found none
+        ("SELECT key FROM meta WHERE key = ?", ("a",)),
+        ("UPDATE meta SET value = ? WHERE key = ?", ("3", "a"), 3),  # runs: step 3 found one
+    ])
+    assert counts == [1, 0, 0, 1, 1]
+    assert (await db.read_one("SELECT value FROM meta WHERE key = ?", ("a",)))["value"] == "3"
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await db.write_batch([("UPDATE meta SET value = ? WHERE key = ?", ("4", "a")),
+                              ("INSERT INTO meta (key, value) VALUES (?, ?)", ("a", "dup"))])
+    assert (await db.read_one("SELECT value FROM meta WHERE key = ?", ("a",)))["value"] == "3"

@@ -407,6 +407,32 @@ class PgDatabase:
                     raise WriteFailed(_reason(exc)) from exc
                 raise
 
+    async def write_batch(self, steps: Sequence[tuple]) -> list[int]:
+        """Run `steps` in order as one write transaction (the SQLite backend's one-trip path;
+        the same contract). A step is `(statement, parameters)`, or `(statement, parameters,
+        after)`: run only if step number `after` counted at least one row. Returns each step's
+        count: the rows it changed, or for a statement that returns rows, the rows it found
+        (0 when skipped). All or nothing; `WriteFailed` as for `transaction()`."""
+        async with self.transaction() as tx:
+            conn = tx.connection
+            counts: list[int] = []
+            for sql, params, *after in steps:
+                if after and not counts[after[0]]:
+                    counts.append(0)
+                    continue
+                stmt = await conn.prepare(translate(sql))
+                rows = await stmt.fetch(*_params(params))
+                if stmt.get_attributes():
+                    counts.append(len(rows))
+                else:
+                    counts.append(max(Result(stmt.get_statusmsg()).rowcount, 0))
+            return counts
+
+    async def read_one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """The first row of one statement (a statement reads one snapshot by itself)."""
+        async with self._pool.acquire() as conn:
+            return await conn.fetchrow(translate(sql), *_params(params))
+
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[PgTransaction]:
         """A consistent read (REPEATABLE READ, READ ONLY): one snapshot of committed data."""
