@@ -70,14 +70,16 @@ async def copy_sqlite_to_postgres(
                                                    [(await _column_types(conn, table))[c]
                                                     for c in columns]])
                 types = await _column_types(conn, table)
-                extra = _ROWID_COLUMNS.get(table)
+                has_rowid = _has_rowid(raw, table)
+                extra = _ROWID_COLUMNS.get(table) if has_rowid else None
                 select_cols = ", ".join(f'"{c}"' for c in columns)
-                if extra:
+                if extra and extra in types:
                     select_cols = f"rowid, {select_cols}"
                     columns = [extra, *columns]
                 casts = [_caster(types[c]) for c in columns]
                 before = await conn.fetchval(f'SELECT COUNT(*) FROM "{table}"')  # noqa: S608 - catalog names
-                cursor = raw.execute(f'SELECT {select_cols} FROM "{table}" ORDER BY rowid')  # noqa: S608
+                order = " ORDER BY rowid" if has_rowid else ""  # (parents before children)
+                cursor = raw.execute(f'SELECT {select_cols} FROM "{table}"{order}')  # noqa: S608
                 while True:
                     chunk = cursor.fetchmany(_CHUNK)
                     if not chunk:
@@ -108,6 +110,15 @@ async def copy_sqlite_to_postgres(
     finally:
         raw.close()
         await target.close()
+
+
+def _has_rowid(raw: sqlite3.Connection, table: str) -> bool:
+    """False for a WITHOUT ROWID table."""
+    try:
+        raw.execute(f'SELECT rowid FROM "{table}" LIMIT 0')  # noqa: S608 - catalog names
+    except sqlite3.OperationalError:
+        return False
+    return True
 
 
 def _row_hash(row: tuple) -> int:
