@@ -9,7 +9,8 @@ merged into).
 
 Bulk path: COPY (``copy_records_to_table``) into a temporary table, then one
 ``INSERT … SELECT … ON CONFLICT DO NOTHING`` into the real one; ``method="executemany"`` is
-kept for the measurement in bench/migrate_db.py (COPY is several times faster).
+kept for the measurement in bench/migrate_db.py (COPY was 1.4-2.3 times as fast there,
+verification included).
 """
 
 from __future__ import annotations
