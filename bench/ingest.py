@@ -8,6 +8,11 @@ Batched: catch-up's `record_new`, 500 messages per transaction, against plain sq
 arrives, against plain sqlite3 with one transaction per message (issue 17: >= 0.30).
 
     python bench/ingest.py [--rows N] [--live N] [--messages N] [--profile PATH] [--json PATH]
+    python bench/ingest.py --backend postgres [--database-url postgresql://…]
+
+With --backend postgres the store is compared with raw asyncpg COPY of the same rows, each
+run in a new database created on the server of --database-url (default TEST_DATABASE_URL,
+e.g. from `eval "$(.ci/pg-start)"`) and dropped afterwards.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import argparse
 import asyncio
 import cProfile
 import json
+import os
 import sqlite3
 import sys
 import tempfile
@@ -47,8 +53,8 @@ def make_rows(n: int, channel_id: int) -> list[IncomingMessage]:
     ]
 
 
-async def store_rate(rows: list[IncomingMessage], folder: Path, batch: int) -> float:
-    repo = await Repository.open(folder / "store.db")
+async def store_rate(rows: list[IncomingMessage], folder: Path | str, batch: int) -> float:
+    repo = await Repository.open(folder if isinstance(folder, str) else folder / "store.db")
     consultation = await repo.agenda.upsert_consultation(1, "bench", "Bench", "")
     item, _ = await repo.agenda.upsert_item(consultation.id, "x", parent_id=None, position=0,
                                             title="X", summation="s", body="b")
@@ -138,7 +144,7 @@ async def live_rate(rows: list[IncomingMessage], folder: Path, *, profile: Path 
     return len(rows) / elapsed
 
 
-async def end_to_end_rate(n: int, folder: Path) -> float:
+async def end_to_end_rate(n: int, folder: Path, url: str | None = None) -> float:
     """Participants post `n` messages through the emulator; time until all are stored."""
     from bot.emulator import Emulator, discord_py_targets, restore_discord_py
     from bot.emulator.harness import ClientRunner
@@ -153,7 +159,7 @@ async def end_to_end_rate(n: int, folder: Path) -> float:
     await emu.start()
     agenda = Path(__file__).resolve().parents[1] / "data" / "agendas" / "london-2011.toml"
     bot = ConsultationBot(Settings(_env_file=None, database_path=folder / "e2e.db", guild_id=guild.id,
-                                   agenda_file=agenda), guild_ready_timeout=0.05)
+                                   database_url=url, agenda_file=agenda), guild_ready_timeout=0.05)
     runner = ClientRunner(bot, emu)
     await runner.start(timeout=60)  # (a first start on a loaded machine takes seconds)
     try:
@@ -194,8 +200,15 @@ async def main() -> None:
                         help="messages for the live path, one transaction each")
     parser.add_argument("--profile", type=Path, help="cProfile the live path into this file")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--database-url", default=os.environ.get("TEST_DATABASE_URL"),
+                        help="PostgreSQL server to create the bench databases on "
+                             "(default TEST_DATABASE_URL)")
     args = parser.parse_args()
     rows = make_rows(args.rows, channel_id=999)
+    if args.backend == "postgres":
+        await postgres_main(args, rows)
+        return
     raw = store = 0.0
     for _ in range(args.repeat):  # alternate, fresh files each time; keep the best of each
         with tempfile.TemporaryDirectory() as tmp:
@@ -225,6 +238,81 @@ async def main() -> None:
     print(f"{'plain sqlite3, one transaction per message':<46}{raw_txn:>12,.0f}")
     print(f"{'live path (record_live), one message at a time':<46}{live:>12,.0f}")
     print(f"{'live ratio (target >= 0.30)':<46}{live / raw_txn:>12.3f}")
+    print(f"{'end to end: emulator gateway -> storage':<46}{e2e:>12,.1f}")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------
+
+_COLUMNS = ["message_id", "item_id", "channel_id", "thread_id", "author_id",
+            "reply_to_message_id", "kind", "content", "created_at", "edited_at"]
+
+
+async def pg_database(admin_url: str, name: str, *, drop: bool = False) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    import asyncpg
+
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not drop:
+            await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+    finally:
+        await conn.close()
+    parts = urlsplit(admin_url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+
+
+async def pg_raw_rate(rows: list[IncomingMessage], url: str, batch: int) -> float:
+    """The physical limit: asyncpg COPY of the same rows into the same table, same batches."""
+    import asyncpg
+
+    from bot.storage.postgres import PgDatabase
+
+    await (await PgDatabase.open(url)).close()  # the schema
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("INSERT INTO consultations (id, guild_id, key, title, created_at, "
+                           "updated_at) VALUES (1, 1, 'b', 'B', '', '')")
+        await conn.execute("INSERT INTO items (id, consultation_id, key, position, created_at) "
+                           "VALUES (1, 1, 'x', 0, '')")
+        data = [(m.message_id, 1, m.channel_id, None, m.author_id, None, 0, m.content,
+                 micros(m.created_at), None) for m in rows]
+        start = time.perf_counter()
+        for i in range(0, len(data), batch):
+            async with conn.transaction():
+                await conn.copy_records_to_table("comments", records=data[i:i + batch],
+                                                 columns=_COLUMNS)
+        return len(rows) / (time.perf_counter() - start)
+    finally:
+        await conn.close()
+
+
+async def postgres_main(args: argparse.Namespace, rows: list[IncomingMessage]) -> None:
+    if not args.database_url:
+        raise SystemExit("--backend postgres needs --database-url or TEST_DATABASE_URL "
+                         "(eval \"$(.ci/pg-start)\" starts a server)")
+    raw = store = 0.0
+    name = f"bench_ingest_{os.getpid()}"
+    for _ in range(args.repeat):
+        url = await pg_database(args.database_url, name)
+        raw = max(raw, await pg_raw_rate(rows, url, args.batch))
+        url = await pg_database(args.database_url, name)
+        store = max(store, await store_rate(rows, url, args.batch))
+    url = await pg_database(args.database_url, name)
+    with tempfile.TemporaryDirectory() as tmp:
+        e2e = await end_to_end_rate(args.messages, Path(tmp), url)
+    await pg_database(args.database_url, name, drop=True)
+    figures = {"backend": "postgres", "store_rows_per_s": round(store),
+               "raw_copy_rows_per_s": round(raw), "ratio": round(store / raw, 3),
+               "e2e_messages_per_s": round(e2e, 1), "rows": args.rows, "batch": args.batch,
+               "messages": args.messages, "repeat": args.repeat}
+    print(f"{f'PostgreSQL, what (best of {args.repeat})':<46}{'per second':>12}")
+    print(f"{f'storage layer (record_new, batches of {args.batch})':<46}{store:>12,.0f}")
+    print(f"{'raw asyncpg COPY, same rows and batches':<46}{raw:>12,.0f}")
+    print(f"{'ratio (target >= 0.5)':<46}{store / raw:>12.2f}")
     print(f"{'end to end: emulator gateway -> storage':<46}{e2e:>12,.1f}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))

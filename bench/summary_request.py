@@ -18,6 +18,11 @@ fresh drawings; target <= 0.3 s at 100,000 comments), and its size.
 
     python bench/summary_request.py [--comments N ...] [--json PATH]
     python bench/summary_request.py --comments 100000 --comments 1000000
+    python bench/summary_request.py --backend postgres [--database-url postgresql://…]
+
+(--backend postgres: each size in a new database on the server of --database-url, default
+TEST_DATABASE_URL, e.g. from `eval "$(.ci/pg-start)"`; dropped afterwards. The run without
+stored features and --keep are SQLite-only.)
 """
 
 from __future__ import annotations
@@ -133,7 +138,7 @@ async def phase_ingest(db: Path, _item_id: int) -> dict:
             await _settle()
         seconds = time.perf_counter() - start
         cpu = time.process_time() - cpu
-        size = os.path.getsize(db)
+        size = os.path.getsize(db) if not str(db).startswith("postgresql:") else 0
         feature_bytes = await _feature_bytes(repo)
     finally:
         await repo.close()
@@ -273,11 +278,18 @@ async def build(db: Path, n: int, seed: int) -> tuple[int, float]:
     return item_id, time.perf_counter() - start
 
 
-def measure(n: int, seed: int, unstored_max: int, keep: Path | None) -> dict:
+def measure(n: int, seed: int, unstored_max: int, keep: Path | None,
+            server: str | None = None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        db = (keep or Path(tmp)) / f"summary-{n}-{seed}.db"
         row: dict = {"comments": n}
-        if db.exists():  # built (and its features stored) by an earlier run with --keep
+        if server:  # a fresh PostgreSQL database for this size
+            from bench.ingest import pg_database
+
+            db = asyncio.run(pg_database(server, f"bench_summary_{os.getpid()}"))
+            unstored_max, keep = -1, None
+        else:
+            db = (keep or Path(tmp)) / f"summary-{n}-{seed}.db"
+        if not server and db.exists():  # built (and its features stored) by an earlier run with --keep
             item_id = 1
             row |= {"build_s": None, "ingest_features_s": None}
         else:
@@ -292,6 +304,10 @@ def measure(n: int, seed: int, unstored_max: int, keep: Path | None) -> dict:
             row |= run_phase("unstored", copy, item_id)
         row["max_stall_ms"] = max(v for k, v in row.items() if k.endswith("stall_ms")
                                   and k != "ingest_stall_ms")
+        if server:
+            from bench.ingest import pg_database
+
+            asyncio.run(pg_database(server, f"bench_summary_{os.getpid()}", drop=True))
     return row
 
 
@@ -311,7 +327,10 @@ def main() -> None:
                         help="keep the built databases in this folder and reuse them (the "
                              "build and ingestion are then not measured again)")
     parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
-    parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--database-url", default=os.environ.get("TEST_DATABASE_URL"),
+                        help="PostgreSQL server for --backend postgres (default TEST_DATABASE_URL)")
+    parser.add_argument("--db", help=argparse.SUPPRESS)  # a path, or a postgresql:// URL
     parser.add_argument("--item", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase:
@@ -319,7 +338,12 @@ def main() -> None:
         return
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
-    rows = [measure(n, args.seed, args.unstored_max, args.keep)
+    server = None
+    if args.backend == "postgres":
+        server = args.database_url or sys.exit(
+            "--backend postgres needs --database-url or TEST_DATABASE_URL "
+            "(eval \"$(.ci/pg-start)\" starts a server)")
+    rows = [measure(n, args.seed, args.unstored_max, args.keep, server)
             for n in args.comments or [1_000, 10_000, 100_000]]
     print(f"{'comments':>9} {'ingest s':>8} {'B/cmt':>6} {'cold s':>7} {'cold CPU':>8} "
           f"{'no-store':>8} {'to warm':>8} {'w-up CPU':>8} {'warm MB':>8} {'warm s':>7} "

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     # Fail fast, before connecting: a database that cannot be written would lose every
     # comment while the bot seemed well. Raises DatabaseError (one line, exit 2).
     try:
-        asyncio.run(_check_database(settings.database_path))
+        asyncio.run(_check_database(settings.database))
     except KeyboardInterrupt:
         return 0
     point_discord_py_at(settings.discord_api_base, settings.discord_gateway_url)
@@ -81,9 +81,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _check_database(path) -> None:
-    from bot.storage import Database
+    from bot.storage import open_database
 
-    db = await Database.open(path)
+    db = await open_database(path)
     await db.close()
 
 

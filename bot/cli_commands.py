@@ -45,7 +45,7 @@ def _export_args(parser: argparse.ArgumentParser) -> None:
 
 @command("export", "write the consultation report and data files from the database", _export_args)
 def export(args: argparse.Namespace, settings: Settings) -> int:
-    if not settings.database_path.exists():
+    if settings.database_url is None and not settings.database_path.exists():
         print(f"error: no database at {settings.database_path} (set DATABASE_PATH)", file=sys.stderr)
         return EXIT_USAGE
     written = asyncio.run(_export(settings, args))
@@ -62,7 +62,7 @@ async def _export(settings: Settings, args: argparse.Namespace) -> list[Path]:
     from bot.core.report import ReportBuilder
     from bot.storage import Repository
 
-    repo = await Repository.open(settings.database_path)
+    repo = await Repository.open(settings.database)
     try:
         builder = ReportBuilder(repo, InsightService(repo, settings.agree_emojis, settings.disagree_emojis,
                                                       settings.pass_emojis))
@@ -78,3 +78,35 @@ async def _export(settings: Settings, args: argparse.Namespace) -> list[Path]:
         return written
     finally:
         await repo.close()
+
+
+def _migrate_db_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--from", dest="source", required=True, metavar="sqlite:PATH",
+                        help="the SQLite database file to copy, e.g. sqlite:data/consultation.db")
+    parser.add_argument("--to", dest="target", required=True, metavar="postgresql://…",
+                        help="the PostgreSQL database to copy into (migrated first)")
+    parser.add_argument("--method", choices=["copy", "executemany"], default="copy",
+                        help=argparse.SUPPRESS)
+
+
+@command("migrate-db", "copy a consultation from a SQLite file into PostgreSQL (safe to re-run)",
+         _migrate_db_args)
+def migrate_db(args: argparse.Namespace, _settings: Settings) -> int:
+    from bot.storage import is_database_url
+    from bot.storage.postgres.migrate import copy_sqlite_to_postgres
+
+    if not args.source.startswith("sqlite:"):
+        print("error: --from must be sqlite:PATH, e.g. sqlite:data/consultation.db", file=sys.stderr)
+        return EXIT_USAGE
+    if not is_database_url(args.target):
+        print("error: --to must be a postgresql:// URL, e.g. "
+              "postgresql://bot:password@127.0.0.1:5432/consultation", file=sys.stderr)
+        return EXIT_USAGE
+    source = Path(args.source.removeprefix("sqlite:"))
+    report = asyncio.run(copy_sqlite_to_postgres(source, args.target, method=args.method))
+    width = max(len(t) for t in report)
+    for table, (rows, copied) in report.items():
+        print(f"{table:<{width}}  {rows:>9} rows  {copied:>9} copied  ✓ counts match")
+    print(f"copied {sum(c for _r, c in report.values())} rows of "
+          f"{sum(r for r, _c in report.values())}; every table's count matches")
+    return 0

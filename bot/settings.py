@@ -30,6 +30,9 @@ class Settings(BaseSettings):
 
     discord_token: SecretStr | None = None
     database_path: Path = Path("data/consultation.db")
+    #: postgresql://user:password@host:port/database: use PostgreSQL instead of the SQLite
+    #: file DATABASE_PATH (several bot processes can share it)
+    database_url: SecretStr | None = None
     guild_id: int | None = Field(default=None, gt=0)
     moderator_role_id: int | None = Field(default=None, gt=0)
     organiser_role_id: int | None = Field(default=None, gt=0)
@@ -69,6 +72,22 @@ class Settings(BaseSettings):
     @classmethod
     def _default_database(cls, value: object) -> object:
         return "data/consultation.db" if value is None else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+                ("postgresql://", "postgres://")):
+            raise ValueError("must start with postgresql://, e.g. "
+                             "postgresql://bot:password@127.0.0.1:5432/consultation")
+        return value
+
+    @property
+    def database(self) -> Path | str:
+        """What `Repository.open` opens: DATABASE_URL when set, else the DATABASE_PATH file."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value().strip()
+        return self.database_path
 
     @field_validator("discord_api_base")
     @classmethod
@@ -122,5 +141,5 @@ def load_settings(**overrides: object) -> Settings:
         name = str(error["loc"][0]).upper() if error["loc"] else "settings"
         message = error["msg"].removeprefix("Value error, ")
         # Never echo the input of a secret back; for others it helps to see it.
-        shown = "" if name == "DISCORD_TOKEN" else f" (got {error.get('input')!r})"
+        shown = "" if name in ("DISCORD_TOKEN", "DATABASE_URL") else f" (got {error.get('input')!r})"
         raise SettingsError(f"{name} is invalid: {message}{shown}; {_HOW_TO_FIX}") from None

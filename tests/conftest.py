@@ -69,3 +69,65 @@ async def start_client() -> AsyncIterator[Callable[..., Awaitable[Any]]]:
     finally:
         for r in reversed(runners):
             await r.close()
+
+
+# --- both storage backends ----------------------------------------------------------------------
+
+from pathlib import Path  # noqa: E402
+
+from tests import pg  # noqa: E402
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_template() -> Any:
+    if os.environ.get("CI") and pg.URL is None:
+        # CI must run the PostgreSQL tests: .ci/run starts a server and sets this
+        pytest.exit("CI: TEST_DATABASE_URL is not set (.ci/run starts PostgreSQL with "
+                    ".ci/pg-start)", returncode=1)
+    yield
+    pg.drop_template()
+
+
+@pytest.fixture(params=BACKENDS)
+async def database_target(request, tmp_path) -> AsyncIterator[Path | str]:
+    """Where a test's database is: a SQLite file in tmp_path (``test.db``), or a fresh, migrated
+    PostgreSQL database on TEST_DATABASE_URL's server (skipped without one). Every store test
+    runs on both through the ``repo`` fixture."""
+    if request.param == "sqlite":
+        yield tmp_path / "test.db"
+        return
+    if pg.URL is None:
+        pytest.skip(pg.SKIP_REASON)
+    url = await pg.fresh_database()
+    try:
+        yield url
+    finally:
+        await pg.drop_database(url)
+
+
+@pytest.fixture
+async def repo(database_target) -> AsyncIterator[Any]:
+    """A `Repository` on each backend (see ``database_target``)."""
+    from bot.storage import Repository
+
+    repository = await Repository.open(database_target)
+    try:
+        yield repository
+    finally:
+        await repository.close()
+
+
+@pytest.fixture
+async def sqlite_repo(tmp_path) -> AsyncIterator[Any]:
+    """A `Repository` on a SQLite file (``tmp_path / "test.db"``), for tests of the file
+    itself (its bytes, its pages, its WAL)."""
+    from bot.storage import Repository
+
+    repository = await Repository.open(tmp_path / "test.db")
+    try:
+        yield repository
+    finally:
+        await repository.close()
+

@@ -69,7 +69,7 @@ class ConsultationBot(commands.Bot):
         self.cooldowns = Cooldowns()
 
     async def setup_hook(self) -> None:
-        self.repo = await Repository.open(self.settings.database_path)
+        self.repo = await Repository.open(self.settings.database)
         self.tree.on_error = on_app_command_error
         for name in cog_modules():
             try:

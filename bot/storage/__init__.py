@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.storage.agenda_store import AgendaStore
-from bot.storage.database import Database, DatabaseError
+from bot.storage.database import Database, DatabaseError, WriteFailed
 from bot.storage.discussion_store import CitationIn, DiscussionStore, QuoteIn
 from bot.storage.feature_store import FeatureStore
 from bot.storage.forum_store import ForumStore
@@ -16,7 +16,23 @@ from bot.storage.privacy_store import PrivacyStore
 from bot.storage.publish_store import PublishStore
 from bot.storage.schedule_store import ScheduleStore
 
-__all__ = ["CitationIn", "Database", "DatabaseError", "QuoteIn", "Repository"]
+__all__ = ["CitationIn", "Database", "DatabaseError", "QuoteIn", "Repository", "WriteFailed",
+           "is_database_url", "open_database"]
+
+
+def is_database_url(target: object) -> bool:
+    """True for a PostgreSQL URL (postgresql://… or postgres://…), False for a file path."""
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
+async def open_database(target: Path | str):
+    """The backend `target` names: a postgresql:// URL opens PostgreSQL (asyncpg), anything
+    else is the path of a SQLite file."""
+    if is_database_url(target):
+        from bot.storage.postgres import PgDatabase
+
+        return await PgDatabase.open(str(target))
+    return await Database.open(target)
 
 
 class Repository:
@@ -36,8 +52,9 @@ class Repository:
         self.features = FeatureStore(db)
 
     @classmethod
-    async def open(cls, path: Path | str) -> Repository:
-        return cls(await Database.open(path))
+    async def open(cls, target: Path | str) -> Repository:
+        """Open a SQLite file (a path) or PostgreSQL (a postgresql:// URL)."""
+        return cls(await open_database(target))
 
     async def close(self) -> None:
         await self.db.close()

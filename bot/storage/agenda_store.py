@@ -99,7 +99,8 @@ class AgendaStore(Store):
                    ON CONFLICT (guild_id, key) DO UPDATE SET
                      title = excluded.title, description = excluded.description,
                      updated_at = excluded.updated_at
-                   WHERE title != excluded.title OR description != excluded.description""",
+                   WHERE consultations.title != excluded.title
+                      OR consultations.description != excluded.description""",
                 (guild_id, key, title, description, now, now),
             )
             row = await tx.fetchone(
@@ -205,7 +206,7 @@ class AgendaStore(Store):
         async with self.db.transaction() as tx:
             await tx.execute("DELETE FROM item_relations WHERE item_id = ?", (item_id,))
             await tx.executemany(
-                "INSERT OR IGNORE INTO item_relations (item_id, related_id) VALUES (?, ?)",
+                "INSERT INTO item_relations (item_id, related_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 [(item_id, r) for r in related_ids if r != item_id],
             )
 

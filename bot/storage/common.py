@@ -15,6 +15,11 @@ from datetime import UTC, datetime, timedelta
 
 from bot.storage.database import Database
 
+#: NOTIFY channel of the change sequence: the payload is the id of an item whose
+#: discussion_version moved (sent when the transaction commits, to every process sharing the
+#: database; see `Database.subscribe`). Caches keyed by (item, version) drop that item.
+DISCUSSION_CHANGED = "discussion_changed"
+
 
 def ts(value: datetime | None) -> str | None:
     """Store times as ISO-8601 UTC text (sortable, readable in sqlite3)."""

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -75,6 +75,11 @@ class Transaction:
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
+        self.notices: list[tuple[str, str]] = []
+
+    async def notify(self, channel: str, payload: str = "") -> None:
+        """Notify `channel`'s subscribers once this transaction commits (as NOTIFY does)."""
+        self.notices.append((channel, payload))
 
     async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> aiosqlite.Cursor:
         return await self._conn.execute(sql, params)
@@ -109,6 +114,10 @@ class Database:
         self._reader = reader or conn
         self._read_lock = asyncio.Lock() if reader is not None else self._lock
         self._closed = False
+        self._exclusive: dict[str, asyncio.Lock] = {}
+        self._subscribers: dict[str, list[Callable[[str], Awaitable[None] | None]]] = {}
+
+    backend = "sqlite"
 
     @classmethod
     async def open(cls, path: Path | str, *, migrate: bool = True) -> Database:
@@ -234,13 +243,16 @@ class Database:
                 # (inside the try: a task cancelled while BEGIN runs must not leave the
                 # connection in a transaction that the next user, or close(), trips over)
                 await self._conn.execute("BEGIN IMMEDIATE")
-                yield Transaction(self._conn)
+                tx = Transaction(self._conn)
+                yield tx
                 await self._conn.execute("COMMIT")
             except BaseException as exc:
                 await self._rollback()
                 if _transient(exc):
                     raise WriteFailed(str(exc)) from exc
                 raise
+        for channel, payload in tx.notices:
+            await self.notify(channel, payload)
 
     async def write_batch(self, steps: Sequence[tuple]) -> list[int]:
         """Run `steps` in order as one write transaction, in one trip to the writer's thread.
@@ -321,6 +333,42 @@ class Database:
         async with self._lock:
             await self._conn.execute("VACUUM")
             await self._checkpoint()
+
+    async def scrub(self, tables: Sequence[str]) -> None:
+        """Make erased text unreadable on disk: with secure_delete on, SQLite has already
+        zeroed it in the database file; the checkpoint takes it out of the WAL. (`tables`
+        matter to the PostgreSQL backend, which rewrites them.)"""
+        await self.checkpoint()
+
+    # --- once across processes (the PostgreSQL backend's interface, for one process) -------
+
+    @asynccontextmanager
+    async def exclusive(self, name: str, *, wait: bool = False) -> AsyncIterator[bool]:
+        """``async with db.exclusive("close:42") as got:`` — `got` is True in exactly one
+        holder at a time. One SQLite file has one process, so this is an asyncio lock per
+        name; on PostgreSQL the same call is an advisory lock across every process. `got`
+        False: someone else holds it now (with ``wait=True``: wait for it instead)."""
+        lock = self._exclusive.setdefault(name, asyncio.Lock())
+        if not wait and lock.locked():
+            yield False
+            return
+        async with lock:
+            yield True
+
+    async def notify(self, channel: str, payload: str = "") -> None:
+        """Call this process's subscribers of `channel` (PostgreSQL: NOTIFY every process)."""
+        for callback in list(self._subscribers.get(channel, ())):
+            try:
+                result = callback(payload)
+                if asyncio.iscoroutine(result):
+                    await result
+            except Exception:
+                log.exception("a change subscriber failed")
+
+    async def subscribe(self, channel: str,
+                        callback: Callable[[str], Awaitable[None] | None]) -> None:
+        """Call ``callback(payload)`` on each `notify(channel, …)`."""
+        self._subscribers.setdefault(channel, []).append(callback)
 
 
 async def _connect(path: Path, opened: list[aiosqlite.Connection], *,

@@ -57,8 +57,9 @@ class ModerationStore(Store):
         when_ts = ts(when or utcnow())
         async with self.db.transaction() as tx:
             cur = await tx.execute(
-                """INSERT OR IGNORE INTO locks (target_id, item_id, scope, reason, locked_by,
-                     locked_at, saved_overwrites) VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                """INSERT INTO locks (target_id, item_id, scope, reason, locked_by,
+                     locked_at, saved_overwrites) VALUES (?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT DO NOTHING""",
                 (target_id, item_id, scope, reason, locked_by, when_ts, saved_overwrites),
             )
             if not cur.rowcount:

@@ -38,19 +38,23 @@ class OutcomeStore(Store):
             row = await tx.fetchone(
                 "SELECT COALESCE(MAX(revision), 0) + 1 AS n FROM outcomes WHERE item_id = ?",
                 (item_id,))
-            cur = await tx.execute(
+            outcome_id = await tx.insert(
                 """INSERT INTO outcomes (item_id, revision, status, text, responds_to, author_id,
                        created_at) VALUES (?, ?, ?, ?, ?, ?, ?)""",
                 (item_id, row["n"], status, text, refs, author_id, ts(utcnow())))
-            outcome_id = cur.lastrowid
-            cur = await tx.execute(
-                """INSERT OR IGNORE INTO outcome_notices (item_id, user_id, outcome_id)
-                   SELECT DISTINCT ?, c.author_id, ? FROM comments c
-                   JOIN participants p ON p.user_id = c.author_id AND p.notify_outcomes = 1
-                   WHERE c.id IN (SELECT value FROM json_each(?)) AND c.erased_at IS NULL
-                     AND c.deleted_at IS NULL AND c.hidden = 0""",
-                (item_id, outcome_id, json.dumps(comment_ids)))
-            queued = max(cur.rowcount, 0)
+            queued = 0
+            for start in range(0, len(comment_ids), 500):
+                chunk = comment_ids[start:start + 500]
+                cur = await tx.execute(
+                    f"""INSERT INTO outcome_notices (item_id, user_id, outcome_id)
+                       SELECT DISTINCT CAST(? AS BIGINT), c.author_id, CAST(? AS BIGINT)
+                       FROM comments c
+                       JOIN participants p ON p.user_id = c.author_id AND p.notify_outcomes = 1
+                       WHERE c.id IN ({",".join("?" * len(chunk))}) AND c.erased_at IS NULL
+                         AND c.deleted_at IS NULL AND c.hidden = 0
+                       ON CONFLICT DO NOTHING""",  # noqa: S608 - placeholders only
+                    (item_id, outcome_id, *chunk))
+                queued += max(cur.rowcount, 0)
             saved = await tx.fetchone("SELECT * FROM outcomes WHERE id = ?", (outcome_id,))
         return _outcome(saved), queued
 
@@ -116,10 +120,11 @@ class OutcomeStore(Store):
         async with self.db.transaction() as tx:
             for lead in skipped:
                 await tx.execute(
-                    """INSERT OR IGNORE INTO reminders (item_id, closes_at, lead_s, state)
-                       VALUES (?, ?, ?, 'skipped')""", (item_id, ts(closes_at), lead))
+                    """INSERT INTO reminders (item_id, closes_at, lead_s, state)
+                       VALUES (?, ?, ?, 'skipped') ON CONFLICT DO NOTHING""", (item_id, ts(closes_at), lead))
             cur = await tx.execute(
-                """INSERT OR IGNORE INTO reminders (item_id, closes_at, lead_s) VALUES (?, ?, ?)""",
+                """INSERT INTO reminders (item_id, closes_at, lead_s) VALUES (?, ?, ?)
+                   ON CONFLICT DO NOTHING""",
                 (item_id, ts(closes_at), lead_s))
             return cur.rowcount == 1
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from bot.storage.common import Store, from_micros, micros, parse_ts, ts
+from bot.storage.common import DISCUSSION_CHANGED, Store, from_micros, micros, parse_ts, ts
 from bot.storage.discussion_store import COMMENT_KINDS
 from bot.storage.feature_store import FeatureStore
 from bot.storage.models import Participant, utcnow
@@ -29,6 +29,12 @@ def _participant(row) -> Participant:
 def _iso(value: int | None) -> str | None:
     """A comment's time (microseconds) as the ISO-8601 text of the export."""
     return ts(from_micros(value))
+
+
+#: the tables an erasure rewrites text in: SQLite zeroes it (secure_delete) and checkpoints
+#: the WAL; PostgreSQL rewrites these tables without the dead row versions (VACUUM FULL)
+ERASED_TABLES = ("comments", "comment_revisions", "attachments", "quotes", "citations",
+                 "participants", "summary_cache", "summary_revisions")
 
 
 class PrivacyStore(Store):
@@ -193,6 +199,8 @@ class PrivacyStore(Store):
                 "UPDATE items SET discussion_version = discussion_version + 1 WHERE id = ?",
                 [(i,) for i in items],
             )
+            for i in items:
+                await tx.notify(DISCUSSION_CHANGED, str(i))
             await tx.executemany(  # summaries re-read these comments (and drop their text)
                 "UPDATE comments SET change_seq = (SELECT discussion_version FROM items "
                 "WHERE items.id = comments.item_id) WHERE id = ?",
@@ -206,5 +214,5 @@ class PrivacyStore(Store):
             await log_action(tx, action="erase", target_type="participant", target_id=None,
                              moderator_id=None, guild_id=guild_id, item_id=None, reason=None,
                              when=now)
-        await self.db.checkpoint()
+        await self.db.scrub(ERASED_TABLES)
         return {"comments": len(ids), "citations": citations, "profile": profile.rowcount}

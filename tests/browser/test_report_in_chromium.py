@@ -22,7 +22,7 @@ from PIL import Image
 from bot.core.charts import AGREE, DISAGREE
 from bot.core.insight import InsightService
 from bot.core.report import ReportBuilder
-from tests.unit.test_insight_and_report import THEMES, msg, repo, seed  # noqa: F401  (fixture)
+from tests.unit.test_insight_and_report import THEMES, msg, seed
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [

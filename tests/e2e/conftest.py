@@ -8,6 +8,7 @@ import pytest
 
 from bot.runtime.client import ConsultationBot
 from bot.settings import Settings
+from tests import pg
 
 ROOT = Path(__file__).resolve().parents[2]
 LONDON = ROOT / "data" / "agendas" / "london-2011.toml"
@@ -20,6 +21,10 @@ def make_settings(tmp_path: Path, env, **overrides) -> Settings:
         agenda_file=LONDON,
     )
     values.update(overrides)
+    if pg.E2E_POSTGRES and pg.URL and "database_url" not in overrides:
+        # E2E_BACKEND=postgres: the same bot on a fresh PostgreSQL database
+        # (one per test folder: a restarted bot finds the same database)
+        values["database_url"] = pg.database_for_sync(str(values["database_path"]))
     return Settings(_env_file=None, **values)
 
 

@@ -3,6 +3,7 @@ the bot made for them (/quote, /cite), which they cannot delete themselves."""
 
 from __future__ import annotations
 
+from tests import pg
 from tests.e2e.conftest import answer_text, eventually, finished, item_by_key
 
 
@@ -10,9 +11,8 @@ async def run(emu, user_id, channel_id, command, options=None):
     return await finished(emu, await emu.slash(user_id, channel_id, command, options or {}))
 
 
-def database_bytes(bot) -> bytes:
-    return b"".join(p.read_bytes()
-                    for p in bot.settings.database_path.parent.glob("consultation.db*"))
+async def database_bytes(bot) -> bytes:
+    return await pg.database_bytes(bot.repo.db)
 
 
 async def test_mydata_delete_erases_citations_titles_and_the_bots_posts(emulator, published):
@@ -54,7 +54,7 @@ async def test_mydata_delete_erases_citations_titles_and_the_bots_posts(emulator
     assert not remaining & set(bot_posts)  # the bot's /quote and /cite posts are gone
     assert said.id in remaining  # pat's own message is theirs to delete
     await bot.repo.db.checkpoint()
-    blob = database_bytes(bot)
+    blob = await database_bytes(bot)
     for secret in (b"pat-only-source", b"pat-cited.org", b"Pats Secret Paper Title",
                    b"pat-note-words", b"pat-quote-words"):
         assert secret not in blob, secret

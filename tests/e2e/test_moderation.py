@@ -9,6 +9,7 @@ import pytest
 
 from bot.emulator import EmulatorForbidden, P
 from bot.runtime.client import ConsultationBot
+from tests import pg
 from tests.e2e.conftest import (
     answer_files,
     answer_text,
@@ -192,7 +193,7 @@ async def test_mydata_export_and_delete(emulator, published):
     done = await emu.press_button(emulator.pat.id, ask.message, f"mydata:erase:{emulator.pat.id}")
     await finished(emu, done, "Erased")
     await bot.repo.db.checkpoint()
-    blob = b"".join(p.read_bytes() for p in bot.settings.database_path.parent.glob("consultation.db*"))
+    blob = await pg.database_bytes(bot.repo.db)
     assert secret.encode() not in blob and b"Pat Example" not in blob
     assert b"sam-words-only" in blob
     actions, _ = await bot.repo.moderation.actions(guild_id=g.id)

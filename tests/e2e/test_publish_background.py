@@ -93,7 +93,7 @@ async def test_a_publish_interrupted_by_a_restart_resumes_and_reports_in_the_cha
 async def _runs(tmp_path, emulator):
     from bot.storage import Repository
 
-    repo = await Repository.open(make_settings(tmp_path, emulator).database_path)
+    repo = await Repository.open(make_settings(tmp_path, emulator).database)
     try:
         async with repo.db.reading() as tx:
             rows = await tx.fetchall("SELECT id FROM publish_runs ORDER BY id")

@@ -8,22 +8,13 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
-from bot.storage import Repository
 from bot.storage.models import IncomingMessage
+from tests.pg import database_env
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 PAYLOADS = ["=HYPERLINK(\"http://evil.example.org\",\"x\")", "+1+cmd|' /C calc'!A0", "-2+3",
             "@SUM(1,2)", "\tleading tab", "\rleading CR"]
-
-
-@pytest.fixture
-async def repo(tmp_path):
-    repository = await Repository.open(tmp_path / "csv.db")
-    yield repository
-    await repository.close()
 
 
 async def test_exported_csv_cells_cannot_start_a_formula(repo, tmp_path):
@@ -38,7 +29,7 @@ async def test_exported_csv_cells_cannot_start_a_formula(repo, tmp_path):
             message_id=n, channel_id=100, author_id=5, content=text, created_at=T0))
     await repo.db.checkpoint()
     out = tmp_path / "out"
-    env = {"DATABASE_PATH": str(repo.db.path), "PATH": "/usr/bin:/bin"}
+    env = {**database_env(repo.db), "PATH": "/usr/bin:/bin"}
     done = subprocess.run([sys.executable, "-m", "bot", "export", "--format", "csv", "--out", str(out)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

@@ -12,14 +12,8 @@ from bot.storage.database import WriteFailed
 from tests.unit.test_storage import make_item, message
 
 
-@pytest.fixture
-async def repo(tmp_path):
-    r = await Repository.open(tmp_path / "faults.db")
-    yield r
-    await r.close()
-
-
-async def test_a_full_disk_raises_write_failed_and_keeps_nothing_half_written(repo):
+async def test_a_full_disk_raises_write_failed_and_keeps_nothing_half_written(sqlite_repo):
+    repo = sqlite_repo
     item = await make_item(repo)
     await repo.db.vacuum()
     async with repo.db.transaction() as tx:

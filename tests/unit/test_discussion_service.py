@@ -16,8 +16,8 @@ BODY = ("Cyber crime is a significant threat to economic and social well-being. 
 
 
 @pytest.fixture
-async def setup(tmp_path):
-    repo = await Repository.open(tmp_path / "d.db")
+async def setup(database_target):
+    repo = await Repository.open(database_target)
     consultation = await repo.agenda.upsert_consultation(1, "c", "C", "")
     item, _ = await repo.agenda.upsert_item(consultation.id, "crime", parent_id=None, position=0,
                                             title="Crime", summation="Summary.", body=BODY)

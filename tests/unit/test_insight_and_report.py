@@ -10,13 +10,12 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 from bot.core.discussion import DiscussionService
 from bot.core.insight import InsightService
 from bot.core.report import ReportBuilder
 from bot.storage import Repository
 from bot.storage.models import IncomingMessage
+from tests.pg import database_env
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,13 +24,6 @@ THEMES = {
     "industry": "Industry must ship secure devices and software by default to prevent crime",
     "privacy": "Cross-border access to data threatens the privacy of ordinary citizens",
 }
-
-
-@pytest.fixture
-async def repo(tmp_path):
-    repository = await Repository.open(tmp_path / "insight.db")
-    yield repository
-    await repository.close()
 
 
 async def seed(repo: Repository):
@@ -128,7 +120,7 @@ async def test_export_cli_writes_the_files(repo, tmp_path):
     await repo.discussion.record(crime.id, msg(1, "Exported words.", 100, 5))
     await repo.db.checkpoint()
     out = tmp_path / "out"
-    env = {"DATABASE_PATH": str(repo.db.path), "PATH": "/usr/bin:/bin"}
+    env = {**database_env(repo.db), "PATH": "/usr/bin:/bin"}
     done = subprocess.run([sys.executable, "-m", "bot", "export", "--format", "csv", "--out", str(out)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

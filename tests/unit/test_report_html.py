@@ -13,7 +13,7 @@ from PIL import Image
 from bot.core.insight import InsightService
 from bot.core.report import ReportBuilder
 from bot.core.report_html import ReportPart, render_report_html
-from tests.unit.test_insight_and_report import msg, repo, seed  # noqa: F401  (fixture)
+from tests.unit.test_insight_and_report import msg, seed
 
 HOSTILE = [
     "<script>alert('x')</script> scripts must stay text",

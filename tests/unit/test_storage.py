@@ -15,13 +15,6 @@ from bot.storage.models import IncomingMessage
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-async def repo(tmp_path):
-    repository = await Repository.open(tmp_path / "test.db")
-    yield repository
-    await repository.close()
-
-
 async def make_item(repo: Repository, key="crime", body="The article body.", parent_id=None):
     consultation = await repo.agenda.upsert_consultation(10, "london", "The London Agenda", "d")
     item, _ = await repo.agenda.upsert_item(
@@ -217,7 +210,8 @@ async def test_locks_and_modlog(repo):
     assert total == 2 and [a.action for a in actions] == ["unlock", "lock"]
 
 
-async def test_erasure_removes_text_from_the_file(repo, tmp_path):
+async def test_erasure_removes_text_from_the_file(sqlite_repo, tmp_path):
+    repo = sqlite_repo
     item = await make_item(repo)
     secret = "my-very-identifiable-sentence-xyzzy"
     await repo.privacy.save_profile(7, display_name="Alice Example", affiliation="individual",
@@ -289,8 +283,8 @@ async def test_a_deletion_seen_before_the_message_keeps_its_text_out(repo):
 
 
 @pytest.mark.parametrize("kind", ["write", "read"])
-async def test_a_task_cancelled_at_begin_leaves_no_transaction_open(tmp_path, kind):
-    repo = await Repository.open(tmp_path / "cancel.db")
+async def test_a_task_cancelled_at_begin_leaves_no_transaction_open(database_target, kind):
+    repo = await Repository.open(database_target)
     db = repo.db
 
     async def use():

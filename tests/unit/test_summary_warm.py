@@ -12,18 +12,10 @@ import pytest
 from bench.corpus import make_corpus
 from bot.core.insight import InsightService
 from bot.core.summary import summarise
-from bot.storage import Repository
 from bot.storage.models import IncomingMessage
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 AGREE, DISAGREE, PASS = "👍", "👎", "🤷"
-
-
-@pytest.fixture
-async def repo(tmp_path):
-    repository = await Repository.open(tmp_path / "warm.db")
-    yield repository
-    await repository.close()
 
 
 def msg(mid, text, author, minutes):
