@@ -225,8 +225,10 @@ class OutcomesCog(commands.Cog):
             by_item.setdefault(item_id, []).append((user_id, outcome_id))
         for item_id, people in by_item.items():
             item = await repo.agenda.item(item_id)
+            if item is None or not self.bot.owns_guild(item.guild_id):
+                continue  # another shard process's guild: it tells them
             outcome = await repo.outcomes.latest(item_id)
-            if item is None or outcome is None:
+            if outcome is None:
                 continue
             link = (message_link(item.guild_id, item.discord_id, outcome.message_id)
                     if outcome.message_id and item.discord_id else "")

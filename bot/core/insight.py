@@ -146,6 +146,20 @@ class InsightService:
         self.last_map_reread: list[int] = []
         #: (item id, title, hash of what the chart shows) -> chart PNG (or None), newest last
         self._charts: OrderedDict[tuple[int, int, str], bytes | None] = OrderedDict()
+        #: the database's erasure count the in-memory data was derived at (see below)
+        self._erasures_seen: int | None = None
+
+    async def _forget_if_erased_elsewhere(self) -> None:
+        """Another process sharing the database (a shard process) may have erased someone:
+        their text is in this process's features, charts and map evidence. One cheap read
+        of the stored erasure count; when it moved, everything derived is dropped and built
+        again. (Other changes need no check: summary inputs are brought up to date by
+        change_seq, maps by the consultation's version, both read from the database.)"""
+        seq = await self.repo.insight.erasure_seq()
+        if self._erasures_seen is not None and seq != self._erasures_seen:
+            log.info("an erasure was made (perhaps by another process): dropping derived data")
+            await self.drop_derived_data()
+        self._erasures_seen = seq
 
     async def summary_comments(self, item: Item) -> list[SummaryComment]:
         """The item's visible comments as the engine's input.
@@ -153,6 +167,7 @@ class InsightService:
         Kept in memory per item and brought up to date with only the comments changed
         since (their change_seq), so a warm request on 100k comments reads a handful of rows.
         """
+        await self._forget_if_erased_elsewhere()
         seq, current = self._inputs.get(item.id, (0, {}))
         version, rows, votes = await self.repo.discussion.summary_rows(
             item.id, self.agree, self.disagree, self.passes, since=seq)
@@ -178,6 +193,7 @@ class InsightService:
         """The item's summary, with the organisers' curation applied (``curated=False``:
         as the engine made it); the engine's result is cached until the discussion changes.
         ``names``/``method``: see :func:`render_summary_markdown` (the report's use)."""
+        await self._forget_if_erased_elsewhere()
         item = await self.repo.agenda.item(item.id) or item
         version = item.discussion_version
         cached = await self.repo.insight.cached_summary(item.id, version)
@@ -288,6 +304,7 @@ class InsightService:
     async def topic_map(self, consultation_id: int) -> tuple[TopicMap, dict[int, Item]]:
         """The consultation's map, rebuilt only when something in it changed, and then from
         the cached evidence of every topic whose discussion and article did not change."""
+        await self._forget_if_erased_elsewhere()
         lock = self._map_locks.setdefault(consultation_id, asyncio.Lock())
         async with lock:  # one build at a time per consultation; waiters get its result
             version = await self.repo.agenda.consultation_version(consultation_id)

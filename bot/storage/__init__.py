@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.storage.agenda_store import AgendaStore
+from bot.storage.claim_store import ClaimStore
 from bot.storage.database import Database, DatabaseError
 from bot.storage.discussion_store import CitationIn, DiscussionStore, QuoteIn
 from bot.storage.forum_store import ForumStore
@@ -32,6 +33,7 @@ class Repository:
         self.outcomes = OutcomeStore(db)
         self.schedule = ScheduleStore(db)
         self.forum = ForumStore(db)
+        self.claims = ClaimStore(db)
 
     @classmethod
     async def open(cls, path: Path | str) -> Repository:

@@ -194,9 +194,14 @@ class Database:
                     "DATABASE_PATH at another file"
                 )
             for version, name, sql in files[current:]:
-                log.info("applying migration %s", name)
                 await self._conn.execute("BEGIN IMMEDIATE")
                 try:
+                    # Another process on the same file (a shard process) may have applied it
+                    # since: the write lock is ours now, so this answer holds.
+                    if await self.user_version() >= version:
+                        await self._conn.execute("COMMIT")
+                        continue
+                    log.info("applying migration %s", name)
                     for statement in _split_sql(sql):
                         await self._conn.execute(statement)
                     await self._conn.execute(f"PRAGMA user_version = {int(version)}")

@@ -87,6 +87,13 @@ class InsightStore(Store):
         out["published_at"] = parse_ts(out["published_at"])
         return out
 
+    async def erasure_seq(self) -> int:
+        """How many erasures the database has seen (one primary-key read): a process whose
+        in-memory data was derived at another count must drop it."""
+        async with self.db.reading() as tx:
+            row = await tx.fetchone("SELECT value FROM meta WHERE key = 'erasure_seq'")
+        return int(row[0]) if row else 0
+
     async def get_meta(self, key: str) -> str | None:
         async with self.db.reading() as tx:
             row = await tx.fetchone("SELECT value FROM meta WHERE key = ?", (key,))

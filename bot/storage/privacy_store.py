@@ -200,6 +200,11 @@ class PrivacyStore(Store):
             # published summaries quote them too: the revisions stay, their text goes
             await tx.executemany("UPDATE summary_revisions SET summary = '' WHERE item_id = ?",
                                  [(i,) for i in items])
+            # every process sharing the database drops what it derived from the text (see
+            # InsightStore.erasure_seq): counted in the erasure's own transaction
+            await tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('erasure_seq', '1') ON CONFLICT (key) "
+                "DO UPDATE SET value = CAST(CAST(meta.value AS INTEGER) + 1 AS TEXT)")
             # that an erasure happened is logged; what was erased is not
             await log_action(tx, action="erase", target_type="participant", target_id=None,
                              moderator_id=None, guild_id=guild_id, item_id=None, reason=None,
