@@ -79,3 +79,24 @@ async def _drop_postgres(base_url: str, url: str) -> None:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+async def query(backend: Backend, sql: str, params: tuple = ()) -> list[tuple]:
+    """Read the shared database from outside, as another process would."""
+    if backend.name == "sqlite":
+        import sqlite3
+
+        conn = sqlite3.connect(f"file:{backend.target}?mode=ro", uri=True)
+        try:
+            return [tuple(r) for r in conn.execute(sql, params).fetchall()]
+        finally:
+            conn.close()
+    import asyncpg
+
+    parts = sql.split("?")
+    numbered = parts[0] + "".join(f"${n}{p}" for n, p in enumerate(parts[1:], start=1))
+    conn = await asyncpg.connect(backend.target)
+    try:
+        return [tuple(r) for r in await conn.fetch(numbered, *params)]
+    finally:
+        await conn.close()
