@@ -237,3 +237,41 @@ async def test_two_shard_processes_survive_a_kill_and_agree_on_one_database(
                 with contextlib.suppress(Exception):
                     await p.stop(timeout=30)
             p.kill()
+
+
+async def test_two_processes_on_the_same_shards_lock_a_closing_item_once(emulator, start_client,
+                                                                         tmp_path):
+    """A rolling restart: the new process starts before the old one stops, both with every
+    guild. The closing date has passed; both see it at once. The claim in the database lets
+    one of them lock the item (the other, locking too, would fail on the stored lock and put
+    the channel's old overwrites back: an item locked in storage but open in Discord)."""
+    from bot.runtime.client import ConsultationBot
+    from tests.e2e.conftest import make_settings
+
+    emu, g = emulator.emu, emulator.guild
+    closes = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = ('[consultation]\ntitle = "Timed"\n[[items]]\ntitle = "Closing soon"\n'
+            f'summation = "Comments close in an hour."\ncloses_at = {closes}\n')
+    general = emu.create_text_channel(g.id, "general")
+    first = ConsultationBot(make_settings(tmp_path, emulator), guild_ready_timeout=0.05)
+    await start_client(first, emu)
+    await finished(emu, await emu.slash(emulator.alice.id, general.id, "agenda publish",
+                                        {"file": emu.upload("timed.toml", text.encode())}),
+                   "Published")
+    (item,) = await first.repo.agenda.guild_items(g.id)
+    await first.close()
+
+    shift = [timedelta(0)]
+
+    def clock():
+        return datetime.now(UTC) + shift[0]
+    old, new = (ConsultationBot(make_settings(tmp_path, emulator), clock=clock,
+                                guild_ready_timeout=0.05) for _ in range(2))
+    await asyncio.gather(start_client(old, emu, timeout=30), start_client(new, emu, timeout=30))
+    shift[0] = timedelta(hours=2)  # the closing date passes; both processes look at once
+    await asyncio.gather(*(bot.get_cog("ModerationCog").close_due_items() for bot in (old, new)))
+    locks = await old.repo.moderation.actions(guild_id=g.id, item_id=None, limit=50, offset=0)
+    assert [a.action for a in locks[0]].count("lock") == 1
+    assert closed_notices(emu, item.channel_id) == 1
+    with pytest.raises(EmulatorForbidden):
+        await emu.send_message(emulator.pat.id, item.channel_id, "too late")
