@@ -275,3 +275,52 @@ async def test_two_processes_on_the_same_shards_lock_a_closing_item_once(emulato
     assert closed_notices(emu, item.channel_id) == 1
     with pytest.raises(EmulatorForbidden):
         await emu.send_message(emulator.pat.id, item.channel_id, "too late")
+
+
+async def test_a_shard_process_catches_up_only_the_guilds_it_owns(start_client, tmp_path):
+    """Four guilds on four shards, all in one database; the process of shards 0 and 1
+    starts after messages were posted everywhere. It reads the history of its guilds'
+    channels only: the other guilds' are the other process's (it gets their events)."""
+    from bot.runtime.client import ConsultationBot, ShardedConsultationBot, create_bot
+    from bot.settings import Settings
+
+    saved = discord_py_targets()
+    emu = Emulator(max_concurrency=16)
+    worlds = seed_consultations(emu, 4, shard_count=SHARDS)
+    generals = [emu.create_text_channel(w.guild.id, "general") for w in worlds]
+    await emu.start()
+    try:
+        agenda_file = tmp_path / "agenda.toml"
+        agenda_file.write_text(agenda(datetime.now(UTC) + timedelta(days=1)), encoding="utf-8")
+        base = dict(_env_file=None, database_path=tmp_path / "shared.db", agenda_file=agenda_file)
+        everything = create_bot(Settings(**base), guild_ready_timeout=0.05)
+        assert type(everything) is ConsultationBot  # no SHARD_COUNT: the one-process bot
+        await start_client(everything, emu, timeout=30)
+        for w, general in zip(worlds, generals, strict=True):
+            await finished(emu, await emu.slash(w.alice.id, general.id, "agenda publish"),
+                           "Published")
+        await everything.close()
+        posted = {w.guild.id: [(await emu.send_message(w.pat.id, _channel(emu, w.guild.id,
+                                                                           "open-topic"),
+                                                        f"While down {n}.")).id
+                               for n in range(3)] for w in worlds}
+        mark = len(emu.requests)
+        bot = create_bot(Settings(**base, shard_count=SHARDS, shard_ids="0-1"),
+                         guild_ready_timeout=0.05)
+        assert isinstance(bot, ShardedConsultationBot)
+        await start_client(bot, emu, timeout=30)
+        assert sorted(g.id for g in bot.guilds) == sorted(
+            w.guild.id for w in worlds if (w.guild.id >> 22) % SHARDS in (0, 1))
+        cog = bot.get_cog("DiscussionCog")
+        await emu.wait_for(lambda: cog.catchup.runs >= 1, timeout=30)
+        for w in worlds:
+            mine = (w.guild.id >> 22) % SHARDS in (0, 1)
+            found = [await bot.repo.discussion.comment(mid) for mid in posted[w.guild.id]]
+            assert all(found) if mine else not any(found), w.guild.name
+            channel_id = _channel(emu, w.guild.id, "open-topic")
+            reads = [r for r in emu.requests[mark:]
+                     if r.method == "GET" and r.path.endswith(f"/channels/{channel_id}/messages")]
+            assert bool(reads) == mine, w.guild.name
+    finally:
+        await emu.stop()
+        restore_discord_py(saved)
