@@ -286,9 +286,11 @@ class Emulator(ActionsMixin, EmulatorBase):
         self.gateway.abort_all()
         await asyncio.sleep(0)
 
-    async def invalidate_session(self, resumable: bool = False) -> None:
-        """Send INVALID_SESSION (op 9); non-resumable sessions are forgotten."""
-        await self.gateway.invalidate(resumable)
+    async def invalidate_session(self, resumable: bool = False, *,
+                                 shard_id: int | None = None) -> None:
+        """Send INVALID_SESSION (op 9) (to that shard's session only, with ``shard_id``);
+        non-resumable sessions are forgotten."""
+        await self.gateway.invalidate(resumable, shard_id)
 
     def hold_gateway(self) -> None:
         """Hold new gateway connections (they wait before the handshake) until

@@ -345,10 +345,10 @@ class Gateway:
             if c.transport is not None:
                 c.transport.abort()
 
-    async def invalidate(self, resumable: bool = False) -> None:
+    async def invalidate(self, resumable: bool = False, shard_id: int | None = None) -> None:
         for c in list(self.connections):
             s = c.session
-            if s is None:
+            if s is None or (shard_id is not None and s.shard[0] != shard_id):
                 continue
             if not resumable:
                 self.sessions.pop(s.id, None)

@@ -324,3 +324,44 @@ async def test_a_shard_process_catches_up_only_the_guilds_it_owns(start_client, 
     finally:
         await emu.stop()
         restore_discord_py(saved)
+
+
+async def test_a_shard_with_a_new_session_catches_up_what_it_missed(start_client, tmp_path):
+    """discord.py sends READY to the bot once, when all its shards are first ready; a shard
+    that later starts a new session (its old one invalidated) is only "shard ready". What
+    its guilds said meanwhile is caught up all the same."""
+    from bot.runtime.client import create_bot
+    from bot.settings import Settings
+
+    saved = discord_py_targets()
+    emu = Emulator(max_concurrency=16)
+    worlds = seed_consultations(emu, 2, shard_count=2)
+    generals = [emu.create_text_channel(w.guild.id, "general") for w in worlds]
+    await emu.start()
+    try:
+        agenda_file = tmp_path / "agenda.toml"
+        agenda_file.write_text(agenda(datetime.now(UTC) + timedelta(days=1)), encoding="utf-8")
+        bot = create_bot(Settings(_env_file=None, database_path=tmp_path / "s.db",
+                                  agenda_file=agenda_file, shard_count=2),
+                         guild_ready_timeout=0.05)
+        await start_client(bot, emu, timeout=30)
+        for w, general in zip(worlds, generals, strict=True):
+            await finished(emu, await emu.slash(w.alice.id, general.id, "agenda publish"),
+                           "Published")
+        cog = bot.get_cog("DiscussionCog")
+        runs = cog.catchup.runs
+        w = worlds[0]  # on shard 0
+        channel_id = _channel(emu, w.guild.id, "open-topic")
+        emu.hold_gateway()
+        await emu.invalidate_session(resumable=False, shard_id=0)
+        await emu.wait_for(lambda: not emu.shards_connected([0], 2), timeout=10)
+        missed = [(await emu.send_message(w.pat.id, channel_id, f"Missed {n}.")).id
+                  for n in range(3)]
+        emu.release_gateway()
+        await emu.wait_for(lambda: emu.shards_connected([0, 1], 2), timeout=30)
+        await emu.wait_for(lambda: cog.catchup.runs > runs and cog.catchup.settled, timeout=30)
+        for mid in missed:
+            assert await bot.repo.discussion.comment(mid) is not None
+    finally:
+        await emu.stop()
+        restore_discord_py(saved)
