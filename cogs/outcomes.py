@@ -219,7 +219,9 @@ class OutcomesCog(commands.Cog):
 
     async def _deliver(self) -> None:
         repo = self.bot.repo
-        pending = await repo.outcomes.pending_notices(NOTICES_PER_RUN)
+        # a shard process tells the people of its own guilds (the others tell theirs)
+        pending = await repo.outcomes.pending_notices(NOTICES_PER_RUN,
+                                                      shards=self.bot.settings.shards)
         by_item: dict[int, list[tuple[int, int]]] = {}
         for item_id, user_id, outcome_id in pending:
             by_item.setdefault(item_id, []).append((user_id, outcome_id))

@@ -102,3 +102,30 @@ async def test_an_erasure_by_another_process_drops_this_process_derived_text(two
     assert len(insight.features) == 10  # what was derived from their text is gone here too
     await insight.topic_map(consultation.id)
     assert insight.last_map_reread == [item.id]
+
+
+async def test_pending_notices_of_a_shard_process_are_those_of_its_guilds(two):
+    from bot.storage.models import OutcomeRef
+
+    a, _b = two
+    await a.privacy.save_profile(5, display_name=None, affiliation=None, consent_named=False,
+                                 notify_outcomes=True)
+    items = {}
+    for shard in (0, 1):  # a guild on each of two shards
+        guild_id = ((1000 + shard) << 22) | 7
+        consultation = await a.agenda.upsert_consultation(guild_id, f"c{shard}", "C", "")
+        item, _ = await a.agenda.upsert_item(consultation.id, "x", parent_id=None, position=0,
+                                             title="X", summation="S.", body="B.")
+        await a.agenda.save_place(item.id, channel_id=500 + shard)
+        comment = await a.discussion.record(item.id, IncomingMessage(
+            message_id=900 + shard, channel_id=500 + shard, author_id=5, content="Heard?",
+            created_at=T0))
+        await a.outcomes.record(item.id, status="accepted", text="Yes.", author_id=1,
+                                responds_to=[OutcomeRef(kind="statement", label="Heard?",
+                                                        comment_ids=[comment.comment_id])])
+        items[shard] = item.id
+    assert {n[0] for n in await a.outcomes.pending_notices()} == set(items.values())
+    for shard in (0, 1):
+        mine = await a.outcomes.pending_notices(shards=(2, [shard]))
+        assert [n[0] for n in mine] == [items[shard]]
+    assert len(await a.outcomes.pending_notices(shards=(2, [0, 1]))) == 2
