@@ -95,13 +95,17 @@ class Emulator(ActionsMixin, EmulatorBase):
     disallowed privileged intent in IDENTIFY gets close code 4014); sharding:
     ``recommended_shards`` (what ``/gateway/bot`` reports; default one per 1,000 guilds, as
     Discord recommends), ``max_guilds_per_shard`` (a session holding more is closed with
-    4011; Discord's is 2,500) and ``max_concurrency`` (``session_start_limit``'s).
+    4011; Discord's is 2,500) and ``max_concurrency`` (``session_start_limit``'s);
+    ``identify_interval`` (seconds; Discord's is 5, the default 0 is lenient for restarts in
+    tests): a second IDENTIFY in a rate-limit bucket (shard id % max_concurrency) sooner
+    than that gets INVALID_SESSION.
     """
 
     def __init__(self, *, recommended_shards: int | None = None,
                  max_guilds_per_shard: int = MAX_GUILDS_PER_SHARD, max_concurrency: int = 1,
-                 **kw: Any) -> None:
+                 identify_interval: float = 0.0, **kw: Any) -> None:
         super().__init__(**kw)
+        self.identify_interval = identify_interval
         self.recommended_shards = recommended_shards
         self.max_guilds_per_shard = max_guilds_per_shard
         self.max_concurrency = max_concurrency

@@ -19,6 +19,7 @@ import contextlib
 import json
 import logging
 import secrets
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -138,6 +139,8 @@ class Gateway:
         self.open.set()
         #: IDENTIFYs accepted (each one counts against ``session_start_limit``)
         self.identified = 0
+        #: rate-limit bucket (shard id % max_concurrency) -> when it last IDENTIFYed
+        self._bucket_identified: dict[int, float] = {}
 
     def _live_sessions(self) -> list[Session]:
         return [c.session for c in self.connections
@@ -263,6 +266,19 @@ class Gateway:
         if len(guilds) > self.emu.max_guilds_per_shard:
             await conn.ws.close(code=4011, message=b"Sharding required.")
             return
+        # "Clients are limited by maximum concurrency when Identifying; if they exceed this
+        # limit, the gateway will respond with an Opcode 9 Invalid Session" (one IDENTIFY
+        # per bucket, shard_id % max_concurrency, every 5 s; see Emulator.identify_interval).
+        interval = self.emu.identify_interval
+        if interval:
+            bucket = shard[0] % max(1, self.emu.max_concurrency)
+            now = time.monotonic()
+            last = self._bucket_identified.get(bucket)
+            if last is not None and now - last < interval:
+                self.log.append(("IDENTIFY_REFUSED", d))
+                conn.send(_frame(9, False))
+                return
+            self._bucket_identified[bucket] = now
         self.identified += 1
         s = Session(secrets.token_hex(16), intents, shard=shard)
         self.sessions[s.id] = s

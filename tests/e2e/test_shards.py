@@ -97,7 +97,7 @@ async def start(proc: BotProcess, name: str, timeout: float = 60) -> None:
 @pytest.fixture
 async def six():
     saved = discord_py_targets()
-    emu = Emulator(max_concurrency=16)
+    emu = Emulator(max_concurrency=16, identify_interval=5.0)  # Discord: 1 IDENTIFY per bucket per 5 s
     worlds = seed_consultations(emu, GUILDS, shard_count=SHARDS)
     for w in worlds:
         w.extra["general"] = emu.create_text_channel(w.guild.id, "general")
@@ -254,7 +254,7 @@ async def test_two_processes_on_the_same_shards_lock_a_closing_item_once(emulato
             f'summation = "Comments close in an hour."\ncloses_at = {closes}\n')
     general = emu.create_text_channel(g.id, "general")
     first = ConsultationBot(make_settings(tmp_path, emulator), guild_ready_timeout=0.05)
-    await start_client(first, emu)
+    await start_client(first, emu, timeout=30)
     await finished(emu, await emu.slash(emulator.alice.id, general.id, "agenda publish",
                                         {"file": emu.upload("timed.toml", text.encode())}),
                    "Published")
@@ -285,7 +285,7 @@ async def test_a_shard_process_catches_up_only_the_guilds_it_owns(start_client, 
     from bot.settings import Settings
 
     saved = discord_py_targets()
-    emu = Emulator(max_concurrency=16)
+    emu = Emulator(max_concurrency=16, identify_interval=5.0)  # Discord: 1 IDENTIFY per bucket per 5 s
     worlds = seed_consultations(emu, 4, shard_count=SHARDS)
     generals = [emu.create_text_channel(w.guild.id, "general") for w in worlds]
     await emu.start()
@@ -334,7 +334,7 @@ async def test_a_shard_with_a_new_session_catches_up_what_it_missed(start_client
     from bot.settings import Settings
 
     saved = discord_py_targets()
-    emu = Emulator(max_concurrency=16)
+    emu = Emulator(max_concurrency=16, identify_interval=5.0)  # Discord: 1 IDENTIFY per bucket per 5 s
     worlds = seed_consultations(emu, 2, shard_count=2)
     generals = [emu.create_text_channel(w.guild.id, "general") for w in worlds]
     await emu.start()

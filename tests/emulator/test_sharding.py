@@ -288,3 +288,23 @@ def _setter(name: str, event: asyncio.Event):
         event.set()
     handler.__name__ = name
     return handler
+
+
+async def test_identifying_faster_than_max_concurrency_gets_invalid_session(six):
+    emu, _worlds, make = six
+    emu.identify_interval, emu.max_concurrency = 5.0, 2  # buckets: shard id % 2
+
+    async def identify(shard) -> RawShard:
+        s = make()
+        await s.connect()
+        await s.identify(shard)
+        return s
+    first = await identify([0, 4])
+    await first.read_until("READY")
+    other_bucket = await identify([1, 4])
+    await other_bucket.read_until("READY")
+    same_bucket = await identify([2, 4])  # bucket 0 again, within 5 s
+    frame = json.loads((await asyncio.wait_for(same_bucket.ws.receive(), 5)).data)
+    assert (frame["op"], frame["d"]) == (9, False)
+    assert emu.gateway.connected_shards() == {(0, 4), (1, 4)}
+    assert [op for op, _ in emu.gateway.log].count("IDENTIFY_REFUSED") == 1
