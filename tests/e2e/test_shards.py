@@ -170,6 +170,15 @@ async def test_two_shard_processes_survive_a_kill_and_agree_on_one_database(
             if mid not in world.deleted:
                 await emu.delete_message(m.author_id, mid)
                 world.deleted.add(mid)
+        reacted = set()
+        for mid in earlier[3:40:5]:
+            if mid in world.deleted:
+                continue
+            m = emu.state.messages[mid]
+            w = next(w for w in world.worlds if w.guild.id == m.guild_id)
+            voter = w.alice.id  # never an author of the chatter
+            await emu.add_reaction(voter, mid, "👍")
+            reacted.add((mid, voter, "👍"))
         await emu.wait_for(lambda: datetime.now(UTC) > closes_at + timedelta(seconds=1),
                            timeout=60, poll=0.2)  # participants keep posting meanwhile
         await start(procs["B"], "B")
@@ -183,10 +192,16 @@ async def test_two_shard_processes_survive_a_kill_and_agree_on_one_database(
         async def stored() -> dict[int, str | None]:
             return dict(await query(shared_backend, "SELECT message_id, content FROM comments"))
 
+        async def votes() -> set[tuple[int, int, str]]:
+            return set(await query(shared_backend,
+                                   "SELECT c.message_id, r.user_id, r.emoji FROM reactions r "
+                                   "JOIN comments c ON c.id = r.comment_id"))
+
         async def complete() -> bool:
             rows = await stored()
             return (all(rows.get(mid) == text for mid, text in expected.items())
-                    and all(rows.get(mid) is None for mid in world.deleted))
+                    and all(rows.get(mid) is None for mid in world.deleted)
+                    and await votes() == reacted)
 
         async def all_closed() -> bool:
             return all(closed_notices(emu, ch) for ch in world.closing.values())
@@ -211,6 +226,8 @@ async def test_two_shard_processes_survive_a_kill_and_agree_on_one_database(
                             "SELECT comment_id, content, COUNT(*) FROM comment_revisions "
                             "GROUP BY comment_id, content HAVING COUNT(*) > 1")
         assert dupes == []
+        assert len(await query(shared_backend, "SELECT comment_id, user_id, emoji FROM reactions")
+                   ) == len(reacted)
         closing_items = await query(
             shared_backend, "SELECT i.id FROM items i JOIN consultations c "
                             "ON c.id = i.consultation_id WHERE i.closes_at IS NOT NULL")
