@@ -29,7 +29,7 @@ def postgres_missing() -> str | None:
     """Why the PostgreSQL param cannot run here, or None."""
     if not os.environ.get("TEST_DATABASE_URL"):
         return "TEST_DATABASE_URL is not set (a PostgreSQL server for tests; see the README)"
-    if importlib.util.find_spec("bot.storage.postgres") is None:
+    if importlib.util.find_spec("bot.storage.postgres.database") is None:
         return "the PostgreSQL backend (bot/storage/postgres/) is not in this build"
     return None
 
