@@ -236,16 +236,17 @@ class ModerationCog(commands.Cog):
         database decides, and the item is read again under it, so it is locked once."""
         claims = self.bot.repo.claims
         key = f"close:{item.id}:{item.closes_at.isoformat()}"
-        if not await claims.claim(key, self.bot.process_id, now=int(time.time()),
-                                  lease=CLOSING_LEASE):
-            return
-        try:
-            fresh = await self.bot.repo.agenda.item(item.id)
-            if fresh is not None and due_for_closing([fresh], self.bot.clock()):
-                await self._close(fresh)
-        finally:
-            # released (not marked done): an item a moderator unlocks past its date closes again
-            await claims.release(key, self.bot.process_id)
+        async with self.bot.exclusive(f"close:{item.id}") as got:
+            if not got or not await claims.claim(key, self.bot.process_id,
+                                                 now=int(time.time()), lease=CLOSING_LEASE):
+                return
+            try:
+                fresh = await self.bot.repo.agenda.item(item.id)
+                if fresh is not None and due_for_closing([fresh], self.bot.clock()):
+                    await self._close(fresh)
+            finally:
+                # released, not marked done: an item unlocked past its date closes again
+                await claims.release(key, self.bot.process_id)
 
     async def _close(self, item: Item) -> None:
         reason = "The closing date was reached."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -88,6 +89,19 @@ class ConsultationBot(commands.Bot):
         count, ids = shards
         return (int(guild_id) >> 22) % count in ids
 
+    @contextlib.asynccontextmanager
+    async def exclusive(self, name: str):
+        """``async with bot.exclusive(name) as got:`` — on a database with ``exclusive``
+        (PostgreSQL: an advisory lock across processes), only one holder at a time gets
+        True; otherwise always True. The decisive step stays a claim in the database."""
+        db = getattr(getattr(self, "repo", None), "db", None)
+        exclusive = getattr(db, "exclusive", None)
+        if exclusive is None:
+            yield True
+            return
+        async with exclusive(name) as got:
+            yield got
+
     def owned_items(self, items):
         """The items of guilds this process owns (see :meth:`owns_guild`)."""
         return [i for i in items if self.owns_guild(i.guild_id)]
@@ -149,17 +163,18 @@ class ConsultationBot(commands.Bot):
         # Several shard processes start together: one of them syncs. The claim decides; one
         # whose process dies before it is done lapses after SYNC_LEASE seconds.
         key = f"sync:{scope}:{fingerprint}"
-        if not await self.repo.claims.claim(key, self.process_id, now=int(time.time()),
-                                            lease=SYNC_LEASE):
-            log.info("app commands (%s) are synced by another process", scope)
-            return False
-        try:
-            await self.tree.sync(guild=guild)
-        except BaseException:
-            await self.repo.claims.release(key, self.process_id)
-            raise
-        await self.repo.insight.set_meta(f"commands:{scope}", fingerprint)
-        await self.repo.claims.done(key, self.process_id, now=int(time.time()))
+        async with self.exclusive(f"sync:{scope}") as got:
+            if not got or not await self.repo.claims.claim(key, self.process_id,
+                                                           now=int(time.time()), lease=SYNC_LEASE):
+                log.info("app commands (%s) are synced by another process", scope)
+                return False
+            try:
+                await self.tree.sync(guild=guild)
+            except BaseException:
+                await self.repo.claims.release(key, self.process_id)
+                raise
+            await self.repo.insight.set_meta(f"commands:{scope}", fingerprint)
+            await self.repo.claims.done(key, self.process_id, now=int(time.time()))
         log.info("app commands synced (%s)", scope)
         return True
 
