@@ -148,6 +148,7 @@ class InsightService:
         self._charts: OrderedDict[tuple[int, int, str], bytes | None] = OrderedDict()
         #: the database's erasure count the in-memory data was derived at (see below)
         self._erasures_seen: int | None = None
+        self._listening = False
 
     async def _forget_if_erased_elsewhere(self) -> None:
         """Another process sharing the database (a shard process) may have erased someone:
@@ -155,6 +156,9 @@ class InsightService:
         of the stored erasure count; when it moved, everything derived is dropped and built
         again. (Other changes need no check: summary inputs are brought up to date by
         change_seq, maps by the consultation's version, both read from the database.)"""
+        if not self._listening:  # PostgreSQL also says so at once (LISTEN/NOTIFY)
+            self._listening = True
+            await self.repo.insight.on_erasure(self._erased)
         seq = await self.repo.insight.erasure_seq()
         if self._erasures_seen is not None and seq != self._erasures_seen:
             log.info("an erasure was made (perhaps by another process): dropping derived data")
@@ -176,6 +180,10 @@ class InsightService:
             await asyncio.to_thread(apply_rows, current, rows, votes, item.guild_id)
         self._inputs[item.id] = (version, current)
         return list(current.values())
+
+    async def _erased(self, _payload: str) -> None:
+        await self.drop_derived_data()
+        self._erasures_seen = await self.repo.insight.erasure_seq()
 
     async def top_quotes(self, item: Item, limit: int = 5) -> list[tuple[str, int]]:
         counts = Counter(

@@ -9,6 +9,9 @@ from bot.storage.common import Store, parse_ts, ts
 from bot.storage.models import Participant, utcnow
 from bot.storage.moderation_store import log_action
 
+#: the notification channel of erasures (see InsightStore.on_erasure)
+ERASURE_CHANNEL = "erasure"
+
 
 def pseudonym_for(user_id: int) -> str:
     """A stable, non-reversible-at-a-glance name for reports: "Participant 3f9a2c"."""
@@ -205,6 +208,9 @@ class PrivacyStore(Store):
             await tx.execute(
                 "INSERT INTO meta (key, value) VALUES ('erasure_seq', '1') ON CONFLICT (key) "
                 "DO UPDATE SET value = CAST(CAST(meta.value AS INTEGER) + 1 AS TEXT)")
+            notify = getattr(tx, "notify", None)  # PostgreSQL: NOTIFY every process at commit
+            if notify is not None:
+                await notify(ERASURE_CHANNEL, "")
             # that an erasure happened is logged; what was erased is not
             await log_action(tx, action="erase", target_type="participant", target_id=None,
                              moderator_id=None, guild_id=guild_id, item_id=None, reason=None,

@@ -129,3 +129,25 @@ async def test_pending_notices_of_a_shard_process_are_those_of_its_guilds(two):
         mine = await a.outcomes.pending_notices(shards=(2, [shard]))
         assert [n[0] for n in mine] == [items[shard]]
     assert len(await a.outcomes.pending_notices(shards=(2, [0, 1]))) == 2
+
+
+async def test_on_postgresql_an_erasure_clears_the_other_process_at_once(two, shared_backend):  # noqa: F811
+    if shared_backend.name == "sqlite":
+        pytest.skip("SQLite tells no other process: the erasure count is checked before "
+                    "serving instead (see the test above)")
+    a, b = two
+    consultation = await a.agenda.upsert_consultation(7, "london", "The London Agenda", "")
+    item, _ = await a.agenda.upsert_item(consultation.id, "crime", parent_id=None, position=0,
+                                         title="Crime", summation="S.", body="Body text.")
+    await a.agenda.save_place(item.id, channel_id=100)
+    for mid in range(1, 7):
+        await a.discussion.record(item.id, _msg(mid, f"Point {mid} about prevention.", author=mid))
+    insight = InsightService(a, ["👍"], ["👎"])
+    await insight.warm([await a.agenda.item(item.id)])
+    assert len(insight.features) == 6
+    await b.privacy.erase(3)  # nothing is asked of the first process afterwards
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while len(insight.features) and loop.time() < deadline:
+        await asyncio.sleep(0.02)  # waiting for the notification, bounded
+    assert len(insight.features) == 0
