@@ -45,9 +45,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     point_discord_py_at(settings.discord_api_base, settings.discord_gateway_url)
     import discord
 
-    from bot.runtime.client import ConsultationBot
+    from bot.runtime.client import create_bot
 
-    bot = ConsultationBot(settings)
+    bot = create_bot(settings)
 
     async def main() -> None:
         loop = asyncio.get_running_loop()

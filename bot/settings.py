@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     agree_emoji: str = "👍,✅,💯"
     disagree_emoji: str = "👎,❌"
     pass_emoji: str = "🤷"
+    #: sharding: how many shards the bot has in all, and which of them this process runs
+    shard_count: int | None = Field(default=None, ge=1)
+    shard_ids: str | None = None
 
     @field_validator("*", mode="before")
     @classmethod
@@ -103,6 +106,30 @@ class Settings(BaseSettings):
             raise ValueError("must start with ws:// or wss://, e.g. ws://127.0.0.1:8080/gateway")
         return value
 
+    @field_validator("shard_ids")
+    @classmethod
+    def _shard_ids(cls, value: str | None, info) -> str | None:
+        if value is None:
+            return None
+        count = info.data.get("shard_count")
+        if count is None:
+            raise ValueError("needs SHARD_COUNT too (the number of shards in all, e.g. "
+                             "SHARD_COUNT=4 SHARD_IDS=0,1)")
+        ids = parse_shard_ids(value)
+        wrong = [i for i in ids if i >= count]
+        if wrong:
+            raise ValueError(f"shard {wrong[0]} does not exist with SHARD_COUNT={count} "
+                             f"(shards are numbered 0 to {count - 1})")
+        return ",".join(map(str, ids))
+
+    @property
+    def shards(self) -> tuple[int, tuple[int, ...]] | None:
+        """``(shard count, this process's shard ids)``, or None when the bot is not sharded."""
+        if self.shard_count is None:
+            return None
+        ids = parse_shard_ids(self.shard_ids) if self.shard_ids else tuple(range(self.shard_count))
+        return self.shard_count, ids
+
     @field_validator("agree_emoji", "disagree_emoji", "pass_emoji", mode="before")
     @classmethod
     def _default_emoji(cls, value: object, info) -> object:
@@ -130,6 +157,20 @@ class Settings(BaseSettings):
                 f"{_HOW_TO_FIX}"
             )
         return self.discord_token.get_secret_value().strip()
+
+
+def parse_shard_ids(text: str) -> tuple[int, ...]:
+    """``"0,1"``, ``"0-3"`` or ``"0-1,4"`` → sorted distinct shard ids (ValueError if not)."""
+    ids: set[int] = set()
+    for part in text.replace(" ", "").split(","):
+        low, dash, high = part.partition("-")
+        if not low.isdigit() or (dash and not high.isdigit()):
+            raise ValueError(f"{part!r} is not a shard number or range: write e.g. 0,1 or 0-3")
+        first, last = int(low), int(high) if dash else int(low)
+        if last < first:
+            raise ValueError(f"the range {part!r} goes backwards: write e.g. 0-3")
+        ids.update(range(first, last + 1))
+    return tuple(sorted(ids))
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -56,6 +56,8 @@ class DiscussionCog(commands.Cog):
         self.catchup = CatchUp(bot, bot.repo, self.discussion)
         self._catchup_task: asyncio.Task | None = None
         self._catchup_again = False
+        #: shards whose first READY (covered by on_ready) has been seen
+        self._shards_ready: set[int] = set()
         # A write the database refused waits in bot.writes; its channel is read again by
         # catch-up (so what the queue could not keep is recovered from Discord's history).
         self.writes = bot.writes
@@ -118,7 +120,18 @@ class DiscussionCog(commands.Cog):
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
+        self._shards_ready.update(self.bot.shards if hasattr(self.bot, "shards") else ())
         self._schedule_catchup()
+
+    @commands.Cog.listener()
+    async def on_shard_ready(self, shard_id: int) -> None:
+        # A sharded bot: discord.py dispatches READY once, when every shard is first ready.
+        # A shard that starts a new session later (INVALID_SESSION, a resume refused) is
+        # only "shard ready": its guilds' missed events are caught up now.
+        if shard_id in self._shards_ready:
+            self._schedule_catchup()
+        elif self.bot.is_ready():
+            self._shards_ready.add(shard_id)
 
     # --- live events -----------------------------------------------------------------------
 

@@ -75,7 +75,7 @@ class InsightCog(commands.Cog):
     async def on_catchup_done(self) -> None:
         """After a (re)connect's catch-up: prepare every topic's summary features, and the
         related-topics maps /about and /map serve from."""
-        items = await self.bot.repo.agenda.all_items()
+        items = self.bot.owned_items(await self.bot.repo.agenda.all_items())
         await self.insight.warm(items)
         await self.insight.warm_maps(sorted({i.consultation_id for i in items}))
 

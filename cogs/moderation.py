@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 
 import discord
@@ -37,6 +38,8 @@ CLOSING_CHECK_SECONDS = 30
 CLOSING_RETRY_FIRST = timedelta(minutes=1)
 CLOSING_RETRY_MAX = timedelta(hours=1)
 CLOSING_MAX_ATTEMPTS = 8
+#: seconds a process's claim on closing an item holds (it lapses if the process dies)
+CLOSING_LEASE = 120
 
 
 def moderator_commands_visibility(settings) -> discord.Permissions | None:
@@ -207,12 +210,13 @@ class ModerationCog(commands.Cog):
         An item that fails is retried with a growing delay and given up after
         CLOSING_MAX_ATTEMPTS; it never stops the other items (nor the loop)."""
         now = self.bot.clock()
-        for item in due_for_closing(await self.bot.repo.agenda.all_items(), now):
+        items = self.bot.owned_items(await self.bot.repo.agenda.all_items())
+        for item in due_for_closing(items, now):
             failures, not_before = self.closing_failures.get(item.id, (0, now))
             if failures >= CLOSING_MAX_ATTEMPTS or now < not_before:
                 continue
             try:
-                await self._close(item)
+                await self._close_once(item)
             except Exception as exc:  # one item's failure must not end the loop task
                 failures += 1
                 delay = min(CLOSING_RETRY_FIRST * 2 ** (failures - 1), CLOSING_RETRY_MAX)
@@ -225,6 +229,24 @@ class ModerationCog(commands.Cog):
                                 item.key, failures, exc, delay)
             else:
                 self.closing_failures.pop(item.id, None)
+
+    async def _close_once(self, item: Item) -> None:
+        """Close the item unless another process sharing the database is closing it (two
+        processes may run the same shards while one replaces the other): the claim in the
+        database decides, and the item is read again under it, so it is locked once."""
+        claims = self.bot.repo.claims
+        key = f"close:{item.id}:{item.closes_at.isoformat()}"
+        async with self.bot.exclusive(f"close:{item.id}") as got:
+            if not got or not await claims.claim(key, self.bot.process_id,
+                                                 now=int(time.time()), lease=CLOSING_LEASE):
+                return
+            try:
+                fresh = await self.bot.repo.agenda.item(item.id)
+                if fresh is not None and due_for_closing([fresh], self.bot.clock()):
+                    await self._close(fresh)
+            finally:
+                # released, not marked done: an item unlocked past its date closes again
+                await claims.release(key, self.bot.process_id)
 
     async def _close(self, item: Item) -> None:
         reason = "The closing date was reached."

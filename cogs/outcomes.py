@@ -219,14 +219,18 @@ class OutcomesCog(commands.Cog):
 
     async def _deliver(self) -> None:
         repo = self.bot.repo
-        pending = await repo.outcomes.pending_notices(NOTICES_PER_RUN)
+        # a shard process tells the people of its own guilds (the others tell theirs)
+        pending = await repo.outcomes.pending_notices(NOTICES_PER_RUN,
+                                                      shards=self.bot.settings.shards)
         by_item: dict[int, list[tuple[int, int]]] = {}
         for item_id, user_id, outcome_id in pending:
             by_item.setdefault(item_id, []).append((user_id, outcome_id))
         for item_id, people in by_item.items():
             item = await repo.agenda.item(item_id)
+            if item is None or not self.bot.owns_guild(item.guild_id):
+                continue  # another shard process's guild: it tells them
             outcome = await repo.outcomes.latest(item_id)
-            if item is None or outcome is None:
+            if outcome is None:
                 continue
             link = (message_link(item.guild_id, item.discord_id, outcome.message_id)
                     if outcome.message_id and item.discord_id else "")

@@ -54,7 +54,7 @@ class RemindersCog(commands.Cog):
         repo = self.bot.repo
         now = self.bot.clock()
         leads_by_item = await repo.outcomes.reminder_leads()
-        for item in await repo.agenda.all_items():
+        for item in self.bot.owned_items(await repo.agenda.all_items()):
             if item.closes_at is None or item.locked or item.discord_id is None:
                 continue
             if now >= item.closes_at:

@@ -361,6 +361,24 @@ class InsightService:
         self.features_computed = 0
         self.features_read = 0
         self.warm_ups = 0  # warm-ups finished (one after each catch-up)
+        #: the database's erasure count the in-memory data was derived at (see below)
+        self._erasures_seen: int | None = None
+        self._listening = False
+
+    async def _forget_if_erased_elsewhere(self) -> None:
+        """Another process sharing the database (a shard process) may have erased someone:
+        their text is in this process's features, charts and map evidence. One cheap read
+        of the stored erasure count; when it moved, everything derived is dropped and built
+        again. (Other changes need no check: summary inputs are brought up to date by
+        change_seq, maps by the consultation's version, both read from the database.)"""
+        if not self._listening:  # PostgreSQL also says so at once (LISTEN/NOTIFY)
+            self._listening = True
+            await self.repo.insight.on_erasure(self._erased)
+        seq = await self.repo.insight.erasure_seq()
+        if self._erasures_seen is not None and seq != self._erasures_seen:
+            log.info("an erasure was made (perhaps by another process): dropping derived data")
+            await self.drop_derived_data()
+        self._erasures_seen = seq
 
     async def summary_comments(self, item: Item) -> list[SummaryComment]:
         """The item's visible comments as the engine's input.
@@ -368,6 +386,7 @@ class InsightService:
         Kept in memory per item and brought up to date with only the comments changed
         since (their change_seq), so a warm request on 100k comments reads a handful of rows.
         """
+        await self._forget_if_erased_elsewhere()
         seq, current = self._inputs.get(item.id, (0, {}))
         with bulk_work():
             if not seq:  # everything: read and built a page at a time (bounded memory)
@@ -486,6 +505,12 @@ class InsightService:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
 
+    async def _erased(self, payload: str) -> None:
+        """An erasure was committed (here or in another process): drop what was derived
+        from that person's text (everything when the notice does not say whose)."""
+        await self.drop_derived_data(int(payload) if payload.isdigit() else None)
+        self._erasures_seen = await self.repo.insight.erasure_seq()
+
     async def top_quotes(self, item: Item, limit: int = 5) -> list[tuple[str, int]]:
         counts = Counter(
             " ".join(q.exact.split())
@@ -502,6 +527,7 @@ class InsightService:
         """The item's summary, with the organisers' curation applied (``curated=False``:
         as the engine made it); the engine's result is cached until the discussion changes.
         ``names``/``method``: see :func:`render_summary_markdown` (the report's use)."""
+        await self._forget_if_erased_elsewhere()
         item = await self.repo.agenda.item(item.id) or item
         version = item.discussion_version
         cached = await self.repo.insight.cached_summary(item.id, version)
@@ -644,6 +670,7 @@ class InsightService:
         """The consultation's map, rebuilt only when something in it changed, from each
         topic's evidence kept up to date: after a new comment only the comments changed
         since are read (a handful of rows) and added to their topic's vector."""
+        await self._forget_if_erased_elsewhere()
         lock = self._map_locks.setdefault(consultation_id, asyncio.Lock())
         async with lock:  # one build at a time per consultation; waiters get its result
             version = await self.repo.agenda.consultation_version(consultation_id)

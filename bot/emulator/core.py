@@ -174,11 +174,16 @@ class EmulatorBase:
         return u
 
     def create_guild(self, name: str, *, bot_permissions: int | None = None,
-                     everyone_permissions: int = DEFAULT_EVERYONE_PERMISSIONS) -> Guild:
+                     everyone_permissions: int = DEFAULT_EVERYONE_PERMISSIONS,
+                     on_shard: tuple[int, int] | None = None) -> Guild:
         """Create a guild with an @everyone role (id = guild id), a hidden owner and the bot
-        as a member holding a managed bot role (``guild.bot_role_id``)."""
+        as a member holding a managed bot role (``guild.bot_role_id``). ``on_shard=(id,
+        count)``: give it an id whose events go to that shard (the clock moves on a few ms)."""
         owner = self.create_user(f"{name.lower().replace(' ', '-')}-owner")
         gid = self.state.ids.next()
+        while on_shard is not None and (gid >> 22) % on_shard[1] != on_shard[0]:
+            self.clock.advance((on_shard[0] - (gid >> 22)) % on_shard[1] / 1000)
+            gid = self.state.ids.next()
         g = Guild(gid, name, owner.id)
         g.roles[gid] = Role(gid, gid, "@everyone", everyone_permissions, position=0)
         self.state.guilds[gid] = g

@@ -8,7 +8,7 @@ import contextlib
 import json
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +18,7 @@ from . import rest, scheduled_events  # noqa: F401 - registers the scheduled-eve
 from .actions import ActionsMixin
 from .core import EmulatorBase
 from .dms import DirectMessages
-from .gateway import Gateway
+from .gateway import MAX_GUILDS_PER_SHARD, Gateway
 from .interactions import Interactions
 from .state import PRIVATE_THREAD, P
 
@@ -92,11 +92,25 @@ class Emulator(ActionsMixin, EmulatorBase):
     Keyword arguments: ``bot_name``, ``bot_permissions`` (the bot role's permissions in
     guilds created afterwards), ``clock`` (a :class:`~bot.emulator.state.Clock`),
     ``message_content_intent_allowed`` / ``members_intent_allowed`` (portal switches; a
-    disallowed privileged intent in IDENTIFY gets close code 4014).
+    disallowed privileged intent in IDENTIFY gets close code 4014); sharding:
+    ``recommended_shards`` (what ``/gateway/bot`` reports; default one per 1,000 guilds, as
+    Discord recommends), ``max_guilds_per_shard`` (a session holding more is closed with
+    4011; Discord's is 2,500) and ``max_concurrency`` (``session_start_limit``'s);
+    ``identify_interval`` (seconds; Discord's is 5, the default 0 is lenient for restarts in
+    tests): a second IDENTIFY in a rate-limit bucket (shard id % max_concurrency) sooner
+    than that gets INVALID_SESSION.
     """
 
-    def __init__(self, **kw: Any) -> None:
+    def __init__(self, *, recommended_shards: int | None = None,
+                 max_guilds_per_shard: int = MAX_GUILDS_PER_SHARD, max_concurrency: int = 1,
+                 identify_interval: float = 0.0, **kw: Any) -> None:
         super().__init__(**kw)
+        self.identify_interval = identify_interval
+        self.recommended_shards = recommended_shards
+        self.max_guilds_per_shard = max_guilds_per_shard
+        self.max_concurrency = max_concurrency
+        #: IDENTIFYs allowed per day (``session_start_limit.total``)
+        self.session_start_total = 1000
         self.gateway = Gateway(self)
         self.interactions = Interactions(self)
         self.dms = DirectMessages(self)
@@ -213,6 +227,17 @@ class Emulator(ActionsMixin, EmulatorBase):
         """True when a bot has IDENTIFYed (or RESUMEd) and got READY + GUILD_CREATEs."""
         return self.gateway.connected
 
+    def shards_connected(self, shard_ids: Iterable[int], shard_count: int) -> bool:
+        """True when every one of these shards has a connected session."""
+        return {(i, shard_count) for i in shard_ids} <= self.gateway.connected_shards()
+
+    @property
+    def shard_recommendation(self) -> int:
+        """The ``shards`` of ``/gateway/bot``."""
+        if self.recommended_shards is not None:
+            return self.recommended_shards
+        return max(1, -(-len(self.state.guilds) // 1000))
+
     async def wait_connected(self, timeout: float = 5.0) -> None:
         """Wait until a bot session is connected and has been sent READY/GUILD_CREATE."""
         await self.wait_for(lambda: self.connected, timeout)
@@ -265,9 +290,11 @@ class Emulator(ActionsMixin, EmulatorBase):
         self.gateway.abort_all()
         await asyncio.sleep(0)
 
-    async def invalidate_session(self, resumable: bool = False) -> None:
-        """Send INVALID_SESSION (op 9); non-resumable sessions are forgotten."""
-        await self.gateway.invalidate(resumable)
+    async def invalidate_session(self, resumable: bool = False, *,
+                                 shard_id: int | None = None) -> None:
+        """Send INVALID_SESSION (op 9) (to that shard's session only, with ``shard_id``);
+        non-resumable sessions are forgotten."""
+        await self.gateway.invalidate(resumable, shard_id)
 
     def hold_gateway(self) -> None:
         """Hold new gateway connections (they wait before the handshake) until

@@ -3,6 +3,13 @@
 Sessions outlive connections: events produced while the bot is disconnected are buffered
 in its session and replayed on RESUME (after the client's ``seq``), then RESUMED is sent.
 A fresh IDENTIFY creates a new session that only gets READY and GUILD_CREATEs, like Discord.
+
+Sharding (discord-api-docs, Gateway → Sharding): IDENTIFY may carry ``shard: [id, count]``;
+that session then gets only the events of guilds with ``(guild_id >> 22) % count == id``
+(READY lists, and GUILD_CREATE is sent for, those guilds only; events of no guild, such as
+DMs, go to shard 0). Each shard is its own session, resumed on its own. An invalid shard
+(not two integers with ``0 <= id < count``) is closed with 4010; a session that would hold
+more than ``Emulator.max_guilds_per_shard`` guilds (Discord: 2,500) with 4011.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import contextlib
 import json
 import logging
 import secrets
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -27,7 +35,9 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_INTERVAL_MS = 41250
 MAX_BUFFERED_EVENTS = 10000
-MAX_IDLE_SESSIONS = 3
+MAX_IDLE_SESSIONS = 3  # per shard
+#: Discord's limit of guilds per gateway session; more needs sharding (close code 4011)
+MAX_GUILDS_PER_SHARD = 2500
 
 GUILDS = 1 << 0
 GUILD_MEMBERS = 1 << 1
@@ -46,6 +56,24 @@ _EVENT_INTENTS = {
     "GUILD_MEMBER_ADD": GUILD_MEMBERS, "GUILD_MEMBER_UPDATE": GUILD_MEMBERS,
     "GUILD_MEMBER_REMOVE": GUILD_MEMBERS,
 }
+
+
+def shard_of(guild_id: int | None, shard_count: int) -> int:
+    """The shard that gets a guild's events (Discord's formula); events of no guild: 0."""
+    if guild_id is None:
+        return 0
+    return (int(guild_id) >> 22) % shard_count
+
+
+def event_guild(t: str, d: Any) -> int | None:
+    """The guild an event belongs to (None for DMs and the like)."""
+    if not isinstance(d, dict):
+        return None
+    gid = d.get("id") if t in ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE") else d.get("guild_id")
+    try:
+        return int(gid) if gid is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _frame(op: int, d: Any, s: int | None = None, t: str | None = None) -> str:
@@ -84,6 +112,11 @@ class Session:
     events: deque[tuple[int, str]] = field(default_factory=lambda: deque(maxlen=MAX_BUFFERED_EVENTS))
     conn: Connection | None = None
     ready: bool = False
+    #: ``(shard id, shard count)`` from IDENTIFY; ``(0, 1)`` when not sharded
+    shard: tuple[int, int] = (0, 1)
+
+    def owns(self, guild_id: int | None) -> bool:
+        return shard_of(guild_id, self.shard[1]) == self.shard[0]
 
     def push(self, t: str, d: Any) -> None:
         self.seq += 1
@@ -104,17 +137,36 @@ class Gateway:
         self.log: list[tuple[str, dict[str, Any]]] = []
         self.open = asyncio.Event()
         self.open.set()
+        #: IDENTIFYs accepted (each one counts against ``session_start_limit``)
+        self.identified = 0
+        #: rate-limit bucket (shard id % max_concurrency) -> when it last IDENTIFYed
+        self._bucket_identified: dict[int, float] = {}
+
+    def _live_sessions(self) -> list[Session]:
+        return [c.session for c in self.connections
+                if c.session is not None and c.session.ready and not c.ws.closed and not c.dead]
 
     @property
     def connected(self) -> bool:
-        return any(c.session is not None and c.session.ready and not c.ws.closed
-                   and not c.dead for c in self.connections)
+        return bool(self._live_sessions())
+
+    def connected_shards(self) -> set[tuple[int, int]]:
+        """``(shard id, shard count)`` of every session connected now."""
+        return {s.shard for s in self._live_sessions()}
+
+    def guild_connected(self, guild_id: int | None) -> bool:
+        """Whether a connected session gets this guild's events (interactions need one)."""
+        return any(s.owns(guild_id) for s in self._live_sessions())
 
     # --- dispatching --------------------------------------------------------------------
 
     def dispatch(self, t: str, d: dict[str, Any]) -> None:
-        """Send a dispatch event to every live session (buffering it for disconnected ones)."""
+        """Send a dispatch event to every live session of the event's shard (buffering it for
+        disconnected ones)."""
+        gid = event_guild(t, d)
         for s in list(self.sessions.values()):
+            if not s.owns(gid):
+                continue
             need = _EVENT_INTENTS.get(t, 0)
             if need and not s.intents & need:
                 continue
@@ -166,9 +218,13 @@ class Gateway:
         return ws
 
     def _trim_idle_sessions(self) -> None:
-        idle = [s for s in self.sessions.values() if s.conn is None]
-        for s in idle[:-MAX_IDLE_SESSIONS] if len(idle) > MAX_IDLE_SESSIONS else []:
-            self.sessions.pop(s.id, None)
+        by_shard: dict[tuple[int, int], list[Session]] = {}
+        for s in self.sessions.values():
+            if s.conn is None:
+                by_shard.setdefault(s.shard, []).append(s)
+        for idle in by_shard.values():
+            for s in idle[:-MAX_IDLE_SESSIONS] if len(idle) > MAX_IDLE_SESSIONS else []:
+                self.sessions.pop(s.id, None)
 
     async def _on_frame(self, conn: Connection, data: dict[str, Any]) -> None:
         if conn.dead:
@@ -201,23 +257,45 @@ class Gateway:
                 intents & GUILD_MEMBERS and not self.emu.members_intent_allowed):
             await conn.ws.close(code=4014, message=b"Disallowed intent(s).")
             return
-        s = Session(secrets.token_hex(16), intents)
+        shard = _shard_field(d.get("shard"))
+        if shard is None:
+            await conn.ws.close(code=4010, message=b"Invalid shard.")
+            return
+        st = self.emu.state
+        guilds = [g for g in st.guilds.values() if shard_of(g.id, shard[1]) == shard[0]]
+        if len(guilds) > self.emu.max_guilds_per_shard:
+            await conn.ws.close(code=4011, message=b"Sharding required.")
+            return
+        # "Clients are limited by maximum concurrency when Identifying; if they exceed this
+        # limit, the gateway will respond with an Opcode 9 Invalid Session" (one IDENTIFY
+        # per bucket, shard_id % max_concurrency, every 5 s; see Emulator.identify_interval).
+        interval = self.emu.identify_interval
+        if interval:
+            bucket = shard[0] % max(1, self.emu.max_concurrency)
+            now = time.monotonic()
+            last = self._bucket_identified.get(bucket)
+            if last is not None and now - last < interval:
+                self.log.append(("IDENTIFY_REFUSED", d))
+                conn.send(_frame(9, False))
+                return
+            self._bucket_identified[bucket] = now
+        self.identified += 1
+        s = Session(secrets.token_hex(16), intents, shard=shard)
         self.sessions[s.id] = s
         conn.session = s
         s.conn = conn
-        st = self.emu.state
         s.ready = True
         s.push("READY", {
             "v": 10, "user": {**pl.user_json(self.emu.bot_user), "verified": True,
                               "mfa_enabled": False, "email": None},
-            "guilds": [{"id": str(g), "unavailable": True} for g in st.guilds],
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
             "session_id": s.id, "resume_gateway_url": self.emu.gateway_url,
-            "session_type": "normal", "shard": [0, 1], "private_channels": [],
+            "session_type": "normal", "shard": list(shard), "private_channels": [],
             "relationships": [], "presences": [], "guild_join_requests": [],
             "user_settings": {},
             "application": {"id": str(self.emu.application_id), "flags": 0},
         })
-        for g in st.guilds.values():
+        for g in guilds:
             s.push("GUILD_CREATE", pl.guild_json(st, g, full=True))
         self.emu.notify()
 
@@ -249,7 +327,7 @@ class Gateway:
         gid = d.get("guild_id")
         st = self.emu.state
         g = st.guilds.get(int(gid)) if gid else None
-        if g is None:
+        if g is None or not s.owns(g.id):
             return
         members = list(g.members.values())
         ids = d.get("user_ids")
@@ -283,10 +361,10 @@ class Gateway:
             if c.transport is not None:
                 c.transport.abort()
 
-    async def invalidate(self, resumable: bool = False) -> None:
+    async def invalidate(self, resumable: bool = False, shard_id: int | None = None) -> None:
         for c in list(self.connections):
             s = c.session
-            if s is None:
+            if s is None or (shard_id is not None and s.shard[0] != shard_id):
                 continue
             if not resumable:
                 self.sessions.pop(s.id, None)
@@ -296,3 +374,16 @@ class Gateway:
     def request_reconnect(self) -> None:
         for c in list(self.connections):
             c.send(_frame(7, None))
+
+
+def _shard_field(value: Any) -> tuple[int, int] | None:
+    """IDENTIFY's ``shard``: absent means ``(0, 1)``; None when it is not a valid pair."""
+    if value is None:
+        return (0, 1)
+    if (not isinstance(value, list) or len(value) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+        return None
+    shard_id, count = value
+    if count < 1 or not 0 <= shard_id < count:
+        return None
+    return (shard_id, count)

@@ -208,8 +208,9 @@ class Interactions:
             # archived threads" (discord-api-docs, Threads): the client offers no commands.
             raise EmulatorForbidden("Discord does not let members use application commands or "
                                     "components in an archived thread")
-        if not emu.connected:
-            raise EmulatorError("the application did not respond: no bot is connected")
+        if not emu.gateway.guild_connected(g.id):
+            raise EmulatorError("the application did not respond: no bot session gets this "
+                                "guild's events (its shard is not connected)")
         iid = st.ids.next()
         token = "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(48)
         r = InteractionResult(iid, token, kind, member.id, ch.id, emu.clock.now(),

@@ -264,8 +264,11 @@ def get_gateway(emu: Emulator, req: Req) -> tuple[int, Any]:
 
 @route("GET", "/gateway/bot")
 def get_gateway_bot(emu: Emulator, req: Req) -> tuple[int, Any]:
-    return 200, {"url": emu.gateway_url, "shards": 1, "session_start_limit": {
-        "total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}}
+    total = emu.session_start_total
+    return 200, {"url": emu.gateway_url, "shards": emu.shard_recommendation,
+                 "session_start_limit": {
+                     "total": total, "remaining": max(0, total - emu.gateway.identified),
+                     "reset_after": 86_400_000, "max_concurrency": emu.max_concurrency}}
 
 
 # --- guilds ------------------------------------------------------------------------------

@@ -26,10 +26,12 @@ class ConsultationWorld:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def seed_consultation(emu: Emulator, name: str = "Consultation") -> ConsultationWorld:
+def seed_consultation(emu: Emulator, name: str = "Consultation", *,
+                      on_shard: tuple[int, int] | None = None) -> ConsultationWorld:
     """Create guild ``name`` with roles Organisers (manage_guild) and Moderators
-    (manage_threads), and members alice (organiser), mo (moderator), pat and sam."""
-    guild = emu.create_guild(name)
+    (manage_threads), and members alice (organiser), mo (moderator), pat and sam.
+    ``on_shard=(id, count)``: the guild's events go to that shard (see ``create_guild``)."""
+    guild = emu.create_guild(name, on_shard=on_shard)
     organisers = emu.create_role(guild.id, "Organisers", P.MANAGE_GUILD)
     moderators = emu.create_role(guild.id, "Moderators", P.MANAGE_THREADS)
     return ConsultationWorld(
@@ -40,3 +42,10 @@ def seed_consultation(emu: Emulator, name: str = "Consultation") -> Consultation
         pat=emu.add_member(guild.id, "pat"),
         sam=emu.add_member(guild.id, "sam"),
     )
+
+
+def seed_consultations(emu: Emulator, count: int, shard_count: int = 1) -> list[ConsultationWorld]:
+    """``count`` consultation guilds ("Consultation 1", …), spread round-robin over
+    ``shard_count`` shards (guild ``i`` on shard ``i % shard_count``)."""
+    return [seed_consultation(emu, f"Consultation {i + 1}", on_shard=(i % shard_count, shard_count))
+            for i in range(count)]

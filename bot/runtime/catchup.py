@@ -116,7 +116,7 @@ class CatchUp:
         stats = {"channels": 0, "recorded": 0, "deleted": 0, "retries": 0, "unverified": 0}
         # Cursors first: live messages never move them over a hole (see DiscussionService),
         # and each channel is resumed from its stored cursor after a failure.
-        cursors = {c.channel_id: c.last_message_id for c in await self.repo.discussion.cursors()
+        cursors = {c.channel_id: c.last_message_id for c in await self._cursors()
                    if only is None or c.channel_id in only}
         this = Pass(self.discussion.epoch, cursors, self._recheck_from(cursors))
         if only is None:
@@ -124,7 +124,7 @@ class CatchUp:
                 await self._discover_threads(this)
             except Exception:
                 log.exception("thread discovery failed; followed channels are caught up anyway")
-        pending = list(cursors) + [c.channel_id for c in await self.repo.discussion.cursors()
+        pending = list(cursors) + [c.channel_id for c in await self._cursors()
                                    if c.channel_id not in cursors and only is None]
         delay = self.backoff
         left: set[int] = set()
@@ -165,6 +165,16 @@ class CatchUp:
         self.runs += 1
         log.info("catch-up done: %s", stats)
         return stats
+
+    async def _cursors(self):
+        """The cursors of the channels in guilds this process owns: with several shard
+        processes on one database, each catches up its own guilds (it gets their events)."""
+        cursors = await self.repo.discussion.cursors()
+        settings = getattr(self.bot, "settings", None)
+        if settings is None or settings.shards is None:  # one process owns every guild
+            return cursors
+        mine = {i.id for i in await self.repo.agenda.all_items() if self.bot.owns_guild(i.guild_id)}
+        return [c for c in cursors if c.item_id in mine]
 
     async def _each(self, channel_ids: list[int], this: Pass) -> list[tuple]:
         """Catch up channels `concurrency` at a time (Discord limits history reads per
@@ -241,8 +251,9 @@ class CatchUp:
         stops there instead of paging through every archived thread)."""
         since = discord.utils.snowflake_time(this.recheck_from) if this.recheck_from else None
         forums: set[int] = set()
+        owns = getattr(self.bot, "owns_guild", lambda _guild_id: True)
         for item in await self.repo.agenda.all_items():
-            if not item.channel_id:
+            if not item.channel_id or not owns(item.guild_id):
                 continue
             channel = self.bot.get_channel(item.channel_id)
             if isinstance(channel, discord.ForumChannel):

@@ -156,7 +156,9 @@ class Locker:
         self._check_can_write(channel, locked, "lock")
         await self._apply(channel, locked)
         try:
-            await self.repo.moderation.add_lock(
+            # False: another process sharing the database locked it meanwhile (with the same
+            # overwrites); it posts the notice and logged the lock
+            return await self.repo.moderation.add_lock(
                 target_id=channel.id, item_id=item.id, scope="item", reason=reason,
                 locked_by=moderator_id, saved_overwrites=dump_overwrites(current),
                 guild_id=channel.guild.id,
@@ -164,7 +166,6 @@ class Locker:
         except Exception:
             await self._apply(channel, current)  # no half-locked state
             raise
-        return True
 
     async def unlock_item(self, item: Item, *, moderator_id: int | None) -> bool:
         post = await self._forum_post(item)
@@ -188,7 +189,8 @@ class Locker:
 
     async def lock_thread(self, thread: discord.Thread, item: Item, *, reason: str | None,
                           moderator_id: int | None) -> bool:
-        if await self.repo.moderation.lock(thread.id) is not None and thread.locked:
+        stored = await self.repo.moderation.lock(thread.id) is not None
+        if stored and thread.locked:
             return False
         if not thread.permissions_for(thread.guild.me).manage_threads:
             raise NotPermitted(f"I cannot lock “{thread.name}”: my role lacks the Manage Threads "
@@ -196,11 +198,13 @@ class Locker:
         # An archived thread takes no change unless the same PATCH unarchives it (50083);
         # the thread then stays open to read, locked, until Discord archives it again.
         await thread.edit(locked=True, archived=False, reason=reason or "locked by a moderator")
-        await self.repo.moderation.add_lock(
+        added = await self.repo.moderation.add_lock(
             target_id=thread.id, item_id=item.id, scope="thread", reason=reason,
             locked_by=moderator_id, saved_overwrites=None, guild_id=thread.guild.id,
         )
-        return True
+        # not added though it was not stored: another process sharing the database locked
+        # it meanwhile (and tells the thread); stored: Discord had lost it, locked again now
+        return added or stored
 
     async def unlock_thread(self, thread: discord.Thread, *, moderator_id: int | None) -> bool:
         lock = await self.repo.moderation.lock(thread.id)

@@ -75,7 +75,8 @@ class PublishRuns:
 
     async def resume_all(self) -> int:
         """Resume every stored run that did not finish (after a restart); returns how many."""
-        runs = await self.repo.publishing.unfinished_runs()
+        owns = getattr(self.bot, "owns_guild", lambda _guild_id: True)
+        runs = [r for r in await self.repo.publishing.unfinished_runs() if owns(r.guild_id)]
         for run in runs:
             log.info("resuming publish run %d at %d/%d", run.id, run.done, len(run.item_ids))
             self.spawn(run.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.storage.agenda_store import AgendaStore
+from bot.storage.claim_store import ClaimStore
 from bot.storage.database import Database, DatabaseError, WriteFailed
 from bot.storage.discussion_store import CitationIn, DiscussionStore, QuoteIn
 from bot.storage.feature_store import FeatureStore
@@ -50,6 +51,7 @@ class Repository:
         self.schedule = ScheduleStore(db)
         self.forum = ForumStore(db)
         self.features = FeatureStore(db)
+        self.claims = ClaimStore(db)
 
     @classmethod
     async def open(cls, target: Path | str) -> Repository:

@@ -211,9 +211,14 @@ class Database:
             await self._conn.execute("PRAGMA foreign_keys = OFF")
             try:
                 for version, name, sql in files[current:]:
-                    log.info("applying migration %s", name)
                     await self._conn.execute("BEGIN IMMEDIATE")
                     try:
+                        # Another process on the same file (a shard process) may have
+                        # applied it since: the write lock is ours now, so this answer holds.
+                        if await self.user_version() >= version:
+                            await self._conn.execute("COMMIT")
+                            continue
+                        log.info("applying migration %s", name)
                         for statement in _split_sql(sql):
                             await self._conn.execute(statement)
                         async with self._conn.execute("PRAGMA foreign_key_check") as cursor:

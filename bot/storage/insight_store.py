@@ -87,6 +87,24 @@ class InsightStore(Store):
         out["published_at"] = parse_ts(out["published_at"])
         return out
 
+    async def on_erasure(self, callback) -> bool:
+        """Call ``callback(payload)`` when any process erases someone, if the database can
+        tell (PostgreSQL LISTEN/NOTIFY); False when it cannot (then check erasure_seq)."""
+        subscribe = getattr(self.db, "subscribe", None)
+        if subscribe is None:
+            return False
+        from bot.storage.privacy_store import ERASURE_CHANNEL
+
+        await subscribe(ERASURE_CHANNEL, callback)
+        return True
+
+    async def erasure_seq(self) -> int:
+        """How many erasures the database has seen (one primary-key read): a process whose
+        in-memory data was derived at another count must drop it."""
+        async with self.db.reading() as tx:
+            row = await tx.fetchone("SELECT value FROM meta WHERE key = 'erasure_seq'")
+        return int(row[0]) if row else 0
+
     async def get_meta(self, key: str) -> str | None:
         async with self.db.reading() as tx:
             row = await tx.fetchone("SELECT value FROM meta WHERE key = ?", (key,))

@@ -82,12 +82,23 @@ class OutcomeStore(Store):
 
     # --- notices -------------------------------------------------------------------------
 
-    async def pending_notices(self, limit: int = 200) -> list[tuple[int, int, int]]:
-        """(item id, user id, outcome id) of notices not yet delivered, oldest first."""
+    async def pending_notices(self, limit: int = 200, *,
+                              shards: tuple[int, Sequence[int]] | None = None
+                              ) -> list[tuple[int, int, int]]:
+        """(item id, user id, outcome id) of notices not yet delivered, oldest first;
+        with ``shards=(count, ids)`` only those of guilds on these shards (Discord's
+        ``(guild_id >> 22) % count``, written as a division for portability)."""
+        where, params = "", []
+        if shards is not None:
+            count, ids = shards
+            marks = ", ".join("?" for _ in ids)
+            where = (" AND item_id IN (SELECT i.id FROM items i JOIN consultations c ON "  # noqa: S608
+                     f"c.id = i.consultation_id WHERE (c.guild_id / 4194304) % ? IN ({marks}))")
+            params = [count, *ids]
         async with self.db.reading() as tx:
-            rows = await tx.fetchall(
-                """SELECT item_id, user_id, outcome_id FROM outcome_notices
-                   WHERE state = 'pending' ORDER BY outcome_id, user_id LIMIT ?""", (limit,))
+            rows = await tx.fetchall(  # (only "?" marks are put into the text)
+                "SELECT item_id, user_id, outcome_id FROM outcome_notices WHERE state = "  # noqa: S608
+                f"'pending'{where} ORDER BY outcome_id, user_id LIMIT ?", (*params, limit))
         return [(r["item_id"], r["user_id"], r["outcome_id"]) for r in rows]
 
     async def mark_notices(self, item_id: int, user_ids: Sequence[int], state: str) -> None:

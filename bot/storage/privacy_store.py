@@ -11,6 +11,9 @@ from bot.storage.feature_store import FeatureStore
 from bot.storage.models import Participant, utcnow
 from bot.storage.moderation_store import log_action
 
+#: the notification channel of erasures (see InsightStore.on_erasure)
+ERASURE_CHANNEL = "erasure"
+
 
 def pseudonym_for(user_id: int) -> str:
     """A stable, non-reversible-at-a-glance name for reports: "Participant 3f9a2c"."""
@@ -210,6 +213,14 @@ class PrivacyStore(Store):
             # published summaries quote them too: the revisions stay, their text goes
             await tx.executemany("UPDATE summary_revisions SET summary = '' WHERE item_id = ?",
                                  [(i,) for i in items])
+            # every process sharing the database drops what it derived from the text (see
+            # InsightStore.erasure_seq): counted in the erasure's own transaction
+            await tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('erasure_seq', '1') ON CONFLICT (key) "
+                "DO UPDATE SET value = CAST(CAST(meta.value AS INTEGER) + 1 AS TEXT)")
+            notify = getattr(tx, "notify", None)  # PostgreSQL: NOTIFY every process at commit
+            if notify is not None:
+                await notify(ERASURE_CHANNEL, str(user_id))  # whose derived data to drop
             # that an erasure happened is logged; what was erased is not
             await log_action(tx, action="erase", target_type="participant", target_id=None,
                              moderator_id=None, guild_id=guild_id, item_id=None, reason=None,

@@ -61,6 +61,12 @@ async def test_bad_token_is_refused_without_showing_it(emulator, tmp_path):
     ({"DISCORD_TOKEN": "x", "GUILD_ID": "abc"}, "GUILD_ID is invalid"),
     ({"DISCORD_TOKEN": "x", "DISCORD_API_BASE": "ftp://nope"}, "DISCORD_API_BASE is invalid"),
     ({"DISCORD_TOKEN": "x", "LOG_LEVEL": "LOUD"}, "LOG_LEVEL is invalid"),
+    ({"DISCORD_TOKEN": "x", "SHARD_COUNT": "0"}, "SHARD_COUNT is invalid"),
+    ({"DISCORD_TOKEN": "x", "SHARD_IDS": "0,1"}, "SHARD_IDS is invalid: needs SHARD_COUNT"),
+    ({"DISCORD_TOKEN": "x", "SHARD_COUNT": "2", "SHARD_IDS": "1-2"},
+     "SHARD_IDS is invalid: shard 2 does not exist with SHARD_COUNT=2"),
+    ({"DISCORD_TOKEN": "x", "SHARD_COUNT": "4", "SHARD_IDS": "0;1"},
+     "SHARD_IDS is invalid: '0;1' is not a shard number or range"),
 ])
 def test_settings_errors_are_one_line_and_exit_2(env, says, tmp_path):
     done = run_cli("run", env={"DATABASE_PATH": str(tmp_path / "s.db"), **env})
