@@ -51,6 +51,9 @@ class InsightCog(commands.Cog):
                                       bot.settings.pass_emojis)
         self.reports = ReportBuilder(bot.repo, self.insight)
 
+    async def cog_unload(self) -> None:
+        await self.insight.close()
+
     @commands.Cog.listener()
     async def on_catchup_done(self) -> None:
         """After a (re)connect's catch-up: prepare every topic's summary features, and the

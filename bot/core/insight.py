@@ -146,6 +146,8 @@ class InsightService:
         self.last_map_reread: list[int] = []
         #: (item id, title, hash of what the chart shows) -> chart PNG (or None), newest last
         self._charts: OrderedDict[tuple[int, int, str], bytes | None] = OrderedDict()
+        #: background summary refreshes (see refresh_later)
+        self._refreshing: dict[int, asyncio.Task[DiscussionSummary | None]] = {}
 
     async def summary_comments(self, item: Item) -> list[SummaryComment]:
         """The item's visible comments as the engine's input.
@@ -231,6 +233,46 @@ class InsightService:
         while len(self._charts) > CHARTS_KEPT:
             self._charts.popitem(last=False)
         return png
+
+    async def last_summary(self, item: Item) -> tuple[DiscussionSummary | None, bool]:
+        """The item's last computed summary as the engine made it (no curation), and whether
+        it is current; never computes one, so an answer that must come at once (a form,
+        within Discord's 3 s) can use it. ``(None, False)`` when none was ever computed."""
+        item = await self.repo.agenda.item(item.id) or item
+        row = await self.repo.insight.last_summary(item.id)
+        if row is None:
+            return None, False
+        raw, version = row
+        summary = await asyncio.to_thread(DiscussionSummary.model_validate_json, raw)
+        return summary, version == item.discussion_version
+
+    def refresh_later(self, item: Item) -> asyncio.Task[DiscussionSummary | None]:
+        """Compute the item's summary in the background (off the loop, one at a time with
+        the others), so that the next request finds it cached. The task's result is the
+        summary as the engine made it (None if it failed); one task per item at a time."""
+        running = self._refreshing.get(item.id)
+        if running is not None and not running.done():
+            return running
+        task = asyncio.get_running_loop().create_task(self._refresh(item))
+        self._refreshing[item.id] = task  # a reference until done (asyncio holds weak ones)
+        task.add_done_callback(
+            lambda t, key=item.id: self._refreshing.pop(key, None)
+            if self._refreshing.get(key) is t else None)
+        return task
+
+    async def _refresh(self, item: Item) -> DiscussionSummary | None:
+        try:
+            return (await self.summary(item, curated=False)).summary
+        except Exception:  # a background refresh that fails costs nothing but its time
+            log.exception("could not refresh the summary of item %s", item.id)
+            return None
+
+    async def close(self) -> None:
+        """Cancel background refreshes (the cog is unloading)."""
+        tasks = list(self._refreshing.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     # --- curation and publication ----------------------------------------------------------
 
