@@ -180,6 +180,9 @@ class InsightService:
         """The item's summary, with the organisers' curation applied (``curated=False``:
         as the engine made it); the engine's result is cached until the discussion changes.
         ``names``/``method``: see :func:`render_summary_markdown` (the report's use)."""
+        running = self._refreshing.get(item.id)
+        if running is not None and running is not asyncio.current_task():
+            await asyncio.wait({running})  # being computed in the background: not twice
         item = await self.repo.agenda.item(item.id) or item
         version = item.discussion_version
         cached = await self.repo.insight.cached_summary(item.id, version)
