@@ -7,6 +7,7 @@ command list.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import discord
@@ -27,6 +28,7 @@ from cogs.agenda import topic_autocomplete, topic_for
 log = logging.getLogger(__name__)
 
 FIELD_MAX = 4000  # Discord's limit for a text input's value
+FORM_WAIT = 0.8  # seconds /summary-edit waits for a summary being computed (Discord allows 3)
 
 
 class SummaryForm(discord.ui.Modal):
@@ -83,12 +85,20 @@ class CurationCog(commands.Cog):
     async def summary_edit(self, interaction: discord.Interaction, topic: str | None = None) -> None:
         require_organiser(interaction, self.bot.settings, "curate a summary")
         item = await topic_for(interaction, topic)
-        # A modal must be the first answer, within 3 s: the summary is usually cached (or
-        # warm); the form is filled from it.
-        live = await self.insight.summary(item, curated=False)
+        # A modal must be the first answer, within 3 s, and a cold summary of a big
+        # discussion takes longer: the form is filled from the last summary computed,
+        # waiting for a fresh one (computed in the background) at most FORM_WAIT seconds;
+        # with none at all, from the curation alone. The submitted form is checked against
+        # the live summary, after deferring.
+        last, current = await self.insight.last_summary(item)
         previous = await self.insight.curation(item)
+        if not current:
+            refresh = self.insight.refresh_later(item)  # ready by the time the form is back
+            done, _ = await asyncio.wait({refresh}, timeout=FORM_WAIT)
+            if refresh in done and refresh.result() is not None:
+                last = refresh.result()
         await interaction.response.send_modal(
-            SummaryForm(self, item, form_defaults(live.summary, previous), previous))
+            SummaryForm(self, item, form_defaults(last, previous), previous))
 
     async def save_form(self, interaction: discord.Interaction, item: Item, previous: Curation,
                         headline: str, renames: str, merges: str) -> None:

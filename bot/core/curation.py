@@ -53,11 +53,19 @@ def _key(label: str) -> str:
 # --- the form --------------------------------------------------------------------------------
 
 
-def form_defaults(summary: DiscussionSummary, current: Curation | None) -> dict[str, str]:
+def form_defaults(summary: DiscussionSummary | None,
+                  current: Curation | None) -> dict[str, str]:
     """What the edit form opens with: the headline as shown now (curated or generated), one
     ``label => label`` line per theme to rename by editing the right-hand side, and the
-    merges already made."""
+    merges already made.  ``summary`` None (none computed yet): the curation alone, its
+    renamed themes listed by their new labels."""
     current = current or Curation()
+    if summary is None:
+        return {
+            "headline": "\n".join(current.headline),
+            "renames": "\n".join(f"{new} => {new}" for new in current.renames.values()),
+            "merges": "\n".join(" + ".join(m.labels) + f" => {m.into}" for m in current.merges),
+        }
     shown = apply_curation(summary, current)
     renames = [f"{t.label} => {t.label}" for t in shown.themes]
     merges = [" + ".join(m.labels) + f" => {m.into}" for m in current.merges]

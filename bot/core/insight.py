@@ -364,6 +364,8 @@ class InsightService:
         #: the database's erasure count the in-memory data was derived at (see below)
         self._erasures_seen: int | None = None
         self._listening = False
+        #: background summary refreshes (see refresh_later)
+        self._refreshing: dict[int, asyncio.Task[DiscussionSummary | None]] = {}
 
     async def _forget_if_erased_elsewhere(self) -> None:
         """Another process sharing the database (a shard process) may have erased someone:
@@ -499,11 +501,12 @@ class InsightService:
                 log.exception("could not store comment features")
 
     async def close(self) -> None:
-        """Stop the background feature writer."""
+        """Stop the background feature writer and summary refreshes (the cog unloads)."""
         task, self._persist_task = self._persist_task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        tasks = [*self._refreshing.values(), *([task] if task is not None else [])]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _erased(self, payload: str) -> None:
         """An erasure was committed (here or in another process): drop what was derived
@@ -528,6 +531,9 @@ class InsightService:
         as the engine made it); the engine's result is cached until the discussion changes.
         ``names``/``method``: see :func:`render_summary_markdown` (the report's use)."""
         await self._forget_if_erased_elsewhere()
+        running = self._refreshing.get(item.id)
+        if running is not None and running is not asyncio.current_task():
+            await asyncio.wait({running})  # being computed in the background: not twice
         item = await self.repo.agenda.item(item.id) or item
         version = item.discussion_version
         cached = await self.repo.insight.cached_summary(item.id, version)
@@ -587,6 +593,39 @@ class InsightService:
         while len(self._charts) > CHARTS_KEPT:
             self._charts.popitem(last=False)
         return png
+
+    async def last_summary(self, item: Item) -> tuple[DiscussionSummary | None, bool]:
+        """The item's last computed summary as the engine made it (no curation), and whether
+        it is current; never computes one, so an answer that must come at once (a form,
+        within Discord's 3 s) can use it. ``(None, False)`` when none was ever computed."""
+        item = await self.repo.agenda.item(item.id) or item
+        row = await self.repo.insight.last_summary(item.id)
+        if row is None:
+            return None, False
+        raw, version = row
+        summary = await asyncio.to_thread(DiscussionSummary.model_validate_json, raw)
+        return summary, version == item.discussion_version
+
+    def refresh_later(self, item: Item) -> asyncio.Task[DiscussionSummary | None]:
+        """Compute the item's summary in the background (off the loop, one at a time with
+        the others), so that the next request finds it cached. The task's result is the
+        summary as the engine made it (None if it failed); one task per item at a time."""
+        running = self._refreshing.get(item.id)
+        if running is not None and not running.done():
+            return running
+        task = asyncio.get_running_loop().create_task(self._refresh(item))
+        self._refreshing[item.id] = task  # a reference until done (asyncio holds weak ones)
+        task.add_done_callback(
+            lambda t, key=item.id: self._refreshing.pop(key, None)
+            if self._refreshing.get(key) is t else None)
+        return task
+
+    async def _refresh(self, item: Item) -> DiscussionSummary | None:
+        try:
+            return (await self.summary(item, curated=False)).summary
+        except Exception:  # a background refresh that fails costs nothing but its time
+            log.exception("could not refresh the summary of item %s", item.id)
+            return None
 
     # --- curation and publication ----------------------------------------------------------
 

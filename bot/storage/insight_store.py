@@ -16,6 +16,16 @@ class InsightStore(Store):
             )
         return row[0] if row else None
 
+    async def last_summary(self, item_id: int) -> tuple[str, int] | None:
+        """The item's most recently computed summary (JSON) and the discussion version it was
+        computed at, whatever the discussion's version is now; None if none was computed."""
+        async with self.db.reading() as tx:
+            row = await tx.fetchone(
+                "SELECT result, discussion_version FROM summary_cache WHERE item_id = ?",
+                (item_id,),
+            )
+        return (row[0], int(row[1])) if row else None
+
     async def summary_computed_at(self, item_id: int):
         async with self.db.reading() as tx:
             row = await tx.fetchone(

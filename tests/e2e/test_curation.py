@@ -107,3 +107,50 @@ async def test_organiser_curates_publishes_and_the_report_follows(emulator, publ
 async def _votes_stored(bot, messages, n):
     tally = await bot.repo.discussion.reaction_tally([m.id for m in messages])
     return sum(c for t in tally.values() for c in t.values()) == n
+
+
+async def test_form_opens_at_once_when_the_summary_is_cold_on_a_big_discussion(emulator,
+                                                                               published):
+    """The edit form is the command's first answer, so it must reach Discord within 3 s. A
+    big discussion's summary takes longer than that to compute cold: the form opens with the
+    last summary computed and never waits for a new one beyond a short bound, even while the
+    summary engine is busy (here: with another item's summary, which holds it)."""
+    from bot.emulator.interactions import INITIAL_RESPONSE_DEADLINE
+
+    emu, bot, g = emulator.emu, published, emulator.guild
+    crime = await item_by_key(bot, g.id, "tackling-cyber-crime")
+    people = [emulator.pat, emulator.sam, emulator.mo, emulator.alice]
+    last = None
+    for n in range(240):
+        last = await emu.send_message(people[n % 4].id, crime.channel_id,
+                                      f"{ARGUMENTS[n % 3]}, as I see it (point {n}).")
+    await eventually(lambda: bot.repo.discussion.comment(last.id), timeout=60)
+    shown = await finished(emu, await emu.slash(emulator.alice.id, crime.channel_id, "summary"))
+    assert "24/7" in answer_text(shown)  # computed once, at this discussion version
+    late = await emu.send_message(emulator.sam.id, crime.channel_id,
+                                  "A late point: capacity building for poorer countries matters.")
+    await eventually(lambda: bot.repo.discussion.comment(late.id))  # the cached one is stale
+
+    insight = bot.get_cog("InsightCog").insight
+    async with insight._lock:  # the engine is busy computing another big summary
+        opened = await emu.start_slash(emulator.alice.id, crime.channel_id, "summary-edit")
+        try:
+            await emu.wait_for(lambda: opened.type is not None or opened.errors, timeout=10)
+        except TimeoutError:  # still computing: Discord stops waiting after 3 s
+            emu.advance_time(INITIAL_RESPONSE_DEADLINE + 1)
+    await emu.interactions.wait_answer(opened, 60)
+    assert opened.error is None, opened.error
+    assert opened.modal is not None
+    values = form_values(opened.modal)
+    renames_id, headline_id = field(values, "Rename"), field(values, "Headline")
+    lines = values[renames_id][1].splitlines()
+    network = next(ln for ln in lines if "24/7" in ln).split(" => ")[0]  # the last summary's
+    assert values[headline_id][1]
+
+    # the form comes back checked against the live summary (computed after deferring)
+    renamed = "\n".join(f"{network} => The 24/7 Network" if ln.startswith(network) else ln
+                        for ln in lines)
+    saved = await finished(emu, await emu.submit_modal(emulator.alice.id, opened.modal, {
+        headline_id: values[headline_id][1], renames_id: renamed}), timeout=60)
+    assert "Saved" in answer_text(saved) and "“The 24/7 Network”" in answer_text(saved)
+    assert await bot.repo.insight.curation(crime.id) is not None

@@ -95,3 +95,21 @@ def test_moved_since_says_what_changed():
     assert any("“Join the 24/7 Network now” is now divided (9 agree, 9 disagree); it was "
                "very strong support (9 agree, 1 disagree)" in x for x in lines)
     assert moved_since(after, after) == []
+
+
+def test_form_without_a_computed_summary_shows_the_curation_and_parses_later(summary):
+    """/summary-edit never waits for a cold summary: with none computed yet the form opens
+    with what the organiser curated, and that form still parses against the summary."""
+    network = next(t.label for t in summary.themes if "24/7" in t.label)
+    budapest = next(t.label for t in summary.themes if "Budapest" in t.label)
+    cur = Curation(renames={network: "The 24/7 Network"},
+                   merges=[Merge(labels=[budapest, "Gone theme"], into="Treaties")],
+                   headline=["There was very strong support for the 24/7 Network."])
+    d = form_defaults(None, cur)
+    assert d == {"headline": "There was very strong support for the 24/7 Network.",
+                 "renames": "The 24/7 Network => The 24/7 Network",
+                 "merges": f"{budapest} + Gone theme => Treaties"}
+    assert form_defaults(None, None) == {"headline": "", "renames": "", "merges": ""}
+    again = parse_form(summary, headline_text=d["headline"], renames_text=d["renames"],
+                       merges_text="", previous=cur)
+    assert again.renames == {network: "The 24/7 Network"}
