@@ -106,21 +106,49 @@ class MapFigure:
     labels: dict = field(default_factory=dict)  # node -> matplotlib Text
     discs: dict = field(default_factory=dict)  # node -> matplotlib Circle
     edges: list = field(default_factory=list)  # (a, b) per edge, as drawn
+    lines: list = field(default_factory=list)  # (polyline in data units, width in points)
     glyphs: dict = field(default_factory=dict)  # status -> (nodes, their glyphs' collection)
     message: object = None  # the Text saying there is nothing to draw, if so
 
-    def ink_boxes(self) -> list[tuple[float, float, float, float]]:
-        """Display-pixel boxes (x0, y0, x1, y1) of every disc, label and edge drawn (an
-        edge's box spans its two discs' centres, as if it were straight)."""
+    def ink_mask(self) -> np.ndarray:
+        """The canvas share's ink (rows x columns of the PNG, True where a mark is): the
+        union of the bounding boxes of every label (``Text.get_window_extent``), every
+        disc (outline included), the title, each legend entry (its text and its handle)
+        and the "nothing to draw" message, and each line's own ribbon (the drawn path,
+        as wide as its stroke).  A line's ribbon and not its bounding box: a diagonal
+        line's box is mostly empty paper."""
+        from PIL import Image, ImageDraw
+
         self.figure.canvas.draw()
         renderer = self.figure.canvas.get_renderer()
-        out = [tuple(t.get_window_extent(renderer).extents) for t in self.labels.values()]
-        circles = self.node_circles()
-        out += [(x - r, y - r, x + r, y + r) for x, y, r in circles.values()]
-        for a, b in self.edges:
-            (xa, ya, _), (xb, yb, _) = circles[a], circles[b]
-            out.append((min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb)))
-        return out
+        w, h = self.figure.canvas.get_width_height()
+        img = Image.new("1", (w, h), 0)
+        draw = ImageDraw.Draw(img)
+
+        def box(x0, y0, x1, y1):  # display pixels, y up
+            draw.rectangle((x0, h - y1, x1 - 1, h - y0 - 1), fill=1)
+
+        texts = [*self.labels.values(), *self.figure.texts]
+        for t in texts:
+            if t.get_visible() and t.get_text():
+                box(*t.get_window_extent(renderer).extents)
+        for x, y, r in self.node_circles().values():
+            box(x - r, y - r, x + r, y + r)
+        for leg in self.figure.legends:
+            fs = leg._fontsize * DPI / 72
+            lead = (leg.handlelength + leg.handletextpad) * fs
+            for t in leg.get_texts():
+                x0, y0, x1, y1 = t.get_window_extent(renderer).extents
+                box(x0 - lead, y0, x1, y1)
+        for path, lw in self.lines:
+            xy = self.ax.transData.transform(path)
+            draw.line([(float(x), float(h - y)) for x, y in xy],
+                      fill=1, width=max(1, round(lw * DPI / 72)), joint="curve")
+        return np.asarray(img, dtype=bool)
+
+    def canvas_share(self) -> float:
+        """Share of the canvas the drawing uses: :meth:`ink_mask` over the figure's area."""
+        return float(self.ink_mask().mean())
 
     def node_circles(self) -> dict:
         """node -> (x, y, radius) of its disc, outline included, in display pixels."""
@@ -955,7 +983,8 @@ def compose(
             [p for lines in by_kind.values() for p, _ in lines], (X0, X1, Y1), frame.tw))[where])
     frame.apply(ax, (X0, X1, Y0, Y1), free, where)
     return MapFigure(figure=fig, ax=ax, labels=texts, discs=discs,
-                     edges=[(a, b) for a, b, *_ in edge_styles], glyphs=glyphs)
+                     edges=[(a, b) for a, b, *_ in edge_styles], glyphs=glyphs,
+                     lines=[ln for lines in by_kind.values() for ln in lines])
 
 
 def _legend_entries(nodes: dict, paths: dict, used_kinds: set, has_edges: bool,
