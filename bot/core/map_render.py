@@ -83,7 +83,7 @@ TITLE_CLEAR = 12.0  # points between the title's ends and ink beside it
 SHAPES_TRIED = 4  # table shapes tried for the largest group of a small map
 RENDER_TRIED_NODES, RENDERS_TRIED = 20, 3  # maps this small draw the 3 best estimates
 MAX_TRIED_NODES = 80  # maps this small try several arrangements and keep the fullest
-FRAME_CLEAR = 12.0  # points between the title or the legend and the drawing
+FRAME_CLEAR = 8.0  # points between the title or the legend and the drawing
 COMPACTED = 4  # arrangements compacted and measured again, of the best estimates
 SPREAD = 0.9  # nearest-neighbour distance, in typical node boxes, before overlap removal
 
@@ -593,7 +593,7 @@ def _placed(laid: list, offsets: list) -> tuple[dict, dict]:
 
 
 #: Least distance (points) the compaction keeps between marks of different units, by kind
-_NEED = {("label", "label"): 2 * GAP, ("disc", "disc"): CLEAR, ("disc", "label"): CLEAR,
+_NEED = {("label", "label"): 4.0, ("disc", "disc"): CLEAR, ("disc", "label"): CLEAR,
          ("frame", "frame"): FRAME_CLEAR, ("disc", "frame"): FRAME_CLEAR,
          ("frame", "label"): FRAME_CLEAR}
 
@@ -942,7 +942,7 @@ def compose(
     from matplotlib.patheffects import withStroke
 
     n = len(nodes)
-    fs = fontsize or (12.0 if n <= 20 else 10.0)
+    fs = fontsize or (13.0 if n <= 20 else 11.0)
     rmin, rmax = (RMIN, RMAX) if n <= 20 else (6.5, 16.0)
     fig = Figure(figsize=(8, 6), dpi=DPI)
     FigureCanvasAgg(fig)
