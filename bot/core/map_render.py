@@ -593,7 +593,7 @@ def _placed(laid: list, offsets: list) -> tuple[dict, dict]:
 
 
 #: Least distance (points) the compaction keeps between marks of different units, by kind
-_NEED = {("label", "label"): 4.0, ("disc", "disc"): CLEAR, ("disc", "label"): CLEAR,
+_NEED = {("label", "label"): 4.0, ("disc", "disc"): 8.0, ("disc", "label"): 7.0,
          ("frame", "frame"): FRAME_CLEAR, ("disc", "frame"): FRAME_CLEAR,
          ("frame", "label"): FRAME_CLEAR}
 
@@ -673,6 +673,44 @@ def _compact(pos: dict, spot_of: dict, radius: dict, wh: dict) -> tuple[dict, di
     return _shifted(pos, spot_of, _compact_units(_node_units(pos, spot_of, radius, wh)))
 
 
+def _relabel(pos: dict, spot_of: dict, radius: dict, wh: dict, edge_styles: list) -> dict:
+    """After the compaction: each label moved to the free spot around its disc (beside,
+    above, below, diagonal) that the fewest lines run under, its own topic's lines
+    counting double (a line through its own label seems to end there), and that does
+    not widen the drawing; a spot is free when it keeps the compaction's distances from
+    every other label and disc.  Returns the new label spots."""
+    order = list(pos)
+    X0, X1, Y0, Y1 = _extent(pos, spot_of, radius, wh)
+    seg = np.array([[*pos[a], *pos[b]] for a, b, *_ in edge_styles]) if edge_styles \
+        else np.zeros((0, 4))
+    mine = {v: [k for k, (a, b, *_) in enumerate(edge_styles) if v in (a, b)] for v in order}
+    boxes = {v: (bx, by, bx + wh[v][0], by + wh[v][1]) for v, (_, (bx, by)) in spot_of.items()}
+    out = dict(spot_of)
+    ll = _NEED[("label", "label")]
+    for v in sorted(order, key=lambda v: (-len(mine[v]), str(v))):
+        best = None
+        for spot in _SPOTS_RIGHT:
+            box = _spot_box(pos[v], radius[v], wh[v], spot)
+            if box[0] < X0 - 1e-6 or box[2] > X1 + 1e-6 or box[1] < Y0 - 1e-6 \
+                    or box[3] > Y1 + 1e-6:
+                continue
+            if any(_boxes_overlap(box, boxes[u], ll) for u in order if u != v):
+                continue
+            if any(_box_hits_disc(box, pos[u], radius[u], _NEED[("disc", "label")])
+                   for u in order if u != v):
+                continue
+            own = _segments_hit_box(seg[mine[v]], box) if mine[v] else 0
+            cost = spot[3] + 1.5 * _segments_hit_box(seg, box) + 1.5 * own
+            if best is None or cost < best[0] - 1e-9:
+                best = (cost, spot, box)
+        if best is None:
+            continue
+        _, spot, box = best
+        boxes[v] = box
+        out[v] = (spot, (box[0], box[1]))
+    return out
+
+
 def _framed(pos: dict, spot_of: dict, radius: dict, wh: dict, frame: _Frame) -> tuple:
     """The title set above the drawing's top-left corner and the legend below its
     bottom-left corner (in as few rows as fit the drawing's width), then everything
@@ -734,6 +772,7 @@ def _arrange(variants: list, nodes: dict, radius: dict, wh: dict, edge_styles: l
     cands = []
     for _, k, pos, spot_of in rough[:COMPACTED]:
         pos, spot_of = _compact(pos, spot_of, radius, wh)
+        pos, spot_of = _compact(pos, _relabel(pos, spot_of, radius, wh, edge_styles), radius, wh)
         pos, spot_of, title, legend = _framed(pos, spot_of, radius, wh, frame)
         X0, X1, Y0, Y1 = _figure_extent(pos, spot_of, radius, wh, title, legend, frame)
         ink = (_drawing_ink(_ink_rects(pos, spot_of, nodes, radius, wh), pos, edge_styles,
