@@ -121,7 +121,7 @@ class MapFigure:
         line's box is mostly empty paper."""
         from PIL import Image, ImageDraw
 
-        self.figure.canvas.draw()
+        self.figure.draw_without_rendering()  # lays out the legend; no pixels
         renderer = self.figure.canvas.get_renderer()
         w, h = self.figure.canvas.get_width_height()
         img = Image.new("1", (w, h), 0)
@@ -740,14 +740,15 @@ def _extent(pos: dict, spot_of: dict, radius: dict, wh: dict) -> tuple:
 
 
 def _arrange(variants: list, nodes: dict, radius: dict, wh: dict, edge_styles: list,
-             frame: _Frame, pick: int = 0) -> tuple | None:
+             frame: _Frame) -> list[tuple]:
     """Pack the groups (and the block of unlinked topics) so the picture fills its
     canvas: of the groups' ``variants`` (each a list of laid-out groups; the first is
     the preferred one), the block's column counts and the packing widths, the
     arrangement whose whole figure (title and legend included) has the largest canvas
     share (:meth:`MapFigure.ink_mask`, estimated from the boxes) once its slack is taken
-    out (:func:`_compact`, :func:`_framed`); the figure stays landscape-ish.  ``pick``:
-    the arrangement that many places down that order (None when there is none)."""
+    out (:func:`_compact`, :func:`_framed`); the figure stays landscape-ish.  Returns
+    the COMPACTED best, best first: (positions, label spots, title's and legend's
+    places)."""
     lone = sum(1 for g in variants[0] if len(g[0]) == 1)
     blocks = [_list_block(laid) for laid in variants]
     if lone >= 2 and len(nodes) <= MAX_TRIED_NODES:
@@ -781,9 +782,7 @@ def _arrange(variants: list, nodes: dict, radius: dict, wh: dict, edge_styles: l
         cands.append((_score(ink, X1 - X0, Y1 - Y0), k, pos, spot_of, title, legend))
     # the packing's own first choice wins ties
     cands.sort(key=lambda c: (-round(c[0], 3), c[1]))
-    if pick >= len(cands):
-        return None
-    return cands[pick][2:]
+    return [c[2:] for c in cands]
 
 
 def _score(ink: float, fw: float, fh: float) -> float:
@@ -815,6 +814,59 @@ def _figure_extent(pos: dict, spot_of: dict, radius: dict, wh: dict, title: tupl
 
 
 RES = 2.0  # points per cell of the estimate's grid
+
+
+def _routed(pos: dict, spot_of: dict, radius: dict, wh: dict, edge_styles: list) -> dict:
+    """kind -> [(polyline, width in points)]: each line routed (see :func:`_route`)."""
+    wmax = max([w for *_, w in edge_styles], default=1.0) or 1.0
+    by_kind: dict[str, list] = {}
+    order = list(pos)
+    centres = np.array([pos[v] for v in order])
+    radii = np.array([radius[v] for v in order])
+    at = {v: i for i, v in enumerate(order)}
+    boxes = np.array([(bx, by, bx + wh[v][0], by + wh[v][1])
+                      for v, (_, (bx, by)) in ((v, spot_of[v]) for v in order)])
+    extent = _extent(pos, spot_of, radius, wh)
+    for a, b, kind, w in edge_styles:
+        others = np.ones(len(order), dtype=bool)
+        others[[at[a], at[b]]] = False
+        path = _route(np.asarray(pos[a]), np.asarray(pos[b]), centres[others], radii[others],
+                      boxes[others], extent)
+        by_kind.setdefault(kind, []).append((path, 0.8 + 4.0 * w / wmax))
+    return by_kind
+
+
+def _share_of(pos: dict, spot_of: dict, radius: dict, wh: dict, by_kind: dict, title: tuple,
+              legend: tuple, frame: _Frame, extent: tuple, focus: dict) -> float:
+    """The canvas share :meth:`MapFigure.ink_mask` would measure, from the arrangement's
+    own geometry (points), without drawing it."""
+    from PIL import Image, ImageDraw
+
+    X0, X1, Y0, Y1 = extent
+    k = DPI / 72
+    w, h = max(1, round((X1 - X0) * k)), max(1, round((Y1 - Y0) * k))
+    img = Image.new("1", (w, h), 0)
+    draw = ImageDraw.Draw(img)
+
+    def box(x0, y0, x1, y1):  # points, y up
+        draw.rectangle(((x0 - X0) * k, (Y1 - y1) * k, (x1 - X0) * k - 1, (Y1 - y0) * k - 1),
+                       fill=1)
+
+    for v, (_, (bx, by)) in spot_of.items():
+        box(bx, by, bx + wh[v][0], by + wh[v][1])
+    for v, (x, y) in pos.items():
+        r = radius[v] + (3.5 if focus.get(v) else 1.5) / 2
+        box(x - r, y - r, x + r, y + r)
+    tx, ty = title
+    box(tx, ty, tx + frame.tw, ty + frame.th)
+    lx, ly, ncol, _lw, _lh = legend
+    for ex0, ey0, ex1, ey1 in frame.measure(ncol)[4]:
+        box(lx + ex0, ly - ey1, lx + ex1, ly - ey0)
+    for lines in by_kind.values():
+        for path, lw in lines:
+            draw.line([((x - X0) * k, (Y1 - y) * k) for x, y in path], fill=1,
+                      width=max(1, round(lw * k)), joint="curve")
+    return float(np.asarray(img, dtype=bool).mean())
 
 
 def _clear_of_lines(title: tuple, legend: tuple, lines: list, frame: _Frame) -> tuple:
@@ -865,9 +917,9 @@ def _ink_rects(pos: dict, spot_of: dict, nodes: dict, radius: dict, wh: dict) ->
     return out
 
 
-#: (legend names, columns) -> (columns, width, height, its entries' area) in points:
-#: legends measured once
-_LEGEND_SIZES: dict[tuple, tuple[int, float, float, float]] = {}
+#: (legend names, columns) -> (columns, width, height, its entries' area, the entries'
+#: boxes (x0, y0, x1, y1) down from its top-left corner) in points: measured once
+_LEGEND_SIZES: dict[tuple, tuple] = {}
 
 
 class _Frame:
@@ -890,7 +942,7 @@ class _Frame:
         tb = self.title.get_window_extent(renderer)
         self.tw, self.th = tb.width * pt, tb.height * pt
 
-    def measure(self, ncol: int) -> tuple[int, float, float, float]:
+    def measure(self, ncol: int) -> tuple:
         """The legend's size in ``ncol`` columns and the area of its entries' boxes
         (text and handle, as :meth:`MapFigure.ink_mask` counts them), measured once."""
         key = (tuple(self.names), ncol)  # the names say which handles they go with
@@ -902,10 +954,12 @@ class _Frame:
             leg.draw(self.renderer)
             lead = (leg.handlelength + leg.handletextpad) * leg._fontsize
             pt = 72 / DPI
-            ink = sum((e.width * pt + lead) * e.height * pt
-                      for e in (t.get_window_extent(self.renderer) for t in leg.get_texts()))
+            entries = tuple(((e.x0 - bb.x0) * pt - lead, (bb.y1 - e.y1) * pt,
+                             (e.x1 - bb.x0) * pt, (bb.y1 - e.y0) * pt)
+                            for e in (t.get_window_extent(self.renderer) for t in leg.get_texts()))
+            ink = sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in entries)
             leg.remove()
-            size = (ncol, bb.width * pt, bb.height * pt, ink)
+            size = (ncol, bb.width * pt, bb.height * pt, ink, entries)
             if len(_LEGEND_SIZES) > 512:
                 _LEGEND_SIZES.clear()
             _LEGEND_SIZES[key] = size
@@ -917,7 +971,7 @@ class _Frame:
     def legend_ink(self, W: float) -> float:
         return self._legend_for(W)[3]
 
-    def _legend_for(self, W: float) -> tuple[int, float, float, float]:
+    def _legend_for(self, W: float) -> tuple:
         best = None
         for ncol in range(len(self.handles), 0, -1):
             got = self.measure(ncol)
@@ -955,25 +1009,15 @@ def compose(
     size_unit: str = "comments",
     fontsize: float | None = None,
     table: bool = True,
-    pick: int | None = None,
-) -> MapFigure | None:
+    tries: int | None = None,
+) -> MapFigure:
     """Lay out and draw the map.  ``groups``: abstract positions per connected group;
     ``nodes``: node -> MapNode; ``edge_styles``: (a, b, kind, weight); ``table``: set the
-    groups on tables (the focus map keeps its focus in the middle instead).  Maps of up
-    to RENDER_TRIED_NODES topics draw the arrangements the estimate ranks best and keep
-    the one whose picture has the most 32-px squares with ink; ``pick``: draw only the
-    arrangement that many places down the estimate's order (None when there is none)."""
-    if pick is None and table and 0 < len(nodes) <= RENDER_TRIED_NODES:
-        best = None
-        for k in range(RENDERS_TRIED):
-            mf = compose(G, groups, nodes, edge_styles, title, size_unit=size_unit,
-                         fontsize=fontsize, table=table, pick=k)
-            if mf is None:
-                break
-            share = mf.canvas_share()
-            if best is None or share > best[0] + 1e-9:
-                best = (share, mf)
-        return best[1]
+    groups on tables (the focus map keeps its focus in the middle instead).  Of the
+    arrangements the estimate ranks best (``tries`` of them; by default all COMPACTED
+    for maps of up to RENDER_TRIED_NODES topics, else RENDERS_TRIED), each has its lines
+    routed and its canvas share measured on its own geometry (as
+    :meth:`MapFigure.ink_mask` would, without drawing), and the fullest is drawn."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.collections import LineCollection
     from matplotlib.figure import Figure
@@ -1036,30 +1080,22 @@ def compose(
     legend = _legend_entries(nodes, paths, {k for _, _, k, _ in edge_styles}, bool(edge_styles),
                              size_unit)
     frame = _Frame(fig, renderer, title, legend)
-    arranged = _arrange(variants, nodes, radius, wh, edge_styles, frame, pick or 0)
-    if arranged is None:
-        return None
-    pos, spot_of, title_at, legend_at = arranged
-    wmax = max([w for *_, w in edge_styles], default=1.0) or 1.0
-    by_kind: dict[str, list] = {}
-    order = list(nodes)
-    centres = np.array([pos[v] for v in order])
-    radii = np.array([radius[v] for v in order])
-    at = {v: i for i, v in enumerate(order)}
-    boxes = np.array([(bx, by, bx + wh[v][0], by + wh[v][1])
-                      for v, (_, (bx, by)) in ((v, spot_of[v]) for v in order)])
-    extent = _extent(pos, spot_of, radius, wh)
-    for a, b, kind, w in edge_styles:
-        others = np.ones(len(order), dtype=bool)
-        others[[at[a], at[b]]] = False
-        path = _route(np.asarray(pos[a]), np.asarray(pos[b]), centres[others], radii[others],
-                      boxes[others], extent)
-        by_kind.setdefault(kind, []).append((path, 0.8 + 4.0 * w / wmax))
-    paths_drawn = [p for lines in by_kind.values() for p, _ in lines]
-    title_at, legend_at = _clear_of_lines(title_at, legend_at, paths_drawn, frame)
-    # the figure's extent in points (one data unit is one point), bent lines included
-    X0, X1, Y0, Y1 = _figure_extent(pos, spot_of, radius, wh, title_at, legend_at, frame,
-                                    paths_drawn)
+    ranked = _arrange(variants, nodes, radius, wh, edge_styles, frame)
+    if tries is None:
+        tries = COMPACTED if n <= RENDER_TRIED_NODES else RENDERS_TRIED
+    best = None
+    for pos, spot_of, title_at, legend_at in ranked[:max(1, tries)]:
+        by_kind = _routed(pos, spot_of, radius, wh, edge_styles)
+        paths_drawn = [p for lines in by_kind.values() for p, _ in lines]
+        title_at, legend_at = _clear_of_lines(title_at, legend_at, paths_drawn, frame)
+        # the figure's extent in points (one data unit is one point), bent lines included
+        extent = _figure_extent(pos, spot_of, radius, wh, title_at, legend_at, frame,
+                                paths_drawn)
+        share = _share_of(pos, spot_of, radius, wh, by_kind, title_at, legend_at, frame,
+                          extent, {v: nd.focus for v, nd in nodes.items()})
+        if best is None or share > best[0] + 1e-9:
+            best = (share, pos, spot_of, title_at, legend_at, by_kind, extent)
+    _, pos, spot_of, title_at, legend_at, by_kind, (X0, X1, Y0, Y1) = best
     fig.set_size_inches((X1 - X0) / 72, (Y1 - Y0) / 72)
     ax.set_xlim(X0, X1)
     ax.set_ylim(Y0, Y1)
