@@ -79,11 +79,12 @@ SHAPE = 0.5  # cost of a table shape unlike the layout's (log of the aspect rati
 MOVED = 1.5  # cost of moving nodes from their layout places (in cells), against the shape
 SLACK = 0.5  # cost of an empty table cell, against the table's shape
 RMIN, RMAX = 8.0, 22.0  # disc radii (points) of maps of up to 20 topics
-TITLE_CLEAR = 12.0  # points between the title's ends and ink beside it
+TITLE_PT = 18.0  # the title, a size above the labels
 SHAPES_TRIED = 4  # table shapes tried for the largest group of a small map
 RENDER_TRIED_NODES, RENDERS_TRIED = 20, 3  # maps this small draw the 3 best estimates
 MAX_TRIED_NODES = 80  # maps this small try several arrangements and keep the fullest
 FRAME_CLEAR = 8.0  # points between the title or the legend and the drawing
+SMALL_TRIED = 40  # maps of up to RENDER_TRIED_NODES topics: arrangements compacted and measured
 COMPACTED = 4  # arrangements compacted and measured again, of the best estimates
 SPREAD = 0.9  # nearest-neighbour distance, in typical node boxes, before overlap removal
 
@@ -771,7 +772,7 @@ def _arrange(variants: list, nodes: dict, radius: dict, wh: dict, edge_styles: l
             rough.append((_score(ink, fw, fh), len(rough), pos, spot_of))
     rough.sort(key=lambda c: (-round(c[0], 3), c[1]))
     cands = []
-    for _, k, pos, spot_of in rough[:COMPACTED]:
+    for _, k, pos, spot_of in rough[:COMPACTED if len(nodes) > RENDER_TRIED_NODES else SMALL_TRIED]:
         pos, spot_of = _compact(pos, spot_of, radius, wh)
         pos, spot_of = _compact(pos, _relabel(pos, spot_of, radius, wh, edge_styles), radius, wh)
         pos, spot_of, title, legend = _framed(pos, spot_of, radius, wh, frame)
@@ -926,7 +927,7 @@ class _Frame:
     """The title and the legend (in as few rows as fit the drawing's width), measured
     once, so arrangements can be compared cheaply."""
 
-    pad = 6.0
+    pad = 4.0  # points of paper around everything
 
     def __init__(self, fig, renderer, title: str, legend: tuple[list, list]) -> None:
         from matplotlib.legend_handler import HandlerTuple
@@ -938,7 +939,7 @@ class _Frame:
         pt = 72 / DPI
         self.renderer = renderer
         self.title = fig.text(0.5, 1.0, textwrap.shorten(title, 90), ha="center", va="top",
-                              fontsize=16)
+                              fontsize=TITLE_PT)
         tb = self.title.get_window_extent(renderer)
         self.tw, self.th = tb.width * pt, tb.height * pt
 
@@ -1025,7 +1026,7 @@ def compose(
     from matplotlib.patheffects import withStroke
 
     n = len(nodes)
-    fs = fontsize or (13.0 if n <= 20 else 11.0)
+    fs = fontsize or (15.0 if n <= 20 else 11.0)
     rmin, rmax = (RMIN, RMAX) if n <= 20 else (6.5, 16.0)
     fig = Figure(figsize=(8, 6), dpi=DPI)
     FigureCanvasAgg(fig)
@@ -1082,7 +1083,7 @@ def compose(
     frame = _Frame(fig, renderer, title, legend)
     ranked = _arrange(variants, nodes, radius, wh, edge_styles, frame)
     if tries is None:
-        tries = COMPACTED if n <= RENDER_TRIED_NODES else RENDERS_TRIED
+        tries = SMALL_TRIED if n <= RENDER_TRIED_NODES else RENDERS_TRIED
     best = None
     for pos, spot_of, title_at, legend_at in ranked[:max(1, tries)]:
         by_kind = _routed(pos, spot_of, radius, wh, edge_styles)
