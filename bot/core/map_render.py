@@ -712,7 +712,8 @@ def _relabel(pos: dict, spot_of: dict, radius: dict, wh: dict, edge_styles: list
     return out
 
 
-def _framed(pos: dict, spot_of: dict, radius: dict, wh: dict, frame: _Frame) -> tuple:
+def _framed(pos: dict, spot_of: dict, radius: dict, wh: dict, frame: _Frame,
+            compact: bool = True) -> tuple:
     """The title set above the drawing's top-left corner and the legend below its
     bottom-left corner (in as few rows as fit the drawing's width), then everything
     compacted together, so the drawing's topics rise beside a short title and the
@@ -723,7 +724,7 @@ def _framed(pos: dict, spot_of: dict, radius: dict, wh: dict, frame: _Frame) -> 
     title = (X0, Y1 + FRAME_CLEAR, X0 + frame.tw, Y1 + FRAME_CLEAR + frame.th, "frame")
     legend = (X0, Y0 - FRAME_CLEAR - lh, X0 + lw, Y0 - FRAME_CLEAR, "frame")
     units = [*_node_units(pos, spot_of, radius, wh), [title], [legend]]
-    shift = _compact_units(units)
+    shift = _compact_units(units) if compact else np.zeros((len(units), 2))
     pos, spot_of = _shifted(pos, spot_of, shift[:-2])
     (tdx, tdy), (ldx, ldy) = shift[-2], shift[-1]
     return pos, spot_of, (title[0] + tdx, title[1] + tdy), (legend[0] + ldx, legend[3] + ldy,
@@ -741,7 +742,7 @@ def _extent(pos: dict, spot_of: dict, radius: dict, wh: dict) -> tuple:
 
 
 def _arrange(variants: list, nodes: dict, radius: dict, wh: dict, edge_styles: list,
-             frame: _Frame) -> list[tuple]:
+             frame: _Frame, compact: bool = True) -> list[tuple]:
     """Pack the groups (and the block of unlinked topics) so the picture fills its
     canvas: of the groups' ``variants`` (each a list of laid-out groups; the first is
     the preferred one), the block's column counts and the packing widths, the
@@ -773,9 +774,13 @@ def _arrange(variants: list, nodes: dict, radius: dict, wh: dict, edge_styles: l
     rough.sort(key=lambda c: (-round(c[0], 3), c[1]))
     cands = []
     for _, k, pos, spot_of in rough[:COMPACTED if len(nodes) > RENDER_TRIED_NODES else SMALL_TRIED]:
-        pos, spot_of = _compact(pos, spot_of, radius, wh)
-        pos, spot_of = _compact(pos, _relabel(pos, spot_of, radius, wh, edge_styles), radius, wh)
-        pos, spot_of, title, legend = _framed(pos, spot_of, radius, wh, frame)
+        if compact:
+            pos, spot_of = _compact(pos, spot_of, radius, wh)
+            pos, spot_of = _compact(pos, _relabel(pos, spot_of, radius, wh, edge_styles),
+                                    radius, wh)
+        else:
+            spot_of = _relabel(pos, spot_of, radius, wh, edge_styles)
+        pos, spot_of, title, legend = _framed(pos, spot_of, radius, wh, frame, compact)
         X0, X1, Y0, Y1 = _figure_extent(pos, spot_of, radius, wh, title, legend, frame)
         ink = (_drawing_ink(_ink_rects(pos, spot_of, nodes, radius, wh), pos, edge_styles,
                             (X0, X1, Y0, Y1))
@@ -1081,7 +1086,8 @@ def compose(
     legend = _legend_entries(nodes, paths, {k for _, _, k, _ in edge_styles}, bool(edge_styles),
                              size_unit)
     frame = _Frame(fig, renderer, title, legend)
-    ranked = _arrange(variants, nodes, radius, wh, edge_styles, frame)
+    # the focus map keeps its star's shape (its focus in the middle): no compaction
+    ranked = _arrange(variants, nodes, radius, wh, edge_styles, frame, compact=table)
     if tries is None:
         tries = SMALL_TRIED if n <= RENDER_TRIED_NODES else RENDERS_TRIED
     best = None
