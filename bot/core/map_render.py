@@ -6,25 +6,31 @@ layout knows how big each label is before it places anything:
 1. each connected group of topics gets an abstract layout (Kamada-Kawai; the focus map a
    spring layout around its centre; the overview one node per community), turned so its
    long side lies flat;
-2. each topic is a box holding its disc and its wrapped title below the disc; in groups
-   of four or more the boxes are set on a table, each topic in the free cell nearest its
-   place in the layout (an optimal assignment), each column as wide as its widest box,
-   so neighbours stay neighbours and the canvas is filled; smaller groups keep their
-   layout and overlapping boxes are pushed apart along the line between them;
-3. each label takes the free spot around its disc (below, above, beside, diagonal) that
-   crosses the fewest lines; a spot reserved for a label not placed yet is off limits,
-   so the spot below is always left, and no label ever covers another label or another
-   topic's disc;
-4. a line that would pass under a topic it does not join is bent (the least bent arc
-   that clears every other disc), so it never seems to end there;
-5. the groups are packed side by side (largest first, the lowest free spot on a
-   skyline), and the figure is sized to the drawing, title above, legend below.  Of the
-   packing widths, the unlinked-topics block's column counts, the largest group's best
-   table shapes (maps of up to 80 topics) and the title's places (centred or at an edge,
-   lowered into the drawing's empty top band), the arrangement whose figure has the
-   most 32-px squares with ink wins (estimated from the boxes; maps of up to 20 topics
-   draw the 3 best estimates and count the pixels); a linked group with its packing rows
-   to itself is widened sideways to the packing's width.
+2. each topic is a box holding its disc and its wrapped title beside it (a list entry);
+   in groups of four or more the boxes are set on a table, each topic in the free cell
+   nearest its place in the layout (an optimal assignment), so neighbours stay
+   neighbours; smaller groups keep their layout and overlapping boxes are pushed apart
+   along the line between them;
+3. each label takes the free spot around its disc (beside, above, below, diagonal) that
+   crosses the fewest lines; no label ever covers another label or another topic's disc;
+4. the groups are packed side by side (largest first, the lowest free spot on a
+   skyline), then the slack is taken out: every topic (disc and label together) slides
+   left and up as far as it can without coming nearer another topic's marks than
+   ``_NEED`` allows (a constraint-graph compaction that keeps the order of every two
+   marks facing each other, so no overlap appears); labels then move to a free spot
+   fewer lines run under (their own lines counting double) and the compaction runs
+   again; the title (top left) and the legend (bottom left) are compacted with the
+   drawing, so topics rise beside a short title and the legend rises into a ragged
+   bottom edge.  The focus map keeps its star (no compaction);
+5. a line that would pass under a topic it does not join is bent (the least bent arc
+   that clears every other disc, preferring arcs that pass no label and stay inside
+   the drawing), so it never seems to end there;
+6. of the packing widths, the unlinked-topics block's column counts and the largest
+   group's best table shapes, the arrangement with the largest canvas share wins: the
+   union of the marks' bounding boxes (labels, discs, title, legend entries) and the
+   lines' ribbons over the figure's area (:meth:`MapFigure.ink_mask`; estimated from
+   the boxes, then measured on the best candidates' own geometry, lines routed), the
+   figure sized to the drawing and at least as wide as Discord's preview.
 
 Status is shown by colour and by a glyph in the disc: none for open, a padlock for
 locked, a bar (as on a no-entry sign) for closed, so it reads without colour vision.
@@ -374,16 +380,6 @@ def _segments_hit_box(seg: np.ndarray, box: tuple) -> int:
 
 
 # Spots around a disc: (unit direction, horizontal and vertical alignment, preference cost)
-_SPOTS_BELOW = [
-    ((0.0, -1.0), "center", "top", 0.0),
-    ((0.0, 1.0), "center", "bottom", 0.4),
-    ((1.0, 0.0), "left", "center", 0.6),
-    ((-1.0, 0.0), "right", "center", 0.6),
-    ((0.71, -0.71), "left", "top", 0.8),
-    ((-0.71, -0.71), "right", "top", 0.8),
-    ((0.71, 0.71), "left", "bottom", 0.9),
-    ((-0.71, 0.71), "right", "bottom", 0.9),
-]
 _SPOTS_RIGHT = [
     ((1.0, 0.0), "left", "center", 0.0),
     ((-1.0, 0.0), "right", "center", 0.4),
@@ -430,14 +426,11 @@ def _place_group(nodes: list, xy: np.ndarray, radius: np.ndarray, wh: np.ndarray
         cell = math.sqrt(float(np.mean((np.maximum(2 * radius, wh[:, 0]) + 2 * GAP)
                                        * (2 * radius + wh[:, 1] + 3 * GAP))))
         xy = xy * (SPREAD * cell / nn)
-    # each node's box: its disc and its label below it
-    side = "right"  # disc and label side by side: a compact box that reads as a list entry
-    if side == "right":
-        half = np.c_[(2 * radius + GAP + wh[:, 0]) / 2, np.maximum(radius, wh[:, 1] / 2)] + CLEAR / 2
-        shift = np.c_[(GAP + wh[:, 0]) / 2, np.zeros(n)]
-    else:
-        half = np.c_[np.maximum(radius, wh[:, 0] / 2), (2 * radius + wh[:, 1] + GAP) / 2] + CLEAR / 2
-        shift = np.c_[np.zeros(n), -(wh[:, 1] + GAP) / 2]  # box centre below the disc's
+    # each node's box: its disc and its label beside it, a compact box that reads as a
+    # list entry (labels below their discs leave the width of the label empty beside
+    # each disc)
+    half = np.c_[(2 * radius + GAP + wh[:, 0]) / 2, np.maximum(radius, wh[:, 1] / 2)] + CLEAR / 2
+    shift = np.c_[(GAP + wh[:, 0]) / 2, np.zeros(n)]
     centres = xy + shift
     deg = np.bincount(np.array(edges, dtype=int).ravel(), minlength=n) if edges else np.zeros(n)
     if table and n >= 4:
@@ -451,7 +444,7 @@ def _place_group(nodes: list, xy: np.ndarray, radius: np.ndarray, wh: np.ndarray
             break
         centres *= 1.15
     xy = centres - shift
-    spot_list = _SPOTS_RIGHT if side == "right" else _SPOTS_BELOW
+    spot_list = _SPOTS_RIGHT
     seg = np.array([[*xy[a], *xy[b]] for a, b in edges]) if edges else np.zeros((0, 4))
     reserved = [_spot_box(xy[i], radius[i], wh[i], spot_list[0]) for i in range(n)]
     placed: dict[int, tuple] = {}
