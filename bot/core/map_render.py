@@ -950,7 +950,7 @@ class _Frame:
             leg = self.fig.legend(self.handles, self.names, loc="upper center", ncol=ncol,
                                   **self.kw)
             bb = leg.get_window_extent(self.renderer)
-            leg.draw(self.renderer)
+            leg.draw(self.renderer)  # lays the entries out
             lead = (leg.handlelength + leg.handletextpad) * leg._fontsize
             pt = 72 / DPI
             entries = tuple(((e.x0 - bb.x0) * pt - lead, (bb.y1 - e.y1) * pt,
@@ -971,14 +971,17 @@ class _Frame:
         return self._legend_for(W)[3]
 
     def _legend_for(self, W: float) -> tuple:
-        best = None
-        for ncol in range(len(self.handles), 0, -1):
-            got = self.measure(ncol)
-            if best is None or got[1] <= max(W * 1.1, 420.0) or got[1] < best[1]:
-                best = got
-            if got[1] <= max(W * 1.1, 420.0):
-                break
-        return best
+        """The legend in the most columns that fit the width (one column when none
+        fits); a binary search, as a legend widens with its columns."""
+        limit = max(W * 1.1, 420.0)
+        lo, hi = 1, len(self.handles)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.measure(mid)[1] <= limit:
+                lo = mid
+            else:
+                hi = mid - 1
+        return self.measure(lo)
 
     def legend_ink_cols(self, ncol: int) -> float:
         return self.measure(ncol)[3]
