@@ -317,13 +317,16 @@ _BENDS = (0.0, 0.2, -0.2, 0.4, -0.4, 0.6, -0.6)
 
 
 def _route(p: np.ndarray, q: np.ndarray, centres: np.ndarray, radii: np.ndarray,
-           boxes: np.ndarray | None = None, extent: tuple | None = None) -> np.ndarray:
+           boxes: np.ndarray | None = None, extent: tuple | None = None,
+           own: np.ndarray | None = None) -> np.ndarray:
     """The edge p→q as a polyline: straight when it passes no other disc, else the
     least bent arc (quadratic Bézier) that clears them, so a line never seems to run
     into a topic it does not join.  ``centres``/``radii``: the discs to keep clear of;
     ``boxes`` (k, 4: x0 y0 x1 y1): labels it had better not run under (a quarter of a
-    disc's cost each); ``extent`` (X0, X1, Y0, Y1): an arc bulging out of it costs half
-    discs and a half (it would make the picture bigger, not clearer)."""
+    disc's cost each; ``own``: the two ends' own labels, a disc's cost each, as a line
+    through its own topic's label strikes it out); ``extent`` (X0, X1, Y0, Y1): an arc
+    bulging out of it costs two discs and a half (it would make the picture bigger, not
+    clearer)."""
     d = q - p
     length = float(np.hypot(*d)) or 1.0
     normal = np.array([-d[1], d[0]]) / length
@@ -341,12 +344,13 @@ def _route(p: np.ndarray, q: np.ndarray, centres: np.ndarray, radii: np.ndarray,
             near = a[None] + w[..., None] * ab[None]
             dist = np.sqrt(((centres[:, None, :] - near) ** 2).sum(-1)).min(axis=1)
             cost += float((dist < radii + 2.0).sum())
-        if boxes is not None and len(boxes):
-            inner = pts[2:-2]
-            under = ((inner[None, :, 0] > boxes[:, None, 0]) & (inner[None, :, 0] < boxes[:, None, 2])
-                     & (inner[None, :, 1] > boxes[:, None, 1])
-                     & (inner[None, :, 1] < boxes[:, None, 3])).any(axis=1)
-            cost += 0.25 * float(under.sum())
+        for bx, weight in ((boxes, 0.25), (own, 1.0)):
+            if bx is not None and len(bx):
+                inner = pts[2:-2]
+                under = ((inner[None, :, 0] > bx[:, None, 0]) & (inner[None, :, 0] < bx[:, None, 2])
+                         & (inner[None, :, 1] > bx[:, None, 1])
+                         & (inner[None, :, 1] < bx[:, None, 3])).any(axis=1)
+                cost += weight * float(under.sum())
         if extent is not None and bend:
             X0, X1, Y0, Y1 = extent
             if (pts[:, 0].min() < X0 or pts[:, 0].max() > X1 or pts[:, 1].min() < Y0
@@ -830,7 +834,7 @@ def _routed(pos: dict, spot_of: dict, radius: dict, wh: dict, edge_styles: list)
         others = np.ones(len(order), dtype=bool)
         others[[at[a], at[b]]] = False
         path = _route(np.asarray(pos[a]), np.asarray(pos[b]), centres[others], radii[others],
-                      boxes[others], extent)
+                      boxes[others], extent, boxes[~others])
         by_kind.setdefault(kind, []).append((path, 0.8 + 4.0 * w / wmax))
     return by_kind
 
