@@ -87,11 +87,14 @@ SLACK = 0.5  # cost of an empty table cell, against the table's shape
 RMIN, RMAX = 8.0, 22.0  # disc radii (points) of maps of up to 20 topics
 TITLE_PT = 18.0  # the title, a size above the labels
 SHAPES_TRIED = 4  # table shapes tried for the largest group of a small map
-RENDER_TRIED_NODES, RENDERS_TRIED = 20, 3  # maps this small draw the 3 best estimates
+#: maps of up to RENDER_TRIED_NODES topics compact and measure up to SMALL_TRIED candidate
+#: arrangements (all, in practice); larger ones compact the COMPACTED best estimates and
+#: route and measure the RENDERS_TRIED best of those
+RENDER_TRIED_NODES, RENDERS_TRIED = 20, 3
 MAX_TRIED_NODES = 80  # maps this small try several arrangements and keep the fullest
 FRAME_CLEAR = 8.0  # points between the title or the legend and the drawing
-SMALL_TRIED = 40  # maps of up to RENDER_TRIED_NODES topics: arrangements compacted and measured
-COMPACTED = 4  # arrangements compacted and measured again, of the best estimates
+SMALL_TRIED = 40
+COMPACTED = 4
 SPREAD = 0.9  # nearest-neighbour distance, in typical node boxes, before overlap removal
 
 
