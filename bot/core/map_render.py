@@ -1023,7 +1023,7 @@ def compose(
     """Lay out and draw the map.  ``groups``: abstract positions per connected group;
     ``nodes``: node -> MapNode; ``edge_styles``: (a, b, kind, weight); ``table``: set the
     groups on tables (the focus map keeps its focus in the middle instead).  Of the
-    arrangements the estimate ranks best (``tries`` of them; by default all COMPACTED
+    arrangements the estimate ranks best (``tries`` of them; by default SMALL_TRIED
     for maps of up to RENDER_TRIED_NODES topics, else RENDERS_TRIED), each has its lines
     routed and its canvas share measured on its own geometry (as
     :meth:`MapFigure.ink_mask` would, without drawing), and the fullest is drawn."""
