@@ -333,37 +333,34 @@ def _route(p: np.ndarray, q: np.ndarray, centres: np.ndarray, radii: np.ndarray,
     d = q - p
     length = float(np.hypot(*d)) or 1.0
     normal = np.array([-d[1], d[0]]) / length
-    t = np.linspace(0.0, 1.0, 17)[:, None]
-    best = None
-    for bend in _BENDS:
-        ctrl = (p + q) / 2 + normal * bend * length
-        pts = (1 - t) ** 2 * p + 2 * (1 - t) * t * ctrl + t**2 * q
-        cost = 0.0
-        if len(centres):
-            a, b = pts[:-1], pts[1:]
-            ab = b - a
-            ll = np.maximum((ab * ab).sum(axis=1), 1e-9)
-            w = np.clip(((centres[:, None, :] - a[None]) * ab[None]).sum(-1) / ll[None], 0, 1)
-            near = a[None] + w[..., None] * ab[None]
-            dist = np.sqrt(((centres[:, None, :] - near) ** 2).sum(-1)).min(axis=1)
-            cost += float((dist < radii + 2.0).sum())
-        for bx, weight in ((boxes, 0.25), (own, 1.0)):
-            if bx is not None and len(bx):
-                inner = pts[2:-2]
-                under = ((inner[None, :, 0] > bx[:, None, 0]) & (inner[None, :, 0] < bx[:, None, 2])
-                         & (inner[None, :, 1] > bx[:, None, 1])
-                         & (inner[None, :, 1] < bx[:, None, 3])).any(axis=1)
-                cost += weight * float(under.sum())
-        if extent is not None and bend:
-            X0, X1, Y0, Y1 = extent
-            if (pts[:, 0].min() < X0 or pts[:, 0].max() > X1 or pts[:, 1].min() < Y0
-                    or pts[:, 1].max() > Y1):
-                cost += 2.5
-        if cost == 0:
-            return pts
-        if best is None or cost < best[0] - 1e-9:
-            best = (cost, pts)
-    return best[1]
+    t = np.linspace(0.0, 1.0, 17)[None, :, None]
+    bends = np.array(_BENDS)[:, None, None]
+    ctrl = (p + q) / 2 + normal * bends * length  # (bends, 1, 2)
+    pts = (1 - t) ** 2 * p + 2 * (1 - t) * t * ctrl + t**2 * q  # (bends, 17, 2)
+    cost = np.zeros(len(_BENDS))
+    if len(centres):
+        a, b = pts[:, :-1], pts[:, 1:]
+        ab = b - a
+        ll = np.maximum((ab * ab).sum(-1), 1e-9)  # (bends, 16)
+        rel = centres[None, :, None, :] - a[:, None]  # (bends, k, 16, 2)
+        w = np.clip((rel * ab[:, None]).sum(-1) / ll[:, None], 0, 1)
+        near = a[:, None] + w[..., None] * ab[:, None]
+        dist = np.sqrt(((centres[None, :, None, :] - near) ** 2).sum(-1)).min(axis=2)
+        cost += (dist < radii[None] + 2.0).sum(axis=1)
+    inner = pts[:, 2:-2]
+    for bx, weight in ((boxes, 0.25), (own, 1.0)):
+        if bx is not None and len(bx):
+            x, y = inner[:, None, :, 0], inner[:, None, :, 1]
+            under = ((x > bx[None, :, None, 0]) & (x < bx[None, :, None, 2])
+                     & (y > bx[None, :, None, 1]) & (y < bx[None, :, None, 3])).any(axis=2)
+            cost += weight * under.sum(axis=1)
+    if extent is not None:
+        X0, X1, Y0, Y1 = extent
+        out = ((pts[..., 0].min(axis=1) < X0) | (pts[..., 0].max(axis=1) > X1)
+               | (pts[..., 1].min(axis=1) < Y0) | (pts[..., 1].max(axis=1) > Y1))
+        out[np.array(_BENDS) == 0] = False
+        cost += 2.5 * out
+    return pts[int(np.argmin(cost))]  # the first of the cheapest: the least bent
 
 
 def _segments_hit_box(seg: np.ndarray, box: tuple) -> int:
@@ -957,7 +954,8 @@ class _Frame:
             leg = self.fig.legend(self.handles, self.names, loc="upper center", ncol=ncol,
                                   **self.kw)
             bb = leg.get_window_extent(self.renderer)
-            leg.draw(self.renderer)  # lays the entries out
+            with self.renderer._draw_disabled():  # lays the entries out, draws nothing
+                leg.draw(self.renderer)
             lead = (leg.handlelength + leg.handletextpad) * leg._fontsize
             pt = 72 / DPI
             entries = tuple(((e.x0 - bb.x0) * pt - lead, (bb.y1 - e.y1) * pt,
