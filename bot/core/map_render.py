@@ -6,25 +6,31 @@ layout knows how big each label is before it places anything:
 1. each connected group of topics gets an abstract layout (Kamada-Kawai; the focus map a
    spring layout around its centre; the overview one node per community), turned so its
    long side lies flat;
-2. each topic is a box holding its disc and its wrapped title below the disc; in groups
-   of four or more the boxes are set on a table, each topic in the free cell nearest its
-   place in the layout (an optimal assignment), each column as wide as its widest box,
-   so neighbours stay neighbours and the canvas is filled; smaller groups keep their
-   layout and overlapping boxes are pushed apart along the line between them;
-3. each label takes the free spot around its disc (below, above, beside, diagonal) that
-   crosses the fewest lines; a spot reserved for a label not placed yet is off limits,
-   so the spot below is always left, and no label ever covers another label or another
-   topic's disc;
-4. a line that would pass under a topic it does not join is bent (the least bent arc
-   that clears every other disc), so it never seems to end there;
-5. the groups are packed side by side (largest first, the lowest free spot on a
-   skyline), and the figure is sized to the drawing, title above, legend below.  Of the
-   packing widths, the unlinked-topics block's column counts, the largest group's best
-   table shapes (maps of up to 80 topics) and the title's places (centred or at an edge,
-   lowered into the drawing's empty top band), the arrangement whose figure has the
-   most 32-px squares with ink wins (estimated from the boxes; maps of up to 20 topics
-   draw the 3 best estimates and count the pixels); a linked group with its packing rows
-   to itself is widened sideways to the packing's width.
+2. each topic is a box holding its disc and its wrapped title beside it (a list entry);
+   in groups of four or more the boxes are set on a table, each topic in the free cell
+   nearest its place in the layout (an optimal assignment), so neighbours stay
+   neighbours; smaller groups keep their layout and overlapping boxes are pushed apart
+   along the line between them;
+3. each label takes the free spot around its disc (beside, above, below, diagonal) that
+   crosses the fewest lines; no label ever covers another label or another topic's disc;
+4. the groups are packed side by side (largest first, the lowest free spot on a
+   skyline), then the slack is taken out: every topic (disc and label together) slides
+   left and up as far as it can without coming nearer another topic's marks than
+   ``_NEED`` allows (a constraint-graph compaction that keeps the order of every two
+   marks facing each other, so no overlap appears); labels then move to a free spot
+   fewer lines run under (their own lines counting double) and the compaction runs
+   again; the title (top left) and the legend (bottom left) are compacted with the
+   drawing, so topics rise beside a short title and the legend rises into a ragged
+   bottom edge.  The focus map keeps its star (no compaction);
+5. a line that would pass under a topic it does not join is bent (the least bent arc
+   that clears every other disc, preferring arcs that pass no label and stay inside
+   the drawing), so it never seems to end there;
+6. of the packing widths, the unlinked-topics block's column counts and the largest
+   group's best table shapes, the arrangement with the largest canvas share wins: the
+   union of the marks' bounding boxes (labels, discs, title, legend entries) and the
+   lines' ribbons over the figure's area (:meth:`MapFigure.ink_mask`; estimated from
+   the boxes, then measured on the best candidates' own geometry, lines routed), the
+   figure sized to the drawing and at least as wide as Discord's preview.
 
 Status is shown by colour and by a glyph in the disc: none for open, a padlock for
 locked, a bar (as on a no-entry sign) for closed, so it reads without colour vision.
@@ -79,10 +85,16 @@ SHAPE = 0.5  # cost of a table shape unlike the layout's (log of the aspect rati
 MOVED = 1.5  # cost of moving nodes from their layout places (in cells), against the shape
 SLACK = 0.5  # cost of an empty table cell, against the table's shape
 RMIN, RMAX = 8.0, 22.0  # disc radii (points) of maps of up to 20 topics
-TITLE_CLEAR = 12.0  # points between the title's ends and ink beside it
+TITLE_PT = 18.0  # the title, a size above the labels
 SHAPES_TRIED = 4  # table shapes tried for the largest group of a small map
-RENDER_TRIED_NODES, RENDERS_TRIED = 20, 3  # maps this small draw the 3 best estimates
+#: maps of up to RENDER_TRIED_NODES topics compact and measure up to SMALL_TRIED candidate
+#: arrangements (all, in practice); larger ones compact the COMPACTED best estimates and
+#: route and measure the RENDERS_TRIED best of those
+RENDER_TRIED_NODES, RENDERS_TRIED = 20, 3
 MAX_TRIED_NODES = 80  # maps this small try several arrangements and keep the fullest
+FRAME_CLEAR = 8.0  # points between the title or the legend and the drawing
+SMALL_TRIED = 40
+COMPACTED = 4
 SPREAD = 0.9  # nearest-neighbour distance, in typical node boxes, before overlap removal
 
 
@@ -106,21 +118,49 @@ class MapFigure:
     labels: dict = field(default_factory=dict)  # node -> matplotlib Text
     discs: dict = field(default_factory=dict)  # node -> matplotlib Circle
     edges: list = field(default_factory=list)  # (a, b) per edge, as drawn
+    lines: list = field(default_factory=list)  # (polyline in data units, width in points)
     glyphs: dict = field(default_factory=dict)  # status -> (nodes, their glyphs' collection)
     message: object = None  # the Text saying there is nothing to draw, if so
 
-    def ink_boxes(self) -> list[tuple[float, float, float, float]]:
-        """Display-pixel boxes (x0, y0, x1, y1) of every disc, label and edge drawn (an
-        edge's box spans its two discs' centres, as if it were straight)."""
-        self.figure.canvas.draw()
+    def ink_mask(self) -> np.ndarray:
+        """The canvas share's ink (rows x columns of the PNG, True where a mark is): the
+        union of the bounding boxes of every label (``Text.get_window_extent``), every
+        disc (outline included), the title, each legend entry (its text and its handle)
+        and the "nothing to draw" message, and each line's own ribbon (the drawn path,
+        as wide as its stroke).  A line's ribbon and not its bounding box: a diagonal
+        line's box is mostly empty paper."""
+        from PIL import Image, ImageDraw
+
+        self.figure.draw_without_rendering()  # lays out the legend; no pixels
         renderer = self.figure.canvas.get_renderer()
-        out = [tuple(t.get_window_extent(renderer).extents) for t in self.labels.values()]
-        circles = self.node_circles()
-        out += [(x - r, y - r, x + r, y + r) for x, y, r in circles.values()]
-        for a, b in self.edges:
-            (xa, ya, _), (xb, yb, _) = circles[a], circles[b]
-            out.append((min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb)))
-        return out
+        w, h = self.figure.canvas.get_width_height()
+        img = Image.new("1", (w, h), 0)
+        draw = ImageDraw.Draw(img)
+
+        def box(x0, y0, x1, y1):  # display pixels, y up
+            draw.rectangle((x0, h - y1, x1 - 1, h - y0 - 1), fill=1)
+
+        texts = [*self.labels.values(), *self.figure.texts]
+        for t in texts:
+            if t.get_visible() and t.get_text():
+                box(*t.get_window_extent(renderer).extents)
+        for x, y, r in self.node_circles().values():
+            box(x - r, y - r, x + r, y + r)
+        for leg in self.figure.legends:
+            fs = leg._fontsize * DPI / 72
+            lead = (leg.handlelength + leg.handletextpad) * fs
+            for t in leg.get_texts():
+                x0, y0, x1, y1 = t.get_window_extent(renderer).extents
+                box(x0 - lead, y0, x1, y1)
+        for path, lw in self.lines:
+            xy = self.ax.transData.transform(path)
+            draw.line([(float(x), float(h - y)) for x, y in xy],
+                      fill=1, width=max(1, round(lw * DPI / 72)), joint="curve")
+        return np.asarray(img, dtype=bool)
+
+    def canvas_share(self) -> float:
+        """Share of the canvas the drawing uses: :meth:`ink_mask` over the figure's area."""
+        return float(self.ink_mask().mean())
 
     def node_circles(self) -> dict:
         """node -> (x, y, radius) of its disc, outline included, in display pixels."""
@@ -279,32 +319,48 @@ def _grid(xy: np.ndarray, half: np.ndarray, weight: np.ndarray, rank: int = 0) -
 _BENDS = (0.0, 0.2, -0.2, 0.4, -0.4, 0.6, -0.6)
 
 
-def _route(p: np.ndarray, q: np.ndarray, centres: np.ndarray, radii: np.ndarray) -> np.ndarray:
+def _route(p: np.ndarray, q: np.ndarray, centres: np.ndarray, radii: np.ndarray,
+           boxes: np.ndarray | None = None, extent: tuple | None = None,
+           own: np.ndarray | None = None) -> np.ndarray:
     """The edge p→q as a polyline: straight when it passes no other disc, else the
     least bent arc (quadratic Bézier) that clears them, so a line never seems to run
-    into a topic it does not join.  ``centres``/``radii``: the discs to keep clear of."""
+    into a topic it does not join.  ``centres``/``radii``: the discs to keep clear of;
+    ``boxes`` (k, 4: x0 y0 x1 y1): labels it had better not run under (a quarter of a
+    disc's cost each; ``own``: the two ends' own labels, a disc's cost each, as a line
+    through its own topic's label strikes it out); ``extent`` (X0, X1, Y0, Y1): an arc
+    bulging out of it costs two discs and a half (it would make the picture bigger, not
+    clearer)."""
     d = q - p
     length = float(np.hypot(*d)) or 1.0
     normal = np.array([-d[1], d[0]]) / length
-    t = np.linspace(0.0, 1.0, 17)[:, None]
-    best = None
-    for bend in _BENDS:
-        ctrl = (p + q) / 2 + normal * bend * length
-        pts = (1 - t) ** 2 * p + 2 * (1 - t) * t * ctrl + t**2 * q
-        if not len(centres):
-            return pts
-        a, b = pts[:-1], pts[1:]
+    t = np.linspace(0.0, 1.0, 17)[None, :, None]
+    bends = np.array(_BENDS)[:, None, None]
+    ctrl = (p + q) / 2 + normal * bends * length  # (bends, 1, 2)
+    pts = (1 - t) ** 2 * p + 2 * (1 - t) * t * ctrl + t**2 * q  # (bends, 17, 2)
+    cost = np.zeros(len(_BENDS))
+    if len(centres):
+        a, b = pts[:, :-1], pts[:, 1:]
         ab = b - a
-        ll = np.maximum((ab * ab).sum(axis=1), 1e-9)
-        w = np.clip(((centres[:, None, :] - a[None]) * ab[None]).sum(-1) / ll[None], 0, 1)
-        near = a[None] + w[..., None] * ab[None]
-        dist = np.sqrt(((centres[:, None, :] - near) ** 2).sum(-1)).min(axis=1)
-        hits = int((dist < radii + 2.0).sum())
-        if hits == 0:
-            return pts
-        if best is None or hits < best[0]:
-            best = (hits, pts)
-    return best[1]
+        ll = np.maximum((ab * ab).sum(-1), 1e-9)  # (bends, 16)
+        rel = centres[None, :, None, :] - a[:, None]  # (bends, k, 16, 2)
+        w = np.clip((rel * ab[:, None]).sum(-1) / ll[:, None], 0, 1)
+        near = a[:, None] + w[..., None] * ab[:, None]
+        dist = np.sqrt(((centres[None, :, None, :] - near) ** 2).sum(-1)).min(axis=2)
+        cost += (dist < radii[None] + 2.0).sum(axis=1)
+    inner = pts[:, 2:-2]
+    for bx, weight in ((boxes, 0.25), (own, 1.0)):
+        if bx is not None and len(bx):
+            x, y = inner[:, None, :, 0], inner[:, None, :, 1]
+            under = ((x > bx[None, :, None, 0]) & (x < bx[None, :, None, 2])
+                     & (y > bx[None, :, None, 1]) & (y < bx[None, :, None, 3])).any(axis=2)
+            cost += weight * under.sum(axis=1)
+    if extent is not None:
+        X0, X1, Y0, Y1 = extent
+        out = ((pts[..., 0].min(axis=1) < X0) | (pts[..., 0].max(axis=1) > X1)
+               | (pts[..., 1].min(axis=1) < Y0) | (pts[..., 1].max(axis=1) > Y1))
+        out[np.array(_BENDS) == 0] = False
+        cost += 2.5 * out
+    return pts[int(np.argmin(cost))]  # the first of the cheapest: the least bent
 
 
 def _segments_hit_box(seg: np.ndarray, box: tuple) -> int:
@@ -328,16 +384,6 @@ def _segments_hit_box(seg: np.ndarray, box: tuple) -> int:
 
 
 # Spots around a disc: (unit direction, horizontal and vertical alignment, preference cost)
-_SPOTS_BELOW = [
-    ((0.0, -1.0), "center", "top", 0.0),
-    ((0.0, 1.0), "center", "bottom", 0.4),
-    ((1.0, 0.0), "left", "center", 0.6),
-    ((-1.0, 0.0), "right", "center", 0.6),
-    ((0.71, -0.71), "left", "top", 0.8),
-    ((-0.71, -0.71), "right", "top", 0.8),
-    ((0.71, 0.71), "left", "bottom", 0.9),
-    ((-0.71, 0.71), "right", "bottom", 0.9),
-]
 _SPOTS_RIGHT = [
     ((1.0, 0.0), "left", "center", 0.0),
     ((-1.0, 0.0), "right", "center", 0.4),
@@ -384,14 +430,11 @@ def _place_group(nodes: list, xy: np.ndarray, radius: np.ndarray, wh: np.ndarray
         cell = math.sqrt(float(np.mean((np.maximum(2 * radius, wh[:, 0]) + 2 * GAP)
                                        * (2 * radius + wh[:, 1] + 3 * GAP))))
         xy = xy * (SPREAD * cell / nn)
-    # each node's box: its disc and its label below it
-    side = "right" if n == 1 else "below"  # a lone topic reads as a list entry
-    if side == "right":
-        half = np.c_[(2 * radius + GAP + wh[:, 0]) / 2, np.maximum(radius, wh[:, 1] / 2)] + CLEAR / 2
-        shift = np.c_[(GAP + wh[:, 0]) / 2, np.zeros(n)]
-    else:
-        half = np.c_[np.maximum(radius, wh[:, 0] / 2), (2 * radius + wh[:, 1] + GAP) / 2] + CLEAR / 2
-        shift = np.c_[np.zeros(n), -(wh[:, 1] + GAP) / 2]  # box centre below the disc's
+    # each node's box: its disc and its label beside it, a compact box that reads as a
+    # list entry (labels below their discs leave the width of the label empty beside
+    # each disc)
+    half = np.c_[(2 * radius + GAP + wh[:, 0]) / 2, np.maximum(radius, wh[:, 1] / 2)] + CLEAR / 2
+    shift = np.c_[(GAP + wh[:, 0]) / 2, np.zeros(n)]
     centres = xy + shift
     deg = np.bincount(np.array(edges, dtype=int).ravel(), minlength=n) if edges else np.zeros(n)
     if table and n >= 4:
@@ -405,7 +448,7 @@ def _place_group(nodes: list, xy: np.ndarray, radius: np.ndarray, wh: np.ndarray
             break
         centres *= 1.15
     xy = centres - shift
-    spot_list = _SPOTS_RIGHT if side == "right" else _SPOTS_BELOW
+    spot_list = _SPOTS_RIGHT
     seg = np.array([[*xy[a], *xy[b]] for a, b in edges]) if edges else np.zeros((0, 4))
     reserved = [_spot_box(xy[i], radius[i], wh[i], spot_list[0]) for i in range(n)]
     placed: dict[int, tuple] = {}
@@ -547,149 +590,326 @@ def _placed(laid: list, offsets: list) -> tuple[dict, dict]:
     return pos, spot_of
 
 
-def _stretched(laid: list, offsets: list, linked: set, most: float = 1.6) -> list:
-    """Groups of linked topics that have their rows of the packing to themselves,
-    widened (their discs moved apart sideways, labels with their discs, at most
-    ``most`` times) to the packing's width, so no empty band is left beside them.
-    Only horizontal gaps grow, so no label comes nearer another disc or label."""
-    spans = [(ox, oy, b[2] - b[0], b[3] - b[1]) for (*_, b), (ox, oy) in zip(laid, offsets,
-                                                                              strict=True)]
-    total = max(ox + w for ox, _, w, _ in spans)
+#: Least distance (points) the compaction keeps between marks of different units, by kind
+_NEED = {("label", "label"): 4.0, ("disc", "disc"): 8.0, ("disc", "label"): 7.0,
+         ("frame", "frame"): FRAME_CLEAR, ("disc", "frame"): FRAME_CLEAR,
+         ("frame", "label"): FRAME_CLEAR}
+
+
+def _compact_units(units: list[list[tuple]], rounds: int = 2) -> np.ndarray:
+    """Take the slack out of an arrangement: each unit (a list of (x0, y0, x1, y1, kind)
+    boxes that move together: a topic's disc and label, the title, the legend) slides
+    left, then up, as far as it can without coming nearer any other unit's boxes than
+    ``_NEED`` says (or than they are now, if nearer).  A constraint-graph compaction,
+    one axis at a time: the left-right and top-bottom order of every two boxes that
+    face each other is kept, so no overlap can appear.  Returns each unit's shift."""
+    n = len(units)
+    shift = np.zeros((n, 2))
+    if n < 2:
+        return shift
+    node = np.array([k for k, u in enumerate(units) for _ in u])
+    base = np.array([b[:4] for u in units for b in u], dtype=float)
+    kinds = [b[4] for u in units for b in u]
+    names = sorted(set(kinds))
+    need_of = np.array([[_NEED[tuple(sorted((p, q)))] for q in names] for p in names])
+    kid = np.array([names.index(k) for k in kinds])
+    need = need_of[kid][:, kid]
+    other = node[:, None] != node[None, :]
+    for _ in range(rounds):
+        for axis in (0, 1):
+            it = base + np.c_[shift[node], shift[node]]
+            o = 1 - axis
+            lo, hi = it[:, o], it[:, o + 2]
+            face = (lo[:, None] < hi[None, :] + need) & (lo[None, :] < hi[:, None] + need)
+            if axis == 0:  # [i, j]: how far j's left edge is right of i's right edge
+                start, end = it[:, 0], it[:, 2]
+            else:  # measured downwards: [i, j]: how far j's top is below i's bottom
+                start, end = -it[:, 3], -it[:, 1]
+            sep = start[None, :] - end[:, None]
+            before = face & other & (sep >= -1e-6)
+            ii, jj = np.nonzero(before)
+            if not len(ii):
+                continue
+            ref = np.full(n, np.inf)
+            np.minimum.at(ref, node, start)
+            w = (end[ii] - ref[node[ii]]) + np.minimum(need[ii, jj], np.maximum(sep[ii, jj], 0.0)) \
+                - (start[jj] - ref[node[jj]])
+            src, dst = node[ii], node[jj]
+            new = np.full(n, float(ref.min()))
+            for _k in range(n + 1):  # Bellman-Ford, longest paths (no positive cycles)
+                cand = np.full(n, -np.inf)
+                np.maximum.at(cand, dst, new[src] + w)
+                nxt = np.maximum(new, cand)
+                if np.allclose(nxt, new):
+                    break
+                new = nxt
+            shift[:, axis] += (new - ref) if axis == 0 else -(new - ref)
+    return shift
+
+
+def _node_units(pos: dict, spot_of: dict, radius: dict, wh: dict) -> list[list[tuple]]:
     out = []
-    for k, ((order, xy, spots, (x0, y0, x1, y1)), (ox, oy, w, h)) in enumerate(
-            zip(laid, spans, strict=True)):
-        alone = not any(j != k and oy2 < oy + h - 1e-6 and oy < oy2 + h2 - 1e-6
-                        for j, (_, oy2, _, h2) in enumerate(spans))
-        room = total - ox - GROUP_MARGIN
-        if not alone or len(order) < 2 or not linked.intersection(order) or room <= w + 1:
-            out.append((order, xy, spots, (x0, y0, x1, y1)))
-            continue
-        f = min(most, 1.0 + (room - w) / max(1.0, float(np.ptp(xy[:, 0]))))
-        new = xy.copy()
-        new[:, 0] = xy[:, 0].min() + (xy[:, 0] - xy[:, 0].min()) * f
-        dx = new[:, 0] - xy[:, 0]
-        spots = [(spot, (box[0] + d, box[1], box[2] + d, box[3]))
-                 for (spot, box), d in zip(spots, dx, strict=True)]
-        bx0 = min(x0, min(b[0] for _, b in spots))
-        bx1 = max(x1 + float(dx.max()), max(b[2] for _, b in spots))
-        if bx1 - bx0 > room + 1e-6:  # labels at the edge stick out: keep the group as it was
-            out.append((order, xy, [(sp, (b[0] - d, b[1], b[2] - d, b[3]))
-                                    for (sp, b), d in zip(spots, dx, strict=True)],
-                        (x0, y0, x1, y1)))
-            continue
-        out.append((order, new, spots, (bx0, y0, bx1, y1)))
+    for v in pos:
+        (x, y), r = pos[v], radius[v]
+        bx, by = spot_of[v][1]
+        out.append([(x - r, y - r, x + r, y + r, "disc"),
+                    (bx, by, bx + wh[v][0], by + wh[v][1], "label")])
     return out
 
 
+def _shifted(pos: dict, spot_of: dict, shift: np.ndarray) -> tuple[dict, dict]:
+    pos2, spot2 = {}, {}
+    for (v, p), d in zip(pos.items(), shift, strict=False):
+        pos2[v] = np.asarray(p, dtype=float) + d
+        spot, (bx, by) = spot_of[v]
+        spot2[v] = (spot, (bx + float(d[0]), by + float(d[1])))
+    return pos2, spot2
+
+
+def _compact(pos: dict, spot_of: dict, radius: dict, wh: dict) -> tuple[dict, dict]:
+    """The topics' arrangement with its slack taken out (see :func:`_compact_units`)."""
+    return _shifted(pos, spot_of, _compact_units(_node_units(pos, spot_of, radius, wh)))
+
+
+def _relabel(pos: dict, spot_of: dict, radius: dict, wh: dict, edge_styles: list) -> dict:
+    """After the compaction: each label moved to the free spot around its disc (beside,
+    above, below, diagonal) that the fewest lines run under, its own topic's lines
+    counting double (a line through its own label seems to end there), and that does
+    not widen the drawing; a spot is free when it keeps the compaction's distances from
+    every other label and disc.  Returns the new label spots."""
+    order = list(pos)
+    X0, X1, Y0, Y1 = _extent(pos, spot_of, radius, wh)
+    seg = np.array([[*pos[a], *pos[b]] for a, b, *_ in edge_styles]) if edge_styles \
+        else np.zeros((0, 4))
+    mine = {v: [k for k, (a, b, *_) in enumerate(edge_styles) if v in (a, b)] for v in order}
+    boxes = {v: (bx, by, bx + wh[v][0], by + wh[v][1]) for v, (_, (bx, by)) in spot_of.items()}
+    out = dict(spot_of)
+    ll = _NEED[("label", "label")]
+    for v in sorted(order, key=lambda v: (-len(mine[v]), str(v))):
+        best = None
+        for spot in _SPOTS_RIGHT:
+            box = _spot_box(pos[v], radius[v], wh[v], spot)
+            if box[0] < X0 - 1e-6 or box[2] > X1 + 1e-6 or box[1] < Y0 - 1e-6 \
+                    or box[3] > Y1 + 1e-6:
+                continue
+            if any(_boxes_overlap(box, boxes[u], ll) for u in order if u != v):
+                continue
+            if any(_box_hits_disc(box, pos[u], radius[u], _NEED[("disc", "label")])
+                   for u in order if u != v):
+                continue
+            own = _segments_hit_box(seg[mine[v]], box) if mine[v] else 0
+            cost = spot[3] + 1.5 * _segments_hit_box(seg, box) + 1.5 * own
+            if best is None or cost < best[0] - 1e-9:
+                best = (cost, spot, box)
+        if best is None:
+            continue
+        _, spot, box = best
+        boxes[v] = box
+        out[v] = (spot, (box[0], box[1]))
+    return out
+
+
+def _framed(pos: dict, spot_of: dict, radius: dict, wh: dict, frame: _Frame,
+            compact: bool = True) -> tuple:
+    """The title set above the drawing's top-left corner and the legend below its
+    bottom-left corner (in as few rows as fit the drawing's width), then everything
+    compacted together, so the drawing's topics rise beside a short title and the
+    legend rises into a ragged bottom edge.  Returns positions, label spots, the title's
+    lower-left corner, and the legend's upper-left corner and its column count."""
+    X0, X1, Y0, Y1 = _extent(pos, spot_of, radius, wh)
+    ncol, lw, lh = frame.legend_for(X1 - X0)
+    title = (X0, Y1 + FRAME_CLEAR, X0 + frame.tw, Y1 + FRAME_CLEAR + frame.th, "frame")
+    legend = (X0, Y0 - FRAME_CLEAR - lh, X0 + lw, Y0 - FRAME_CLEAR, "frame")
+    units = [*_node_units(pos, spot_of, radius, wh), [title], [legend]]
+    shift = _compact_units(units) if compact else np.zeros((len(units), 2))
+    pos, spot_of = _shifted(pos, spot_of, shift[:-2])
+    (tdx, tdy), (ldx, ldy) = shift[-2], shift[-1]
+    return pos, spot_of, (title[0] + tdx, title[1] + tdy), (legend[0] + ldx, legend[3] + ldy,
+                                                             ncol, lw, lh)
+
+
+def _extent(pos: dict, spot_of: dict, radius: dict, wh: dict) -> tuple:
+    """(X0, X1, Y0, Y1): the discs' and labels' extent, in points."""
+    xs = [c for v in pos for c in (pos[v][0] - radius[v], pos[v][0] + radius[v])]
+    ys = [c for v in pos for c in (pos[v][1] - radius[v], pos[v][1] + radius[v])]
+    for v, (_spot, (bx, by)) in spot_of.items():
+        xs += [bx, bx + wh[v][0]]
+        ys += [by, by + wh[v][1]]
+    return min(xs), max(xs), min(ys), max(ys)
+
+
 def _arrange(variants: list, nodes: dict, radius: dict, wh: dict, edge_styles: list,
-             frame: _Frame, pick: int = 0) -> tuple[dict, dict, tuple] | None:
+             frame: _Frame, compact: bool = True) -> list[tuple]:
     """Pack the groups (and the block of unlinked topics) so the picture fills its
     canvas: of the groups' ``variants`` (each a list of laid-out groups; the first is
-    the preferred one), the block's column counts and the packing widths, the arrangement whose
-    whole figure (title and legend included) has the largest share of 32-px squares
-    with ink, as a reader sees empty space; the figure stays landscape-ish.  ``pick``:
-    the arrangement that many places down that order (None when there is none)."""
+    the preferred one), the block's column counts and the packing widths, the
+    arrangement whose whole figure (title and legend included) has the largest canvas
+    share (:meth:`MapFigure.ink_mask`, estimated from the boxes) once its slack is taken
+    out (:func:`_compact`, :func:`_framed`); the figure stays landscape-ish.  Returns
+    the COMPACTED best, best first: (positions, label spots, title's and legend's
+    places)."""
     lone = sum(1 for g in variants[0] if len(g[0]) == 1)
-    linked = {v for a, b, *_ in edge_styles for v in (a, b)}
     blocks = [_list_block(laid) for laid in variants]
     if lone >= 2 and len(nodes) <= MAX_TRIED_NODES:
         blocks += [_list_block(laid, cols) for laid in variants
                    for cols in range(1, min(lone, 8) + 1)]
-    cands = []
+    rough = []
     for block in blocks:
         options = _pack_options([(b[2] - b[0], b[3] - b[1]) for *_, b in block])
         if len(nodes) > MAX_TRIED_NODES:
             options = options[:1]
         for offsets in options:
-            pos, spot_of = _placed(_stretched(block, offsets, linked), offsets)
-            for fill, aspect, title in _ink_share(pos, spot_of, nodes, radius, wh,
-                                                  edge_styles, frame):
-                # the packing's own first choice wins ties; a tall or very long figure
-                # shows small in Discord's preview
-                score = fill - (0.0 if 0.9 <= aspect <= 2.3 else 1.0)
-                cands.append((score, len(cands), pos, spot_of, title))
+            pos, spot_of = _placed(block, offsets)
+            X0, X1, Y0, Y1 = _extent(pos, spot_of, radius, wh)
+            ncol, lw, lh = frame.legend_for(X1 - X0)
+            ink = (_drawing_ink(_ink_rects(pos, spot_of, nodes, radius, wh), pos, edge_styles,
+                                (X0, X1, Y0, Y1))
+                   + frame.tw * frame.th + frame.legend_ink(X1 - X0))
+            fw = max(X1 - X0, lw, frame.tw) + 2 * frame.pad
+            fh = Y1 - Y0 + frame.th + lh + 2 * FRAME_CLEAR + 2 * frame.pad
+            rough.append((_score(ink, fw, fh), len(rough), pos, spot_of))
+    rough.sort(key=lambda c: (-round(c[0], 3), c[1]))
+    cands = []
+    for _, k, pos, spot_of in rough[:COMPACTED if len(nodes) > RENDER_TRIED_NODES else SMALL_TRIED]:
+        if compact:
+            pos, spot_of = _compact(pos, spot_of, radius, wh)
+            pos, spot_of = _compact(pos, _relabel(pos, spot_of, radius, wh, edge_styles),
+                                    radius, wh)
+        else:
+            spot_of = _relabel(pos, spot_of, radius, wh, edge_styles)
+        pos, spot_of, title, legend = _framed(pos, spot_of, radius, wh, frame, compact)
+        X0, X1, Y0, Y1 = _figure_extent(pos, spot_of, radius, wh, title, legend, frame)
+        ink = (_drawing_ink(_ink_rects(pos, spot_of, nodes, radius, wh), pos, edge_styles,
+                            (X0, X1, Y0, Y1))
+               + frame.tw * frame.th + frame.legend_ink_cols(legend[2]))
+        cands.append((_score(ink, X1 - X0, Y1 - Y0), k, pos, spot_of, title, legend))
     # the packing's own first choice wins ties
     cands.sort(key=lambda c: (-round(c[0], 3), c[1]))
-    if pick >= len(cands):
-        return None
-    return cands[pick][2:]
+    return [c[2:] for c in cands]
 
 
-def _ink_share(pos: dict, spot_of: dict, nodes: dict, radius: dict, wh: dict,
-               edge_styles: list, frame: _Frame) -> list[tuple[float, float, tuple]]:
-    """Estimated share of the figure's 32-px squares holding ink (discs, label boxes,
-    straight edges, the title's and the legend's boxes), the figure's aspect, and the
-    title's place (how far it sits in the drawing's top band, and where), for each of
-    the title's places (centred above the drawing first)."""
-    xs = [c for v in nodes for c in (pos[v][0] - radius[v], pos[v][0] + radius[v])]
-    ys = [c for v in nodes for c in (pos[v][1] - radius[v], pos[v][1] + radius[v])]
-    for v, (_spot, (bx, by)) in spot_of.items():
-        xs += [bx, bx + wh[v][0]]
-        ys += [by, by + wh[v][1]]
-    X0, X1, Y0, Y1 = min(xs) - 4.0, max(xs) + 4.0, min(ys) - 4.0, max(ys) + 4.0
-    lines = [np.array([pos[a], pos[b]]) for a, b, *_ in edge_styles]
-    titles = [(0.0, "center"), *_free_above(_ink_rects(pos, spot_of, nodes, radius, wh), lines,
-                                            (X0, X1, Y1), frame.tw)]
-    return [(*_ink_share_for(pos, spot_of, nodes, radius, wh, edge_styles, frame,
-                             (X0, X1, Y0, Y1), title), title) for title in titles]
+def _score(ink: float, fw: float, fh: float) -> float:
+    """The canvas share, less a penalty for a tall or a very long figure (it shows small
+    in Discord's preview); a figure narrower than the preview is widened."""
+    fw = max(fw, MIN_WIDTH_PX * 72 / DPI)
+    aspect = fw / fh
+    return ink / (fw * fh) - 0.3 * max(0.0, math.log(0.9 / aspect), math.log(aspect / 2.3))
 
 
-def _ink_share_for(pos: dict, spot_of: dict, nodes: dict, radius: dict, wh: dict,
-                   edge_styles: list, frame: _Frame, extent: tuple,
-                   title: tuple) -> tuple[float, float]:
+def _figure_extent(pos: dict, spot_of: dict, radius: dict, wh: dict, title: tuple,
+                   legend: tuple, frame: _Frame, lines: list = ()) -> tuple:
+    """(X0, X1, Y0, Y1) of the whole figure in points: the drawing, its lines, the title
+    and the legend, a margin around, and at least as wide as Discord's preview."""
+    X0, X1, Y0, Y1 = _extent(pos, spot_of, radius, wh)
+    tx, ty = title
+    lx, ly, _ncol, lw, lh = legend
+    X0, X1 = min(X0, tx, lx), max(X1, tx + frame.tw, lx + lw)
+    Y0, Y1 = min(Y0, ly - lh), max(Y1, ty + frame.th)
+    for path in lines:
+        X0, X1 = min(X0, float(path[:, 0].min())), max(X1, float(path[:, 0].max()))
+        Y0, Y1 = min(Y0, float(path[:, 1].min())), max(Y1, float(path[:, 1].max()))
+    p = frame.pad
+    X0, X1, Y0, Y1 = X0 - p, X1 + p, Y0 - p, Y1 + p
+    spare = MIN_WIDTH_PX * 72 / DPI - (X1 - X0)
+    if spare > 0:  # small maps: centred on a canvas as wide as the preview
+        X0, X1 = X0 - spare / 2, X1 + spare / 2
+    return X0, X1, Y0, Y1
+
+
+RES = 2.0  # points per cell of the estimate's grid
+
+
+def _routed(pos: dict, spot_of: dict, radius: dict, wh: dict, edge_styles: list) -> dict:
+    """kind -> [(polyline, width in points)]: each line routed (see :func:`_route`)."""
+    wmax = max([w for *_, w in edge_styles], default=1.0) or 1.0
+    by_kind: dict[str, list] = {}
+    order = list(pos)
+    centres = np.array([pos[v] for v in order])
+    radii = np.array([radius[v] for v in order])
+    at = {v: i for i, v in enumerate(order)}
+    boxes = np.array([(bx, by, bx + wh[v][0], by + wh[v][1])
+                      for v, (_, (bx, by)) in ((v, spot_of[v]) for v in order)])
+    extent = _extent(pos, spot_of, radius, wh)
+    for a, b, kind, w in edge_styles:
+        others = np.ones(len(order), dtype=bool)
+        others[[at[a], at[b]]] = False
+        path = _route(np.asarray(pos[a]), np.asarray(pos[b]), centres[others], radii[others],
+                      boxes[others], extent, boxes[~others])
+        by_kind.setdefault(kind, []).append((path, 0.8 + 4.0 * w / wmax))
+    return by_kind
+
+
+def _share_of(pos: dict, spot_of: dict, radius: dict, wh: dict, by_kind: dict, title: tuple,
+              legend: tuple, frame: _Frame, extent: tuple, focus: dict) -> float:
+    """The canvas share :meth:`MapFigure.ink_mask` would measure, from the arrangement's
+    own geometry (points), without drawing it."""
+    from PIL import Image, ImageDraw
+
     X0, X1, Y0, Y1 = extent
-    free, where = title
-    fw, fh, ax0, ay0, (lw, lh), (tw, th) = frame.size(X1 - X0, Y1 - Y0, free)
-    tx = (fw - tw) / 2 if where == "center" else ax0 if where == "left" else ax0 + X1 - X0 - tw
-    k = DPI / 72 / 32  # points -> squares
-    cols, rows = math.ceil(fw * k), math.ceil(fh * k)
+    k = DPI / 72
+    w, h = max(1, round((X1 - X0) * k)), max(1, round((Y1 - Y0) * k))
+    img = Image.new("1", (w, h), 0)
+    draw = ImageDraw.Draw(img)
+
+    def box(x0, y0, x1, y1):  # points, y up
+        draw.rectangle(((x0 - X0) * k, (Y1 - y1) * k, (x1 - X0) * k - 1, (Y1 - y0) * k - 1),
+                       fill=1)
+
+    for v, (_, (bx, by)) in spot_of.items():
+        box(bx, by, bx + wh[v][0], by + wh[v][1])
+    for v, (x, y) in pos.items():
+        r = radius[v] + (3.5 if focus.get(v) else 1.5) / 2
+        box(x - r, y - r, x + r, y + r)
+    tx, ty = title
+    box(tx, ty, tx + frame.tw, ty + frame.th)
+    lx, ly, ncol, _lw, _lh = legend
+    for ex0, ey0, ex1, ey1 in frame.measure(ncol)[4]:
+        box(lx + ex0, ly - ey1, lx + ex1, ly - ey0)
+    for lines in by_kind.values():
+        for path, lw in lines:
+            draw.line([((x - X0) * k, (Y1 - y) * k) for x, y in path], fill=1,
+                      width=max(1, round(lw * k)), joint="curve")
+    return float(np.asarray(img, dtype=bool).mean())
+
+
+def _clear_of_lines(title: tuple, legend: tuple, lines: list, frame: _Frame) -> tuple:
+    """Move the title up and the legend down, if need be, so no (bent) line comes
+    within GAP of them: the compaction measured straight lines."""
+    tx, ty = title
+    lx, ly, ncol, lw, lh = legend
+    for path in lines:
+        t = np.linspace(0.0, 1.0, 8)[:, None]
+        pts = np.vstack([(1 - t) * a + t * b for a, b in zip(path[:-1], path[1:], strict=True)])
+        over = (pts[:, 0] > tx - GAP) & (pts[:, 0] < tx + frame.tw + GAP)
+        if over.any():
+            ty = max(ty, float(pts[over, 1].max()) + 3.0 + GAP)
+        under = (pts[:, 0] > lx - GAP) & (pts[:, 0] < lx + lw + GAP)
+        if under.any():
+            ly = min(ly, float(pts[under, 1].min()) - 3.0 - GAP)
+    return (tx, ty), (lx, ly, ncol, lw, lh)
+
+
+def _drawing_ink(rects: list, pos: dict, edge_styles: list, extent: tuple) -> float:
+    """Area (points²) of the union of the rectangles and the straight lines' ribbons."""
+    X0, X1, Y0, Y1 = extent
+    cols, rows = math.ceil((X1 - X0) / RES) + 1, math.ceil((Y1 - Y0) / RES) + 1
     ink = np.zeros((rows, cols), dtype=bool)
-
-    def mark(x0, y0, x1, y1):  # figure points, y down from the top
-        ink[max(0, int(y0 * k)):max(0, math.ceil(y1 * k)),
-            max(0, int(x0 * k)):max(0, math.ceil(x1 * k))] = True
-
-    def to_fig(x, y):
-        return ax0 + x - X0, ay0 + Y1 - y
-
-    inset = 4.4  # the legend's border padding (0.4 of its font size), and about the
-    #             title's: blank inside their boxes
-    mark(tx + 2, frame.pad + 2, tx + tw - 2, frame.pad + th - 2)
-    mark((fw - lw) / 2 + inset, fh - frame.pad - lh + inset, (fw + lw) / 2 - inset,
-         fh - frame.pad - inset)
-    for v in nodes:
-        (x, y), r = to_fig(*pos[v]), radius[v]
-        mark(x - r, y - r, x + r, y + r)
-        (_, ha, _, _), corner = spot_of[v]
-        bx, by = to_fig(*corner)
-        w, h = wh[v]
-        lines = nodes[v].label.split("\n")
-        longest = max(len(line) for line in lines) or 1
-        for j, line in enumerate(lines):  # each line as wide as its share of letters
-            lw_ = w * len(line) / longest
-            lx = bx if ha == "left" else bx + w - lw_ if ha == "right" else bx + (w - lw_) / 2
-            mark(lx, by - h + h * j / len(lines), lx + lw_, by - h + h * (j + 1) / len(lines))
-    for a, b, *_ in edge_styles:
-        (xa, ya), (xb, yb) = to_fig(*pos[a]), to_fig(*pos[b])
-        steps = max(2, int(math.hypot(xb - xa, yb - ya) * k * 3))
-        t = np.linspace(0.0, 1.0, steps)
-        r_ = np.clip(((ya + (yb - ya) * t) * k).astype(int), 0, rows - 1)
-        c_ = np.clip(((xa + (xb - xa) * t) * k).astype(int), 0, cols - 1)
-        ink[r_, c_] = True
-    return float(ink.mean()), fw / fh
-
-
-def _squares_share(fig) -> float:
-    """Share of the drawn figure's 32 x 32 px squares holding a pixel that is not white
-    (a small tolerance for anti-aliasing), as ``bench/map.py`` measures the PNG."""
-    fig.canvas.draw()
-    img = np.asarray(fig.canvas.buffer_rgba())[..., :3].astype(np.int16)
-    ink = (np.abs(img - 255) > 12).any(axis=2)
-    h, w = ink.shape
-    rows, cols = -(-h // 32), -(-w // 32)
-    padded = np.zeros((rows * 32, cols * 32), dtype=bool)
-    padded[:h, :w] = ink
-    return float(padded.reshape(rows, 32, cols, 32).any(axis=(1, 3)).mean())
+    for x0, y0, x1, y1 in rects:
+        ink[max(0, round((y0 - Y0) / RES)):max(0, round((y1 - Y0) / RES)),
+            max(0, round((x0 - X0) / RES)):max(0, round((x1 - X0) / RES))] = True
+    if edge_styles:
+        wmax = max(w for *_, w in edge_styles) or 1.0
+        for a, b, _k, w in edge_styles:
+            (xa, ya), (xb, yb) = pos[a], pos[b]
+            steps = max(2, int(math.hypot(xb - xa, yb - ya) / RES * 1.5))
+            t = np.linspace(0.0, 1.0, steps)
+            r_ = np.clip(((ya + (yb - ya) * t - Y0) / RES).astype(int), 0, rows - 1)
+            c_ = np.clip(((xa + (xb - xa) * t - X0) / RES).astype(int), 0, cols - 1)
+            ink[r_, c_] = True
+            if 0.8 + 4.0 * w / wmax > 1.5 * RES:  # thick lines: a second cell across
+                horiz = abs(xb - xa) > abs(yb - ya)
+                ink[np.clip(r_ + horiz, 0, rows - 1), np.clip(c_ + (not horiz), 0, cols - 1)] = True
+    return float(ink.sum()) * RES * RES
 
 
 def _ink_rects(pos: dict, spot_of: dict, nodes: dict, radius: dict, wh: dict) -> list:
@@ -700,105 +920,87 @@ def _ink_rects(pos: dict, spot_of: dict, nodes: dict, radius: dict, wh: dict) ->
     return out
 
 
-def _free_above(rects: list, lines: list, extent: tuple, tw: float) -> list[tuple[float, str]]:
-    """For the title centred over the drawing, or at its left or right edge: how far
-    (points) the drawing's top edge is above any ink under it (plus a margin each side),
-    and where.  The title may sit that much lower, in the drawing's empty top band, and
-    the figure be that much shorter."""
-    X0, X1, Y1 = extent
-    mid = (X0 + X1) / 2
-    out = []
-    for where, (xa, xb) in (("center", (mid - tw / 2, mid + tw / 2)), ("left", (X0, X0 + tw)),
-                            ("right", (X1 - tw, X1))):
-        xa, xb = xa - TITLE_CLEAR, xb + TITLE_CLEAR
-        top = max((r[3] for r in rects if r[0] < xb and r[2] > xa), default=-math.inf)
-        for path in lines:  # sample each polyline finely
-            t = np.linspace(0.0, 1.0, 8)[:, None]
-            pts = np.vstack([(1 - t) * a + t * b for a, b in zip(path[:-1], path[1:],
-                                                                  strict=True)])
-            inside = (pts[:, 0] > xa) & (pts[:, 0] < xb)
-            if inside.any():
-                top = max(top, float(pts[inside, 1].max()) + 3.0)  # line half-width
-        free = max(0.0, Y1 - top - GAP) if top > -math.inf else math.inf
-        out.append((free, where))
-    return out
-
-
-#: (legend names, columns) -> (columns, width, height) in points: legends measured once
-_LEGEND_SIZES: dict[tuple, tuple[int, float, float]] = {}
+#: (legend names, columns) -> (columns, width, height, its entries' area, the entries'
+#: boxes (x0, y0, x1, y1) down from its top-left corner) in points: measured once
+_LEGEND_SIZES: dict[tuple, tuple] = {}
 
 
 class _Frame:
-    """The figure around the drawing: title above, legend below in as few rows as fit
-    the drawing's width; measured once, so arrangements can be compared cheaply."""
+    """The title and the legend (in as few rows as fit the drawing's width), measured
+    once, so arrangements can be compared cheaply."""
 
-    pad, gap = 6.0, 10.0
+    pad = 4.0  # points of paper around everything
 
     def __init__(self, fig, renderer, title: str, legend: tuple[list, list]) -> None:
         from matplotlib.legend_handler import HandlerTuple
 
         self.fig, self.handles, self.names = fig, *legend
-        self.kw = {"fontsize": 11, "frameon": False, "columnspacing": 1.6, "borderaxespad": 0,
+        self.kw = {"fontsize": 11, "frameon": False, "columnspacing": 1.0, "borderaxespad": 0,
+                   "labelspacing": 0.3, "handlelength": 1.6, "borderpad": 0.1,
                    "handler_map": {tuple: HandlerTuple(ndivide=1)}}
         pt = 72 / DPI
         self.renderer = renderer
         self.title = fig.text(0.5, 1.0, textwrap.shorten(title, 90), ha="center", va="top",
-                              fontsize=16)
+                              fontsize=TITLE_PT)
         tb = self.title.get_window_extent(renderer)
         self.tw, self.th = tb.width * pt, tb.height * pt
 
-    def measure(self, ncol: int) -> tuple[int, float, float]:
-        """The legend's size in ``ncol`` columns (measured once)."""
+    def measure(self, ncol: int) -> tuple:
+        """The legend's size in ``ncol`` columns and the area of its entries' boxes
+        (text and handle, as :meth:`MapFigure.ink_mask` counts them), measured once."""
         key = (tuple(self.names), ncol)  # the names say which handles they go with
         size = _LEGEND_SIZES.get(key)  # renders run in worker threads: no check-then-read
         if size is None:
             leg = self.fig.legend(self.handles, self.names, loc="upper center", ncol=ncol,
                                   **self.kw)
             bb = leg.get_window_extent(self.renderer)
+            with self.renderer._draw_disabled():  # lays the entries out, draws nothing
+                leg.draw(self.renderer)
+            lead = (leg.handlelength + leg.handletextpad) * leg._fontsize
+            pt = 72 / DPI
+            entries = tuple(((e.x0 - bb.x0) * pt - lead, (bb.y1 - e.y1) * pt,
+                             (e.x1 - bb.x0) * pt, (bb.y1 - e.y0) * pt)
+                            for e in (t.get_window_extent(self.renderer) for t in leg.get_texts()))
+            ink = sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in entries)
             leg.remove()
-            size = (ncol, bb.width * 72 / DPI, bb.height * 72 / DPI)
+            size = (ncol, bb.width * pt, bb.height * pt, ink, entries)
             if len(_LEGEND_SIZES) > 512:
                 _LEGEND_SIZES.clear()
             _LEGEND_SIZES[key] = size
         return size
 
     def legend_for(self, W: float) -> tuple[int, float, float]:
-        best = None
-        for ncol in range(len(self.handles), 0, -1):
-            _, lw, lh = self.measure(ncol)
-            if best is None or lw <= max(W * 1.1, 420.0) or lw < best[1]:
-                best = (ncol, lw, lh)
-            if lw <= max(W * 1.1, 420.0):
-                break
-        return best
+        return self._legend_for(W)[:3]
 
-    def size(self, W: float, H: float, free: float = 0.0) -> tuple:
-        """Figure width and height, the drawing's top-left corner (points, y down), the
-        legend's and the title's sizes, for a drawing W x H points whose top ``free``
-        points are empty under the title (the title then sits in them)."""
-        _, lw, lh = self.legend_for(W)
-        pad, gap = self.pad, self.gap
-        up = min(free, self.th + gap)
-        fw = max(W + 2 * pad, lw + 2 * pad, self.tw + 2 * pad, MIN_WIDTH_PX * 72 / DPI)
-        fh = pad + self.th + gap - up + H + gap + lh + pad
-        return fw, fh, (fw - W) / 2, pad + self.th + gap - up, (lw, lh), (self.tw, self.th)
+    def legend_ink(self, W: float) -> float:
+        return self._legend_for(W)[3]
 
-    def apply(self, ax, extent: tuple, free: float = 0.0, where: str = "center") -> None:
-        """Size the figure to the drawing (one data unit = one point), the title centred
-        or at the drawing's ``where`` edge."""
-        X0, X1, Y0, Y1 = extent
-        W, H = X1 - X0, Y1 - Y0
-        ncol, _, lh = self.legend_for(W)
-        fw, fh, *_ = self.size(W, H, free)
-        pad, gap = self.pad, self.gap
-        self.fig.set_size_inches(fw / 72, fh / 72)
-        ax.set_position(((fw - W) / 2 / fw, (pad + lh + gap) / fh, W / fw, H / fh))
-        x0 = (fw - W) / 2
-        self.title.set_ha(where)
-        self.title.set_position(({"center": 0.5, "left": x0 / fw, "right": (x0 + W) / fw}[where],
-                                 1 - pad / fh))
-        self.fig.legend(self.handles, self.names, loc="upper center",
-                        bbox_to_anchor=(0.5, (pad + lh) / fh), ncol=ncol, **self.kw)
+    def _legend_for(self, W: float) -> tuple:
+        """The legend in the most columns that fit the width (one column when none
+        fits); a binary search, as a legend widens with its columns."""
+        limit = max(W * 1.1, 420.0)
+        lo, hi = 1, len(self.handles)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.measure(mid)[1] <= limit:
+                lo = mid
+            else:
+                hi = mid - 1
+        return self.measure(lo)
+
+    def legend_ink_cols(self, ncol: int) -> float:
+        return self.measure(ncol)[3]
+
+    def place(self, ax, title: tuple, legend: tuple) -> None:
+        """The title with its lower-left corner at ``title``, the legend with its upper
+        left corner at ``legend`` (points: the drawing's data units)."""
+        lx, ly, ncol, _lw, _lh = legend
+        self.title.set_transform(ax.transData)
+        self.title.set_position(title)
+        self.title.set_ha("left")
+        self.title.set_va("bottom")
+        self.fig.legend(self.handles, self.names, loc="upper left", bbox_to_anchor=(lx, ly),
+                        bbox_transform=ax.transData, ncol=ncol, **self.kw)
 
 
 # --------------------------------------------------------------------------- drawing
@@ -814,25 +1016,15 @@ def compose(
     size_unit: str = "comments",
     fontsize: float | None = None,
     table: bool = True,
-    pick: int | None = None,
-) -> MapFigure | None:
+    tries: int | None = None,
+) -> MapFigure:
     """Lay out and draw the map.  ``groups``: abstract positions per connected group;
     ``nodes``: node -> MapNode; ``edge_styles``: (a, b, kind, weight); ``table``: set the
-    groups on tables (the focus map keeps its focus in the middle instead).  Maps of up
-    to RENDER_TRIED_NODES topics draw the arrangements the estimate ranks best and keep
-    the one whose picture has the most 32-px squares with ink; ``pick``: draw only the
-    arrangement that many places down the estimate's order (None when there is none)."""
-    if pick is None and table and 0 < len(nodes) <= RENDER_TRIED_NODES:
-        best = None
-        for k in range(RENDERS_TRIED):
-            mf = compose(G, groups, nodes, edge_styles, title, size_unit=size_unit,
-                         fontsize=fontsize, table=table, pick=k)
-            if mf is None:
-                break
-            share = _squares_share(mf.figure)
-            if best is None or share > best[0] + 1e-9:
-                best = (share, mf)
-        return best[1]
+    groups on tables (the focus map keeps its focus in the middle instead).  Of the
+    arrangements the estimate ranks best (``tries`` of them; by default SMALL_TRIED
+    for maps of up to RENDER_TRIED_NODES topics, else RENDERS_TRIED), each has its lines
+    routed and its canvas share measured on its own geometry (as
+    :meth:`MapFigure.ink_mask` would, without drawing), and the fullest is drawn."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.collections import LineCollection
     from matplotlib.figure import Figure
@@ -840,7 +1032,7 @@ def compose(
     from matplotlib.patheffects import withStroke
 
     n = len(nodes)
-    fs = fontsize or (12.0 if n <= 20 else 10.0)
+    fs = fontsize or (15.0 if n <= 20 else 11.0)
     rmin, rmax = (RMIN, RMAX) if n <= 20 else (6.5, 16.0)
     fig = Figure(figsize=(8, 6), dpi=DPI)
     FigureCanvasAgg(fig)
@@ -895,33 +1087,24 @@ def compose(
     legend = _legend_entries(nodes, paths, {k for _, _, k, _ in edge_styles}, bool(edge_styles),
                              size_unit)
     frame = _Frame(fig, renderer, title, legend)
-    arranged = _arrange(variants, nodes, radius, wh, edge_styles, frame, pick or 0)
-    if arranged is None:
-        return None
-    pos, spot_of, (free, where) = arranged
-    wmax = max([w for *_, w in edge_styles], default=1.0) or 1.0
-    by_kind: dict[str, list] = {}
-    order = list(nodes)
-    centres = np.array([pos[v] for v in order])
-    radii = np.array([radius[v] for v in order])
-    at = {v: i for i, v in enumerate(order)}
-    for a, b, kind, w in edge_styles:
-        others = np.ones(len(order), dtype=bool)
-        others[[at[a], at[b]]] = False
-        path = _route(np.asarray(pos[a]), np.asarray(pos[b]), centres[others], radii[others])
-        by_kind.setdefault(kind, []).append((path, 0.8 + 4.0 * w / wmax))
-    # the drawing's extent in points (one data unit is one point), bent lines included
-    xs = [c for v in nodes for c in (pos[v][0] - radius[v], pos[v][0] + radius[v])]
-    ys = [c for v in nodes for c in (pos[v][1] - radius[v], pos[v][1] + radius[v])]
-    for v, (_spot, (bx, by)) in spot_of.items():
-        xs += [bx, bx + wh[v][0]]
-        ys += [by, by + wh[v][1]]
-    for lines in by_kind.values():
-        for path, _ in lines:
-            xs += [float(path[:, 0].min()), float(path[:, 0].max())]
-            ys += [float(path[:, 1].min()), float(path[:, 1].max())]
-    pad = 4.0
-    X0, X1, Y0, Y1 = min(xs) - pad, max(xs) + pad, min(ys) - pad, max(ys) + pad
+    # the focus map keeps its star's shape (its focus in the middle): no compaction
+    ranked = _arrange(variants, nodes, radius, wh, edge_styles, frame, compact=table)
+    if tries is None:
+        tries = SMALL_TRIED if n <= RENDER_TRIED_NODES else RENDERS_TRIED
+    best = None
+    for pos, spot_of, title_at, legend_at in ranked[:max(1, tries)]:
+        by_kind = _routed(pos, spot_of, radius, wh, edge_styles)
+        paths_drawn = [p for lines in by_kind.values() for p, _ in lines]
+        title_at, legend_at = _clear_of_lines(title_at, legend_at, paths_drawn, frame)
+        # the figure's extent in points (one data unit is one point), bent lines included
+        extent = _figure_extent(pos, spot_of, radius, wh, title_at, legend_at, frame,
+                                paths_drawn)
+        share = _share_of(pos, spot_of, radius, wh, by_kind, title_at, legend_at, frame,
+                          extent, {v: nd.focus for v, nd in nodes.items()})
+        if best is None or share > best[0] + 1e-9:
+            best = (share, pos, spot_of, title_at, legend_at, by_kind, extent)
+    _, pos, spot_of, title_at, legend_at, by_kind, (X0, X1, Y0, Y1) = best
+    fig.set_size_inches((X1 - X0) / 72, (Y1 - Y0) / 72)
     ax.set_xlim(X0, X1)
     ax.set_ylim(Y0, Y1)
     for kind, lines in by_kind.items():
@@ -949,13 +1132,10 @@ def compose(
         texts[v].set_position((x, y))
         texts[v].set_ha(ha)
         texts[v].set_va(va)
-    if free:  # bent lines may rise nearer the title than straight ones
-        free = min(free, dict((w, f) for f, w in _free_above(
-            _ink_rects(pos, spot_of, nodes, radius, wh),
-            [p for lines in by_kind.values() for p, _ in lines], (X0, X1, Y1), frame.tw))[where])
-    frame.apply(ax, (X0, X1, Y0, Y1), free, where)
+    frame.place(ax, title_at, legend_at)
     return MapFigure(figure=fig, ax=ax, labels=texts, discs=discs,
-                     edges=[(a, b) for a, b, *_ in edge_styles], glyphs=glyphs)
+                     edges=[(a, b) for a, b, *_ in edge_styles], glyphs=glyphs,
+                     lines=[ln for lines in by_kind.values() for ln in lines])
 
 
 def _legend_entries(nodes: dict, paths: dict, used_kinds: set, has_edges: bool,

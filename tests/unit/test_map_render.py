@@ -147,3 +147,40 @@ def test_a_small_map_is_as_wide_as_discords_preview():
                    MapTopic(topic_id=2, title="Two")])  # no lines: a short legend
     width, height = Image.open(io.BytesIO(render_png(m))).size
     assert width >= 550 and height < width
+
+
+# ------------------------------------------------------------------ canvas share
+# MapFigure.canvas_share: the union of the marks' bounding boxes (labels, discs, title,
+# legend entries) and the lines' own ribbons, over the PNG's area (bench/map.py reports it).
+
+
+@pytest.mark.parametrize("case", ["12", "london", "60"])
+def test_the_drawing_fills_at_least_60_percent_of_its_canvas(case):
+    import io
+
+    from PIL import Image
+
+    m = london_map() if case == "london" else synthetic_map(int(case))
+    mf = map_figure(m)
+    width, height = Image.open(io.BytesIO(mf.png())).size
+    assert mf.ink_mask().shape == (height, width)  # measured on the PNG's own pixels
+    assert mf.canvas_share() >= 0.60
+    assert width >= 550 and 0.75 <= width / height <= 2.3  # reads in Discord's preview
+    _check(mf, len(m.topics))  # and still no label over another label or a disc
+
+
+def test_canvas_share_counts_every_mark_and_no_empty_paper():
+    """Every label, disc, the title and each legend entry lies inside the mask; a point
+    of paper between the marks does not."""
+    mf = map_figure(london_map())
+    mask = mf.ink_mask()
+    h = mask.shape[0]
+    renderer = mf.figure.canvas.get_renderer()
+    texts = [*mf.labels.values(), *mf.figure.texts, *mf.figure.legends[0].get_texts()]
+    for t in texts:
+        b = t.get_window_extent(renderer)
+        assert mask[int(h - (b.y0 + b.y1) / 2), int((b.x0 + b.x1) / 2)], t.get_text()
+    for x, y, r in mf.node_circles().values():
+        assert mask[int(h - y - r * 0.7), int(x + r * 0.7)]  # the disc's box, off the disc
+    assert not mask[0, 0] and not mask[-1, -1]  # the margin is paper
+    assert mask.mean() < 1.0 and 0 < mf.canvas_share() == mask.mean()
