@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     agree_emoji: str = "👍,✅,💯"
     disagree_emoji: str = "👎,❌"
     pass_emoji: str = "🤷"
+    #: measure event-loop stalls (bot/runtime/loop_lag.py); the worst is logged at exit
+    loop_lag_probe: bool = False
+    #: with the probe on, also write its report (JSON) here at exit
+    loop_lag_report: Path | None = None
 
     @field_validator("*", mode="before")
     @classmethod
@@ -58,7 +62,7 @@ class Settings(BaseSettings):
             return "INFO"
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("log_content", mode="before")
+    @field_validator("log_content", "loop_lag_probe", mode="before")
     @classmethod
     def _default_log_content(cls, value: object) -> object:
         if value is None or (isinstance(value, str) and not value.strip()):
