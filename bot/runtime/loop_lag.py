@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 class LoopLagProbe:
     interval = 0.010  # seconds the probe sleeps between looks
-    keep = 20  # stalls kept in the report (the worst ones)
+    keep = 100  # stalls kept in the report (the worst ones)
 
     def __init__(self, report_path: Path | None = None) -> None:
         self.report_path = report_path
