@@ -195,6 +195,7 @@ async def publish_world(folder: Path, published_at: float) -> dict:
 
 async def build(world: World, n: int, *, log=print) -> None:
     """Build the world of `n` comments into `world.folder` (replacing what is there)."""
+    progress = sys.stdout.isatty()
     from bot.runtime.catchup import HISTORY_PAGE, CatchUp
 
     started = time.perf_counter()
@@ -245,11 +246,13 @@ async def build(world: World, n: int, *, log=print) -> None:
                 await repo.discussion.record_new(item.id, batch)
                 reactions_total += await repo.discussion.add_reactions(votes)
                 window = window[-window_size:]
-                log(f"  built {seq:,}/{n:,} comments", end="\r")
+                if progress:
+                    log(f"  built {seq:,}/{n:,} comments", end="\r")
             windows[item.channel_id] = window
     finally:
         await repo.close()
-    log("")
+    if progress:
+        log("")
     stored = time.perf_counter() - started - published
 
     # The emulator holds the newest comments of each channel (what catch-up re-checks).
@@ -535,7 +538,7 @@ async def measure_size(n: int, args: argparse.Namespace) -> dict:
     world = await world_for(n, args.cache_dir, rebuild=args.rebuild)
     with tempfile.TemporaryDirectory(prefix="scale-run-") as tmp:
         folder = Path(tmp)
-        timeout = max(120.0, n / 1000)
+        timeout = args.step_timeout or max(120.0, n / 1000)
         print(f"measuring {n:,} comments (timeout {timeout:.0f} s a step) ...", flush=True)
         out = await Run(world, folder, timeout).measure(args.burst)
         out["raw_sqlite_txn_per_s"] = round(
@@ -609,6 +612,8 @@ async def main(argv: list[str] | None = None) -> int:
                         help="where built databases are kept, by schema and size")
     parser.add_argument("--rebuild", action="store_true", help="ignore the cache")
     parser.add_argument("--keep-log", type=Path, help="copy the bot's log to PATH.SIZE.log")
+    parser.add_argument("--step-timeout", type=float,
+                        help="seconds each step may take (default: 120, or 1 s per 1,000 comments)")
     args = parser.parse_args(argv)
     load = os.getloadavg()
     runs = []
