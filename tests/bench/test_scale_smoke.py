@@ -45,6 +45,7 @@ async def test_scale_bench_measures_every_figure_and_keeps_its_world(tmp_path):
     # a normal restart: the built world is consistent with what the emulator holds
     assert run["catchup"]["recorded"] == 0 and run["catchup"]["deleted"] == 0
     assert run["messages_in_emulator"] > 0 and run["reactions"] > 0
+    assert run["failures"] == []  # no command missed its deadline
     assert first["targets"]["warm_s"] == {"op": "<=", "value": 10.0}
 
     # the world is cached by schema and size: a second run measures it without building
