@@ -217,7 +217,14 @@ async def build(world: World, n: int, *, log=print) -> None:
         window_size = CatchUp.recheck_pages * HISTORY_PAGE + HISTORY_PAGE  # re-checked + margin
         window_from = end - CatchUp.recheck_before.total_seconds()
         windows: dict[int, list[tuple]] = {}
-        seq = reactions_total = 0
+        seq = 0
+        reactions: list[int] = []
+        writing: asyncio.Task | None = None
+
+        async def store(item_id: int, batch: list, votes: list) -> None:
+            await repo.discussion.record_new(item_id, batch)
+            reactions.append(await repo.discussion.add_reactions(votes))
+
         for place, (item, count) in enumerate(zip(items, counts, strict=True)):
             # times evenly spread over the span, slightly jittered, in order
             step = (end - begin) / max(count, 1)
@@ -230,10 +237,10 @@ async def build(world: World, n: int, *, log=print) -> None:
                     t = begin + (start + k + rng.random() * 0.9) * step
                     seq += 1
                     mid = snowflake(t, seq)
-                    author = AUTHOR_BASE + rng.randrange(participants)
-                    voters = [(AUTHOR_BASE + rng.randrange(participants), AGREE)
+                    author = AUTHOR_BASE + int(rng.random() * participants)
+                    voters = [(AUTHOR_BASE + int(rng.random() * participants), AGREE)
                               for _ in range(c.agree)]
-                    voters += [(AUTHOR_BASE + rng.randrange(participants), DISAGREE)
+                    voters += [(AUTHOR_BASE + int(rng.random() * participants), DISAGREE)
                                for _ in range(c.disagree)]
                     voters = [(u, e) for u, e in dict.fromkeys(voters) if u != author]
                     batch.append((IncomingMessage(
@@ -243,12 +250,18 @@ async def build(world: World, n: int, *, log=print) -> None:
                     votes += [(mid, u, e) for u, e in voters]
                     if t >= window_from:
                         window.append((mid, author, c.text, t, voters))
-                await repo.discussion.record_new(item.id, batch)
-                reactions_total += await repo.discussion.add_reactions(votes)
+                # SQLite writes the previous chunk (in aiosqlite's thread) while this one
+                # was generated; chunks are stored in order, each in one transaction
+                if writing is not None:
+                    await writing
+                writing = asyncio.create_task(store(item.id, batch, votes))
                 window = window[-window_size:]
                 if progress:
                     log(f"  built {seq:,}/{n:,} comments", end="\r")
             windows[item.channel_id] = window
+        if writing is not None:
+            await writing
+        reactions_total = sum(reactions)
     finally:
         await repo.close()
     if progress:
