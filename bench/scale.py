@@ -20,8 +20,10 @@ then starts the bot on a copy and measures, in one run:
 - ``live_ingest_per_s``: messages per second the live path stores during a burst of
   ``--burst`` messages sent through the emulator as fast as it can (into five topics),
   timed from the first message sent until the last one is stored;
-- ``raw_sqlite_txn_per_s``: the same number of rows written with plain sqlite3 into the
-  bot's own schema, one transaction per row, same pragmas, same disk, after the bot stopped.
+- ``raw_sqlite_txn_per_s``: rows written with plain sqlite3 into the bot's own comments
+  table (a fresh file, current migrations), one transaction per row, the bot's pragmas, same
+  disk, right after the bot stopped (max(--burst, 5,000) rows); ``live_ingest_ratio`` is
+  the live figure over it (target >= 0.30).
 
 Beside them: ``bytes_per_comment`` (the database file over its comments) and how long the
 build took. The table shows each figure next to the issue's target (targets are for 1M).
@@ -76,6 +78,7 @@ CHUNK = 20_000  # comments generated and stored per transaction
 AGREE, DISAGREE = "👍", "👎"
 AUTHOR_BASE = 5_000_000_000  # participants' user ids (not members: Discord sends no list)
 DISCORD_EPOCH_MS = 1_420_070_400_000
+RAW_ROWS = 5000  # rows for the raw sqlite3 figure, at least (under a second: steadier)
 
 TARGETS = {  # issue #17, at 1M comments; (comparison, value)
     "warm_s": ("<=", 10.0), "peak_rss_mb": ("<=", 1536.0), "max_loop_stall_ms": ("<=", 100.0),
@@ -558,8 +561,10 @@ async def measure_size(n: int, args: argparse.Namespace) -> dict:
         timeout = args.step_timeout or max(120.0, n / 1000)
         print(f"measuring {n:,} comments (timeout {timeout:.0f} s a step) ...", flush=True)
         out = await Run(world, folder, timeout).measure(args.burst)
+        raw_rows = max(args.burst, RAW_ROWS)
         out["raw_sqlite_txn_per_s"] = round(
-            await asyncio.to_thread(raw_sqlite_txn_rate, folder, args.burst), 1)
+            await asyncio.to_thread(raw_sqlite_txn_rate, folder, raw_rows), 1)
+        out["raw_sqlite_rows"] = raw_rows
         if args.keep_log:
             shutil.copyfile(folder / "bot.log", args.keep_log.with_suffix(f".{n}.log"))
     out["live_ingest_ratio"] = round(out["live_ingest_per_s"] / out["raw_sqlite_txn_per_s"], 3)
@@ -576,9 +581,12 @@ async def measure_size(n: int, args: argparse.Namespace) -> dict:
 
 
 def verdict(key: str, value) -> str:
-    if key not in TARGETS or not isinstance(value, int | float):
+    """The target, and whether `value` (a figure at 1M comments, or None) meets it."""
+    if key not in TARGETS:
         return ""
     op, target = TARGETS[key]
+    if not isinstance(value, int | float):
+        return f"{op} {target:g}"
     ok = value <= target if op == "<=" else value >= target
     return f"{op} {target:g}  {'met' if ok else 'NOT met'}"
 
@@ -598,12 +606,13 @@ def table(runs: list[dict]) -> str:
             ("live_ingest_ratio", "live / raw"),
             ("bytes_per_comment", "database bytes per comment"),
             ("build_s", "database build, s (cached)"), ("measure_s", "measured run, s")]
+    at_1m = next((r for r in runs if r["comments"] >= 1_000_000), {})  # targets are for 1M
     width = max(len(label) for _, label in rows) + 2
     head = f"{'figure':<{width}}" + "".join(f"{r['comments']:>14,}" for r in runs) + "   target (1M)"
     lines = [head, "-" * len(head)]
     for key, label in rows:
         cells = "".join(f"{_cell(r.get(key)):>14}" for r in runs)
-        lines.append(f"{label:<{width}}{cells}   {verdict(key, runs[-1].get(key))}")
+        lines.append(f"{label:<{width}}{cells}   {verdict(key, at_1m.get(key))}")
     return "\n".join(lines)
 
 
@@ -648,6 +657,7 @@ async def main(argv: list[str] | None = None) -> int:
     print("targets are issue #17's for 1M comments; every figure was measured in this run "
           "(build_s: when its database was built)")
     if args.json:
+        print(f"wrote {args.json}")
         args.json.write_text(json.dumps({
             "runs": runs, "targets": {k: {"op": op, "value": v} for k, (op, v) in TARGETS.items()},
             "machine": {"cpus": os.cpu_count(), "load_before": load[0],
