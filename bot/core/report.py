@@ -24,7 +24,7 @@ from bot.core.summary import executive_summary, method_note
 from bot.core.topic_map import render_png
 from bot.core.topics import status_line
 from bot.storage import Repository
-from bot.storage.models import Consultation, Item, Participant
+from bot.storage.models import Comment, Consultation, Item, Participant, Quote
 from bot.storage.privacy_store import pseudonym_for
 
 Format = Literal["md", "html", "csv", "json", "all"]
@@ -87,25 +87,23 @@ class ReportBuilder:
             if fmt in ("html", "all"):
                 files["report.html"] = (await self._html(consultation, parts)).encode()
         if fmt in ("csv", "json", "all"):
+            # each item's comments are read once, for the comment, quote and annotation files
+            comments = {item.id: await self.repo.discussion.comments(
+                item.id, include_all=include_hidden) for item in items}
+            quoted = await self._quoted(items, comments, include_hidden)
             tables = {
-                "comments": await self.comment_rows(items, participants, include_hidden),
-                "quotes": await self.quote_rows(items, participants, include_hidden),
+                "comments": await self.comment_rows(items, participants, comments),
+                "quotes": quote_rows(quoted, participants),
                 "citations": await self.citation_rows(items, participants, include_hidden),
                 "moderation": await self.moderation_rows(consultation, items, participants,
                                                          names or {}),
                 "outcomes": await self.outcome_rows(items),
                 "opinion_groups": await self.group_rows(items, participants),
             }
-            for name, rows in tables.items():
-                if fmt in ("csv", "all"):
-                    files[f"{name}.csv"] = to_csv(rows).encode()
-                if fmt in ("json", "all"):
-                    files[f"{name}.json"] = json.dumps(rows, indent=2, ensure_ascii=False).encode()
-            if fmt in ("json", "all"):
-                files["quotes.annotations.json"] = json.dumps(
-                    await self.annotations(items, participants, include_hidden), indent=2,
-                    ensure_ascii=False,
-                ).encode()
+            annotations = (annotation_list(quoted, participants)
+                           if fmt in ("json", "all") else None)
+            # 100,000 comments make tens of megabytes of text: written off the event loop
+            files.update(await asyncio.to_thread(_data_files, tables, annotations, fmt))
         return files
 
     async def markdown(self, consultation: Consultation, items: list[Item]) -> str:
@@ -199,27 +197,13 @@ class ReportBuilder:
                 })
         return rows
 
-    async def comment_rows(self, items: list[Item], participants, include_hidden: bool) -> list[dict]:
-        rows = []
-        for item in items:
-            reactions = await self.repo.discussion.reaction_counts(
-                item.id, self.insight.agree, self.insight.disagree, self.insight.passes)
-            for c in await self.repo.discussion.comments(item.id, include_all=include_hidden):
-                if c.content is None:  # deleted or erased: never exported
-                    continue
-                agree, disagree = reactions.get(c.id, (0, 0))
-                rows.append({
-                    "message_id": str(c.message_id), "item": item.key, "item_title": item.title,
-                    "thread_id": str(c.thread_id or ""), "author": display_name(c.author_id, participants),
-                    "affiliation": affiliation(c.author_id, participants),
-                    "kind": "forward" if c.forwarded else c.kind,
-                    "created_at": c.created_at.isoformat(),
-                    "edited_at": c.edited_at.isoformat() if c.edited_at else "",
-                    "reply_to": str(c.reply_to_message_id or ""), "hidden": c.hidden,
-                    "agree": agree, "disagree": disagree, "content": c.content,
-                    "url": jump_url(item.guild_id, c.channel_id, c.message_id),
-                })
-        return rows
+    async def comment_rows(self, items: list[Item], participants,
+                           comments: dict[int, list[Comment]]) -> list[dict]:
+        """One row per readable comment (deleted and erased ones are never exported)."""
+        votes = {item.id: await self.repo.discussion.reaction_counts(
+            item.id, self.insight.agree, self.insight.disagree, self.insight.passes)
+            for item in items}
+        return await asyncio.to_thread(_comment_rows, items, comments, votes, participants)
 
     async def group_rows(self, items: list[Item], participants) -> list[dict]:
         """Who is in which opinion group, per item (as Pol.is exports it), under pseudonyms."""
@@ -233,44 +217,16 @@ class ReportBuilder:
                              "group": opinion.groups[group].label})
         return rows
 
-    async def _quotes(self, items: list[Item], include_hidden: bool):
-        for item in items:
-            comments = {c.id: c for c in await self.repo.discussion.comments(item.id, include_all=include_hidden)}
-            for q in await self.repo.discussion.quotes(item.id, visible_only=not include_hidden):
-                comment = comments.get(q.comment_id)
-                if comment is not None and comment.content is not None:
-                    yield item, q, comment
-
-    async def quote_rows(self, items, participants, include_hidden: bool) -> list[dict]:
-        return [
-            {"item": item.key, "message_id": str(q.message_id),
-             "author": display_name(q.author_id, participants), "state": q.state,
-             "score": q.score, "exact": q.exact or "", "passage": q.passage or "",
-             "start": q.start, "end": q.end, "revision_id": q.revision_id,
-             "url": jump_url(item.guild_id, comment.channel_id, q.message_id)}
-            async for item, q, comment in self._quotes(items, include_hidden)
-        ]
-
-    async def annotations(self, items, participants, include_hidden: bool) -> list[dict]:
-        """Quotes as W3C Web Annotations (TextQuoteSelector + TextPositionSelector)."""
+    async def _quoted(self, items: list[Item], comments: dict[int, list[Comment]],
+                      include_hidden: bool) -> list[tuple[Item, Quote, Comment]]:
+        """Every quote whose comment can still be read, with its item and comment."""
         out = []
-        async for item, q, comment in self._quotes(items, include_hidden):
-            target: dict = {"source": f"urn:consultation:item:{item.key}:revision:{q.revision_id}"}
-            if q.exact is not None:
-                target["selector"] = [
-                    {"type": "TextQuoteSelector", "exact": q.exact, "prefix": q.prefix or "",
-                     "suffix": q.suffix or ""},
-                    {"type": "TextPositionSelector", "start": q.start, "end": q.end},
-                ]
-            out.append({
-                "@context": ANNOTATION_CONTEXT, "type": "Annotation",
-                "id": f"urn:consultation:quote:{q.id}", "motivation": "commenting",
-                "created": comment.created_at.isoformat(),
-                "creator": {"type": "Person", "name": display_name(q.author_id, participants)},
-                "body": {"type": "TextualBody", "value": comment.content, "format": "text/markdown",
-                         "id": jump_url(item.guild_id, comment.channel_id, comment.message_id)},
-                "target": target, "consultation:state": q.state,
-            })
+        for item in items:
+            by_id = {c.id: c for c in comments[item.id]}
+            for q in await self.repo.discussion.quotes(item.id, visible_only=not include_hidden):
+                comment = by_id.get(q.comment_id)
+                if comment is not None and comment.content is not None:
+                    out.append((item, q, comment))
         return out
 
     async def citation_rows(self, items, participants, include_hidden: bool) -> list[dict]:
@@ -320,6 +276,77 @@ class ReportBuilder:
         if a.target_type == "participant":
             return "a participant's data (erased at their request)", ""
         return a.target_type, ""
+
+
+def _comment_rows(items: list[Item], comments: dict[int, list[Comment]],
+                  votes: dict[int, dict[int, tuple[int, int]]], participants) -> list[dict]:
+    rows = []
+    for item in items:
+        reactions = votes[item.id]
+        for c in comments[item.id]:
+            if c.content is None:  # deleted or erased: never exported
+                continue
+            agree, disagree = reactions.get(c.id, (0, 0))
+            rows.append({
+                "message_id": str(c.message_id), "item": item.key, "item_title": item.title,
+                "thread_id": str(c.thread_id or ""), "author": display_name(c.author_id, participants),
+                "affiliation": affiliation(c.author_id, participants),
+                "kind": "forward" if c.forwarded else c.kind,
+                "created_at": c.created_at.isoformat(),
+                "edited_at": c.edited_at.isoformat() if c.edited_at else "",
+                "reply_to": str(c.reply_to_message_id or ""), "hidden": c.hidden,
+                "agree": agree, "disagree": disagree, "content": c.content,
+                "url": jump_url(item.guild_id, c.channel_id, c.message_id),
+            })
+    return rows
+
+
+def quote_rows(quoted: list[tuple[Item, Quote, Comment]], participants) -> list[dict]:
+    return [
+        {"item": item.key, "message_id": str(q.message_id),
+         "author": display_name(q.author_id, participants), "state": q.state,
+         "score": q.score, "exact": q.exact or "", "passage": q.passage or "",
+         "start": q.start, "end": q.end, "revision_id": q.revision_id,
+         "url": jump_url(item.guild_id, comment.channel_id, q.message_id)}
+        for item, q, comment in quoted
+    ]
+
+
+def annotation_list(quoted: list[tuple[Item, Quote, Comment]], participants) -> list[dict]:
+    """Quotes as W3C Web Annotations (TextQuoteSelector + TextPositionSelector)."""
+    out = []
+    for item, q, comment in quoted:
+        target: dict = {"source": f"urn:consultation:item:{item.key}:revision:{q.revision_id}"}
+        if q.exact is not None:
+            target["selector"] = [
+                {"type": "TextQuoteSelector", "exact": q.exact, "prefix": q.prefix or "",
+                 "suffix": q.suffix or ""},
+                {"type": "TextPositionSelector", "start": q.start, "end": q.end},
+            ]
+        out.append({
+            "@context": ANNOTATION_CONTEXT, "type": "Annotation",
+            "id": f"urn:consultation:quote:{q.id}", "motivation": "commenting",
+            "created": comment.created_at.isoformat(),
+            "creator": {"type": "Person", "name": display_name(q.author_id, participants)},
+            "body": {"type": "TextualBody", "value": comment.content, "format": "text/markdown",
+                     "id": jump_url(item.guild_id, comment.channel_id, comment.message_id)},
+            "target": target, "consultation:state": q.state,
+        })
+    return out
+
+
+def _data_files(tables: dict[str, list[dict]], annotations: list[dict] | None,
+                fmt: Format) -> dict[str, bytes]:
+    files = {}
+    for name, rows in tables.items():
+        if fmt in ("csv", "all"):
+            files[f"{name}.csv"] = to_csv(rows).encode()
+        if fmt in ("json", "all"):
+            files[f"{name}.json"] = json.dumps(rows, indent=2, ensure_ascii=False).encode()
+    if annotations is not None:
+        files["quotes.annotations.json"] = json.dumps(annotations, indent=2,
+                                                      ensure_ascii=False).encode()
+    return files
 
 
 #: (opening Markdown, [(item, its Markdown, its summary)], method appendix)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
@@ -69,6 +70,34 @@ def _comment(row) -> Comment:
         hidden_reason=row["hidden_reason"],
         forwarded=bool(row["forwarded"]),
     )
+
+
+#: above this many rows, models are built in a worker thread: 100,000 of them take about a
+#: second, which the event loop must not spend while others wait for an answer
+OFF_LOOP_ROWS = 2_000
+
+
+async def _from_rows(build, rows):
+    """`build(rows)`, in a worker thread when there are many rows."""
+    if len(rows) <= OFF_LOOP_ROWS:
+        return build(rows)
+    return await asyncio.to_thread(build, rows)
+
+
+def _comment_list(rows) -> list[Comment]:
+    return [_comment(r) for r in rows]
+
+
+def _tally(rows) -> dict[int, tuple[int, int]]:
+    """(agree, disagree) per comment from (comment, person, vote) rows in reaction order:
+    only each person's latest reaction counts."""
+    latest = {(r[0], r[1]): r[2] for r in rows}
+    out: dict[int, list[int]] = {}
+    for (comment_id, _user), vote in latest.items():
+        counts = out.setdefault(comment_id, [0, 0])
+        if vote:
+            counts[0 if vote == 1 else 1] += 1
+    return {c: (a, d) for c, (a, d) in out.items() if a or d}
 
 
 def _quote(row) -> Quote:
@@ -442,7 +471,7 @@ class DiscussionStore(Store):
                 f"SELECT c.* FROM comments c WHERE {where} ORDER BY c.created_at, c.message_id",  # noqa: S608
                 (item_id,),
             )
-        return [_comment(r) for r in rows]
+        return await _from_rows(_comment_list, rows)
 
     async def comments_in_channel(self, channel_id: int) -> list[Comment]:
         async with self.db.reading() as tx:
@@ -680,13 +709,7 @@ class DiscussionStore(Store):
                     ORDER BY r.comment_id, r.seq, r.rowid""",  # noqa: S608 - placeholders only
                 (*agree, *disagree, item_id, *agree, *disagree, *passes),
             )
-        latest = {(r[0], r[1]): r[2] for r in rows}
-        out: dict[int, list[int]] = {}
-        for (comment_id, _user), vote in latest.items():
-            counts = out.setdefault(comment_id, [0, 0])
-            if vote:
-                counts[0 if vote == 1 else 1] += 1
-        return {c: (a, d) for c, (a, d) in out.items() if a or d}
+        return await _from_rows(_tally, rows)
 
     # --- quotes ----------------------------------------------------------------------------
 
