@@ -17,6 +17,7 @@ then starts the bot on a copy and measures, in one run:
   ``about_after_comment_s`` right after one new comment in another topic;
 - ``summary_cold_s``: the first /summary of the largest topic after the start;
   ``summary_warm_s``: /summary of it again after one new comment there;
+- ``map_s``: /map of the whole consultation (PNG and text), for the loop stalls during it;
 - ``live_ingest_per_s``: messages per second the live path stores during a burst of
   ``--burst`` messages sent through the emulator as fast as it can (into five topics),
   timed from the first message sent until the last one is stored;
@@ -88,7 +89,7 @@ TARGETS = {  # issue #17, at 1M comments; (comparison, value)
 }
 FIELDS = ("comments", "ready_s", "warm_s", "peak_rss_mb", "rss_at_warm_mb", "max_loop_stall_ms",
           "max_loop_stall_phase", "startup_loop_stall_ms", "about_s", "about_after_comment_s", "summary_cold_s",
-          "summary_warm_s", "live_ingest_per_s", "raw_sqlite_txn_per_s", "live_ingest_ratio",
+          "summary_warm_s", "map_s", "live_ingest_per_s", "raw_sqlite_txn_per_s", "live_ingest_ratio",
           "bytes_per_comment", "build_s", "measure_s")
 
 
@@ -463,6 +464,7 @@ class Run:
             await self.new_comment(posters[1], top, "Ratifying the Budapest Convention would "
                                    "help cross-border co-operation, I agree.")
             out["summary_warm_s"] = round(await self.command("summary", askers[3], top), 3)
+            out["map_s"] = round(await self.command("map", askers[4], top), 3)
             channels = [t["channel_id"] for t in topics[:5]]
             live, sent = await self.burst(burst, posters, channels)
             out["live_ingest_per_s"] = round(live, 1)
@@ -601,6 +603,7 @@ def table(runs: list[dict]) -> str:
             ("summary_cold_s", "/summary, first after start, s"),
             ("summary_warm_s", "/summary again after a new comment, s"),
             ("summary_topic_comments", "  ... of a topic with comments"),
+            ("map_s", "/map of the consultation, s"),
             ("live_ingest_per_s", "live ingestion burst, messages/s"),
             ("raw_sqlite_txn_per_s", "raw sqlite3, 1 transaction/row, rows/s"),
             ("live_ingest_ratio", "live / raw"),

@@ -36,7 +36,7 @@ async def test_scale_bench_measures_every_figure_and_keeps_its_world(tmp_path):
     assert 0 < run["ready_s"] <= run["warm_s"] < 60
     assert 50 < run["rss_at_warm_mb"] <= run["peak_rss_mb"] < 4000
     assert run["loop_probe_samples"] > 10 and 0 <= run["max_loop_stall_ms"] < 60_000
-    for key in ("about_s", "about_after_comment_s", "summary_cold_s", "summary_warm_s"):
+    for key in ("about_s", "about_after_comment_s", "summary_cold_s", "summary_warm_s", "map_s"):
         assert 0 < run[key] < 60, key
     assert run["live_ingest_per_s"] > 0 and run["raw_sqlite_txn_per_s"] > 0
     assert run["live_ingest_ratio"] == pytest.approx(
