@@ -13,6 +13,8 @@ then starts the bot on a copy and measures, in one run:
   and ``rss_at_warm_mb`` the same peak when it was warm;
 - ``max_loop_stall_ms``: the longest the bot's event loop was blocked, from its own probe
   (LOOP_LAG_PROBE=1, bot/runtime/loop_lag.py), and the phase of this bench it happened in;
+- ``heartbeat_max_behind_s``: how late discord.py's gateway heartbeat got, from its own
+  "Can't keep up" warnings (0: none), and ``heartbeat_late_warnings`` how many;
 - ``about_s``: /about in the largest topic once warm (until the answer is complete), and
   ``about_after_comment_s`` right after one new comment in another topic;
 - ``summary_cold_s``: the first /summary of the largest topic after the start;
@@ -48,6 +50,7 @@ import json
 import os
 import pickle
 import random
+import re
 import shutil
 import signal
 import sqlite3
@@ -88,7 +91,7 @@ TARGETS = {  # issue #17, at 1M comments; (comparison, value)
     "live_ingest_ratio": (">=", 0.30), "bytes_per_comment": ("<=", 300.0),
 }
 FIELDS = ("comments", "ready_s", "warm_s", "peak_rss_mb", "rss_at_warm_mb", "max_loop_stall_ms",
-          "max_loop_stall_phase", "startup_loop_stall_ms", "about_s", "about_after_comment_s", "summary_cold_s",
+          "max_loop_stall_phase", "startup_loop_stall_ms", "heartbeat_max_behind_s", "about_s", "about_after_comment_s", "summary_cold_s",
           "summary_warm_s", "map_s", "live_ingest_per_s", "raw_sqlite_txn_per_s", "live_ingest_ratio",
           "bytes_per_comment", "build_s", "measure_s")
 
@@ -484,6 +487,7 @@ class Run:
         out.update(self.loop_stalls(ready_wall))
         out["catchup"] = self.catchup_stats()
         out["failures"] = self.failures
+        out.update(self.heartbeat_lag())
         return out
 
     def loop_stalls(self, ready_wall: float) -> dict:
@@ -506,6 +510,15 @@ class Run:
         return {"max_loop_stall_ms": worst["stall_ms"], "max_loop_stall_phase": phase,
                 "startup_loop_stall_ms": startup[0]["stall_ms"] if startup else 0.0,
                 "loop_stalls_by_phase_ms": by_phase, "loop_probe_samples": report["samples"]}
+
+    def heartbeat_lag(self) -> dict:
+        """discord.py's "Can't keep up, ... websocket is N s behind" warnings: its heartbeat
+        thread could not run (the GIL held by work in other threads, or a stalled loop).
+        Discord drops a connection whose heartbeats stop."""
+        behind = [float(m.group(1)) for m in re.finditer(
+            r"websocket is ([0-9.]+)s behind", self.log.read())]
+        return {"heartbeat_late_warnings": len(behind),
+                "heartbeat_max_behind_s": max(behind, default=0.0)}
 
     def catchup_stats(self) -> dict:
         """What the restart's catch-up did, from its log line: a consistent world has
@@ -599,6 +612,7 @@ def table(runs: list[dict]) -> str:
             ("max_loop_stall_ms", "longest event-loop stall, ms"),
             ("max_loop_stall_phase", "  ... during"),
             ("startup_loop_stall_ms", "  (before ready: imports, cogs), ms"),
+            ("heartbeat_max_behind_s", "gateway heartbeat late by, s (discord.py)"),
             ("about_s", "/about once warm, s"), ("about_after_comment_s", "/about after a new comment, s"),
             ("summary_cold_s", "/summary, first after start, s"),
             ("summary_warm_s", "/summary again after a new comment, s"),
