@@ -510,7 +510,9 @@ class Run:
                       if a - 0.05 <= worst["began_at"] <= b), "between phases")
         return {"max_loop_stall_ms": worst["stall_ms"], "max_loop_stall_phase": phase,
                 "startup_loop_stall_ms": startup[0]["stall_ms"] if startup else 0.0,
-                "loop_stalls_by_phase_ms": by_phase, "loop_probe_samples": report["samples"]}
+                "loop_stalls_by_phase_ms": by_phase, "loop_probe_samples": report["samples"],
+                "loop_stalls_over_100ms": report["stalls_over_100ms"],
+                "loop_late_s": report["late_s"]}
 
     def heartbeat_lag(self) -> dict:
         """discord.py's "Can't keep up, ... websocket is N s behind" warnings: the bot handled
@@ -613,6 +615,7 @@ def table(runs: list[dict]) -> str:
             ("rss_at_warm_mb", "peak RSS when warm, MB"), ("peak_rss_mb", "peak RSS, whole run, MB"),
             ("max_loop_stall_ms", "longest event-loop stall, ms"),
             ("max_loop_stall_phase", "  ... during"),
+            ("loop_stalls_over_100ms", "  stalls over 100 ms (from start)"),
             ("startup_loop_stall_ms", "  (before ready: imports, cogs), ms"),
             ("heartbeat_max_behind_s", "heartbeat ACK handled late by, s"),
             ("about_s", "/about once warm, s"), ("about_after_comment_s", "/about after a new comment, s"),

@@ -30,6 +30,8 @@ class LoopLagProbe:
         self.report_path = report_path
         self.samples = 0
         self.worst = 0.0  # seconds
+        self.late = 0.0  # seconds late in all (how long the loop was busy, as the probe saw)
+        self.over_100ms = 0  # stalls longer than 100 ms (issue #17's bound)
         self.stalls: list[tuple[float, float]] = []  # min-heap of (seconds, wall time begun)
         self._task: asyncio.Task | None = None
 
@@ -45,6 +47,8 @@ class LoopLagProbe:
             await asyncio.sleep(self.interval)
             late = clock() - before - self.interval
             self.samples += 1
+            self.late += max(late, 0.0)
+            self.over_100ms += late > 0.1
             if late > self.worst:
                 self.worst = late
             if len(self.stalls) < self.keep:
@@ -57,6 +61,8 @@ class LoopLagProbe:
             "interval_ms": self.interval * 1000,
             "samples": self.samples,
             "max_stall_ms": round(self.worst * 1000, 1),
+            "stalls_over_100ms": self.over_100ms,
+            "late_s": round(self.late, 2),
             "worst": [{"stall_ms": round(s * 1000, 1), "began_at": round(t, 3)}
                       for s, t in sorted(self.stalls, reverse=True)],
         }
@@ -69,8 +75,9 @@ class LoopLagProbe:
                 await self._task
             self._task = None
         report = self.report()
-        log.info("loop-lag probe: longest event-loop stall %.1f ms (%d samples of %.0f ms)",
-                 report["max_stall_ms"], self.samples, self.interval * 1000)
+        log.info("loop-lag probe: longest event-loop stall %.1f ms, %d over 100 ms, %.1f s late "
+                 "in all (%d samples of %.0f ms)", report["max_stall_ms"], self.over_100ms,
+                 self.late, self.samples, self.interval * 1000)
         if self.report_path is not None:
             try:
                 self.report_path.write_text(json.dumps(report, indent=2), encoding="utf-8")
