@@ -13,6 +13,8 @@ then starts the bot on a copy and measures, in one run:
   and ``rss_at_warm_mb`` the same peak when it was warm;
 - ``max_loop_stall_ms``: the longest the bot's event loop was blocked, from its own probe
   (LOOP_LAG_PROBE=1, bot/runtime/loop_lag.py), and the phase of this bench it happened in;
+  ``loop_stalls_over_100ms`` and ``loop_late_s`` (all the probe's lateness added up: a loop
+  saturated by many shorter stalls shows there);
 - ``heartbeat_max_behind_s``: the longest the bot took to handle a heartbeat ACK, from
   discord.py's own "Can't keep up" warnings (logged over 10 s; 0: none), and
   ``heartbeat_late_warnings`` how many;
@@ -616,6 +618,7 @@ def table(runs: list[dict]) -> str:
             ("max_loop_stall_ms", "longest event-loop stall, ms"),
             ("max_loop_stall_phase", "  ... during"),
             ("loop_stalls_over_100ms", "  stalls over 100 ms (from start)"),
+            ("loop_late_s", "  loop late in all (from start), s"),
             ("startup_loop_stall_ms", "  (before ready: imports, cogs), ms"),
             ("heartbeat_max_behind_s", "heartbeat ACK handled late by, s"),
             ("about_s", "/about once warm, s"), ("about_after_comment_s", "/about after a new comment, s"),
