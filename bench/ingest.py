@@ -2,13 +2,19 @@
 limit of this store (plain sqlite3 executemany of the same rows), and end to end from the
 emulator's gateway to storage.
 
-    python bench/ingest.py [--rows N] [--messages N] [--json PATH]
+Batched: catch-up's `record_new`, 500 messages per transaction, against plain sqlite3
+`executemany` in the same batches (target >= 0.5). Live: the bot's path for a new message
+(`DiscussionService.record_live`), one message at a time, each stored before the next
+arrives, against plain sqlite3 with one transaction per message (issue 17: >= 0.30).
+
+    python bench/ingest.py [--rows N] [--live N] [--messages N] [--profile PATH] [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
 import sqlite3
 import sys
@@ -19,7 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.core.discussion import DiscussionService  # noqa: E402
 from bot.storage import Repository  # noqa: E402
+from bot.storage.common import micros  # noqa: E402
 from bot.storage.database import migration_files  # noqa: E402
 from bot.storage.models import IncomingMessage  # noqa: E402
 
@@ -64,8 +72,8 @@ def raw_rate(rows: list[IncomingMessage], folder: Path, batch: int) -> float:
     conn.execute("INSERT INTO consultations VALUES (1, 1, 'b', 'B', '', NULL, '', '')")
     conn.execute("INSERT INTO items (id, consultation_id, key, position, created_at) "
                  "VALUES (1, 1, 'x', 0, '')")
-    data = [(m.message_id, 1, m.channel_id, None, m.author_id, None, "message", m.content,
-             m.created_at.isoformat(), None) for m in rows]
+    data = [(m.message_id, 1, m.channel_id, None, m.author_id, None, 0, m.content,
+             micros(m.created_at), None) for m in rows]
     start = time.perf_counter()
     for i in range(0, len(data), batch):
         conn.execute("BEGIN")
@@ -76,6 +84,57 @@ def raw_rate(rows: list[IncomingMessage], folder: Path, batch: int) -> float:
         conn.execute("COMMIT")
     elapsed = time.perf_counter() - start
     conn.close()
+    return len(rows) / elapsed
+
+
+def raw_txn_rate(rows: list[IncomingMessage], folder: Path) -> float:
+    """The physical limit of live ingestion: plain sqlite3, one transaction per message."""
+    conn = sqlite3.connect(folder / "raw_txn.db", isolation_level=None)
+    for pragma in ("journal_mode = WAL", "synchronous = NORMAL", "foreign_keys = ON",
+                   "secure_delete = ON"):
+        conn.execute(f"PRAGMA {pragma}")
+    for _v, _name, sql in migration_files():
+        conn.executescript(sql)
+    conn.execute("INSERT INTO consultations VALUES (1, 1, 'b', 'B', '', NULL, '', '')")
+    conn.execute("INSERT INTO items (id, consultation_id, key, position, created_at) "
+                 "VALUES (1, 1, 'x', 0, '')")
+    data = [(m.message_id, 1, m.channel_id, m.author_id, m.content, micros(m.created_at))
+            for m in rows]
+    start = time.perf_counter()
+    for row in data:
+        conn.execute("BEGIN")
+        conn.execute("INSERT INTO comments (message_id, item_id, channel_id, author_id, content, "
+                     "created_at) VALUES (?, ?, ?, ?, ?, ?)", row)
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return len(rows) / elapsed
+
+
+async def live_rate(rows: list[IncomingMessage], folder: Path, *, profile: Path | None = None
+                    ) -> float:
+    """The bot's live path for a new message (DiscussionService.record_live: the item of the
+    channel, quotes and links, one transaction), one message at a time: each is stored
+    before the next arrives, so nothing is batched."""
+    repo = await Repository.open(folder / "live.db")
+    consultation = await repo.agenda.upsert_consultation(1, "bench", "Bench", "")
+    item, _ = await repo.agenda.upsert_item(consultation.id, "x", parent_id=None, position=0,
+                                            title="X", summation="s", body="b")
+    await repo.agenda.save_place(item.id, channel_id=rows[0].channel_id)
+    service = DiscussionService(repo)
+    service.mark_in_sync(rows[0].channel_id, service.epoch)
+    profiler = cProfile.Profile() if profile else None
+    start = time.perf_counter()
+    if profiler:
+        profiler.enable()
+    for m in rows:
+        await service.record_live(m, parent_id=None)
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(profile)
+    elapsed = time.perf_counter() - start
+    assert (await repo.discussion.counts(item.id)).comments == len(rows)
+    await repo.close()
     return len(rows) / elapsed
 
 
@@ -96,7 +155,7 @@ async def end_to_end_rate(n: int, folder: Path) -> float:
     bot = ConsultationBot(Settings(_env_file=None, database_path=folder / "e2e.db", guild_id=guild.id,
                                    agenda_file=agenda), guild_ready_timeout=0.05)
     runner = ClientRunner(bot, emu)
-    await runner.start()
+    await runner.start(timeout=60)  # (a first start on a loaded machine takes seconds)
     try:
         general = emu.create_text_channel(guild.id, "general")
         result = await emu.slash(owner.id, general.id, "agenda publish")
@@ -131,6 +190,9 @@ async def main() -> None:
                         help="rows per transaction (catch-up stores 500 messages at a time)")
     parser.add_argument("--messages", type=int, default=1_000, help="messages for the end-to-end run")
     parser.add_argument("--repeat", type=int, default=3, help="best of N runs of each store")
+    parser.add_argument("--live", type=int, default=3_000,
+                        help="messages for the live path, one transaction each")
+    parser.add_argument("--profile", type=Path, help="cProfile the live path into this file")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
     args = parser.parse_args()
     rows = make_rows(args.rows, channel_id=999)
@@ -140,17 +202,29 @@ async def main() -> None:
             raw = max(raw, raw_rate(rows, Path(tmp), args.batch))
         with tempfile.TemporaryDirectory() as tmp:
             store = max(store, await store_rate(rows, Path(tmp), args.batch))
+    live_rows = rows[:args.live]
+    raw_txn = live = 0.0
+    for _ in range(args.repeat):
+        with tempfile.TemporaryDirectory() as tmp:
+            raw_txn = max(raw_txn, raw_txn_rate(live_rows, Path(tmp)))
+        with tempfile.TemporaryDirectory() as tmp:
+            live = max(live, await live_rate(live_rows, Path(tmp), profile=args.profile))
     with tempfile.TemporaryDirectory() as tmp:
         e2e = await end_to_end_rate(args.messages, Path(tmp))
     figures = {"store_rows_per_s": round(store), "raw_sqlite_rows_per_s": round(raw),
                "ratio": round(store / raw, 3), "e2e_messages_per_s": round(e2e, 1),
+               "raw_sqlite_txn_per_s": round(raw_txn), "live_messages_per_s": round(live),
+               "live_ratio": round(live / raw_txn, 3), "live": args.live,
                "rows": args.rows, "batch": args.batch, "messages": args.messages,
                "repeat": args.repeat}
     print(f"{f'what (best of {args.repeat})':<46}{'per second':>12}")
     label = f"storage layer (record_new, batches of {args.batch})"
     print(f"{label:<46}{store:>12,.0f}")
     print(f"{'plain sqlite3 executemany, same rows':<46}{raw:>12,.0f}")
-    print(f"{'ratio (target >= 0.5)':<46}{store / raw:>12.2f}")
+    print(f"{'batched ratio (target >= 0.5)':<46}{store / raw:>12.2f}")
+    print(f"{'plain sqlite3, one transaction per message':<46}{raw_txn:>12,.0f}")
+    print(f"{'live path (record_live), one message at a time':<46}{live:>12,.0f}")
+    print(f"{'live ratio (target >= 0.30)':<46}{live / raw_txn:>12.3f}")
     print(f"{'end to end: emulator gateway -> storage':<46}{e2e:>12,.1f}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))

@@ -11,6 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.core.charts import chart_alt_text
+from bot.core.charts import warm_up as warm_up_charts
 from bot.core.errors import UserError
 from bot.core.insight import InsightService
 from bot.core.packaging import package
@@ -52,6 +53,22 @@ class InsightCog(commands.Cog):
                                       bot.settings.pass_emojis)
         self.reports = ReportBuilder(bot.repo, self.insight)
 
+    async def cog_load(self) -> None:
+        # The drawing code's first import holds the GIL for a while: started now, as the
+        # bot connects, rather than during the warm-up after catch-up (not awaited: the
+        # bot must not be slower to come online)
+        self._charts_ready = asyncio.get_running_loop().run_in_executor(None, warm_up_charts)
+
+    async def cog_unload(self) -> None:
+        await self.insight.close()
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """A new comment's features are computed and stored shortly after it is recorded
+        (in a batch, off the loop), so that a restart does not tokenise it again."""
+        if message.guild is not None and not message.author.bot:
+            self.insight.nudge_features()
+
     @commands.Cog.listener()
     async def on_catchup_done(self) -> None:
         """After a (re)connect's catch-up: prepare every topic's summary features, and the
@@ -64,8 +81,8 @@ class InsightCog(commands.Cog):
         log.info("warm-up done in %.2f s (%d topics)", time.perf_counter() - start, len(items))
 
     @commands.Cog.listener()
-    async def on_participant_erased(self, _user_id: int) -> None:
-        await self.insight.drop_derived_data()
+    async def on_participant_erased(self, user_id: int) -> None:
+        await self.insight.drop_derived_data(user_id)
 
     # --- /summary --------------------------------------------------------------------------
 

@@ -78,6 +78,12 @@ def annotate(
             for m in messages]
 
 
+def _plain(message: IncomingMessage) -> bool:
+    """Text with no quoted passage, link or file: nothing to annotate, whatever the item."""
+    return (not message.attachments and not quotes.extract_quoted_passages(message.content)
+            and not citations_in(message.content, message.link_previews))
+
+
 def reanchored(quote: Quote, item: Item) -> QuoteIn:
     """A stored quote moved to the item's current article: anchored, moved or orphaned.
 
@@ -119,6 +125,10 @@ class DiscussionService:
         # New messages received live, waiting for the next group commit (see record_live).
         self._live: list[tuple[IncomingMessage, int | None, asyncio.Future]] = []
         self._flusher: asyncio.Task | None = None
+        # channel -> the item its last live message was stored under: the next plain message
+        # there is stored in one trip to the database (which checks the channel is still
+        # followed for that item; if not, or anything was skipped, the full path runs).
+        self._live_items: dict[int, int] = {}
 
     # --- the gap between history and the live stream -----------------------------------------
 
@@ -205,9 +215,18 @@ class DiscussionService:
                 by_channel.setdefault((entry[0].channel_id, entry[1]), []).append(entry)
             for (channel_id, parent_id), entries in by_channel.items():
                 try:
+                    messages = [m for m, _, _ in entries]
+                    known = self._live_items.get(channel_id)
+                    if known is not None and all(map(_plain, messages)):
+                        stored = await self.repo.discussion.record_live(
+                            known, messages, contiguous=self.in_sync(channel_id))
+                        if all(stored):
+                            self._resolve(entries)
+                            continue
+                        del self._live_items[channel_id]  # the full path decides
                     item = await self.item_for(channel_id, parent_id)
                     if item is not None:
-                        messages = [m for m, _, _ in entries]
+                        self._live_items[channel_id] = item.id
                         annotated = (annotate(messages, item) if len(messages) <= 8 else
                                      await asyncio.to_thread(annotate, messages, item))
                         await self.repo.discussion.record_new(
@@ -221,9 +240,13 @@ class DiscussionService:
                             done.cancel()
                         raise
                 else:
-                    for _, _, done in entries:
-                        if not done.done():
-                            done.set_result(None)
+                    self._resolve(entries)
+
+    @staticmethod
+    def _resolve(entries: list) -> None:
+        for _, _, done in entries:
+            if not done.done():
+                done.set_result(None)
 
     async def record_new(self, messages: list[IncomingMessage], *, parent_id: int | None) -> int:
         """Store a batch of messages of one channel that may not be stored yet (catch-up)."""

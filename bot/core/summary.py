@@ -5,11 +5,11 @@ Method (see ``notes/summaries-and-maps.md`` for the measurements behind it):
 1. **Chatter out.** Comments with fewer than ~6 words and almost no content words
    ("+1", "thanks", "agreed") are counted as ``reactions_only``, not themes.
 2. **Hashed features.** Each comment's own words (quoted ``>`` lines, links and
-   mentions removed) are hashed into unigram+bigram counts with a stateless
-   :class:`~sklearn.feature_extraction.text.HashingVectorizer`.  Features depend on the
-   comment alone, so they are computed once per comment and kept in a
-   :class:`FeatureCache` (filled at ingestion or on first request).  IDF weights
-   are recomputed per request from the document frequencies, which is cheap.
+   mentions removed) are tokenised once and hashed into unigram+bigram counts
+   (stateless feature hashing).  Features depend on the comment alone, so they are
+   computed once per comment, persisted at ingestion and kept in a
+   :class:`FeatureCache` (arrays, no object per comment).  IDF weights are
+   recomputed per request from the document frequencies, which is cheap.
 3. **Duplicates collapse** into one row with a weight.
 4. **Clustering that scales linearly**: k-means on a weighted sample of at most
    ``SAMPLE_SIZE`` rows, then every row is assigned to its nearest centroid
@@ -38,8 +38,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from hashlib import blake2b
 from itertools import chain
 from operator import attrgetter
 from typing import Literal
@@ -48,7 +49,8 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import BaseModel, Field
 from sklearn.cluster import KMeans
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, HashingVectorizer
+from sklearn.feature_extraction import FeatureHasher
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from threadpoolctl import threadpool_limits
 
 from bot.core.text import truncate
@@ -58,7 +60,9 @@ __all__ = [
     "DiscussionSummary",
     "EmbedData",
     "EmbedField",
+    "FEATURES_VERSION",
     "FeatureCache",
+    "FeatureRows",
     "Participation",
     "Representative",
     "Stance",
@@ -75,9 +79,12 @@ __all__ = [
 # --------------------------------------------------------------------------- tunables
 
 N_FEATURES = 2**18
+#: what persisted features were computed with: stored rows of another version are dropped
+FEATURES_VERSION = f"tokens-1/{N_FEATURES}"
 BRIEF_THRESHOLD = 8  # fewer distinct substantive comments -> brief, no clustering
 SAMPLE_SIZE = 4000  # rows k-means is fitted on
 TERMS_MEMO = 50_000  # texts whose label terms are remembered
+HASH_BATCH = 2_000  # comments hashed per call (a call holds the GIL: keep it short)
 MERGE_THRESHOLD = 0.5  # centroid cosine above which two clusters are one argument
 CORE_SHARE = 0.5  # a term in >= this share of a cluster's comments is one of its core terms
 CORE_CONCENTRATION = 0.8  # ...and links clusters only if this share of its uses is in them
@@ -231,15 +238,21 @@ class EmbedData(BaseModel):
 
 def clean_text(text: str) -> str:
     """The commenter's own words: quoted lines, links and mentions removed."""
-    text = _QUOTE_LINE.sub(" ", text)
-    text = _URL.sub(" ", text)
-    return _MENTION.sub(" ", text)
+    if ">" in text:  # (quoted lines and mentions both need one: most comments have neither)
+        text = _QUOTE_LINE.sub(" ", text)
+        text = _URL.sub(" ", text)
+        return _MENTION.sub(" ", text)
+    return _URL.sub(" ", text)
 
 
 def _words(cleaned: str) -> list[str]:
     """Word tokens, lower-cased; a CJK/Thai run becomes its character bigrams."""
+    low = cleaned.lower()
+    found = _WORD.findall(low)
+    if not _NOSPACE_RUN.search(low):  # the common case: a script written with spaces
+        return [w.replace("’", "'") for w in found] if "’" in low else found
     out: list[str] = []
-    for w in _WORD.findall(cleaned.lower()):
+    for w in found:
         if _NOSPACE_RUN.match(w):
             out.extend([w] if len(w) < 2 else [w[i : i + 2] for i in range(len(w) - 1)])
         else:
@@ -267,20 +280,34 @@ def _terms(words: list[str]) -> list[str]:
             if w not in STOP_WORDS and (len(w) > 1 or _NOSPACE_RUN.match(w))]
 
 
+def _tokens(cleaned: str) -> tuple[list[str], list[str], list[str]]:
+    """The one tokenisation of a cleaned text: (words, unigram terms, bigram terms).
+
+    Everything per comment derives from it: the hashed features (unigrams and bigrams),
+    the chatter check (words), the duplicate key (words) and the label terms."""
+    words = _words(cleaned)
+    spaced = not _NOSPACE_RUN.search(cleaned)
+    if spaced:
+        uni = [_plural(w) for w in words if len(w) > 1 and w not in STOP_WORDS]
+        t = uni
+    else:
+        uni = _terms(words)
+        t = [w for w in uni if not _NOSPACE_RUN.match(w)]
+    return words, uni, [f"{a} {b}" for a, b in zip(t, t[1:], strict=False)]
+
+
 def _unigrams(text: str) -> list[str]:
-    return _terms(_words(text))
+    return _tokens(text)[1]
 
 
 def _bigrams(text: str) -> list[str]:
-    t = [w for w in _terms(_words(text)) if not _NOSPACE_RUN.match(w)]
-    return [f"{a} {b}" for a, b in zip(t, t[1:], strict=False)]
+    return _tokens(text)[2]
 
 
 def _uni_and_bigrams(text: str) -> list[str]:
-    """``_unigrams(text) + _bigrams(text)``, tokenising the text once instead of twice."""
-    uni = _terms(_words(text))
-    t = [w for w in uni if not _NOSPACE_RUN.match(w)]
-    return uni + [f"{a} {b}" for a, b in zip(t, t[1:], strict=False)]
+    """``_unigrams(text) + _bigrams(text)``, from one tokenisation."""
+    _, uni, bi = _tokens(text)
+    return uni + bi
 
 
 def is_chatter(text: str) -> bool:
@@ -295,32 +322,131 @@ def _chatter_words(words: list[str]) -> bool:
     return content <= 1 or (len(words) < 6 and content <= 2)
 
 
+def stable_hash(text: str) -> int:
+    """A 64-bit hash of a text that is the same in every process (unlike ``hash()``):
+    the key of persisted features and of duplicate detection."""
+    return int.from_bytes(blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(),
+                          "little", signed=True)
+
+
+#: a packed feature: hashed column in the low 24 bits, its count (capped at 255) above
+_COUNT_SHIFT = 24
+_INDEX_MASK = (1 << _COUNT_SHIFT) - 1
+CHATTER_FLAG, ABOUT_FLAG = 1, 2
+
+
+@dataclass(slots=True)
+class FeatureRows:
+    """Features of many comments at once, as arrays (no object per comment): row ``r``
+    has columns ``indices[indptr[r]:indptr[r + 1]]`` with term ``counts`` there."""
+
+    ids: np.ndarray  # int64 comment ids
+    content_hash: np.ndarray  # int64 stable_hash of each comment's text
+    dup_key: np.ndarray  # int64 stable hash of the normalised word sequence
+    flags: np.ndarray  # uint8: CHATTER_FLAG | ABOUT_FLAG
+    indptr: np.ndarray  # int64, len(ids) + 1
+    indices: np.ndarray  # int32 hashed columns, sorted within a row
+    counts: np.ndarray  # uint8 term counts (capped at 255)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def subset(self, keep: np.ndarray) -> FeatureRows:
+        """The rows where ``keep`` (a boolean mask) is true."""
+        rows = np.flatnonzero(keep)
+        lens = np.diff(self.indptr)[rows]
+        indptr, pos = _ragged_gather(self.indptr[:-1][rows], lens)
+        return FeatureRows(self.ids[rows], self.content_hash[rows], self.dup_key[rows],
+                           self.flags[rows], indptr, self.indices[pos], self.counts[pos])
+
+    def blobs(self) -> list[bytes]:
+        """Each row's features as bytes to store: little-endian uint32, column | count << 24."""
+        packed = (self.indices.astype("<u4") | (self.counts.astype("<u4") << _COUNT_SHIFT))
+        raw = packed.astype("<u4").tobytes()
+        bounds = (self.indptr * 4).tolist()
+        return [raw[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+
+    @classmethod
+    def from_blobs(cls, ids, content_hash, dup_key, flags, blobs: Sequence[bytes]) -> FeatureRows:
+        """Rows read back from storage (see :meth:`blobs`): one join, one numpy decode."""
+        lens = np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs)) // 4
+        indptr = np.zeros(len(blobs) + 1, dtype=np.int64)
+        np.cumsum(lens, out=indptr[1:])
+        packed = np.frombuffer(b"".join(blobs), dtype="<u4")
+        return cls(np.asarray(ids, dtype=np.int64), np.asarray(content_hash, dtype=np.int64),
+                   np.asarray(dup_key, dtype=np.int64), np.asarray(flags, dtype=np.uint8), indptr,
+                   (packed & _INDEX_MASK).astype(np.int32),
+                   (packed >> _COUNT_SHIFT).astype(np.uint8))
+
+
+def _concat_rows(parts: list[FeatureRows]) -> FeatureRows:
+    offsets = np.cumsum([0] + [len(p.indices) for p in parts[:-1]])
+    indptr = np.concatenate([[0]] + [p.indptr[1:] + o for p, o in zip(parts, offsets,
+                                                                       strict=True)])
+    return FeatureRows(*(np.concatenate([getattr(p, f) for p in parts])
+                         for f in ("ids", "content_hash", "dup_key", "flags")),
+                       indptr.astype(np.int64),
+                       np.concatenate([p.indices for p in parts]),
+                       np.concatenate([p.counts for p in parts]))
+
+
 @dataclass(slots=True)
 class _Entry:
+    """One comment's features (the map's per-topic texts; summaries use arrays)."""
+
     indices: np.ndarray  # int32 hashed feature indices
     counts: np.ndarray  # float32 term counts
     chatter: bool
-    dup_key: int  # hash of the normalised word sequence (exact-duplicate detection)
-    about: bool = False  # about_the_participant() of the text, computed once with the rest
+    dup_key: int
+    about: bool = False
 
 
-def _make_vectorizer(n_features: int, ngram: tuple[int, int]) -> HashingVectorizer:
-    return HashingVectorizer(
-        n_features=n_features,
-        analyzer=_unigrams if ngram == (1, 1) else _bigrams,
-        alternate_sign=False,
-        norm=None,
-        dtype=np.float32,
-    )
+class _Grow:
+    """A numpy array that grows by appending (by a quarter at a time: a million comments'
+    features are a hundred megabytes, and one more comment must not double them)."""
+
+    __slots__ = ("a", "n")
+
+    def __init__(self, dtype) -> None:
+        self.a = np.zeros(1024, dtype=dtype)
+        self.n = 0
+
+    def extend(self, values: np.ndarray) -> int:
+        """Append; returns the offset of the first appended value."""
+        start, end = self.n, self.n + len(values)
+        if end > len(self.a):
+            bigger = np.zeros(max(end, len(self.a) + len(self.a) // 4 + 1024), dtype=self.a.dtype)
+            bigger[: self.n] = self.a[: self.n]
+            self.a = bigger
+        self.a[start:end] = values
+        self.n = end
+        return start
+
+    @property
+    def view(self) -> np.ndarray:
+        return self.a[: self.n]
+
+
+def _ragged_gather(starts: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(indptr, positions) taking ``lens[r]`` consecutive items from ``starts[r]``."""
+    indptr = np.zeros(len(lens) + 1, dtype=np.int64)
+    np.cumsum(lens, out=indptr[1:])
+    total = int(indptr[-1])
+    pos = np.arange(total, dtype=np.int64)
+    if total:
+        pos += np.repeat(starts.astype(np.int64) - indptr[:-1], lens)
+    return indptr, pos
 
 
 class FeatureCache:
-    """Per-comment hashed features, keyed by ``(comment_id, hash(text))``.
+    """Per-comment hashed features, in arrays keyed by comment id (no object per comment:
+    a million comments take about 30 bytes each plus 5 per distinct term).
 
-    The hashing is stateless, so an entry never goes stale unless the text changes
-    (an edit changes the key).  ``hash(text)`` is Python's string hash: the cache is
-    per process.  Fill it at ingestion with :meth:`add` (or let :func:`summarise`
-    fill it on first request); :meth:`discard` drops a deleted comment.
+    Each comment is tokenised once (:func:`_tokens`) for its features, its chatter flag,
+    its duplicate key and whether it is about the participant. The hashing is stateless,
+    so an entry is stale only when the comment's text changed: :meth:`refresh` with the
+    changed comments (it compares their texts' :func:`stable_hash`) or :meth:`discard`
+    them. :meth:`install` takes rows persisted at ingestion (see ``FeatureStore``).
     """
 
     def __init__(self, n_features: int = N_FEATURES, max_entries: int | None = 2_000_000):
@@ -328,78 +454,275 @@ class FeatureCache:
         self.max_entries = max_entries
         half = n_features // 2  # unigrams hash into [0, half), bigrams into [half, n)
         self.bigram_start = half
-        self._uni = _make_vectorizer(half, (1, 1))
-        self._bi = _make_vectorizer(n_features - half, (2, 2))
-        self._entries: dict[tuple[int, int], _Entry] = {}
+        self._uni = FeatureHasher(n_features=half, input_type="string", alternate_sign=False,
+                                  dtype=np.float32)
+        self._bi = FeatureHasher(n_features=n_features - half, input_type="string",
+                                 alternate_sign=False, dtype=np.float32)
+        self._ids = np.zeros(0, dtype=np.int64)  # sorted comment ids ...
+        self._slot_of = np.zeros(0, dtype=np.int64)  # ... and their slot (-1: dropped)
+        self._pending: dict[int, int] = {}  # id -> slot, not merged into _ids yet
+        self._start, self._len = _Grow(np.int64), _Grow(np.int32)
+        self._hash, self._dup, self._flags = _Grow(np.int64), _Grow(np.int64), _Grow(np.uint8)
+        self._indices, self._counts = _Grow(np.int32), _Grow(np.uint8)
+        self._live = 0
+        self._last_added: list[tuple[int, str]] = []
         self._terms: dict[int, frozenset[str]] = {}  # see analyzer()
-        self._by_id: dict[int, tuple[int, int]] = {}
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return self._live
 
-    @staticmethod
-    def key(comment_id: int, text: str) -> tuple[int, int]:
-        return (comment_id, hash(text))
+    # --- computing ----------------------------------------------------------------------
 
-    def add(self, items: Iterable[tuple[int, str]]) -> int:
-        """Compute and store features for ``(comment_id, text)`` pairs; returns how many
-        were new."""
-        todo = []
-        for cid, text in items:
-            k = (cid, hash(text))
-            if k not in self._entries:
-                todo.append((k, text))
-        if not todo:
-            return 0
-        cleaned = [clean_text(t) for _, t in todo]
-        words = [_words(c) for c in cleaned]
-        X = self.transform(cleaned)
-        ip, ind, dat = X.indptr, X.indices.astype(np.int32), X.data.astype(np.float32)
-        for r, ((k, _), ws) in enumerate(zip(todo, words, strict=True)):
-            old = self._by_id.get(k[0])
-            if old is not None and old != k:
-                self._entries.pop(old, None)
-            a, b = ip[r], ip[r + 1]
-            self._entries[k] = _Entry(
-                ind[a:b].copy(), dat[a:b].copy(), _chatter_words(ws), hash(" ".join(ws)),
-                _about_cleaned(cleaned[r]),
-            )
-            self._by_id[k[0]] = k
-        if self.max_entries is not None and len(self._entries) > self.max_entries:
-            for k in list(self._entries)[: len(self._entries) - self.max_entries]:
-                del self._entries[k]
-                self._by_id.pop(k[0], None)
-        return len(todo)
+    def featurise(self, items: Sequence[tuple[int, str]]) -> FeatureRows:
+        """Features of ``(comment id, text)`` pairs (CPU-bound: off the loop), without
+        keeping them."""
+        ids = np.fromiter((i for i, _ in items), dtype=np.int64, count=len(items))
+        chash = np.fromiter((stable_hash(t) for _, t in items), dtype=np.int64,
+                            count=len(items))
+        cleaned = [clean_text(t) for _, t in items]
+        return self._rows(ids, chash, cleaned)
 
-    def discard(self, comment_id: int) -> None:
-        k = self._by_id.pop(comment_id, None)
-        if k is not None:
-            self._entries.pop(k, None)
+    def _rows(self, ids: np.ndarray, chash: np.ndarray, cleaned: list[str]) -> FeatureRows:
+        if len(cleaned) > HASH_BATCH:  # the hashing holds the GIL: in steps, not all at once
+            parts = [self._rows(ids[i:i + HASH_BATCH], chash[i:i + HASH_BATCH],
+                                cleaned[i:i + HASH_BATCH])
+                     for i in range(0, len(cleaned), HASH_BATCH)]
+            return _concat_rows(parts)
+        n = len(cleaned)
+        dup = np.zeros(n, dtype=np.int64)
+        flags = np.zeros(n, dtype=np.uint8)
+        unis, bis = [], []
+        for r, text in enumerate(cleaned):
+            words, uni, bi = _tokens(text)
+            unis.append(uni)
+            bis.append(bi)
+            dup[r] = stable_hash(" ".join(words))
+            flags[r] = (CHATTER_FLAG if _chatter_words(words) else 0) | (
+                ABOUT_FLAG if _about_cleaned(text) else 0)
+        indptr, indices, counts = self._hash_terms(unis, bis)
+        return FeatureRows(ids, chash, dup, flags, indptr, indices, counts)
 
-    def entries(self, comments: Sequence[SummaryComment]) -> list[_Entry]:
-        """Features of each comment, computing (in one batch) those not cached yet."""
-        return self.entries_for_keys([(c.comment_id, c.text) for c in comments])
-
-    def entries_for_keys(self, items: Sequence[tuple[int, str]]) -> list[_Entry]:
-        ents = self._entries
-        out = [ents.get((i, hash(t))) for i, t in items]
-        holes = [j for j, e in enumerate(out) if e is None]
-        if holes:
-            missing = [items[j] for j in holes]
-            if self.max_entries is not None and len(missing) > self.max_entries:
-                raise ValueError("more items than the cache can hold")
-            self.add(missing)
-            for j in holes:  # only the new ones: a warm request adds a handful
-                i, t = items[j]
-                out[j] = ents[(i, hash(t))]
-        return out  # type: ignore[return-value]
+    def _hash_terms(self, unis: list[list[str]], bis: list[list[str]]):
+        if not unis:
+            return np.zeros(1, dtype=np.int64), np.zeros(0, np.int32), np.zeros(0, np.uint8)
+        X = sp.hstack([self._uni.transform(unis), self._bi.transform(bis)]).tocsr()
+        X.sort_indices()
+        counts = np.minimum(X.data, 255).astype(np.uint8)
+        return X.indptr.astype(np.int64), X.indices.astype(np.int32), counts
 
     def transform(self, cleaned: Sequence[str]) -> sp.csr_matrix:
         """Hashed unigram (first half of the columns) and bigram counts of texts
         already passed through :func:`clean_text`."""
-        X = sp.hstack([self._uni.transform(cleaned), self._bi.transform(cleaned)]).tocsr()
+        unis, bis = [], []
+        for text in cleaned:
+            _, uni, bi = _tokens(text)
+            unis.append(uni)
+            bis.append(bi)
+        X = sp.hstack([self._uni.transform(unis), self._bi.transform(bis)]).tocsr()
         X.sort_indices()
         return X
+
+    # --- keeping ------------------------------------------------------------------------
+
+    def add(self, items: Iterable[tuple[int, str]]) -> int:
+        """Compute and keep features for ``(comment id, text)`` pairs not kept yet with
+        that text; returns how many were computed."""
+        items = list(items)
+        if not items:
+            return 0
+        slots = self.slots(np.fromiter((i for i, _ in items), dtype=np.int64, count=len(items)))
+        todo = [p for p, s in zip(items, slots.tolist(), strict=True) if s < 0]
+        have = [(p, s) for p, s in zip(items, slots.tolist(), strict=True) if s >= 0]
+        if have:  # kept already: computed again only if the text is not the same
+            hashes = self._hash.view
+            todo += [p for p, s in have if hashes[s] != stable_hash(p[1])]
+        if todo:
+            self.install(self.featurise(todo))
+        self._last_added = todo
+        return len(todo)
+
+    def refresh(self, items: Iterable[tuple[int, str]]) -> list[tuple[int, str]]:
+        """Comments whose text may have changed: recompute those that did (see :meth:`add`);
+        returns the (comment id, text) pairs recomputed."""
+        self.add(items)
+        return self._last_added
+
+    def install(self, rows: FeatureRows, *, only_missing: bool = False) -> int:
+        """Keep computed or persisted rows, replacing what was kept for those ids (or,
+        ``only_missing``, only for ids with nothing kept). Returns how many were kept."""
+        if only_missing and len(rows):
+            rows = rows.subset(self.slots(rows.ids) < 0)
+        if not len(rows):
+            return 0
+        lens = np.diff(rows.indptr).astype(np.int32)
+        base = self._indices.extend(rows.indices)
+        self._counts.extend(rows.counts)
+        first = self._start.extend(base + rows.indptr[:-1])
+        self._len.extend(lens)
+        self._hash.extend(rows.content_hash)
+        self._dup.extend(rows.dup_key)
+        self._flags.extend(rows.flags)
+        new_slots = np.arange(first, first + len(rows), dtype=np.int64)
+        if len(rows) > 1000:
+            self._merge(rows.ids, new_slots)
+        else:
+            for i, s in zip(rows.ids.tolist(), new_slots.tolist(), strict=True):
+                self._pending[i] = s
+        self._recount()
+        if self.max_entries is not None and self._live > self.max_entries:
+            self._evict(self._live - self.max_entries)
+        return len(rows)
+
+    def discard(self, comment_id: int) -> None:
+        self.discard_many([comment_id])
+
+    def discard_many(self, comment_ids: Iterable[int]) -> None:
+        ids = np.fromiter(comment_ids, dtype=np.int64)
+        if not len(ids):
+            return
+        self._flush()
+        pos = np.searchsorted(self._ids, ids).clip(max=max(0, len(self._ids) - 1))
+        if len(self._ids):
+            hit = self._ids[pos] == ids
+            self._slot_of[pos[hit]] = -1
+        self._recount()
+
+    def _merge(self, ids: np.ndarray, slots: np.ndarray) -> None:
+        """Fold (id, slot) pairs into the sorted index; a later pair wins over an earlier."""
+        self._flush()
+        if (len(ids) and (not len(self._ids) or ids[0] > self._ids[-1])
+                and (np.diff(ids) > 0).all()):  # pages in id order, after what is kept
+            self._ids = np.concatenate([self._ids, ids])
+            self._slot_of = np.concatenate([self._slot_of, slots])
+            return
+        all_ids = np.concatenate([self._ids, ids])
+        all_slots = np.concatenate([self._slot_of, slots])
+        order = np.argsort(all_ids, kind="stable")
+        all_ids, all_slots = all_ids[order], all_slots[order]
+        last = np.ones(len(all_ids), dtype=bool)
+        last[:-1] = all_ids[1:] != all_ids[:-1]
+        self._ids, self._slot_of = all_ids[last], all_slots[last]
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        ids = np.fromiter(self._pending.keys(), dtype=np.int64, count=len(self._pending))
+        slots = np.fromiter(self._pending.values(), dtype=np.int64, count=len(self._pending))
+        self._pending = {}
+        pos = np.searchsorted(self._ids, ids)
+        inside = pos < len(self._ids)
+        known = np.zeros(len(ids), dtype=bool)
+        known[inside] = self._ids[pos[inside]] == ids[inside]
+        self._slot_of[pos[known]] = slots[known]
+        fresh = ~known
+        if fresh.any():
+            order = np.argsort(ids[fresh])
+            self._ids = np.insert(self._ids, pos[fresh][order], ids[fresh][order])
+            self._slot_of = np.insert(self._slot_of, pos[fresh][order], slots[fresh][order])
+
+    def _recount(self) -> None:
+        self._flush()
+        self._live = int((self._slot_of >= 0).sum())
+        dead = self._start.n - self._live
+        if dead > max(100_000, self._live):
+            self._compact()
+
+    def _compact(self) -> None:
+        """Drop the rows no id points at any more (replaced or discarded)."""
+        keep = np.flatnonzero(self._slot_of >= 0)
+        slots = self._slot_of[keep]
+        ids = self._ids[keep]
+        indptr, pos = _ragged_gather(self._start.view[slots], self._len.view[slots])
+        fresh = FeatureRows(ids, self._hash.view[slots], self._dup.view[slots],
+                            self._flags.view[slots], indptr, self._indices.view[pos],
+                            self._counts.view[pos])
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._slot_of = np.zeros(0, dtype=np.int64)
+        self._start, self._len = _Grow(np.int64), _Grow(np.int32)
+        self._hash, self._dup, self._flags = _Grow(np.int64), _Grow(np.int64), _Grow(np.uint8)
+        self._indices, self._counts = _Grow(np.int32), _Grow(np.uint8)
+        self._live = 0
+        if len(fresh):
+            max_entries, self.max_entries = self.max_entries, None
+            self.install(fresh)
+            self.max_entries = max_entries
+
+    def _evict(self, n: int) -> None:
+        """Forget the ``n`` rows kept longest."""
+        live = np.flatnonzero(self._slot_of >= 0)
+        oldest = live[np.argsort(self._slot_of[live], kind="stable")[:n]]
+        self._slot_of[oldest] = -1
+        self._recount()
+
+    # --- reading ------------------------------------------------------------------------
+
+    def slots(self, ids: np.ndarray) -> np.ndarray:
+        """The kept row of each comment id (-1: none)."""
+        self._flush()
+        if not len(self._ids):
+            return np.full(len(ids), -1, dtype=np.int64)
+        pos = np.searchsorted(self._ids, ids).clip(max=len(self._ids) - 1)
+        return np.where(self._ids[pos] == ids, self._slot_of[pos], -1)
+
+    def ids(self) -> np.ndarray:
+        self._flush()
+        return self._ids[self._slot_of >= 0]
+
+    def rows(self, comments: Sequence[SummaryComment]) -> np.ndarray:
+        """The kept row of each comment, computing (in one batch) those not kept yet."""
+        ids = np.fromiter((c.comment_id for c in comments), dtype=np.int64, count=len(comments))
+        slots = self.slots(ids)
+        holes = np.flatnonzero(slots < 0)
+        if len(holes):
+            if self.max_entries is not None and len(holes) > self.max_entries:
+                raise ValueError("more items than the cache can hold")
+            missing = [(comments[j].comment_id, comments[j].text) for j in holes.tolist()]
+            fresh = self.featurise(missing)
+            self.install(fresh)
+            slots = self.slots(ids)
+        return slots
+
+    def flags(self, slots: np.ndarray) -> np.ndarray:
+        return self._flags.view[slots]
+
+    def dup_keys(self, slots: np.ndarray) -> np.ndarray:
+        return self._dup.view[slots]
+
+    def gather(self, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(indptr, int32 columns, uint8 counts) of these rows, as one CSR."""
+        indptr, pos = _ragged_gather(self._start.view[slots], self._len.view[slots])
+        return indptr, self._indices.view[pos], self._counts.view[pos]
+
+    def take(self, ids: Iterable[int]) -> FeatureRows:
+        """The kept rows of these ids (those kept), e.g. to persist them."""
+        ids = np.fromiter(ids, dtype=np.int64)
+        slots = self.slots(ids)
+        ok = slots >= 0
+        ids, slots = ids[ok], slots[ok]
+        indptr, indices, counts = self.gather(slots)
+        return FeatureRows(ids, self._hash.view[slots], self._dup.view[slots],
+                           self._flags.view[slots], indptr, indices, counts)
+
+    def entries(self, comments: Sequence[SummaryComment]) -> list[_Entry]:
+        """Features of each comment as objects (small inputs; summaries use arrays)."""
+        return self._entries(self.rows(comments))
+
+    def entries_for_keys(self, items: Sequence[tuple[int, str]]) -> list[_Entry]:
+        """Features of ``(key, text)`` pairs, computed if not kept with that text."""
+        self.add(items)
+        return self._entries(self.slots(
+            np.fromiter((i for i, _ in items), dtype=np.int64, count=len(items))))
+
+    def _entries(self, slots: np.ndarray) -> list[_Entry]:
+        out = []
+        flags = self._flags.view
+        for s in slots.tolist():
+            a, n = int(self._start.view[s]), int(self._len.view[s])
+            out.append(_Entry(self._indices.view[a:a + n].copy(),
+                              self._counts.view[a:a + n].astype(np.float32),
+                              bool(flags[s] & CHATTER_FLAG), int(self._dup.view[s]),
+                              bool(flags[s] & ABOUT_FLAG)))
+        return out
 
     def analyzer(self):
         """Terms of a cleaned text (for labels), remembered per text: a warm request on a
@@ -412,7 +735,7 @@ class FeatureCache:
             if got is None:
                 if len(memo) >= TERMS_MEMO:
                     memo.clear()
-                # what the two vectorizers' analyzers give, in one tokenisation
+                # what the hashed features count, from the same tokenisation
                 got = memo[key] = frozenset(_uni_and_bigrams(text))
             return got
 
@@ -462,6 +785,28 @@ def _excerpt(text: str, limit: int = 200) -> str:
 
 def _rep(c: SummaryComment) -> Representative:
     return Representative(comment_id=c.comment_id, jump_url=c.jump_url, excerpt=_excerpt(c.text))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_NAIVE = datetime(1970, 1, 1)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _chronological(comments: Sequence[SummaryComment]) -> list[SummaryComment]:
+    """``sorted(comments, key=(created_at, comment_id))``, the comparisons made in numpy:
+    sorting a million Python tuples is one C call that holds the GIL for seconds (the
+    event loop waits meanwhile); the keys are read in bytecode, which lets it run."""
+    n = len(comments)
+    if n < 20_000:
+        return sorted(comments, key=attrgetter("created_at", "comment_id"))
+    epoch = _EPOCH if comments[0].created_at.tzinfo is not None else _EPOCH_NAIVE
+    when = np.fromiter(((c.created_at - epoch) // _MICROSECOND for c in comments),
+                       dtype=np.int64, count=n)
+    ids = np.fromiter((c.comment_id for c in comments), dtype=np.int64, count=n)
+    order = np.lexsort((ids, when))  # stable, like sorted()
+    if (np.diff(order) > 0).all():
+        return list(comments)
+    return [comments[i] for i in order.tolist()]
 
 
 def _participation(comments: Sequence[SummaryComment]) -> Participation:
@@ -661,19 +1006,12 @@ def _cluster(
     return dense, sims, related
 
 
-def _build_matrix(ents: list[_Entry], row_first: np.ndarray, n_features: int):
-    """Sparse tf-idf matrix of the unique rows (L2-normalised), restricted to the
-    hashed columns used at least twice; returns (X, used column ids)."""
-    n_rows = len(row_first)
-    lens = np.fromiter((len(ents[i].indices) for i in row_first), dtype=np.int64, count=n_rows)
-    indptr = np.zeros(n_rows + 1, dtype=np.int64)
-    np.cumsum(lens, out=indptr[1:])
-    if indptr[-1]:
-        indices = np.concatenate([ents[i].indices for i in row_first])
-        data = np.concatenate([ents[i].counts for i in row_first])
-    else:
-        indices = np.zeros(0, dtype=np.int32)
-        data = np.zeros(0, dtype=np.float32)
+def _build_matrix(cache: FeatureCache, slots: np.ndarray, n_features: int):
+    """Sparse tf-idf matrix of the unique rows (kept rows ``slots`` of the cache,
+    L2-normalised), restricted to the hashed columns used at least twice; returns
+    (X, used column ids). Built from the cache's arrays directly, no object per row."""
+    n_rows = len(slots)
+    indptr, indices, data = cache.gather(slots)
     df = np.bincount(indices, minlength=n_features)
     keep_min = 2 if n_rows >= 50 else 1
     used = np.flatnonzero(df >= keep_min)
@@ -682,7 +1020,7 @@ def _build_matrix(ents: list[_Entry], row_first: np.ndarray, n_features: int):
     newcol = col[indices]
     keep = newcol >= 0
     idf = (np.log((1.0 + n_rows) / (1.0 + df[used])) + 1.0).astype(np.float32)
-    data = (1.0 + np.log(data)) * idf[newcol.clip(0)]
+    data = (1.0 + np.log(data.astype(np.float32))) * idf[newcol.clip(0)]
     ck = np.concatenate([[0], np.cumsum(keep, dtype=np.int64)])
     indptr2 = ck[indptr]
     X = sp.csr_matrix(
@@ -1184,8 +1522,8 @@ def summarise(
 
     Numerical libraries run on one thread here: k-means' OpenMP threads spin-wait, which
     on a busy machine made a 0.1 s fit take seconds; the bot computes one summary at a time.
-    The cyclic garbage collector waits meanwhile (see :func:`_gc_paused`)."""
-    with threadpool_limits(limits=1), _gc_paused():
+    The cyclic garbage collector waits meanwhile (see :func:`gc_paused`)."""
+    with threadpool_limits(limits=1), gc_paused():
         return _summarise(comments, cache=cache, max_themes=max_themes)
 
 
@@ -1194,7 +1532,7 @@ _gc_state = {"depth": 0, "was_enabled": False}
 
 
 @contextmanager
-def _gc_paused():
+def gc_paused():
     """Hold off the cyclic garbage collector while a summary is computed.
 
     A summary of a big topic allocates hundreds of thousands of small objects; that
@@ -1220,25 +1558,28 @@ def _gc_paused():
 def _summarise(
     comments: Sequence[SummaryComment], *, cache: FeatureCache | None, max_themes: int,
 ) -> DiscussionSummary:
-    comments = sorted(comments, key=attrgetter("created_at", "comment_id"))
+    comments = _chronological(comments)
     participation = _participation(comments)
     if cache is None:
         cache = FeatureCache(max_entries=None)
-    ents = cache.entries(comments)
+    slots = cache.rows(comments)  # each comment's features, tokenised once
+    flags = cache.flags(slots)
     # tally(c), without a call per comment where storage already kept the latest votes
     tallies = [(c.agree, c.disagree, c.passes) if c.votes_latest or not c.votes else tally(c)
                for c in comments]
-    opinion = analyse_statements(comments, tallies=tallies, about=[e.about for e in ents])
+    opinion = analyse_statements(comments, tallies=tallies, about=(flags & ABOUT_FLAG) > 0)
     # chatter: short, without content *and* without votes
-    votes = np.array(tallies, dtype=np.int64).reshape(-1, 3)  # (agree, disagree, pass) rows
-    chatter = np.fromiter((e.chatter for e in ents), dtype=bool, count=len(ents)) & (
-        votes.sum(axis=1) == 0)
+    # (agree, disagree, pass) rows; from a generator: a C-level pass over a million tuples
+    # would hold the GIL (and stall the event loop) throughout
+    votes = np.fromiter((x for t in tallies for x in t), dtype=np.int64,
+                        count=3 * len(tallies)).reshape(-1, 3)
+    chatter = ((flags & CHATTER_FLAG) > 0) & (votes.sum(axis=1) == 0)
     subst_idx = np.flatnonzero(~chatter)
     n_sub = len(subst_idx)
     reactions_only = int(chatter.sum())
 
     # collapse exact duplicates (first occurrence represents the row)
-    dup = np.fromiter((ents[i].dup_key for i in subst_idx), dtype=np.int64, count=n_sub)
+    dup = cache.dup_keys(slots[subst_idx])
     _, first, inverse, wcount = np.unique(
         dup, return_index=True, return_inverse=True, return_counts=True
     )
@@ -1263,7 +1604,7 @@ def _summarise(
             opinion=opinion,
         )
 
-    X, used = _build_matrix(ents, row_first, cache.n_features)
+    X, used = _build_matrix(cache, slots[row_first], cache.n_features)
 
     k0 = min(max(2, n_rows // 4), max(6 * max_themes, 16))
     row_lab, row_sim, related = _cluster(X, w, k0, used >= cache.bigram_start)
@@ -1275,8 +1616,11 @@ def _summarise(
     k = int(row_lab.max()) + 1 if (row_lab >= 0).any() else 0
     inside = lab >= 0
     sizes = np.bincount(lab[inside], minlength=k)
-    pairs = np.unique(np.stack([lab[inside], authors[inside]]), axis=1)
-    parts = np.bincount(pairs[0], minlength=k)
+    # distinct (theme, author) pairs as one int64 key each: np.unique(axis=1) sorts
+    # structured rows, holding the GIL for seconds on a million comments
+    people, person = np.unique(authors[inside], return_inverse=True)
+    pairs = np.unique(lab[inside] * max(1, len(people)) + person.reshape(-1))
+    parts = np.bincount(pairs // max(1, len(people)), minlength=k)
     ag = np.bincount(lab[inside], weights=agree[inside], minlength=k).astype(np.int64)
     dis = np.bincount(lab[inside], weights=disagree[inside], minlength=k).astype(np.int64)
     wsum = np.bincount(row_lab[row_lab >= 0], weights=w[row_lab >= 0], minlength=k)

@@ -7,6 +7,7 @@ from pathlib import Path
 from bot.storage.agenda_store import AgendaStore
 from bot.storage.database import Database, DatabaseError
 from bot.storage.discussion_store import CitationIn, DiscussionStore, QuoteIn
+from bot.storage.feature_store import FeatureStore
 from bot.storage.forum_store import ForumStore
 from bot.storage.insight_store import InsightStore
 from bot.storage.moderation_store import ModerationStore
@@ -32,6 +33,7 @@ class Repository:
         self.outcomes = OutcomeStore(db)
         self.schedule = ScheduleStore(db)
         self.forum = ForumStore(db)
+        self.features = FeatureStore(db)
 
     @classmethod
     async def open(cls, path: Path | str) -> Repository:

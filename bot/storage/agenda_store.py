@@ -26,6 +26,11 @@ LEFT JOIN locks l ON l.item_id = i.id
      AND (l.scope = 'item' OR l.target_id = p.thread_id)  -- a sub-item's own thread
 """
 
+_ITEM_AT = _ITEM_SELECT + """ WHERE i.id = COALESCE(
+    (SELECT item_id FROM places WHERE thread_id = ?),
+    (SELECT item_id FROM places WHERE channel_id = ? AND thread_id IS NULL),
+    (SELECT item_id FROM channel_cursors WHERE channel_id = ?))"""  # noqa: S608 - constants
+
 
 def _item(row) -> Item:
     return Item(
@@ -252,18 +257,9 @@ class AgendaStore(Store):
 
     async def item_at(self, channel_id: int) -> Item | None:
         """The item whose channel or thread this is (a sub-item's thread wins over its channel)."""
-        async with self.db.reading() as tx:
-            row = await tx.fetchone(_ITEM_SELECT + " WHERE p.thread_id = ?", (channel_id,))
-            if row is None:
-                row = await tx.fetchone(
-                    _ITEM_SELECT + " WHERE p.channel_id = ? AND p.thread_id IS NULL", (channel_id,)
-                )
-            if row is None:  # a participant's thread inside an item channel
-                cursor = await tx.fetchone(
-                    "SELECT item_id FROM channel_cursors WHERE channel_id = ?", (channel_id,)
-                )
-                if cursor:
-                    row = await tx.fetchone(_ITEM_SELECT + " WHERE i.id = ?", (cursor["item_id"],))
+        # One statement (every live message asks): the sub-item's thread, else the item's
+        # channel, else a participant's thread inside an item channel (followed).
+        row = await self.db.read_one(_ITEM_AT, (channel_id, channel_id, channel_id))
         return _item(row) if row else None
 
     async def revisions(self, item_id: int) -> list[Revision]:

@@ -84,13 +84,13 @@ class Transaction:
         cursor = await self._conn.executemany(sql, rows)
         return max(cursor.rowcount, 0)
 
+    # (one trip to the connection's thread each: execute, fetch and close as one call)
     async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> aiosqlite.Row | None:
-        async with self._conn.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        rows = await self._conn.execute_fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[aiosqlite.Row]:
-        async with self._conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        return list(await self._conn.execute_fetchall(sql, params))
 
     async def insert(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
         cursor = await self._conn.execute(sql, params)
@@ -193,18 +193,35 @@ class Database:
                     f"{current}, this version knows {len(files)}): upgrade the bot, or point "
                     "DATABASE_PATH at another file"
                 )
-            for version, name, sql in files[current:]:
-                log.info("applying migration %s", name)
-                await self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    for statement in _split_sql(sql):
-                        await self._conn.execute(statement)
-                    await self._conn.execute(f"PRAGMA user_version = {int(version)}")
-                    await self._conn.execute("COMMIT")
-                except BaseException:
-                    await self._rollback()
-                    raise
-            return max(current, len(files))
+            if current == len(files):
+                return current
+            # A migration may rebuild a table (SQLite cannot change a column's type in
+            # place): dropping the old table must not cascade to the rows that reference it.
+            # So foreign keys are off while migrating (a no-op inside a transaction, hence
+            # here) and checked before each migration commits instead.
+            await self._conn.execute("PRAGMA foreign_keys = OFF")
+            try:
+                for version, name, sql in files[current:]:
+                    log.info("applying migration %s", name)
+                    await self._conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        for statement in _split_sql(sql):
+                            await self._conn.execute(statement)
+                        async with self._conn.execute("PRAGMA foreign_key_check") as cursor:
+                            broken = await cursor.fetchall()
+                        if broken:
+                            raise DatabaseError(
+                                f"migration {name} would leave {len(broken)} row(s) referring "
+                                f"to rows that do not exist (first: {tuple(broken[0])}); "
+                                "nothing was changed")
+                        await self._conn.execute(f"PRAGMA user_version = {int(version)}")
+                        await self._conn.execute("COMMIT")
+                    except BaseException:
+                        await self._rollback()
+                        raise
+            finally:
+                await self._conn.execute("PRAGMA foreign_keys = ON")
+            return len(files)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
@@ -225,6 +242,53 @@ class Database:
                     raise WriteFailed(str(exc)) from exc
                 raise
 
+    async def write_batch(self, steps: Sequence[tuple]) -> list[int]:
+        """Run `steps` in order as one write transaction, in one trip to the writer's thread.
+
+        A step is `(statement, parameters)`, or `(statement, parameters, after)`: run only if
+        step number `after` (an earlier one) counted at least one row. Returns each step's
+        count: the rows it changed, or for a SELECT the rows it found (0 when skipped). All
+        or nothing, never interleaved with another transaction, `WriteFailed` as for
+        `transaction()`.
+
+        For the hot paths whose statements need no answer in between (live messages and
+        reactions): a trip to the thread costs more than the statements themselves."""
+        def run(conn: sqlite3.Connection) -> list[int]:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                counts: list[int] = []
+                for sql, params, *after in steps:
+                    if after and not counts[after[0]]:
+                        counts.append(0)
+                        continue
+                    cursor = conn.execute(sql, params)
+                    counts.append(len(cursor.fetchall()) if cursor.description
+                                  else cursor.rowcount)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            return counts
+
+        async with self._lock:
+            try:
+                # aiosqlite runs a function on its thread with the connection; its public
+                # methods run exactly one statement per trip
+                return await self._conn._execute(run, self._conn._conn)  # noqa: SLF001
+            except BaseException as exc:
+                await self._rollback()  # (a cancelled trip may still be running)
+                if _transient(exc):
+                    raise WriteFailed(str(exc)) from exc
+                raise
+
+    async def read_one(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+        """The first row of one statement, on the reader, in one trip: a single statement
+        reads one consistent snapshot by itself (no transaction needed around it)."""
+        async with self._read_lock:
+            rows = await self._reader.execute_fetchall(sql, params)
+        return rows[0] if rows else None
+
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Transaction]:
         """A consistent read (a deferred transaction on the reader connection): it sees the
@@ -233,10 +297,13 @@ class Database:
             try:
                 await self._reader.execute("BEGIN")
                 yield Transaction(self._reader)
-            finally:
+            except BaseException:
                 # A read left open would pin its snapshot: later reads would not see new
                 # writes, and the WAL could never be checkpointed past it.
                 await _end_transaction(self._reader, "COMMIT")
+                raise
+            else:  # every statement of the read has run: the snapshot is open
+                await self._reader.execute("COMMIT")
 
     async def checkpoint(self) -> None:
         """Fold the write-ahead log into the database file and truncate it."""

@@ -8,8 +8,9 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from bot.storage.common import Store, parse_ts, ts
+from bot.storage.common import Store, from_micros, micros, parse_ts, ts
 from bot.storage.database import Transaction
+from bot.storage.feature_store import FeatureStore
 from bot.storage.models import (
     ChannelCursor,
     Citation,
@@ -51,6 +52,10 @@ class RecordOutcome(BaseModel):
     changed: bool
 
 
+# comments.kind, stored as its position here (a message costs no byte for it).
+COMMENT_KINDS = ("message", "quote", "citation")
+
+
 def _comment(row) -> Comment:
     return Comment(
         id=row["id"],
@@ -60,12 +65,12 @@ def _comment(row) -> Comment:
         thread_id=row["thread_id"],
         author_id=row["author_id"],
         reply_to_message_id=row["reply_to_message_id"],
-        kind=row["kind"],
+        kind=COMMENT_KINDS[row["kind"]],
         content=row["content"],
-        created_at=parse_ts(row["created_at"]),
-        edited_at=parse_ts(row["edited_at"]),
-        deleted_at=parse_ts(row["deleted_at"]),
-        erased_at=parse_ts(row["erased_at"]),
+        created_at=from_micros(row["created_at"]),
+        edited_at=from_micros(row["edited_at"]),
+        deleted_at=from_micros(row["deleted_at"]),
+        erased_at=from_micros(row["erased_at"]),
         hidden=bool(row["hidden"]),
         hidden_reason=row["hidden_reason"],
         forwarded=bool(row["forwarded"]),
@@ -117,6 +122,42 @@ FROM quotes q JOIN comments c ON c.id = q.comment_id"""
 _CITATION_SELECT = """SELECT ci.id, ci.item_id, ci.normalized_url, ci.url, ci.title, ci.note,
        ci.comment_id, ci.message_id, c.channel_id, ci.citer_id, ci.created_at
 FROM citations ci LEFT JOIN comments c ON c.id = ci.comment_id"""
+
+# A reaction, recorded after the comment's others: `seq` orders a comment's reactions as they
+# were recorded (a participant's latest reaction is their vote).
+# (parameters cast: see _INSERT_LIVE)
+_ADD_REACTION = """INSERT INTO reactions (comment_id, user_id, emoji, seq)
+    SELECT CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), COALESCE(MAX(seq), 0) + 1
+    FROM reactions WHERE comment_id = ?
+    ON CONFLICT (comment_id, user_id, emoji) DO NOTHING"""
+
+# A new live message, unless stored already or deleted before it could be stored. It is
+# marked changed at the item's next version; _BUMP_LIVE then moves the version past every
+# comment so marked (the parameters are cast: PostgreSQL types a SELECT list's parameters
+# from the casts, not from the columns they go into).
+_INSERT_LIVE = """INSERT INTO comments (message_id, item_id, channel_id, thread_id, author_id,
+      reply_to_message_id, kind, content, created_at, edited_at, forwarded, change_seq)
+    SELECT CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT),
+      CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS INTEGER), CAST(? AS TEXT),
+      CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS INTEGER), i.discussion_version + 1
+    FROM items i JOIN channel_cursors k ON k.item_id = i.id
+    WHERE i.id = ? AND k.channel_id = ?
+      AND NOT EXISTS (SELECT 1 FROM deleted_messages d WHERE d.message_id = ?)
+    ON CONFLICT (message_id) DO NOTHING"""
+# The comments just stored are the item's only ones at its next version (every other has a
+# change_seq at most the current version): the version grows by their number.
+_BUMP_LIVE = """UPDATE items SET
+      discussion_version = discussion_version + (SELECT COUNT(*) FROM comments c
+        WHERE c.item_id = items.id AND c.change_seq = items.discussion_version + 1),
+      last_activity_at = MAX(COALESCE(last_activity_at, ''), ?)
+    WHERE id = ? AND EXISTS (SELECT 1 FROM comments c
+        WHERE c.item_id = items.id AND c.change_seq = items.discussion_version + 1)"""
+
+_ADD_REACTION_TO_MESSAGE = """INSERT INTO reactions (comment_id, user_id, emoji, seq)
+    SELECT c.id, CAST(? AS BIGINT), CAST(? AS TEXT),
+      COALESCE((SELECT MAX(r.seq) FROM reactions r WHERE r.comment_id = c.id), 0) + 1
+    FROM comments c WHERE c.message_id = ?
+    ON CONFLICT (comment_id, user_id, emoji) DO NOTHING"""
 
 # Comments that count: not deleted, not erased, not hidden.
 VISIBLE = "c.deleted_at IS NULL AND c.erased_at IS NULL AND c.hidden = 0"
@@ -232,8 +273,9 @@ class DiscussionStore(Store):
                          reply_to_message_id, kind, content, created_at, edited_at, forwarded)
                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                     (message.message_id, item_id, message.channel_id, message.thread_id,
-                     message.author_id, message.reply_to_message_id, kind, message.content,
-                     ts(message.created_at), ts(message.edited_at), int(message.forwarded)),
+                     message.author_id, message.reply_to_message_id, COMMENT_KINDS.index(kind),
+                     message.content,
+                     micros(message.created_at), micros(message.edited_at), int(message.forwarded)),
                 )
                 await tx.executemany(
                     "INSERT INTO attachments (comment_id, filename, url, content_type) VALUES (?, ?, ?, ?)",
@@ -247,7 +289,7 @@ class DiscussionStore(Store):
             if row["deleted_at"] or row["erased_at"] or row["content"] == message.content:
                 return RecordOutcome(comment_id=comment_id, created=False, changed=False)
             stored_at = row["edited_at"] or row["created_at"]
-            incoming_at = ts(message.edited_at or message.created_at)
+            incoming_at = micros(message.edited_at or message.created_at)
             if incoming_at < stored_at:
                 # An older version arriving late (events are handled concurrently): keep it
                 # as a revision, never let it overwrite the newer text.
@@ -264,12 +306,13 @@ class DiscussionStore(Store):
             edited_at = message.edited_at or utcnow()
             await tx.execute(
                 "INSERT INTO comment_revisions (comment_id, content, edited_at) VALUES (?, ?, ?)",
-                (comment_id, row["content"], row["edited_at"] or ts(message.created_at)),
+                (comment_id, row["content"], row["edited_at"] or micros(message.created_at)),
             )
             await tx.execute(
                 "UPDATE comments SET content = ?, edited_at = ? WHERE id = ?",
-                (message.content, ts(edited_at), comment_id),
+                (message.content, micros(edited_at), comment_id),
             )
+            await FeatureStore.forget_in(tx, [comment_id])  # derived from the old text
             await self._replace_annotations(tx, comment_id, item_id, message, quotes, citations)
             await self._touch_item(tx, item_id, edited_at, comment_id)
             return RecordOutcome(comment_id=comment_id, created=False, changed=True)
@@ -291,6 +334,7 @@ class DiscussionStore(Store):
         """
         if not batch:
             return 0
+        code = COMMENT_KINDS.index(kind)
         async with self.db.transaction() as tx:
             known = await self._known(tx, [m.message_id for m, _, _ in batch])
             fresh, seen = [], set(known)
@@ -303,7 +347,7 @@ class DiscussionStore(Store):
                      reply_to_message_id, kind, content, created_at, edited_at, forwarded)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 [(m.message_id, item_id, m.channel_id, m.thread_id, m.author_id,
-                  m.reply_to_message_id, kind, m.content, ts(m.created_at), ts(m.edited_at),
+                  m.reply_to_message_id, code, m.content, micros(m.created_at), micros(m.edited_at),
                   int(m.forwarded))
                  for m, _, _ in fresh],
             )
@@ -336,6 +380,40 @@ class DiscussionStore(Store):
                     (item_id, item_id),
                 )
         return added
+
+    async def record_live(
+        self, item_id: int, messages: Sequence[IncomingMessage], *, contiguous: bool = True,
+    ) -> list[int]:
+        """Store new messages of one channel received live that have no quotes, links or
+        files (see `record_new` for those): one transaction in one trip to the database.
+
+        The same guarantees as `record_new`: a message stored already, or deleted before it
+        could be stored, is skipped; the item's discussion version grows by the number
+        stored and their `change_seq` is above the version before; the cursor moves (or
+        the gap's first live id is noted). A message is only stored if its channel is
+        followed for this item (the caller may know the item from an earlier message).
+        Returns, per message, 1 if it was stored, 0 if not."""
+        if not messages:
+            return []
+        steps: list[tuple[str, Sequence]] = [
+            (_INSERT_LIVE, (m.message_id, item_id, m.channel_id, m.thread_id, m.author_id,
+                            m.reply_to_message_id, COMMENT_KINDS.index("message"), m.content,
+                            micros(m.created_at), micros(m.edited_at), int(m.forwarded),
+                            item_id, m.channel_id, m.message_id))
+            for m in messages]
+        last = max(m.edited_at or m.created_at for m in messages)
+        steps.append((_BUMP_LIVE, (ts(last), item_id)))
+        channel_id, newest = messages[0].channel_id, max(m.message_id for m in messages)
+        if contiguous:
+            steps.append(("UPDATE channel_cursors SET last_message_id = MAX(last_message_id, ?) "
+                          "WHERE channel_id = ?", (newest, channel_id)))
+        else:
+            steps.append(("UPDATE channel_cursors SET first_live_id = "
+                          "MIN(COALESCE(first_live_id, ?), ?) "
+                          "WHERE channel_id = ? AND last_message_id < ?",
+                          (newest, newest, channel_id, newest)))
+        counts = await self.db.write_batch(steps)
+        return counts[:len(messages)]
 
     @staticmethod
     async def _known(tx: Transaction, message_ids: list[int]) -> set[int]:
@@ -420,7 +498,7 @@ class DiscussionStore(Store):
                     await tx.execute(
                         "INSERT OR IGNORE INTO deleted_messages (message_id, channel_id, deleted_at) "
                         "VALUES (?, ?, ?)",
-                        (message_id, channel_id, ts(when or utcnow())),
+                        (message_id, channel_id, micros(when or utcnow())),
                     )
                 if row is None or row["deleted_at"] is not None:
                     continue
@@ -428,7 +506,8 @@ class DiscussionStore(Store):
                 await tx.execute("DELETE FROM quotes WHERE comment_id = ?", (row["id"],))
                 await tx.execute("DELETE FROM citations WHERE comment_id = ?", (row["id"],))
                 await tx.execute(
-                    "UPDATE comments SET deleted_at = ? WHERE id = ?", (ts(when or utcnow()), row["id"])
+                    "UPDATE comments SET deleted_at = ? WHERE id = ?",
+                    (micros(when or utcnow()), row["id"]),
                 )
                 await self._touch_item(tx, row["item_id"], None, row["id"])
                 deleted += 1
@@ -437,6 +516,7 @@ class DiscussionStore(Store):
     @staticmethod
     async def _erase_comment_text(tx: Transaction, comment_id: int) -> None:
         await tx.execute("UPDATE comments SET content = NULL WHERE id = ?", (comment_id,))
+        await FeatureStore.forget_in(tx, [comment_id])
         await tx.execute(
             "UPDATE comment_revisions SET content = NULL WHERE comment_id = ?", (comment_id,)
         )
@@ -532,33 +612,29 @@ class DiscussionStore(Store):
                 (comment_id,),
             )
         return [
-            CommentRevision(comment_id=r[0], content=r[1], edited_at=parse_ts(r[2])) for r in rows
+            CommentRevision(comment_id=r[0], content=r[1], edited_at=from_micros(r[2]))
+            for r in rows
         ]
 
     # --- reactions -------------------------------------------------------------------------
 
     async def set_reaction(self, message_id: int, user_id: int, emoji: str, present: bool) -> bool:
         """Add or remove one reaction; False when the message is not a comment."""
-        async with self.db.transaction() as tx:
-            row = await tx.fetchone(
-                "SELECT id, item_id FROM comments WHERE message_id = ?", (message_id,)
-            )
-            if row is None:
-                return False
-            if present:
-                cur = await tx.execute(
-                    "INSERT OR IGNORE INTO reactions (comment_id, user_id, emoji, seq) "
-                    "SELECT ?, ?, ?, discussion_version + 1 FROM items WHERE id = ?",
-                    (row["id"], user_id, emoji, row["item_id"]),
-                )
-            else:
-                cur = await tx.execute(
-                    "DELETE FROM reactions WHERE comment_id = ? AND user_id = ? AND emoji = ?",
-                    (row["id"], user_id, emoji),
-                )
-            if cur.rowcount:
-                await self._touch_item(tx, row["item_id"], None, row["id"])
-        return True
+        # One trip (reactions arrive as fast as messages): each step runs only if the one it
+        # names found or changed a row.
+        change = ((_ADD_REACTION_TO_MESSAGE, (user_id, emoji, message_id)) if present else
+                  ("DELETE FROM reactions WHERE comment_id = (SELECT id FROM comments "
+                   "WHERE message_id = ?) AND user_id = ? AND emoji = ?",
+                   (message_id, user_id, emoji)))
+        counts = await self.db.write_batch([
+            ("SELECT id FROM comments WHERE message_id = ?", (message_id,)),
+            (*change, 0),
+            ("UPDATE items SET discussion_version = discussion_version + 1 "
+             "WHERE id = (SELECT item_id FROM comments WHERE message_id = ?)", (message_id,), 1),
+            ("UPDATE comments SET change_seq = (SELECT discussion_version FROM items "
+             "WHERE items.id = comments.item_id) WHERE message_id = ?", (message_id,), 1),
+        ])
+        return bool(counts[0])
 
     async def clear_reactions(self, message_id: int, emoji: str | None = None) -> int:
         """A moderator removed every reaction of a message, or every one with `emoji`."""
@@ -601,12 +677,8 @@ class DiscussionStore(Store):
                 "DELETE FROM reactions WHERE comment_id = ? AND user_id = ? AND emoji = ?",
                 [(row["id"], u, e) for u, e in sorted(have - wanted)],
             )
-            version = await tx.fetchone(
-                "SELECT discussion_version + 1 FROM items WHERE id = ?", (row["item_id"],))
             await tx.executemany(
-                "INSERT INTO reactions (comment_id, user_id, emoji, seq) VALUES (?, ?, ?, ?)",
-                [(row["id"], u, e, version[0]) for u, e in sorted(wanted - have)],
-            )
+                _ADD_REACTION, [(row["id"], u, e, row["id"]) for u, e in sorted(wanted - have)])
             await self._touch_item(tx, row["item_id"], None, row["id"])
 
     async def add_reactions(self, reactions: Sequence[tuple[int, int, str]]) -> int:
@@ -650,17 +722,21 @@ class DiscussionStore(Store):
 
     async def summary_rows(
         self, item_id: int, agree: Iterable[str], disagree: Iterable[str],
-        passes: Iterable[str] = (), *, since: int = 0,
+        passes: Iterable[str] = (), *, since: int = 0, after: int = -1, limit: int = -1,
     ) -> tuple[int, list[tuple], list[tuple[int, int, int]]]:
         """Comments changed after discussion version `since` (all of them with 0), as plain
         tuples for summaries of 100k comments, the version they are current at, and the
         per-person votes on them.
 
-        Rows: (comment id, author, text, created_at ISO, channel, message, visible); invisible
+        Rows: (comment id, author, text, created_at in microseconds since the epoch (see
+        `bot.storage.common.from_micros`), channel, message, visible); invisible
         rows are comments deleted, erased or hidden since, for the caller to drop.
         Votes: (comment id, voter, +1 agree / -1 disagree / 0 pass), one per reaction in the
         order the reactions were recorded (so a voter's last one is their latest vote), the
-        author's reactions on their own comment left out. Read in one snapshot."""
+        author's reactions on their own comment left out. Read in one snapshot.
+
+        ``after``/``limit``: a page of at most ``limit`` rows with comment ids above
+        ``after``, in id order (a million rows at once would be a lot of memory)."""
         agree, disagree, passes = list(agree), list(disagree), list(passes)
         marks = ",".join("?" * (len(agree) + len(disagree) + len(passes))) or "NULL"
         a_marks = ",".join("?" * len(agree)) or "NULL"
@@ -669,23 +745,30 @@ class DiscussionStore(Store):
             version = await tx.fetchone(
                 "SELECT discussion_version FROM items WHERE id = ?", (item_id,)
             )
+            # a page is walked by comment id (``+c.item_id``: not through the item's index,
+            # which would sort every comment of the item again for each page)
+            item_is = "+c.item_id = ?" if limit >= 0 else "c.item_id = ?"
+            page = " ORDER BY c.id LIMIT ?" if limit >= 0 else ""
             rows = await tx.fetchall(
                 f"""SELECT c.id, c.author_id, c.content, c.created_at, c.channel_id, c.message_id,
                       {VISIBLE} FROM comments c
-                    WHERE c.item_id = ? AND c.change_seq > ?""",  # noqa: S608 - constant only
-                (item_id, since),
+                    WHERE {item_is} AND c.change_seq > ? AND c.id > ?{page}""",  # noqa: S608
+                (item_id, since, after, *([limit] if limit >= 0 else [])),
             )
+            upto = rows[-1][0] if limit >= 0 and rows else 2**62
             votes = await tx.fetchall(
                 f"""SELECT x.comment_id, x.user_id,
                       CASE WHEN x.emoji IN ({a_marks}) THEN 1
                            WHEN x.emoji IN ({d_marks}) THEN -1 ELSE 0 END
                     FROM comments y JOIN reactions x ON x.comment_id = y.id
-                    WHERE y.item_id = ? AND y.change_seq > ? AND x.user_id != y.author_id
+                    WHERE {item_is.replace("c.", "y.")} AND y.change_seq > ?
+                      AND x.user_id != y.author_id AND y.id > ? AND y.id <= ?
                       AND x.emoji IN ({marks}) AND {VISIBLE.replace("c.", "y.")}
-                    ORDER BY x.comment_id, x.seq, x.rowid""",  # noqa: S608 - placeholders only
-                (*agree, *disagree, item_id, since, *agree, *disagree, *passes),
-            )
-        return (version[0] if version else 0), [tuple(r) for r in rows], [tuple(v) for v in votes]
+                    ORDER BY x.comment_id, x.seq""",  # noqa: S608 - placeholders only
+                (*agree, *disagree, item_id, since, after, upto, *agree, *disagree, *passes),
+            ) if rows or limit < 0 else []
+        # the rows as read (sequences): converting a million of them here would stall the loop
+        return (version[0] if version else 0), rows, votes
 
     async def reaction_counts(
         self, item_id: int, agree: Iterable[str], disagree: Iterable[str],
@@ -706,7 +789,7 @@ class DiscussionStore(Store):
                            WHEN r.emoji IN ({d_marks}) THEN -1 ELSE 0 END
                     FROM reactions r JOIN comments c ON c.id = r.comment_id
                     WHERE c.item_id = ? AND r.user_id != c.author_id AND r.emoji IN ({marks})
-                    ORDER BY r.comment_id, r.seq, r.rowid""",  # noqa: S608 - placeholders only
+                    ORDER BY r.comment_id, r.seq""",  # noqa: S608 - placeholders only
                 (*agree, *disagree, item_id, *agree, *disagree, *passes),
             )
         return await _from_rows(_tally, rows)
@@ -804,8 +887,8 @@ class DiscussionStore(Store):
                 "SELECT COUNT(DISTINCT normalized_url) FROM citations WHERE item_id = ?", (item_id,)
             )
         return ItemCounts(
-            comments=row[0], participants=row[1], first_activity=parse_ts(row[2]),
-            last_activity=parse_ts(row[3]), quotes=quotes[0], citations=cites[0],
+            comments=row[0], participants=row[1], first_activity=from_micros(row[2]),
+            last_activity=from_micros(row[3]), quotes=quotes[0], citations=cites[0],
         )
 
     async def comment_counts(self, consultation_id: int) -> dict[int, int]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from bot.storage.common import Store, parse_ts, ts
+from bot.storage.common import Store, from_micros, micros, parse_ts, ts
+from bot.storage.discussion_store import COMMENT_KINDS
+from bot.storage.feature_store import FeatureStore
 from bot.storage.models import Participant, utcnow
 from bot.storage.moderation_store import log_action
 
@@ -22,6 +24,11 @@ def _participant(row) -> Participant:
         notify_outcomes=bool(row["notify_outcomes"]),
         created_at=parse_ts(row["created_at"]), updated_at=parse_ts(row["updated_at"]),
     )
+
+
+def _iso(value: int | None) -> str | None:
+    """A comment's time (microseconds) as the ISO-8601 text of the export."""
+    return ts(from_micros(value))
 
 
 class PrivacyStore(Store):
@@ -69,7 +76,7 @@ class PrivacyStore(Store):
                    JOIN comments c ON c.id = v.comment_id WHERE c.author_id = ?
                    ORDER BY v.comment_id, v.edited_at, v.id""", (user_id,)):
                 revisions.setdefault(r["comment_id"], []).append(
-                    {"content": r["content"], "edited_at": r["edited_at"]})
+                    {"content": r["content"], "edited_at": _iso(r["edited_at"])})
             attachments: dict[int, list[dict[str, Any]]] = {}
             for a in await tx.fetchall(
                 """SELECT a.comment_id, a.filename, a.url, a.content_type FROM attachments a
@@ -85,9 +92,9 @@ class PrivacyStore(Store):
                 received.setdefault(r["comment_id"], {})[r["emoji"]] = r["n"]
             out_comments = [{
                 "message_id": str(c["message_id"]), "item_id": c["item_id"],
-                "channel_id": str(c["channel_id"]), "kind": c["kind"], "content": c["content"],
-                "created_at": c["created_at"], "edited_at": c["edited_at"],
-                "deleted_at": c["deleted_at"], "erased_at": c["erased_at"],
+                "channel_id": str(c["channel_id"]), "kind": COMMENT_KINDS[c["kind"]], "content": c["content"],
+                "created_at": _iso(c["created_at"]), "edited_at": _iso(c["edited_at"]),
+                "deleted_at": _iso(c["deleted_at"]), "erased_at": _iso(c["erased_at"]),
                 "hidden": bool(c["hidden"]),
                 "revisions": revisions.get(c["id"], []),
                 "attachments": attachments.get(c["id"], []),
@@ -141,7 +148,7 @@ class PrivacyStore(Store):
         async with self.db.reading() as tx:
             rows = await tx.fetchall(
                 "SELECT channel_id, message_id FROM comments "
-                "WHERE author_id = ? AND kind IN ('quote', 'citation') AND deleted_at IS NULL "
+                "WHERE author_id = ? AND kind <> 0 AND deleted_at IS NULL "
                 "ORDER BY id",
                 (user_id,),
             )
@@ -156,33 +163,28 @@ class PrivacyStore(Store):
         gone from disk. The bot's own posts made for them are deleted by the caller (see
         :meth:`posts_made_for`).
         """
-        now = ts(utcnow())
+        when = utcnow()
+        now = ts(when)
         async with self.db.transaction() as tx:
             comment_rows = await tx.fetchall(
                 "SELECT id, item_id FROM comments WHERE author_id = ?", (user_id,)
             )
             ids = [r["id"] for r in comment_rows]
             items = sorted({r["item_id"] for r in comment_rows})
-            await tx.execute(
+            # (comments has no index on author_id, to stay small: the person's comments are
+            # found by reading the table once, above, and then reached by their ids)
+            by_id = [(i,) for i in ids]
+            await tx.executemany(
                 "UPDATE comments SET content = NULL, erased_at = COALESCE(erased_at, ?) "
-                "WHERE author_id = ?",
-                (now, user_id),
+                "WHERE id = ?",
+                [(micros(when), i) for i in ids],
             )
-            await tx.execute(
-                "UPDATE comment_revisions SET content = NULL WHERE comment_id IN "
-                "(SELECT id FROM comments WHERE author_id = ?)",
-                (user_id,),
-            )
-            await tx.execute(
-                "UPDATE attachments SET filename = NULL, url = NULL WHERE comment_id IN "
-                "(SELECT id FROM comments WHERE author_id = ?)",
-                (user_id,),
-            )
-            await tx.execute(
-                "UPDATE quotes SET passage = NULL WHERE comment_id IN "
-                "(SELECT id FROM comments WHERE author_id = ?)",
-                (user_id,),
-            )
+            await FeatureStore.forget_in(tx, ids)  # derived from their text
+            await tx.executemany(
+                "UPDATE comment_revisions SET content = NULL WHERE comment_id = ?", by_id)
+            await tx.executemany(
+                "UPDATE attachments SET filename = NULL, url = NULL WHERE comment_id = ?", by_id)
+            await tx.executemany("UPDATE quotes SET passage = NULL WHERE comment_id = ?", by_id)
             cur = await tx.execute("DELETE FROM citations WHERE citer_id = ?", (user_id,))
             citations = cur.rowcount
             profile = await tx.execute("DELETE FROM participants WHERE user_id = ?", (user_id,))
@@ -191,10 +193,10 @@ class PrivacyStore(Store):
                 "UPDATE items SET discussion_version = discussion_version + 1 WHERE id = ?",
                 [(i,) for i in items],
             )
-            await tx.execute(  # summaries re-read these comments (and drop their text)
+            await tx.executemany(  # summaries re-read these comments (and drop their text)
                 "UPDATE comments SET change_seq = (SELECT discussion_version FROM items "
-                "WHERE items.id = comments.item_id) WHERE author_id = ?",
-                (user_id,),
+                "WHERE items.id = comments.item_id) WHERE id = ?",
+                by_id,
             )
             await tx.executemany("DELETE FROM summary_cache WHERE item_id = ?", [(i,) for i in items])
             # published summaries quote them too: the revisions stay, their text goes

@@ -1,0 +1,132 @@
+"""Per-comment text features persisted at ingestion (see ``bot.core.summary.FeatureRows``).
+
+Rows are read back on a lean path: plain tuples of (id, hash, dup key, flags, blob) in
+keyset pages, no model per row; the caller turns the blobs into arrays off the loop.
+Features are derived from a comment's text, so every path that changes or erases the
+text removes them in its own transaction (:meth:`FeatureStore.forget_in`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from bot.storage.common import Store
+from bot.storage.database import Transaction
+
+PAGE = 50_000  # rows per read: other readers get the connection between pages
+
+# A comment whose features may be computed: its text is there.
+_HAS_TEXT = "c.content IS NOT NULL AND c.deleted_at IS NULL AND c.erased_at IS NULL"
+
+
+class FeatureStore(Store):
+    # --- writing ------------------------------------------------------------------------
+
+    async def save(self, rows: Sequence[tuple[int, int, int, int, int, bytes, str]]) -> int:
+        """Store features: (item id, comment id, content hash, dup key, flags, blob, the text
+        they were computed from). A row is kept only if the comment still has that text,
+        so features computed from a text edited or erased meanwhile are never stored.
+        Returns how many were stored."""
+        if not rows:
+            return 0
+        async with self.db.transaction() as tx:
+            return await tx.executemany(
+                """INSERT INTO comment_features (item_id, comment_id, content_hash, dup_key,
+                     flags, features)
+                   SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (
+                     SELECT 1 FROM comments c WHERE c.id = ? AND c.item_id = ?
+                       AND c.content = ? AND c.deleted_at IS NULL AND c.erased_at IS NULL)
+                   ON CONFLICT (item_id, comment_id) DO UPDATE SET
+                     content_hash = excluded.content_hash, dup_key = excluded.dup_key,
+                     flags = excluded.flags, features = excluded.features""",
+                [(item, cid, h, dup, flags, blob, cid, item, text)
+                 for item, cid, h, dup, flags, blob, text in rows],
+            )
+
+    @staticmethod
+    async def forget_in(tx: Transaction, comment_ids: Iterable[int]) -> None:
+        """Inside a transaction that changes or erases these comments' text: drop their
+        features (derived data of that text)."""
+        await tx.executemany(
+            "DELETE FROM comment_features WHERE item_id = "
+            "(SELECT item_id FROM comments WHERE id = ?) AND comment_id = ?",
+            [(cid, cid) for cid in comment_ids],
+        )
+
+    @staticmethod
+    async def forget_author_in(tx: Transaction, user_id: int) -> None:
+        """Inside the erasure of a person's words: drop the features of all of them."""
+        await tx.execute(
+            "DELETE FROM comment_features WHERE (item_id, comment_id) IN "
+            "(SELECT item_id, id FROM comments WHERE author_id = ?)",
+            (user_id,),
+        )
+
+    async def clear(self) -> None:
+        """Drop every row (features computed by another version of the tokeniser)."""
+        async with self.db.transaction() as tx:
+            await tx.execute("DELETE FROM comment_features")
+
+    async def version(self) -> str | None:
+        async with self.db.reading() as tx:
+            row = await tx.fetchone("SELECT value FROM meta WHERE key = 'features_version'")
+        return row[0] if row else None
+
+    async def set_version(self, version: str) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('features_version', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (version,),
+            )
+
+    # --- reading ------------------------------------------------------------------------
+
+    async def load(self, item_id: int, after: int = -1, limit: int = PAGE) -> list:
+        """A page of an item's stored rows as (comment id, content hash, dup key, flags,
+        blob), in comment id order from after ``after``: plain rows for the caller to
+        decode off the loop (then ask for the page after its last id)."""
+        async with self.db.reading() as tx:
+            return await tx.fetchall(
+                "SELECT comment_id, content_hash, dup_key, flags, features "
+                "FROM comment_features WHERE item_id = ? AND comment_id > ? "
+                "ORDER BY comment_id LIMIT ?",
+                (item_id, after, limit),
+            )
+
+    async def missing(self, item_id: int, after: int = -1, limit: int = 5_000) -> list:
+        """(comment id, text) of the item's comments with text and no stored features,
+        in id order from after ``after`` (a backfill page). The comments are walked by id
+        (``+c.item_id``: not through the item's index, which would sort all of the item's
+        comments again for every page)."""
+        async with self.db.reading() as tx:
+            return await tx.fetchall(
+                f"""SELECT c.id, c.content FROM comments c
+                    WHERE +c.item_id = ? AND c.id > ? AND {_HAS_TEXT}
+                      AND NOT EXISTS (SELECT 1 FROM comment_features f
+                                      WHERE f.item_id = c.item_id AND f.comment_id = c.id)
+                    ORDER BY c.id LIMIT ?""",  # noqa: S608 - constant only
+                (item_id, after, limit),
+            )
+
+    async def missing_any(self, after: int = -1, limit: int = 5_000) -> list:
+        """(comment id, item id, text) of comments of any item with text and no stored
+        features, in id order from after ``after`` (what the writer stores as they come)."""
+        async with self.db.reading() as tx:
+            return await tx.fetchall(
+                f"""SELECT c.id, c.item_id, c.content FROM comments c
+                    WHERE c.id > ? AND {_HAS_TEXT}
+                      AND NOT EXISTS (SELECT 1 FROM comment_features f
+                                      WHERE f.item_id = c.item_id AND f.comment_id = c.id)
+                    ORDER BY c.id LIMIT ?""",  # noqa: S608 - constant only
+                (after, limit),
+            )
+
+    async def count(self, item_id: int | None = None) -> int:
+        async with self.db.reading() as tx:
+            if item_id is None:
+                row = await tx.fetchone("SELECT COUNT(*) FROM comment_features")
+            else:
+                row = await tx.fetchone(
+                    "SELECT COUNT(*) FROM comment_features WHERE item_id = ?", (item_id,))
+        return row[0]
