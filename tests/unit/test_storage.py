@@ -181,7 +181,7 @@ async def test_bulk_reactions_count_like_single_ones_and_mark_comments_changed(r
     # a summary computed before re-reads the comment reacted to, and only that one
     _, changed, votes = await repo.discussion.summary_rows(item.id, ["👍"], ["👎"], since=version)
     assert [r[0] for r in changed] == [comment.id]
-    assert sorted(votes) == [(comment.id, 8, 1), (comment.id, 9, -1)]
+    assert sorted(tuple(v) for v in votes) == [(comment.id, 8, 1), (comment.id, 9, -1)]
 
 
 async def test_hidden_comments_leave_counts_and_bump_version(repo):
