@@ -195,6 +195,11 @@ def run_groups(participants: int, votes: int, seed: int = 0) -> dict:
             "groups": int(groups.max()) + 1 if len(groups) else 0}
 
 
+def _num(value: float | None, width: int, digits: int) -> str:
+    """A measured figure, or "-" where this run measured nothing."""
+    return f"{'-':>{width}}" if value is None else f"{value:>{width}.{digits}f}"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--comments", type=int, action="append",
@@ -231,10 +236,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{r['method']:<14}{r['comments']:>9}  {r['skipped']}")
             continue
         found = f"{r['themes_found']}/{r['themes_planted']}"
-        print(f"{r['method']:<14}{r['comments']:>9}{r['seconds']:>9.3f}"
-              f"{r.get('seconds_cold', float('nan')):>9.3f}{r['peak_rss_mb']:>9.0f}"
-              f"{found:>8}{r['themes']:>8}{r['redundancy']:>8.3f}"
-              f"{r.get('purity', float('nan')):>8.3f}")
+        # Only what this run measured: LexRank has no feature cache (its one run is cold,
+        # nothing is warm) and no themes to judge the purity of: "-" there.
+        warm, cold = ((r["seconds"], r["seconds_cold"]) if "seconds_cold" in r
+                      else (None, r["seconds"]))
+        print(f"{r['method']:<14}{r['comments']:>9}{_num(warm, 9, 3)}{_num(cold, 9, 3)}"
+              f"{_num(r['peak_rss_mb'], 9, 0)}{found:>8}{r['themes']:>8}"
+              f"{_num(r['redundancy'], 8, 3)}{_num(r.get('purity'), 8, 3)}")
         if a.show_labels and "labels" in r:
             for lab in r["labels"]:
                 print(f"{'':>16}- {lab}")

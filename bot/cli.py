@@ -46,6 +46,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     import discord
 
     from bot.runtime.client import create_bot
+    from bot.runtime.loop_lag import LoopLagProbe
 
     bot = create_bot(settings)
 
@@ -60,10 +61,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop, sig)
-        async with bot:  # closes the bot (and checkpoints the database) however start ends
-            await bot.start(token)
-        if closing:
-            await closing[0]
+        probe = LoopLagProbe(settings.loop_lag_report).start() if settings.loop_lag_probe else None
+        try:
+            async with bot:  # closes the bot (and checkpoints the database) however start ends
+                await bot.start(token)
+            if closing:
+                await closing[0]
+        finally:
+            if probe is not None:
+                await probe.stop()
 
     try:
         asyncio.run(main())

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     #: sharding: how many shards the bot has in all, and which of them this process runs
     shard_count: int | None = Field(default=None, ge=1)
     shard_ids: str | None = None
+    #: measure event-loop stalls (bot/runtime/loop_lag.py); the worst is logged at exit
+    loop_lag_probe: bool = False
+    #: with the probe on, also write its report (JSON) here at exit
+    loop_lag_report: Path | None = None
 
     @field_validator("*", mode="before")
     @classmethod
@@ -64,7 +68,7 @@ class Settings(BaseSettings):
             return "INFO"
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("log_content", mode="before")
+    @field_validator("log_content", "loop_lag_probe", mode="before")
     @classmethod
     def _default_log_content(cls, value: object) -> object:
         if value is None or (isinstance(value, str) and not value.strip()):

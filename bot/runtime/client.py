@@ -133,6 +133,11 @@ class ConsultationBot(commands.Bot):
             if repo is not None:
                 await repo.close()
 
+    async def on_ready(self) -> None:
+        """READY of a new session and its guilds received (catch-up starts now); benches
+        read this line (bench/scale.py)."""
+        log.info("ready: connected to %d guild(s)", len(self.guilds))
+
     async def on_message(self, message: discord.Message, /) -> None:
         """No prefix commands: skip commands.Bot's parsing of every message (under a burst
         it was a tenth of the bot's time). The cogs' listeners still get every message."""

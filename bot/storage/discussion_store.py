@@ -694,6 +694,45 @@ class DiscussionStore(Store):
                 _ADD_REACTION, [(row["id"], u, e, row["id"]) for u, e in sorted(wanted - have)])
             await self._touch_item(tx, row["item_id"], None, row["id"])
 
+    async def add_reactions(self, reactions: Sequence[tuple[int, int, str]]) -> int:
+        """Store many reactions, (message id, user id, emoji), in one transaction: the bulk
+        path (imports, bench/scale.py). Reactions already stored and messages that are not
+        comments are skipped. Each item's discussion version moves once, and the comments
+        reacted to are marked changed at it. Returns how many reactions were new."""
+        wanted = list(dict.fromkeys(reactions))
+        if not wanted:
+            return 0
+        async with self.db.transaction() as tx:
+            where: dict[int, tuple[int, int]] = {}  # message id -> (comment id, item id)
+            ids = list({m for m, _, _ in wanted})
+            for start in range(0, len(ids), 400):
+                chunk = ids[start:start + 400]
+                rows = await tx.fetchall(
+                    f"SELECT message_id, id, item_id FROM comments "  # noqa: S608 - marks only
+                    f"WHERE message_id IN ({','.join('?' * len(chunk))})", chunk)
+                where.update({r[0]: (r[1], r[2]) for r in rows})
+            items = sorted({where[m][1] for m, _, _ in wanted if m in where})
+            version: dict[int, int] = {}
+            for item_id in items:
+                row = await tx.fetchone(
+                    "SELECT discussion_version + 1 FROM items WHERE id = ?", (item_id,))
+                version[item_id] = row[0]
+            added = await tx.executemany(
+                "INSERT INTO reactions (comment_id, user_id, emoji, seq) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                [(where[m][0], u, e, version[where[m][1]]) for m, u, e in wanted if m in where])
+            if not added:
+                return 0
+            for item_id in items:
+                await tx.execute(
+                    "UPDATE items SET discussion_version = ? WHERE id = ?",
+                    (version[item_id], item_id))
+            touched = sorted({(where[m][1], where[m][0]) for m, _, _ in wanted if m in where})
+            await tx.executemany(
+                "UPDATE comments SET change_seq = ? WHERE id = ?",
+                [(version[item_id], comment_id) for item_id, comment_id in touched])
+        return added
+
     async def summary_rows(
         self, item_id: int, agree: Iterable[str], disagree: Iterable[str],
         passes: Iterable[str] = (), *, since: int = 0, after: int = -1, limit: int = -1,

@@ -158,6 +158,25 @@ async def test_reactions_count_distinct_people_excluding_author(repo):
     assert counts == {comment.id: (1, 0)}
 
 
+async def test_bulk_reactions_count_like_single_ones_and_mark_comments_changed(repo):
+    item = await make_item(repo)
+    await repo.discussion.record_new(item.id, [
+        (message(1, "x", channel_id=item.channel_id, author=7), [], []),
+        (message(2, "y", channel_id=item.channel_id, author=8), [], [])])
+    version, rows, _ = await repo.discussion.summary_rows(item.id, ["👍"], ["👎"])
+    added = await repo.discussion.add_reactions(
+        [(1, 8, "👍"), (1, 9, "👎"), (1, 7, "👍"), (1, 8, "👍"), (999, 8, "👍")])
+    assert added == 3  # the repeat and the reaction to a message never stored are skipped
+    assert await repo.discussion.add_reactions([(1, 8, "👍")]) == 0  # idempotent
+    comment = await repo.discussion.comment(1)
+    assert await repo.discussion.reaction_counts(item.id, ["👍"], ["👎"]) == {comment.id: (1, 1)}
+    assert await repo.discussion.reaction_tally([1, 2]) == {1: {"👍": 2, "👎": 1}}
+    # a summary computed before re-reads the comment reacted to, and only that one
+    _, changed, votes = await repo.discussion.summary_rows(item.id, ["👍"], ["👎"], since=version)
+    assert [r[0] for r in changed] == [comment.id]
+    assert sorted(tuple(v) for v in votes) == [(comment.id, 8, 1), (comment.id, 9, -1)]
+
+
 async def test_hidden_comments_leave_counts_and_bump_version(repo):
     item = await make_item(repo)
     await repo.discussion.record(item.id, message(1, "x", channel_id=item.channel_id))
