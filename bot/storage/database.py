@@ -398,9 +398,12 @@ async def _connect(path: Path, opened: list[aiosqlite.Connection], *,
         "PRAGMA secure_delete = ON",
     ]
     if not reader:
-        pragmas.insert(0, "PRAGMA journal_mode = WAL")
+        # after busy_timeout: switching to WAL needs a lock that another process opening
+        # the same new file (a shard process migrating it) may hold for a moment
+        pragmas.insert(2, "PRAGMA journal_mode = WAL")
     for pragma in pragmas:
-        await conn.execute(pragma)
+        async with conn.execute(pragma) as cursor:  # read to the end: see _checkpoint
+            await cursor.fetchall()
     return conn
 
 
