@@ -69,6 +69,15 @@ class Rig:
             await asyncio.sleep(0.002)
         return time.perf_counter() - start
 
+    async def publish(self, bot: ConsultationBot):
+        """Publish the agenda as an organiser would; its first top-level item."""
+        general = self.emu.create_text_channel(self.guild.id, "general")
+        result = await self.emu.slash(self.owner.id, general.id, "agenda publish")
+        await self.emu.wait_for(lambda: (result.message and result.message.content or "")
+                                .startswith("Published"), timeout=120)
+        items = await bot.repo.agenda.guild_items(self.guild.id)
+        return next(i for i in items if i.parent_id is None)
+
 
 def _catchup_requests(emu: Emulator, start: int) -> list:
     return [r for r in emu.requests[start:] if r.method == "GET" and r.route not in LOGIN_ROUTES]
@@ -81,12 +90,8 @@ async def run(missed: int, stored_before: int, folder: Path) -> dict:
     saved = discord_py_targets()
     try:
         bot = await rig.start_bot()
-        general = emu.create_text_channel(rig.guild.id, "general")
-        result = await emu.slash(rig.owner.id, general.id, "agenda publish")
-        await emu.wait_for(lambda: (result.message and result.message.content or "")
-                           .startswith("Published"), timeout=120)
+        channel_id = (await rig.publish(bot)).channel_id
         items = await bot.repo.agenda.guild_items(rig.guild.id)
-        channel_id = next(i for i in items if i.parent_id is None).channel_id
         await rig.caught_up()
         await rig.stop_bot()
         # a first restart after publishing

@@ -105,12 +105,7 @@ async def run(stored: int, folder: Path) -> dict:
     saved = discord_py_targets()
     try:
         bot = await rig.start_bot()
-        general = emu.create_text_channel(rig.guild.id, "general")
-        result = await emu.slash(rig.owner.id, general.id, "agenda publish")
-        await emu.wait_for(lambda: (result.message and result.message.content or "")
-                           .startswith("Published"), timeout=120)
-        items = await bot.repo.agenda.guild_items(rig.guild.id)
-        item = next(i for i in items if i.parent_id is None)
+        item = await rig.publish(bot)
         channel_id = item.channel_id
         await rig.caught_up()
         live = []

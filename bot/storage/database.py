@@ -52,10 +52,11 @@ _FIX = ("check that DATABASE_PATH names a writable file in a writable folder, on
         "with free space, or point it at another file")
 
 
-def migration_files() -> list[tuple[int, str, str]]:
-    """(version, file name, SQL) for each numbered migration, in order."""
+def migration_files(package: str = "bot.storage") -> list[tuple[int, str, str]]:
+    """(version, file name, SQL) for each numbered migration in `package`'s `migrations`
+    folder (SQLite's by default; the PostgreSQL backend has its own), in order."""
     found = []
-    for entry in resources.files("bot.storage").joinpath("migrations").iterdir():
+    for entry in resources.files(package).joinpath("migrations").iterdir():
         match = _MIGRATION_NAME.match(entry.name)
         if match:
             found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))

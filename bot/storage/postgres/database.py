@@ -22,17 +22,16 @@ import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
 
 from bot.storage.database import DatabaseError, WriteFailed
+from bot.storage.database import migration_files as numbered_migrations
 
 log = logging.getLogger(__name__)
 
-_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 #: pg_advisory_lock key under which migrations run (two processes starting together
 #: migrate once); any fixed 64-bit number that no `exclusive()` name hashes to in practice
@@ -44,17 +43,7 @@ _FIX = ("check that PostgreSQL is running and DATABASE_URL names a database this
 
 def migration_files() -> list[tuple[int, str, str]]:
     """(version, file name, SQL) of each PostgreSQL migration, in order."""
-    found = []
-    folder = resources.files("bot.storage.postgres").joinpath("migrations")
-    for entry in folder.iterdir():
-        match = _MIGRATION_NAME.match(entry.name)
-        if match:
-            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
-    found.sort()
-    versions = [v for v, _, _ in found]
-    if versions != list(range(1, len(versions) + 1)):
-        raise DatabaseError(f"migrations must be numbered 0001, 0002, … without gaps: {versions}")
-    return found
+    return numbered_migrations("bot.storage.postgres")
 
 
 def latest_version() -> int:
