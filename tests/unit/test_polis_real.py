@@ -4,14 +4,13 @@ README): statements and per-person votes are built straight from the exported CS
 from __future__ import annotations
 
 import csv
-import gzip
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
+from bench.summary_quality import load_polis
 from bot.core.summary import (
     OPPOSED,
     SUPPORTIVE,
@@ -28,24 +27,7 @@ CONVERSATIONS = ["scoop-hivemind.freshwater", "scoop-hivemind.ubi", "scoop-hivem
 
 
 def load(name: str) -> list[SummaryComment]:
-    folder = DATA / name
-    votes: dict[int, list[tuple[int, int, int]]] = {}
-    with gzip.open(folder / "votes.csv.gz", "rt", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            votes.setdefault(int(row["comment-id"]), []).append(
-                (int(row["timestamp"]), int(row["voter-id"]), int(row["vote"])))
-    out = []
-    with open(folder / "comments.csv", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            if row["moderated"] == "-1":
-                continue
-            cid = int(row["comment-id"])
-            vs = tuple((v, x) for _t, v, x in sorted(votes.get(cid, [])))
-            out.append(SummaryComment(
-                cid, int(row["author-id"]), row["comment-body"],
-                datetime.fromtimestamp(int(row["timestamp"]) / 1000, UTC),
-                f"https://discord.com/channels/1/2/{cid}", votes=vs))
-    return out
+    return load_polis(DATA / name)
 
 
 def real_tallies(comments):
