@@ -4,6 +4,7 @@ a clear WriteFailed, and reads that do not wait for the writer."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
@@ -57,12 +58,9 @@ async def test_close_twice_is_harmless(tmp_path):
     assert not (tmp_path / "twice.db-wal").exists()
 
 
-async def test_tasks_cancelled_mid_transaction_leave_the_connections_usable(tmp_path):
-    """Shutdown cancels tasks wherever they are: in BEGIN, mid-write, in COMMIT, mid-read.
-    The statement still runs in aiosqlite's thread; nothing may stay open behind it."""
-    import contextlib
-
-    r = await Repository.open(tmp_path / "cancel.db")
+async def cancel_at_every_step(r: Repository) -> None:
+    """A write and a read, each cancelled after 0, 1, … 11 turns of the event loop: in
+    BEGIN, mid-statement, in COMMIT, wherever shutdown finds them."""
     for steps in range(12):
         for call in (lambda n=steps: r.insight.set_meta("k", f"v{n}"),
                      lambda: r.insight.get_meta("k")):
@@ -72,6 +70,13 @@ async def test_tasks_cancelled_mid_transaction_leave_the_connections_usable(tmp_
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+async def test_tasks_cancelled_mid_transaction_leave_the_connections_usable(tmp_path):
+    """Shutdown cancels tasks wherever they are: in BEGIN, mid-write, in COMMIT, mid-read.
+    The statement still runs in aiosqlite's thread; nothing may stay open behind it."""
+    r = await Repository.open(tmp_path / "cancel.db")
+    await cancel_at_every_step(r)
     await r.insight.set_meta("k", "after")
     assert await r.insight.get_meta("k") == "after"  # a read sees the last write
     await r.close()  # the checkpoint is not refused ("database table is locked")

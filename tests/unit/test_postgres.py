@@ -16,6 +16,7 @@ from bot.storage import Database, DatabaseError, Repository, WriteFailed
 from bot.storage.postgres import PgDatabase
 from bot.storage.postgres.database import latest_version, translate
 from tests import pg
+from tests.unit.test_database_faults import cancel_at_every_step
 from tests.unit.test_storage import make_item, message
 
 needs_pg = pytest.mark.skipif(pg.URL is None, reason=pg.SKIP_REASON)
@@ -360,18 +361,8 @@ async def test_sqlite_subscribers_hear_which_item_changed(repo):
 @needs_pg
 async def test_tasks_cancelled_mid_transaction_leave_the_pool_usable(repo_pg):
     """Shutdown cancels tasks wherever they are; no connection may stay in a transaction."""
-    import contextlib
-
     r = repo_pg
-    for steps in range(12):
-        for call in (lambda n=steps: r.insight.set_meta("k", f"v{n}"),
-                     lambda: r.insight.get_meta("k")):
-            task = asyncio.create_task(call())
-            for _ in range(steps):
-                await asyncio.sleep(0)
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    await cancel_at_every_step(r)
     await r.insight.set_meta("k", "after")
     assert await r.insight.get_meta("k") == "after"
     admin = await asyncpg.connect(r.db.url)
