@@ -69,6 +69,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.corpus import make_corpus  # noqa: E402
+from bench.ingest import make_rows, raw_txn_rate  # noqa: E402
 from bot.emulator import Emulator, User  # noqa: E402
 from bot.emulator.seed import seed_consultation  # noqa: E402
 from bot.runtime.loop_lag import LoopLagProbe  # noqa: E402
@@ -540,39 +541,8 @@ class Run:
 
 def raw_sqlite_txn_rate(folder: Path, n: int) -> float:
     """Plain sqlite3, one transaction per row, into the bot's own comments table (a fresh
-    file with the current migrations and the bot's pragmas)."""
-    path = folder / "raw.db"
-
-    async def prepare() -> int:
-        repo = await Repository.open(path)
-        try:
-            consultation = await repo.agenda.upsert_consultation(1, "raw", "Raw", "")
-            item, _ = await repo.agenda.upsert_item(consultation.id, "raw", parent_id=None,
-                                                    position=0, title="Raw", summation="s",
-                                                    body="b")
-            return item.id
-        finally:
-            await repo.close()
-
-    item_id = asyncio.run(prepare())  # in its own thread: no loop is running there
-    corpus = make_corpus(n, seed=7)
-    rows = [(10_000 + i, item_id, 555, 1 + i % 300, c.text,
-             int(c.created_at.timestamp() * 1000)) for i, c in enumerate(corpus.comments)]
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        for pragma in ("journal_mode = WAL", "synchronous = NORMAL", "foreign_keys = ON",
-                       "secure_delete = ON"):
-            conn.execute(f"PRAGMA {pragma}")
-        start = time.perf_counter()
-        for row in rows:
-            conn.execute("BEGIN")
-            conn.execute("INSERT INTO comments (message_id, item_id, channel_id, author_id, "
-                         "content, created_at) VALUES (?, ?, ?, ?, ?, ?)", row)
-            conn.execute("COMMIT")
-        took = time.perf_counter() - start
-    finally:
-        conn.close()
-    return n / took
+    file with the current migrations and the bot's pragmas): bench/ingest.py's measure."""
+    return raw_txn_rate(make_rows(n, channel_id=555), folder)
 
 
 async def measure_size(n: int, args: argparse.Namespace) -> dict:
