@@ -340,13 +340,34 @@ def _data_files(tables: dict[str, list[dict]], annotations: list[dict] | None,
     files = {}
     for name, rows in tables.items():
         if fmt in ("csv", "all"):
-            files[f"{name}.csv"] = to_csv(rows).encode()
+            files[f"{name}.csv"] = to_csv(rows)
         if fmt in ("json", "all"):
-            files[f"{name}.json"] = json.dumps(rows, indent=2, ensure_ascii=False).encode()
+            files[f"{name}.json"] = to_json(rows)
     if annotations is not None:
-        files["quotes.annotations.json"] = json.dumps(annotations, indent=2,
-                                                      ensure_ascii=False).encode()
+        files["quotes.annotations.json"] = to_json(annotations)
     return files
+
+
+def _utf8_buffer() -> tuple[io.BytesIO, io.TextIOWrapper]:
+    """A text stream that encodes as it goes. Files are built in a worker thread, and one
+    `"".join(...)` or `.encode()` of a whole 40 MB file would hold the GIL, and so stall
+    the event loop, for a quarter of a second; small buffered writes let it run between."""
+    raw = io.BytesIO()
+    return raw, io.TextIOWrapper(raw, encoding="utf-8", newline="")
+
+
+def _bytes_of(raw: io.BytesIO, text: io.TextIOWrapper) -> bytes:
+    text.flush()
+    text.detach()  # so closing the wrapper later does not close the buffer
+    return raw.getvalue()
+
+
+def to_json(value) -> bytes:
+    """`value` as indented UTF-8 JSON, written a chunk at a time (see `_utf8_buffer`)."""
+    raw, text = _utf8_buffer()
+    for chunk in json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(value):
+        text.write(chunk)
+    return _bytes_of(raw, text)
 
 
 #: (opening Markdown, [(item, its Markdown, its summary)], method appendix)
@@ -369,10 +390,13 @@ def csv_cell(value):
     return value
 
 
-def to_csv(rows: list[dict]) -> str:
-    buffer = io.StringIO()
+def to_csv(rows: list[dict]) -> bytes:
+    """The rows as UTF-8 CSV, every cell safe to open in a spreadsheet, written a row at a
+    time (see `_utf8_buffer`)."""
+    raw, text = _utf8_buffer()
     if rows:
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(text, fieldnames=list(rows[0]))
         writer.writeheader()
-        writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
-    return buffer.getvalue()
+        for row in rows:
+            writer.writerow({k: csv_cell(v) for k, v in row.items()})
+    return _bytes_of(raw, text)
