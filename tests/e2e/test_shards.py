@@ -285,6 +285,16 @@ async def test_two_processes_on_the_same_shards_lock_a_closing_item_once(emulato
     old, new = (ConsultationBot(make_settings(tmp_path, emulator), clock=clock,
                                 guild_ready_timeout=0.05) for _ in range(2))
     await asyncio.gather(start_client(old, emu, timeout=30), start_client(new, emu, timeout=30))
+    # The two calls below are the processes' look at the closing date: their own 30-second
+    # loops are stopped first, or a loop's first pass (which starts once its start-up
+    # re-check of locks is done, perhaps after the clock moves) could be the one holding
+    # the claim when the calls return, and the lock would land after the assertions.
+    for bot in (old, new):
+        loop = bot.get_cog("ModerationCog").close_due_items
+        task = loop.get_task()
+        loop.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     shift[0] = timedelta(hours=2)  # the closing date passes; both processes look at once
     await asyncio.gather(*(bot.get_cog("ModerationCog").close_due_items() for bot in (old, new)))
     locks = await old.repo.moderation.actions(guild_id=g.id, item_id=None, limit=50, offset=0)
