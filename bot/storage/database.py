@@ -48,6 +48,9 @@ def _transient(exc: BaseException) -> bool:
         t in str(exc).lower() for t in _TRANSIENT)
 
 
+#: opening a file that another process opens at the same moment may meet "locked" at once
+OPEN_ATTEMPTS = 6
+
 _FIX = ("check that DATABASE_PATH names a writable file in a writable folder, on a disk "
         "with free space, or point it at another file")
 
@@ -132,23 +135,36 @@ class Database:
             except OSError as exc:
                 raise DatabaseError(f"cannot create the folder of the database {path} "
                                     f"({exc.strerror or exc}): {_FIX}") from None
-        conns: list[aiosqlite.Connection] = []
-        try:
-            conn = await _connect(path, conns)
-            db = cls(path, conn)
-            if migrate:
-                await db.migrate()
-            await db._probe_write()
-            if not memory:
-                db._reader = await _connect(path, conns, reader=True)
-                db._read_lock = asyncio.Lock()
-            return db
-        except sqlite3.Error as exc:
-            await _close_all(conns)
-            raise DatabaseError(f"cannot write the database {path} ({exc}): {_FIX}") from None
-        except BaseException:
-            await _close_all(conns)
-            raise
+        for attempt in range(OPEN_ATTEMPTS):
+            conns: list[aiosqlite.Connection] = []
+            try:
+                conn = await _connect(path, conns)
+                db = cls(path, conn)
+                if migrate:
+                    await db.migrate()
+                await db._probe_write()
+                if not memory:
+                    db._reader = await _connect(path, conns, reader=True)
+                    db._read_lock = asyncio.Lock()
+                return db
+            except sqlite3.OperationalError as exc:
+                await _close_all(conns)
+                # Two processes opening one new file at once (shard processes): SQLite
+                # answers "locked" at once, without its busy handler, where waiting could
+                # deadlock (switching a fresh file to WAL). Opening is idempotent (each
+                # migration re-checks the version under the write lock), so open again.
+                if "locked" not in str(exc) or attempt == OPEN_ATTEMPTS - 1:
+                    raise DatabaseError(f"cannot write the database {path} ({exc}): "
+                                        f"{_FIX}") from None
+                await asyncio.sleep(0.05 * 2 ** attempt)
+            except sqlite3.Error as exc:
+                await _close_all(conns)
+                raise DatabaseError(f"cannot write the database {path} ({exc}): "
+                                    f"{_FIX}") from None
+            except BaseException:
+                await _close_all(conns)
+                raise
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _probe_write(self) -> None:
         """A real write, so that a read-only file or a full disk shows at start, not later."""
