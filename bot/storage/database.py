@@ -149,10 +149,10 @@ class Database:
                 return db
             except sqlite3.OperationalError as exc:
                 await _close_all(conns)
-                # Two processes opening one new file at once (shard processes): SQLite
-                # answers "locked" at once, without its busy handler, where waiting could
-                # deadlock (switching a fresh file to WAL). Opening is idempotent (each
-                # migration re-checks the version under the write lock), so open again.
+                # Two processes opening one new file at once (shard processes) were seen
+                # to get "locked" despite busy_timeout (SQLite skips its busy handler where
+                # waiting could deadlock; which step it was here is not known). Opening is
+                # idempotent (each migration re-checks the version under the write lock).
                 if "locked" not in str(exc) or attempt == OPEN_ATTEMPTS - 1:
                     raise DatabaseError(f"cannot write the database {path} ({exc}): "
                                         f"{_FIX}") from None
