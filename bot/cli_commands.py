@@ -1,4 +1,5 @@
-"""Subcommands beyond `run`: check-agenda and export (rehearse lives in bot.rehearsal)."""
+"""Subcommands beyond `run`: check-agenda, export, migrate-db and compact (rehearse lives in
+bot.rehearsal)."""
 
 from __future__ import annotations
 
@@ -109,4 +110,52 @@ def migrate_db(args: argparse.Namespace, _settings: Settings) -> int:
         print(f"{table:<{width}}  {rows:>9} rows  {copied:>9} copied  ✓ counts match")
     print(f"copied {sum(c for _r, c in report.values())} rows of "
           f"{sum(r for r, _c in report.values())}; every table's count matches")
+    return 0
+
+
+def _compact_args(_parser: argparse.ArgumentParser) -> None:
+    """No options: it compacts the file DATABASE_PATH names."""
+
+
+@command("compact", "give the SQLite file's free space (left by deletions or a migration) back "
+                    "to the disk; stop the bot first", _compact_args)
+def compact(_args: argparse.Namespace, settings: Settings) -> int:
+    if settings.database_url is not None:
+        print("nothing to do: PostgreSQL gives free space back by itself (autovacuum)")
+        return 0
+    path = settings.database_path
+    if not path.is_file():
+        print(f"error: {path} does not exist (DATABASE_PATH)", file=sys.stderr)
+        return EXIT_USAGE
+    return asyncio.run(_compact(path))
+
+
+async def _compact(path: Path) -> int:
+    import shutil
+    import sqlite3
+
+    from bot.storage.database import Database
+
+    db = await Database.open(path)
+    try:
+        size, free = await db.space()
+        # VACUUM writes a whole new copy of the live pages before it replaces the old ones
+        room = shutil.disk_usage(path.resolve().parent).free
+        if room < size - free:
+            print(f"error: compacting {path} needs about {(size - free) / 1e6:,.0f} MB free on "
+                  f"its disk, and {room / 1e6:,.0f} MB are: free some space first; nothing "
+                  "was changed", file=sys.stderr)
+            return 1
+        try:
+            await db.vacuum()
+        except sqlite3.OperationalError as exc:
+            print(f"error: could not compact {path} ({exc}): stop the bot (and any other "
+                  "program using the file) and run this again; nothing was changed",
+                  file=sys.stderr)
+            return 1
+        after, _ = await db.space()
+    finally:
+        await db.close()
+    print(f"{path}: {size / 1e6:,.1f} MB → {after / 1e6:,.1f} MB "
+          f"({(size - after) / 1e6:,.1f} MB given back to the disk)")
     return 0

@@ -50,6 +50,9 @@ def _transient(exc: BaseException) -> bool:
 
 #: opening a file that another process opens at the same moment may meet "locked" at once
 OPEN_ATTEMPTS = 6
+#: free space a migration left in the file above which it says to run `python -m bot compact`
+#: (when that is also a quarter of the file or more)
+COMPACT_HINT_BYTES = 10_000_000
 
 _FIX = ("check that DATABASE_PATH names a writable file in a writable folder, on a disk "
         "with free space, or point it at another file")
@@ -252,7 +255,12 @@ class Database:
                         raise
             finally:
                 await self._conn.execute("PRAGMA foreign_keys = ON")
-            return len(files)
+        size, free = await self.space()
+        if free >= COMPACT_HINT_BYTES and free * 4 >= size:
+            log.warning("%s: %.0f MB of its %.0f MB are free space after the migration; stop "
+                        "the bot and run `python -m bot compact` to give it back to the disk",
+                        self.path, free / 1e6, size / 1e6)
+        return len(files)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
@@ -355,6 +363,18 @@ class Database:
         async with self._lock:
             await self._conn.execute("VACUUM")
             await self._checkpoint()
+
+    async def space(self) -> tuple[int, int]:
+        """(bytes of the file, bytes of it that are free pages). SQLite keeps the pages a
+        deletion or a table rebuild (migration 0012) freed for its own reuse; only VACUUM
+        (`python -m bot compact`) gives them back to the disk."""
+        async with self._lock:
+            values = []
+            for pragma in ("page_size", "page_count", "freelist_count"):
+                async with self._conn.execute(f"PRAGMA {pragma}") as cursor:
+                    values.append(int((await cursor.fetchone())[0]))
+        page, pages, free = values
+        return page * pages, page * free
 
     async def scrub(self, tables: Sequence[str]) -> None:
         """Make erased text unreadable on disk: with secure_delete on, SQLite has already

@@ -5,12 +5,16 @@ keys still hold and still cascade."""
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 from bot.storage import Repository
 from bot.storage.database import migration_files
 from bot.storage.models import IncomingMessage
 
+ROOT = Path(__file__).resolve().parents[2]
 AGREE, DISAGREE, PASS = ["👍"], ["👎"], ["🤷"]
 ISO = {  # as the previous schema stored them (bot.storage.common.ts), and one of each other form
     "created": "2026-11-01T12:00:00.123456+00:00",
@@ -147,3 +151,56 @@ async def test_previous_schema_converts_with_every_value(tmp_path):
 def _message(message_id: int) -> IncomingMessage:
     return IncomingMessage(message_id=message_id, channel_id=500, author_id=7, content="back?",
                            created_at=datetime(2026, 11, 5, tzinfo=UTC))
+
+
+def _many_previous_comments(path, n: int) -> None:
+    """A previous-schema file holding `n` more comments with ISO times (as it stored them)."""
+    raw = sqlite3.connect(path)
+    raw.executemany(
+        "INSERT INTO comments (message_id, item_id, channel_id, author_id, kind, content, "
+        "created_at, hidden, change_seq, forwarded) VALUES (?, 1, 500, ?, 'message', ?, ?, 0, ?, 0)",
+        [(5000 + i, 7 + i % 50, f"Comment {i} on the budget of the police cyber units.",
+          ISO["created"], 10 + i) for i in range(n)])
+    raw.commit()
+    raw.close()
+
+
+async def test_migration_says_when_to_compact_and_compact_gives_the_space_back(
+        tmp_path, monkeypatch, caplog):
+    import bot.storage.database as database
+
+    path = tmp_path / "old.db"
+    previous_schema_database(path)
+    _many_previous_comments(path, 20_000)
+    monkeypatch.setattr(database, "COMPACT_HINT_BYTES", 1)  # the file is small: say it anyway
+    with caplog.at_level("WARNING", logger=database.log.name):
+        repo = await Repository.open(path)  # migration 0012 rebuilds the comments table
+    try:
+        size, free = await repo.db.space()
+        stored = (await repo.discussion.counts(1)).comments
+    finally:
+        await repo.close()
+    assert free * 4 >= size > 0  # the old table's pages are free, inside the file
+    assert any("python -m bot compact" in r.getMessage() for r in caplog.records)
+
+    env = {"PATH": "/usr/bin:/bin", "DATABASE_PATH": str(path), "DISCORD_TOKEN": ""}
+    done = subprocess.run([sys.executable, "-m", "bot", "compact"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "given back to the disk" in done.stdout
+    repo = await Repository.open(path)
+    try:
+        after, free_after = await repo.db.space()
+        assert (await repo.discussion.counts(1)).comments == stored
+        assert (await repo.discussion.comment(5000 + 19_999)).content.startswith("Comment 19999 ")
+    finally:
+        await repo.close()
+    assert free_after == 0 and after <= size - free + 64 * 1024
+
+
+def test_compact_names_a_missing_file(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "DATABASE_PATH": str(tmp_path / "none.db"), "DISCORD_TOKEN": ""}
+    done = subprocess.run([sys.executable, "-m", "bot", "compact"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "none.db does not exist" in done.stderr
+    assert not (tmp_path / "none.db").exists()
