@@ -22,8 +22,20 @@ from bot.core.summary import (
 )
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "polis"
-CONVERSATIONS = ["scoop-hivemind.freshwater", "scoop-hivemind.ubi", "scoop-hivemind.taxes",
-                 "austria-climate.5twd2jsnkf.2022-08-08"]
+# every conversation stored there (the nine of the development set): the engine is judged on
+# other, unseen conversations, so each check runs on all of them, not on hand-picked ones
+CONVERSATIONS = sorted(p.name for p in DATA.iterdir() if (p / "comments.csv").exists())
+WITH_POLIS_GROUPS = [n for n in CONVERSATIONS if (DATA / n / "participants-votes.csv").exists()]
+#: a known miss, kept visible: freshwater's groups (91 and 8 participants here) were made by
+#: an older Pol.is over every participant, warm-started from earlier runs; no PCA + k-means
+#: variant of ours (k 2-5, 2 or 3 components, every voter or 7+ votes, passes or means for
+#: missing votes, sparse-voter scaling) reaches 0.14, and 0.10 sits at the 95th percentile
+#: of chance.  strict: the day the engine beats chance on it, this must be turned back on
+KNOWN_MISS = {"scoop-hivemind.freshwater"}
+
+
+def test_the_development_set_is_all_there():
+    assert len(CONVERSATIONS) == 9 and len(WITH_POLIS_GROUPS) == 7
 
 
 def load(name: str) -> list[SummaryComment]:
@@ -86,11 +98,9 @@ def test_top_consensus_and_divisive_are_named(conv):
     assert named(top_div) >= min(5, len(top_div))
 
 
-# freshwater is left out: its groups (like those of the other 2017 conversations) were made
-# by an older Pol.is over every participant, warm-started from earlier runs, and no method
-# faithful to today's Pol.is gets above chance on it (ARI 0.10; see opinion_groups and
-# bench/summary_quality.py)
-@pytest.mark.parametrize("name", ["scoop-hivemind.ubi", "scoop-hivemind.taxes"])
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="ARI at chance, see KNOWN_MISS"))
+    if n in KNOWN_MISS else n for n in WITH_POLIS_GROUPS])
 def test_opinion_groups_match_polis_groups(name):
     comments = load(name)
     s = summarise(comments)
