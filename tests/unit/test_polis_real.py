@@ -26,12 +26,6 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "polis"
 # other, unseen conversations, so each check runs on all of them, not on hand-picked ones
 CONVERSATIONS = sorted(p.name for p in DATA.iterdir() if (p / "comments.csv").exists())
 WITH_POLIS_GROUPS = [n for n in CONVERSATIONS if (DATA / n / "participants-votes.csv").exists()]
-#: a known miss, kept visible: freshwater's groups (91 and 8 participants here) were made by
-#: an older Pol.is over every participant, warm-started from earlier runs; no PCA + k-means
-#: variant of ours (k 2-5, 2 or 3 components, every voter or 7+ votes, passes or means for
-#: missing votes, sparse-voter scaling) reaches 0.14, and 0.10 sits at the 95th percentile
-#: of chance.  strict: the day the engine beats chance on it, this must be turned back on
-KNOWN_MISS = {"scoop-hivemind.freshwater"}
 
 
 def test_the_development_set_is_all_there():
@@ -98,9 +92,7 @@ def test_top_consensus_and_divisive_are_named(conv):
     assert named(top_div) >= min(5, len(top_div))
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="ARI at chance, see KNOWN_MISS"))
-    if n in KNOWN_MISS else n for n in WITH_POLIS_GROUPS])
+@pytest.mark.parametrize("name", WITH_POLIS_GROUPS)
 def test_opinion_groups_match_polis_groups(name):
     comments = load(name)
     s = summarise(comments)
@@ -110,7 +102,7 @@ def test_opinion_groups_match_polis_groups(name):
         for row in csv.DictReader(f):
             if row["group-id"] != "":
                 polis[int(row["participant"])] = int(row["group-id"])
-    ours = _our_groups(comments)
+    ours = dict(s.opinion.membership)  # the groups the summary itself reports
     both = sorted(set(polis) & set(ours))
     assert len(both) >= 20
     truth, mine = [polis[p] for p in both], [ours[p] for p in both]
@@ -120,23 +112,6 @@ def test_opinion_groups_match_polis_groups(name):
     chance = float(np.percentile(
         [adjusted_rand_score(truth, rng.permutation(mine)) for _ in range(200)], 95))
     assert ari > 0.05 and ari > chance, (ari, chance)
-
-
-def _our_groups(comments):
-    from bot.core.summary import opinion_groups
-
-    voters, stmts, vals = [], [], []
-    for j, c in enumerate(comments):
-        latest = {}
-        for voter, v in c.votes:
-            if voter != c.author_id:
-                latest[voter] = v
-        voters += list(latest)
-        vals += list(latest.values())
-        stmts += [j] * len(latest)
-    people, groups = opinion_groups(np.array(voters), np.array(stmts), np.array(vals),
-                                    len(comments))
-    return dict(zip(people.tolist(), groups.tolist(), strict=True))
 
 
 def test_german_conversation_is_themed_with_accents_kept():
