@@ -1150,7 +1150,7 @@ _OPINION_WORD = re.compile(
     r"excited|proud|afraid|fear|dream|imagine|envision|propose|suggest|accept|trust|doubt|"
     r"expect|sure|appreciate|too|better|worse|best|worst)\b",
     re.IGNORECASE)
-ABOUT_MAX_WORDS = 20  # "My household income is above $50,000 … but less than $100,000 per year"
+ABOUT_MAX_WORDS = 25  # "I have personally experienced issues of water quality (eg a boil …)"
 _APOSTROPHE = str.maketrans({"\u2019": "'", "\u2018": "'"})
 
 
@@ -1349,7 +1349,8 @@ def analyse_statements(comments: Sequence[SummaryComment], *, top: int = 10,
             a_out, d_out, s_out = Ag.sum(0) - a_in, Dg.sum(0) - d_in, Sg.sum(0) - s_in
             pa_in, pa_out = (a_in + 1) / (s_in + 2), (a_out + 1) / (s_out + 2)
             pd_in, pd_out = (d_in + 1) / (s_in + 2), (d_out + 1) / (s_out + 2)
-            enough = (a_in + d_in) >= max(3, min_votes // 2)
+            # a group is told by its opinions: "disagreed more with 'I am a farmer'" is not one
+            enough = ((a_in + d_in) >= max(3, min_votes // 2)) & ~about
             ra = np.where(enough & (pa_in > 0.5) & (pa_in > pa_out + 0.15), pa_in / pa_out, 0)
             rd = np.where(enough & (pd_in > 0.5) & (pd_in > pd_out + 0.15), pd_in / pd_out, 0)
             agrees = [j for j in np.argsort(-ra, kind="stable")[:2] if ra[j] > 0]

@@ -122,7 +122,9 @@ def test_which_first_person_statements_describe_the_voter():
              "I  am 55 years of age or older", "I\u2019m registered to vote in San Juan County.",
              "My highest qualification is from secondary school", "I volunteer with the Land Bank.",
              "My household income is above  $100,000 per year but less than or equal to "
-             "$150,000 per year", "I live in a town", "I voted to Remain."]
+             "$150,000 per year", "I live in a town", "I voted to Remain.",
+             "I have personally experienced issues of water quality (eg a boil water notice, a "
+             "polluted local waterway or water-related gastro infection in the family)"]
     opinions = ["I am grateful for the Land Bank.",
                 "I'm okay with growth as long as it is not next to my neighborhood.",
                 "I\u2019d love to see a place that\u2019s more focused on organic food",
@@ -138,15 +140,21 @@ def test_which_first_person_statements_describe_the_voter():
 def test_an_outlier_is_not_a_group_and_facts_about_voters_do_not_make_groups():
     """Two camps of 20 voters split on 8 statements, one voter against everything, and a
     statement about the voters ("I live in a city") that cuts across the camps: two groups,
-    the camps, with the outlier in one of them; the city statement does not split them."""
+    the camps, with the outlier in one of them; the city statement does not split them, and
+    neither it nor one that matches a camp ("I am a farmer") describes a group."""
     texts = [f"Policy option {j} should be adopted nationally." for j in range(8)]
     comments = []
     for j, t in enumerate(texts):
-        votes = [(v, 1 if (v < 20) == (j % 2 == 0) else -1) for v in range(40)]
+        # each camp agrees with its own options and, but for one in five, against the others
+        votes = [(v, 1 if (v < 20) == (j % 2 == 0) or (v + j) % 5 == 0 else -1) for v in range(40)]
         comments.append(c(j, t, votes=[*votes, (99, -1)]))
     comments.append(c(8, "I live in a city", votes=[(v, 1 if v % 2 else -1) for v in range(40)]))
+    comments.append(c(9, "I am a farmer", votes=[(v, 1 if v < 20 else -1) for v in range(40)]))
     o = summarise(comments).opinion
     assert [g.size for g in o.groups] == [21, 20]
     groups = dict(o.membership)
     assert len({groups[v] for v in range(20)}) == 1 and len({groups[v] for v in range(20, 40)}) == 1
     assert groups[0] != groups[20] and 99 in groups
+    described = [v.comment_id for g in o.groups for v in [*g.agrees, *g.disagrees]]
+    # told by their opinions, not by "I am a farmer", however much it sets one camp apart
+    assert described and not {8, 9} & set(described)
