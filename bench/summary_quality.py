@@ -37,6 +37,7 @@ from bench.corpus import make_corpus  # noqa: E402
 from bot.core.summary import (  # noqa: E402
     EMBED_UNITS,
     SummaryComment,
+    about_the_participant,
     opinion_groups,
     render_summary_markdown,
     statement_score,
@@ -140,6 +141,8 @@ def group_ari(comments: list[SummaryComment], folder: Path, seeds: int) -> tuple
                 truth[int(row["participant"])] = int(row["group-id"])
     voters, stmts, vals = [], [], []
     for j, c in enumerate(comments):
+        if about_the_participant(c.text):  # left out of the groups, as the engine does
+            continue
         latest = _latest(c)
         voters += list(latest)
         vals += list(latest.values())

@@ -80,7 +80,7 @@ __all__ = [
 
 N_FEATURES = 2**18
 #: what persisted features were computed with: stored rows of another version are dropped
-FEATURES_VERSION = f"tokens-1/{N_FEATURES}"
+FEATURES_VERSION = f"tokens-1/about-2/{N_FEATURES}"
 BRIEF_THRESHOLD = 8  # fewer distinct substantive comments -> brief, no clustering
 SAMPLE_SIZE = 4000  # rows k-means is fitted on
 TERMS_MEMO = 50_000  # texts whose label terms are remembered
@@ -102,6 +102,7 @@ RANDOM_STATE = 0
 SCALE_SPARSE_VOTERS = False  # Pol.is scales up projections of people who saw few statements
 IMPUTE_MEAN = 1.0  # a missing vote counts as the statement's mean vote, as in Pol.is (0.0: a pass)
 K_MARGIN = 0.0  # a further group must beat the best silhouette so far by this much
+MIN_GROUP_SHARE = 0.03  # a cluster below this share of people (or 2) joins the nearest group
 GROUP_SAMPLE = 1500  # participants k-means and the silhouette are computed on
 
 # Stance rule (documented in stance_for)
@@ -1138,13 +1139,19 @@ class Opinion(BaseModel):
     membership: list[tuple[int, int]] = Field(default_factory=list, repr=False)
 
 
-_ABOUT_ME = re.compile(
-    r"^\s*(?:i am|i'm|i live|i work|i have|i've|i was|i own|i rent|i earn|"
-    r"i receive|i am receiving|my age|my household|my income)\b", re.IGNORECASE)
+#: a statement in the first person singular ("I …", "I'm …", "My …"): what Pol.is seeds to
+#: learn who voted ("I live in a town", "I played football in high school")
+_ABOUT_ME = re.compile(r"^(?:i|i'm|i've|my)\s", re.IGNORECASE)
+#: ...unless it says what the voter thinks or wants ("I hope …", "I am grateful for …")
 _OPINION_WORD = re.compile(
-    r"\b(?:should|must|need|needs|would|could|ought|think|believe|feel|agree|support|oppose|"
-    r"prepared|willing|want|wish|hope|prefer|worried|concerned|against|favour|favor)\b",
+    r"\b(?:should|must|need|needs|would|could|ought|i'd|think|believe|feel|agree|disagree|"
+    r"support|oppose|prepared|willing|want|wish|hope|prefer|worried|worry|concerned|against|"
+    r"favour|favor|like|love|loved|hate|dislike|enjoy|grateful|thankful|glad|happy|okay|ok|"
+    r"excited|proud|afraid|fear|dream|imagine|envision|propose|suggest|accept|trust|doubt|"
+    r"expect|sure|appreciate|too|better|worse|best|worst)\b",
     re.IGNORECASE)
+ABOUT_MAX_WORDS = 25  # "I have personally experienced issues of water quality (eg a boil …)"
+_APOSTROPHE = str.maketrans({"\u2019": "'", "\u2018": "'"})
 
 
 def about_the_participant(text: str) -> bool:
@@ -1157,8 +1164,10 @@ def about_the_participant(text: str) -> bool:
 def _about_cleaned(cleaned: str) -> bool:
     """:func:`about_the_participant` of a text already passed through :func:`clean_text`
     (the feature cache computes it once per comment, beside its features)."""
-    own = cleaned.strip()
-    return bool(_ABOUT_ME.match(own)) and len(own.split()) <= 16 and not _OPINION_WORD.search(own)
+    words = cleaned.translate(_APOSTROPHE).split()
+    own = " ".join(words)  # "I  am 55 …" (two spaces) is still "I am 55 …"
+    return (bool(_ABOUT_ME.match(own)) and len(words) <= ABOUT_MAX_WORDS
+            and not _OPINION_WORD.search(own))
 
 
 def _view(c: SummaryComment, a: int, d: int, p: int, min_votes: int,
@@ -1189,14 +1198,17 @@ def _opinion_groups(
     +1 / -1 / 0).  Participants with enough votes (7, or half the statements if fewer)
     form a matrix whose missing cells are the statement's mean vote (as Pol.is imputes);
     PCA to two components, then k-means for k = 2..5: the k with the best silhouette, a
-    further group only if it beats the best so far by ``K_MARGIN``.  On the seven Pol.is
-    conversations with published groups this gives a mean adjusted Rand index of 0.44 over
-    k-means seeds 0-4 (0.50 for seed 0) against Pol.is' own groups: 0.7-0.9 on the four
-    from 2018 on, chance (about 0.1) on the three from 2017, whose groups an older Pol.is
-    computed over every participant (one vote was enough) and warm-started from earlier
-    runs; no variant faithful to today's Pol.is (its base clusters, its scaling of sparse
-    voters, missing votes as passes, authors' own votes, every voter clustered) does better
-    than 0.2 on those three, and each lowers the mean (``bench/summary_quality.py``).
+    further group only if it beats the best so far by ``K_MARGIN``.  A cluster smaller than
+    ``MIN_GROUP_SHARE`` of the people (or 2) is a few outliers, not a group: they join the
+    nearest real group (one far-off voter otherwise wins the silhouette as a "group" of 1).
+    The caller leaves out statements describing the voters (:func:`analyse_statements`).
+    On the seven Pol.is conversations with published groups this gives a mean adjusted
+    Rand index of 0.54 over k-means seeds 0-4 (0.52 for seed 0) against Pol.is' own groups:
+    0.7-0.9 on the four from 2018 on, 0.1-0.3 on the three from 2017, whose groups an older
+    Pol.is computed over every participant (one vote was enough) and warm-started from
+    earlier runs; no variant faithful to today's Pol.is (its base clusters, its scaling of
+    sparse voters, missing votes as passes, authors' own votes, every voter clustered) does
+    better on those three, and each lowers the mean (``bench/summary_quality.py``).
     Returns (participant ids clustered, their group 0..k-1); empty when too few."""
     from sklearn.decomposition import PCA
     from sklearn.metrics import silhouette_score
@@ -1242,11 +1254,16 @@ def _opinion_groups(
     # then everyone is assigned to the nearest centre: all of a Pol.is-sized conversation,
     # and under a second for 10,000 participants
     sample = np.sort(rng.choice(n_p, min(n_p, GROUP_SAMPLE), replace=False))
+    min_size = max(2, math.ceil(MIN_GROUP_SHARE * n_p))
     for k in range(2, min(5, n_p - 1) + 1):
         km = _KM(n_clusters=k, n_init=4, random_state=seed).fit(proj[sample])
         lab = km.labels_ if len(sample) == n_p else km.predict(proj)
-        if len(np.unique(lab[sample])) < 2:
+        big = np.flatnonzero(np.bincount(lab, minlength=k) >= min_size)
+        if len(big) < 2:
             continue
+        if len(big) < k:  # a "group" of one or two outliers joins the nearest real group
+            d = ((proj[:, None, :] - km.cluster_centers_[None, big, :]) ** 2).sum(axis=2)
+            lab = np.argmin(d, axis=1)
         s_ = float(silhouette_score(proj[sample], lab[sample]))
         if s_ > best + (K_MARGIN if best_lab is not None else 0.0) + 1e-9:
             best, best_lab = s_, lab
@@ -1299,7 +1316,16 @@ def analyse_statements(comments: Sequence[SummaryComment], *, top: int = 10,
     judged = np.flatnonzero(A + D >= min_votes)
     share = A / np.maximum(A + D, 1)
 
-    people, groups = opinion_groups(voter_ids, stmt_idx, vals, len(voted))
+    # statements describing the voter ("I live in a town", "I am under 30"), as Pol.is
+    # conversations often seed: figures about who took part, not opinions
+    about = (np.fromiter((about[i] for i in voted), dtype=bool, count=len(voted))
+             if about is not None else
+             np.array([about_the_participant(comments[i].text) for i in voted], dtype=bool))
+    # groups are of opinion: such statements are left out of them, as Pol.is leaves out the
+    # statements a moderator marks "meta"
+    opinion_vote = ~about[stmt_idx]
+    people, groups = opinion_groups(voter_ids[opinion_vote], stmt_idx[opinion_vote],
+                                    vals[opinion_vote], len(voted))
     gic = None
     per_group: np.ndarray | None = None  # (statement, group, agree/disagree/pass)
     group_models: list[OpinionGroup] = []
@@ -1323,7 +1349,8 @@ def analyse_statements(comments: Sequence[SummaryComment], *, top: int = 10,
             a_out, d_out, s_out = Ag.sum(0) - a_in, Dg.sum(0) - d_in, Sg.sum(0) - s_in
             pa_in, pa_out = (a_in + 1) / (s_in + 2), (a_out + 1) / (s_out + 2)
             pd_in, pd_out = (d_in + 1) / (s_in + 2), (d_out + 1) / (s_out + 2)
-            enough = (a_in + d_in) >= max(3, min_votes // 2)
+            # a group is told by its opinions: "disagreed more with 'I am a farmer'" is not one
+            enough = ((a_in + d_in) >= max(3, min_votes // 2)) & ~about
             ra = np.where(enough & (pa_in > 0.5) & (pa_in > pa_out + 0.15), pa_in / pa_out, 0)
             rd = np.where(enough & (pd_in > 0.5) & (pd_in > pd_out + 0.15), pd_in / pd_out, 0)
             agrees = [j for j in np.argsort(-ra, kind="stable")[:2] if ra[j] > 0]
@@ -1345,11 +1372,6 @@ def analyse_statements(comments: Sequence[SummaryComment], *, top: int = 10,
                      None if per_group is None else [tuple(t) for t in per_group[j].tolist()])
 
     score = (A + 1) / (A + D + 2)
-    # statements describing the voter ("I live in a town", "I am under 30"), as Pol.is
-    # conversations often seed: figures about who took part, not opinions
-    about = (np.fromiter((about[i] for i in voted), dtype=bool, count=len(voted))
-             if about is not None else
-             np.array([about_the_participant(comments[i].text) for i in voted], dtype=bool))
     prof = sorted((j for j in judged.tolist() if about[j]), key=lambda j: (-(A[j] + D[j]), j))
     judged = np.array([j for j in judged.tolist() if not about[j]], dtype=np.int64)
     cons = [j for j in judged if share[j] >= SUPPORT_SHARE]
@@ -1838,6 +1860,15 @@ def _stmt_line(v: StatementView, names: Mapping[int, str] | None = None) -> str:
             f"({v.stance}{gic}) [link]({v.jump_url})")
 
 
+def _about_line(v: StatementView) -> str:
+    """A statement describing the voters, with its figures but no grade: "little support"
+    for "I live on Shaw" would read as an opinion; it only says few voters live there."""
+    t = v.agree + v.disagree
+    share = (f"yes for {v.agree} of the {t} voters who answered ({round(100 * v.agree / t)} %)"
+             if t else "nobody answered")
+    return f"{_q(v.excerpt)} — {share}, {v.passes} passed [link]({v.jump_url})"
+
+
 def _theme_line(t: Theme) -> str:
     tag = " *(smaller theme)*" if t.small else ""
     if t.stance == "mixed":
@@ -1862,8 +1893,10 @@ METHOD_NOTE = (
     "has {min_votes} agree/disagree votes (5, or 5 % of voters, at most 25). Bands on the agree "
     "share: ≥85 % very strong support, 65–85 % broad support, 35–65 % divided, 15–35 % broad "
     "opposition, ≤15 % little support. Opinion groups: PCA of the participant × statement "
-    "votes (a vote not cast counts as the statement's average vote), then k-means (k 2–5 by silhouette), participants with at least 7 votes (or half the "
-    "statements). Agreement across groups (group-informed consensus) is the product over groups "
+    "votes (a vote not cast counts as the statement's average vote), then k-means (k 2–5 by "
+    "silhouette; a cluster under 3 % of people joins the nearest group), participants with "
+    "at least 7 votes (or half the statements), statements describing the voters left out. "
+    "Agreement across groups (group-informed consensus) is the product over groups "
     "of (A_g+1)/(A_g+D_g+2): near 1 when every group agrees. "
     "A theme's stance comes from its statements, each judged on its own votes."
 )
@@ -1880,7 +1913,7 @@ def _sections(s: DiscussionSummary, n: int,
                     [_stmt_line(v, names) for v in o.rejected[:n]]))
         if o.about_participants:
             out.append(("About the participants (statements describing the voters)",
-                        [_stmt_line(v, names) for v in o.about_participants[:n]]))
+                        [_about_line(v) for v in o.about_participants[:n]]))
         if o.groups:
             lines = []
             for g in o.groups:
@@ -1893,6 +1926,8 @@ def _sections(s: DiscussionSummary, n: int,
                     bits.append("disagreed more with " + "; ".join(
                         f"{_q(v.excerpt, 80)} ({_votes(v.agree, v.disagree)} in the group)"
                         for v in g.disagrees[:2]))
+                if len(bits) == 1:  # (often the biggest group: the rest are set apart from it)
+                    bits.append("no statement set it clearly apart from the others")
                 lines.append(", ".join(bits) + ".")
             out.append((f"Opinion groups ({o.clustered} participants placed)", lines))
     return out

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.core.summary import (
     SummaryComment,
+    about_the_participant,
     is_chatter,
     render_summary_markdown,
     stance_for,
@@ -38,7 +39,7 @@ def test_bands_are_contiguous():
 
 
 def test_short_voted_statement_is_not_chatter():
-    s = summarise([c(1, "I voted to Remain.", agree=155, disagree=6), c(2, "+1")])
+    s = summarise([c(1, "Remain was right.", agree=155, disagree=6), c(2, "+1")])
     assert s.reactions_only == 1
     assert s.opinion.consensus[0].comment_id == 1
     assert is_chatter("+1")
@@ -107,4 +108,53 @@ def test_statements_about_the_voters_are_not_reported_as_opinions():
     md = render_summary_markdown("t", s)
     head = md.split("###")[0]
     assert "I live in a town" not in head and "I am prepared to pay" in head
-    assert "### About the participants" in md
+    about = md.split("### About the participants")[1].split("###")[0]
+    # figures, not a grade: "divided" on where people live would read as an opinion
+    assert "yes for 20 of the 40 voters who answered (50 %), 0 passed" in about
+    assert "divided" not in about and "support" not in about
+
+
+def test_which_first_person_statements_describe_the_voter():
+    """Wordings from the real Pol.is conversations in tests/data/polis: facts about the voter
+    (any verb, odd spacing, typographic apostrophes, long income brackets) against opinions
+    in the first person, which stay statements."""
+    about = ["I played football in high school", "I grew up watching football.",
+             "I  am 55 years of age or older", "I\u2019m registered to vote in San Juan County.",
+             "My highest qualification is from secondary school", "I volunteer with the Land Bank.",
+             "My household income is above  $100,000 per year but less than or equal to "
+             "$150,000 per year", "I live in a town", "I voted to Remain.",
+             "I have personally experienced issues of water quality (eg a boil water notice, a "
+             "polluted local waterway or water-related gastro infection in the family)"]
+    opinions = ["I am grateful for the Land Bank.",
+                "I'm okay with growth as long as it is not next to my neighborhood.",
+                "I\u2019d love to see a place that\u2019s more focused on organic food",
+                "My dream is to have an official Packer Backer Bar in BG.",
+                "I envision a flat tax across the board", "I don't like using poisons",
+                "I am prepared to pay a higher tax rate", "We need a Catholic high school",
+                "My generation has been growing up watching things get worse and worse, but we "
+                "are powerless to stop it"]
+    assert [t for t in about if not about_the_participant(t)] == []
+    assert [t for t in opinions if about_the_participant(t)] == []
+
+
+def test_an_outlier_is_not_a_group_and_facts_about_voters_do_not_make_groups():
+    """Two camps of 20 voters split on 8 statements, one voter against everything, and a
+    statement about the voters ("I live in a city") that cuts across the camps: two groups,
+    the camps, with the outlier in one of them; the city statement does not split them, and
+    neither it nor one that matches a camp ("I am a farmer") describes a group."""
+    texts = [f"Policy option {j} should be adopted nationally." for j in range(8)]
+    comments = []
+    for j, t in enumerate(texts):
+        # each camp agrees with its own options and, but for one in five, against the others
+        votes = [(v, 1 if (v < 20) == (j % 2 == 0) or (v + j) % 5 == 0 else -1) for v in range(40)]
+        comments.append(c(j, t, votes=[*votes, (99, -1)]))
+    comments.append(c(8, "I live in a city", votes=[(v, 1 if v % 2 else -1) for v in range(40)]))
+    comments.append(c(9, "I am a farmer", votes=[(v, 1 if v < 20 else -1) for v in range(40)]))
+    o = summarise(comments).opinion
+    assert [g.size for g in o.groups] == [21, 20]
+    groups = dict(o.membership)
+    assert len({groups[v] for v in range(20)}) == 1 and len({groups[v] for v in range(20, 40)}) == 1
+    assert groups[0] != groups[20] and 99 in groups
+    described = [v.comment_id for g in o.groups for v in [*g.agrees, *g.disagrees]]
+    # told by their opinions, not by "I am a farmer", however much it sets one camp apart
+    assert described and not {8, 9} & set(described)
