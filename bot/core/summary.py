@@ -103,6 +103,7 @@ SCALE_SPARSE_VOTERS = False  # Pol.is scales up projections of people who saw fe
 IMPUTE_MEAN = 1.0  # a missing vote counts as the statement's mean vote, as in Pol.is (0.0: a pass)
 K_MARGIN = 0.0  # a further group must beat the best silhouette so far by this much
 MIN_GROUP_SHARE = 0.03  # a cluster below this share of people (or 2) joins the nearest group
+MIN_GROUP_PEOPLE = 2  # ...and never a cluster smaller than this
 GROUP_SAMPLE = 1500  # participants k-means and the silhouette are computed on
 
 # Stance rule (documented in stance_for)
@@ -1202,9 +1203,11 @@ def _opinion_groups(
     ``MIN_GROUP_SHARE`` of the people (or 2) is a few outliers, not a group: they join the
     nearest real group (one far-off voter otherwise wins the silhouette as a "group" of 1).
     The caller leaves out statements describing the voters (:func:`analyse_statements`).
+    k-means takes the best of 10 starts: with 4, the same votes in another order (Discord
+    ids instead of Pol.is') could land in another local optimum (bg2050: 92/12 or 97/7).
     On the seven Pol.is conversations with published groups this gives a mean adjusted
-    Rand index of 0.54 over k-means seeds 0-4 (0.52 for seed 0) against Pol.is' own groups:
-    0.7-0.9 on the four from 2018 on, 0.1-0.3 on the three from 2017, whose groups an older
+    Rand index of 0.57 over k-means seeds 0-4 (0.58 for seed 0) against Pol.is' own groups:
+    0.5-0.9 on the five from 2018 on, 0.1-0.2 on two from 2017, whose groups an older
     Pol.is computed over every participant (one vote was enough) and warm-started from
     earlier runs; no variant faithful to today's Pol.is (its base clusters, its scaling of
     sparse voters, missing votes as passes, authors' own votes, every voter clustered) does
@@ -1254,9 +1257,9 @@ def _opinion_groups(
     # then everyone is assigned to the nearest centre: all of a Pol.is-sized conversation,
     # and under a second for 10,000 participants
     sample = np.sort(rng.choice(n_p, min(n_p, GROUP_SAMPLE), replace=False))
-    min_size = max(2, math.ceil(MIN_GROUP_SHARE * n_p))
+    min_size = max(MIN_GROUP_PEOPLE, math.ceil(MIN_GROUP_SHARE * n_p))
     for k in range(2, min(5, n_p - 1) + 1):
-        km = _KM(n_clusters=k, n_init=4, random_state=seed).fit(proj[sample])
+        km = _KM(n_clusters=k, n_init=10, random_state=seed).fit(proj[sample])
         lab = km.labels_ if len(sample) == n_p else km.predict(proj)
         big = np.flatnonzero(np.bincount(lab, minlength=k) >= min_size)
         if len(big) < 2:

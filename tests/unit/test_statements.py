@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
+
 from bot.core.summary import (
     SummaryComment,
     about_the_participant,
@@ -138,16 +140,22 @@ def test_which_first_person_statements_describe_the_voter():
 
 
 def test_an_outlier_is_not_a_group_and_facts_about_voters_do_not_make_groups():
-    """Two camps of 20 voters split on 8 statements, one voter against everything, and a
-    statement about the voters ("I live in a city") that cuts across the camps: two groups,
-    the camps, with the outlier in one of them; the city statement does not split them, and
-    neither it nor one that matches a camp ("I am a farmer") describes a group."""
+    """Two camps of 20 voters split on 8 statements, one voter against everything (even the
+    4 goals both camps share, which sets them far apart), and a statement about the voters
+    ("I live in a city") that cuts across the camps: two groups, the camps, with the outlier
+    in one of them; the city statement does not split them, and neither it nor one that
+    matches a camp ("I am a farmer") describes a group."""
     texts = [f"Policy option {j} should be adopted nationally." for j in range(8)]
     comments = []
+    flip = np.random.default_rng(4).random((8, 40)) < 0.1
     for j, t in enumerate(texts):
-        # each camp agrees with its own options and, but for one in five, against the others
-        votes = [(v, 1 if (v < 20) == (j % 2 == 0) or (v + j) % 5 == 0 else -1) for v in range(40)]
+        # each camp agrees with its own options and against the others, some votes
+        # the other way (at random: a fixed pattern would make sub-camps of identical voters)
+        votes = [(v, 1 if ((v < 20) == (j % 2 == 0)) != flip[j, v] else -1) for v in range(40)]
         comments.append(c(j, t, votes=[*votes, (99, -1)]))
+    for j in range(10, 14):
+        comments.append(c(j, f"Shared goal {j} matters to all of us.",
+                          votes=[*[(v, 1) for v in range(40)], (99, -1)]))
     comments.append(c(8, "I live in a city", votes=[(v, 1 if v % 2 else -1) for v in range(40)]))
     comments.append(c(9, "I am a farmer", votes=[(v, 1 if v < 20 else -1) for v in range(40)]))
     o = summarise(comments).opinion
