@@ -85,7 +85,9 @@ BRIEF_THRESHOLD = 8  # fewer distinct substantive comments -> brief, no clusteri
 SAMPLE_SIZE = 4000  # rows k-means is fitted on
 TERMS_MEMO = 50_000  # texts whose label terms are remembered
 HASH_BATCH = 2_000  # comments hashed per call (a call holds the GIL: keep it short)
-MERGE_THRESHOLD = 0.5  # centroid cosine above which two clusters are one argument
+MERGE_THRESHOLD = 0.5  # centroid cosine above which two clusters are surely related
+CENTROID_MERGE = 0.10  # cosine between two groups' centroids at which they are one argument
+MERGE_COHESION = 0.55  # ...unless the joined group's cohesion falls below this x the median
 CORE_SHARE = 0.5  # a term in >= this share of a cluster's comments is one of its core terms
 CORE_CONCENTRATION = 0.8  # ...and links clusters only if this share of its uses is in them
 LINK_MIN = 0.8  # mean link evidence needed to merge (about one fully shared bigram)
@@ -881,18 +883,19 @@ def _fine_clusters(X: sp.csr_matrix, w: np.ndarray, k: int, seed: int):
     return lab, sim, coh, ws
 
 
-def _core_term_merge(
+def _core_term_evidence(
     X: sp.csr_matrix, lab: np.ndarray, w: np.ndarray, k: int, bigram: np.ndarray
 ) -> np.ndarray:
-    """Old->new label map joining paraphrase clusters.
+    """How much two clusters look like one argument by their key terms (k x k).
 
-    Two clusters are one argument when their centroids are near-duplicates
-    (cosine >= MERGE_THRESHOLD), or when they share a *core term* (present in at
-    least CORE_SHARE of the members of each) that is confined to the clusters where
-    it is core (>= CORE_CONCENTRATION of its weighted occurrences): paraphrases of one
-    argument keep its key noun phrase ("Budapest Convention") while the rest of the
-    wording differs.  A shared bigram counts 1, a shared word UNIGRAM_EVIDENCE;
-    groups are formed by average linkage (mean evidence >= LINK_MIN)."""
+    Near-duplicate centroids (cosine >= MERGE_THRESHOLD) count 2 * LINK_MIN; else the
+    *core terms* they share (present in at least CORE_SHARE of the members of each) that
+    are confined to the clusters where they are core (>= CORE_CONCENTRATION of their
+    weighted occurrences): paraphrases of one argument keep its key noun phrase
+    ("Budapest Convention").  A shared bigram counts 1, a shared word UNIGRAM_EVIDENCE.
+    This only ranks related themes (a wording of a bigger one is shown after distinct
+    arguments): words shared across arguments ("cyber crime") make it too loose to join
+    clusters by, see :func:`_centroid_linkage`."""
     ok = lab >= 0
     C = _centroids(X, lab, w, k)
     S = C @ C.T
@@ -932,37 +935,46 @@ def _core_term_merge(
             link[np.ix_(ks, ks)] += mp * ct * strength
     score = np.maximum(score, link)
     np.fill_diagonal(score, 0.0)
-    # average linkage: two groups merge while the mean evidence between them is at
-    # least LINK_MIN, so one shared word cannot chain unrelated arguments together
-    members: dict[int, list[int]] = {i: [i] for i in range(k)}
-    G = score.copy()  # summed evidence between current groups
-    np.fill_diagonal(G, -np.inf)
-    sizes_ = np.ones(k)
-    alive = np.ones(k, dtype=bool)
+    return score
+
+
+def _centroid_linkage(X: sp.csr_matrix, lab: np.ndarray, w: np.ndarray, k: int) -> np.ndarray:
+    """Old->new label map joining paraphrase clusters (centroid linkage).
+
+    The two groups whose summed rows are closest (cosine) join, while that cosine is at
+    least CENTROID_MERGE.  Paraphrases of one argument share few words pair by pair,
+    but a group's centroid gathers everything its wordings share (the key phrase, the
+    sentences people add to any wording), so a merged group draws its remaining wordings
+    in.  A join that would leave the group's cohesion (mean cosine of its rows to its
+    centroid) below MERGE_COHESION times the clusters' median is refused: such a group
+    holds together only by the discussion's common words, and would swallow the rest."""
+    ok = lab >= 0
+    M = sp.csr_matrix((w[ok], (lab[ok], np.flatnonzero(ok))), shape=(k, X.shape[0]))
+    U = M @ X
+    G = np.asarray((U @ U.T).todense(), dtype=np.float64)  # Gram matrix of summed rows
+    W = np.bincount(lab[ok], weights=w[ok], minlength=k)
+    alive = W > 0
+    norm = np.sqrt(np.maximum(np.diag(G), 0.0))
+    floor = MERGE_COHESION * float(np.median(norm[alive] / W[alive])) if alive.any() else 0.0
+    group = np.arange(k)
     while alive.sum() > 1:
-        avg = G / np.outer(sizes_, sizes_)
-        avg[~alive, :] = -np.inf
-        avg[:, ~alive] = -np.inf
-        i, j = np.unravel_index(int(np.argmax(avg)), avg.shape)
-        if avg[i, j] < LINK_MIN:
+        norm = np.sqrt(np.maximum(np.diag(G), 1e-18))
+        cos = G / np.outer(norm, norm)
+        joined = np.sqrt(np.maximum(np.add.outer(norm**2, norm**2) + 2.0 * G, 0.0))
+        cos[~np.outer(alive, alive) | (joined < floor * np.add.outer(W, W))] = -np.inf
+        np.fill_diagonal(cos, -np.inf)
+        i, j = np.unravel_index(int(np.argmax(cos)), cos.shape)
+        if cos[i, j] < CENTROID_MERGE:
             break
         i, j = min(i, j), max(i, j)
-        members[i] += members.pop(j)
         G[i, :] += G[j, :]
         G[:, i] += G[:, j]
-        G[i, i] = -np.inf
-        sizes_[i] += sizes_[j]
+        G[j, :] = G[:, j] = 0.0
+        W[i] += W[j]
         alive[j] = False
-    group = [0] * k
-    for r, ms in members.items():
-        for m in ms:
-            group[m] = r
-    roots = sorted(members)
-    remap = {r: n for n, r in enumerate(roots)}
-    avg = G / np.outer(sizes_, sizes_)
-    related = avg[np.ix_(roots, roots)]  # mean evidence between final groups
-    np.fill_diagonal(related, 0.0)
-    return np.array([remap[group[i]] for i in range(k)], dtype=np.int64), related
+        group[group == j] = i
+    _, remap = np.unique(group, return_inverse=True)
+    return remap.astype(np.int64)
 
 
 def _cluster(
@@ -996,7 +1008,14 @@ def _cluster(
     ids, dense_ = np.unique(lab[lab >= 0], return_inverse=True)
     dense = np.full(len(lab), -1, dtype=np.int64)
     dense[lab >= 0] = dense_
-    remap, related = _core_term_merge(X, dense, w, len(ids), bigram)
+    remap = _centroid_linkage(X, dense, w, len(ids))
+    n_groups = int(remap.max()) + 1
+    # mean key-term evidence between the final themes
+    Mg = sp.csr_matrix((np.ones(len(ids)), (remap, np.arange(len(ids)))), shape=(n_groups, len(ids)))
+    counts = np.bincount(remap, minlength=n_groups).astype(np.float64)
+    related = (Mg @ (Mg @ _core_term_evidence(X, dense, w, len(ids), bigram)).T).T
+    related = related / np.outer(counts, counts)
+    np.fill_diagonal(related, 0.0)
     dense[dense >= 0] = remap[dense[dense >= 0]]
     C = _centroids(X, dense, w, int(remap.max()) + 1)
     inside = dense >= 0
