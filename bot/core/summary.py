@@ -87,7 +87,7 @@ TERMS_MEMO = 50_000  # texts whose label terms are remembered
 HASH_BATCH = 2_000  # comments hashed per call (a call holds the GIL: keep it short)
 MERGE_THRESHOLD = 0.5  # centroid cosine above which two clusters are surely related
 CENTROID_MERGE = 0.10  # cosine between two groups' centroids at which they are one argument
-MERGE_COHESION = 0.55  # ...unless the joined group's cohesion falls below this x the median
+MERGE_COHESION = 0.3  # ...unless then two of its comments' mean cosine < this x the median
 CORE_SHARE = 0.5  # a term in >= this share of a cluster's comments is one of its core terms
 CORE_CONCENTRATION = 0.8  # ...and links clusters only if this share of its uses is in them
 LINK_MIN = 0.8  # mean link evidence needed to merge (about one fully shared bigram)
@@ -945,23 +945,32 @@ def _centroid_linkage(X: sp.csr_matrix, lab: np.ndarray, w: np.ndarray, k: int) 
     least CENTROID_MERGE.  Paraphrases of one argument share few words pair by pair,
     but a group's centroid gathers everything its wordings share (the key phrase, the
     sentences people add to any wording), so a merged group draws its remaining wordings
-    in.  A join that would leave the group's cohesion (mean cosine of its rows to its
-    centroid) below MERGE_COHESION times the clusters' median is refused: such a group
-    holds together only by the discussion's common words, and would swallow the rest."""
+    in.  A join that would leave the mean cosine between two of the group's comments
+    below MERGE_COHESION times the clusters' median is refused: such a group holds
+    together only by the discussion's common words ("cyber crime", "I think"), and its
+    ever more generic centroid would swallow the rest.  (The mean over distinct pairs,
+    not the cosine to the centroid, so that a small cluster, whose centroid is much
+    made of each member, does not look tighter than a big one.)"""
     ok = lab >= 0
     M = sp.csr_matrix((w[ok], (lab[ok], np.flatnonzero(ok))), shape=(k, X.shape[0]))
     U = M @ X
     G = np.asarray((U @ U.T).todense(), dtype=np.float64)  # Gram matrix of summed rows
     W = np.bincount(lab[ok], weights=w[ok], minlength=k)
     alive = W > 0
-    norm = np.sqrt(np.maximum(np.diag(G), 0.0))
-    floor = MERGE_COHESION * float(np.median(norm[alive] / W[alive])) if alive.any() else 0.0
+
+    def pairwise(g2: np.ndarray, n: np.ndarray) -> np.ndarray:
+        # mean cosine between two distinct comments of groups of n comments whose summed
+        # rows have squared norm g2 (rows are unit vectors: each comment adds 1 by itself)
+        return (g2 - n) / np.maximum(n * n - n, 1e-9)
+
+    big = alive & (W >= 2)
+    floor = MERGE_COHESION * float(np.median(pairwise(np.diag(G), W)[big])) if big.any() else 0.0
     group = np.arange(k)
     while alive.sum() > 1:
         norm = np.sqrt(np.maximum(np.diag(G), 1e-18))
         cos = G / np.outer(norm, norm)
-        joined = np.sqrt(np.maximum(np.add.outer(norm**2, norm**2) + 2.0 * G, 0.0))
-        cos[~np.outer(alive, alive) | (joined < floor * np.add.outer(W, W))] = -np.inf
+        joined = pairwise(np.add.outer(norm**2, norm**2) + 2.0 * G, np.add.outer(W, W))
+        cos[~np.outer(alive, alive) | (joined < floor)] = -np.inf
         np.fill_diagonal(cos, -np.inf)
         i, j = np.unravel_index(int(np.argmax(cos)), cos.shape)
         if cos[i, j] < CENTROID_MERGE:
