@@ -14,7 +14,8 @@ Method (see ``notes/summaries-and-maps.md`` for the measurements behind it):
 4. **Clustering that scales linearly**: k-means on a weighted sample of at most
    ``SAMPLE_SIZE`` rows, then every row is assigned to its nearest centroid
    (cosine), and centroids are recomputed from the full assignment.
-5. **Merge paraphrases**: clusters whose centroids are near-duplicates are merged.
+5. **Merge paraphrases**: centroid linkage joins clusters whose summed rows are close
+   (cosine >= ``CENTROID_MERGE``), unless the joined group would be a loose catch-all.
 6. **Catch-all clusters** with low cohesion are re-split once; what still does not
    cohere (and rows that share nothing with their centroid) is reported as ``other``.
 7. **Labels** are the top key phrases of each theme versus the whole discussion
@@ -85,16 +86,9 @@ BRIEF_THRESHOLD = 8  # fewer distinct substantive comments -> brief, no clusteri
 SAMPLE_SIZE = 4000  # rows k-means is fitted on
 TERMS_MEMO = 50_000  # texts whose label terms are remembered
 HASH_BATCH = 2_000  # comments hashed per call (a call holds the GIL: keep it short)
-MERGE_THRESHOLD = 0.5  # centroid cosine above which two clusters are surely related
 CENTROID_MERGE = 0.10  # cosine between two groups' centroids at which they are one argument
 MERGE_COHESION = 0.3  # ...unless then two of its comments' mean cosine < this x the median
-CORE_SHARE = 0.5  # a term in >= this share of a cluster's comments is one of its core terms
-CORE_CONCENTRATION = 0.8  # ...and links clusters only if this share of its uses is in them
-LINK_MIN = 0.8  # mean link evidence needed to merge (about one fully shared bigram)
-RELATED_MIN = 0.2  # weaker evidence: shown after themes about distinct arguments
-UNIGRAM_EVIDENCE = 0.4  # a shared single word is weaker evidence than a shared phrase
-NEAR_ALL = 0.9  # ...unless it is in this share of both clusters' comments and of its uses
-RARE_SHARE = 0.2  # ...and in at most this share of all the comments
+RELATED_MIN = CENTROID_MERGE  # themes this close, kept apart: shown after distinct arguments
 LOW_COHESION_FACTOR = 0.7  # cohesion < factor * median cohesion -> catch-all
 OUTLIER_SIMILARITY = 0.08  # a row less similar than this to its centroid is "other"
 MINORITY_SHARE = 0.05  # themes below this share of substantive comments are minority views
@@ -883,63 +877,11 @@ def _fine_clusters(X: sp.csr_matrix, w: np.ndarray, k: int, seed: int):
     return lab, sim, coh, ws
 
 
-def _core_term_evidence(
-    X: sp.csr_matrix, lab: np.ndarray, w: np.ndarray, k: int, bigram: np.ndarray
-) -> np.ndarray:
-    """How much two clusters look like one argument by their key terms (k x k).
-
-    Near-duplicate centroids (cosine >= MERGE_THRESHOLD) count 2 * LINK_MIN; else the
-    *core terms* they share (present in at least CORE_SHARE of the members of each) that
-    are confined to the clusters where they are core (>= CORE_CONCENTRATION of their
-    weighted occurrences): paraphrases of one argument keep its key noun phrase
-    ("Budapest Convention").  A shared bigram counts 1, a shared word UNIGRAM_EVIDENCE.
-    This only ranks related themes (a wording of a bigger one is shown after distinct
-    arguments): words shared across arguments ("cyber crime") make it too loose to join
-    clusters by, see :func:`_centroid_linkage`."""
-    ok = lab >= 0
-    C = _centroids(X, lab, w, k)
-    S = C @ C.T
-    score = np.where(S >= MERGE_THRESHOLD, 2.0 * LINK_MIN, 0.0)
-    B = X.copy()
-    B.data[:] = 1.0
-    M = sp.csr_matrix((w[ok], (lab[ok], np.flatnonzero(ok))), shape=(k, X.shape[0]))
-    Ds = sp.csc_matrix(M @ B)  # weighted document frequency per cluster and term
-    size = np.bincount(lab[ok], weights=w[ok], minlength=k)
-    big = (size >= MIN_THEME_COMMENTS).astype(np.float64)
-    Ps = sp.csc_matrix(sp.diags(big / np.maximum(size, 1e-9)) @ Ds)
-    ncore = np.asarray((Ps >= CORE_SHARE).sum(axis=0)).ravel()
-    cols = np.flatnonzero(ncore >= 2)
-    link = np.zeros((k, k))  # summed evidence of shared distinctive core terms
-    if len(cols):
-        rowlen = np.diff(B.indptr)
-        tot = np.bincount(B.indices, weights=np.repeat(w, rowlen), minlength=B.shape[1])[cols]
-        D = Ds[:, cols].toarray()
-        P = Ps[:, cols].toarray()
-        core = P >= CORE_SHARE
-        conc = (D * core).sum(axis=0) / np.maximum(tot, 1e-9)
-        total_weight = float(w.sum())
-        for j, ct in enumerate(conc.tolist()):
-            if ct < CORE_CONCENTRATION:
-                continue
-            ks = np.flatnonzero(core[:, j])
-            pk = P[ks, j]
-            mp = np.minimum.outer(pk, pk)
-            if bigram[cols[j]]:
-                strength = np.ones_like(mp)
-            else:  # a word in (nearly) every comment of both, and (nearly) nowhere else:
-                # the argument's own word ("encryption"), as strong as a shared phrase
-                # (and rare in the discussion as a whole: not "data" in a debate on data)
-                rare = tot[j] <= RARE_SHARE * total_weight
-                strength = np.where((mp >= NEAR_ALL) & (ct >= NEAR_ALL) & rare, 1.0,
-                                    UNIGRAM_EVIDENCE)
-            link[np.ix_(ks, ks)] += mp * ct * strength
-    score = np.maximum(score, link)
-    np.fill_diagonal(score, 0.0)
-    return score
-
-
-def _centroid_linkage(X: sp.csr_matrix, lab: np.ndarray, w: np.ndarray, k: int) -> np.ndarray:
-    """Old->new label map joining paraphrase clusters (centroid linkage).
+def _centroid_linkage(
+    X: sp.csr_matrix, lab: np.ndarray, w: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Old->new label map joining paraphrase clusters (centroid linkage), and the
+    cosine between the resulting groups' centroids.
 
     The two groups whose summed rows are closest (cosine) join, while that cosine is at
     least CENTROID_MERGE.  Paraphrases of one argument share few words pair by pair,
@@ -950,7 +892,9 @@ def _centroid_linkage(X: sp.csr_matrix, lab: np.ndarray, w: np.ndarray, k: int) 
     together only by the discussion's common words ("cyber crime", "I think"), and its
     ever more generic centroid would swallow the rest.  (The mean over distinct pairs,
     not the cosine to the centroid, so that a small cluster, whose centroid is much
-    made of each member, does not look tighter than a big one.)"""
+    made of each member, does not look tighter than a big one.)  Groups kept apart that
+    way are still as close as paraphrases (cosine >= RELATED_MIN): the summary shows
+    themes about distinct arguments before them."""
     ok = lab >= 0
     M = sp.csr_matrix((w[ok], (lab[ok], np.flatnonzero(ok))), shape=(k, X.shape[0]))
     U = M @ X
@@ -982,15 +926,18 @@ def _centroid_linkage(X: sp.csr_matrix, lab: np.ndarray, w: np.ndarray, k: int) 
         W[i] += W[j]
         alive[j] = False
         group[group == j] = i
-    _, remap = np.unique(group, return_inverse=True)
-    return remap.astype(np.int64)
+    roots, remap = np.unique(group, return_inverse=True)
+    norm = np.sqrt(np.maximum(np.diag(G), 1e-18))
+    related = (G / np.outer(norm, norm))[np.ix_(roots, roots)]
+    np.fill_diagonal(related, 0.0)
+    return remap.astype(np.int64), related
 
 
 def _cluster(
-    X: sp.csr_matrix, w: np.ndarray, k0: int, bigram: np.ndarray
+    X: sp.csr_matrix, w: np.ndarray, k0: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return (theme label per row, -1 for "other"; similarity of each row to its
-    theme centroid; mean link evidence between themes)."""
+    theme centroid; cosine between the themes' centroids)."""
     lab, sim, coh, ws = _fine_clusters(X, w, k0, RANDOM_STATE)
     k = len(coh)
     live = ws > 0
@@ -1017,14 +964,7 @@ def _cluster(
     ids, dense_ = np.unique(lab[lab >= 0], return_inverse=True)
     dense = np.full(len(lab), -1, dtype=np.int64)
     dense[lab >= 0] = dense_
-    remap = _centroid_linkage(X, dense, w, len(ids))
-    n_groups = int(remap.max()) + 1
-    # mean key-term evidence between the final themes
-    Mg = sp.csr_matrix((np.ones(len(ids)), (remap, np.arange(len(ids)))), shape=(n_groups, len(ids)))
-    counts = np.bincount(remap, minlength=n_groups).astype(np.float64)
-    related = (Mg @ (Mg @ _core_term_evidence(X, dense, w, len(ids), bigram)).T).T
-    related = related / np.outer(counts, counts)
-    np.fill_diagonal(related, 0.0)
+    remap, related = _centroid_linkage(X, dense, w, len(ids))
     dense[dense >= 0] = remap[dense[dense >= 0]]
     C = _centroids(X, dense, w, int(remap.max()) + 1)
     inside = dense >= 0
@@ -1636,10 +1576,10 @@ def _summarise(
             opinion=opinion,
         )
 
-    X, used = _build_matrix(cache, slots[row_first], cache.n_features)
+    X, _ = _build_matrix(cache, slots[row_first], cache.n_features)
 
     k0 = min(max(2, n_rows // 4), max(6 * max_themes, 16))
-    row_lab, row_sim, related = _cluster(X, w, k0, used >= cache.bigram_start)
+    row_lab, row_sim, related = _cluster(X, w, k0)
 
     # per substantive comment: label, then per-theme stats
     authors = np.fromiter((comments[i].author_id for i in subst_idx), dtype=np.int64, count=n_sub)
