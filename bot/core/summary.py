@@ -14,7 +14,8 @@ Method (see ``notes/summaries-and-maps.md`` for the measurements behind it):
 4. **Clustering that scales linearly**: k-means on a weighted sample of at most
    ``SAMPLE_SIZE`` rows, then every row is assigned to its nearest centroid
    (cosine), and centroids are recomputed from the full assignment.
-5. **Merge paraphrases**: clusters whose centroids are near-duplicates are merged.
+5. **Merge paraphrases**: centroid linkage joins clusters whose summed rows are close
+   (cosine >= ``CENTROID_MERGE``), unless the joined group would be a loose catch-all.
 6. **Catch-all clusters** with low cohesion are re-split once; what still does not
    cohere (and rows that share nothing with their centroid) is reported as ``other``.
 7. **Labels** are the top key phrases of each theme versus the whole discussion
@@ -85,14 +86,9 @@ BRIEF_THRESHOLD = 8  # fewer distinct substantive comments -> brief, no clusteri
 SAMPLE_SIZE = 4000  # rows k-means is fitted on
 TERMS_MEMO = 50_000  # texts whose label terms are remembered
 HASH_BATCH = 2_000  # comments hashed per call (a call holds the GIL: keep it short)
-MERGE_THRESHOLD = 0.5  # centroid cosine above which two clusters are one argument
-CORE_SHARE = 0.5  # a term in >= this share of a cluster's comments is one of its core terms
-CORE_CONCENTRATION = 0.8  # ...and links clusters only if this share of its uses is in them
-LINK_MIN = 0.8  # mean link evidence needed to merge (about one fully shared bigram)
-RELATED_MIN = 0.2  # weaker evidence: shown after themes about distinct arguments
-UNIGRAM_EVIDENCE = 0.4  # a shared single word is weaker evidence than a shared phrase
-NEAR_ALL = 0.9  # ...unless it is in this share of both clusters' comments and of its uses
-RARE_SHARE = 0.2  # ...and in at most this share of all the comments
+CENTROID_MERGE = 0.10  # cosine between two groups' centroids at which they are one argument
+MERGE_COHESION = 0.3  # ...unless then two of its comments' mean cosine < this x the median
+RELATED_MIN = CENTROID_MERGE  # themes this close, kept apart: shown after distinct arguments
 LOW_COHESION_FACTOR = 0.7  # cohesion < factor * median cohesion -> catch-all
 OUTLIER_SIMILARITY = 0.08  # a row less similar than this to its centroid is "other"
 MINORITY_SHARE = 0.05  # themes below this share of substantive comments are minority views
@@ -883,95 +879,67 @@ def _fine_clusters(X: sp.csr_matrix, w: np.ndarray, k: int, seed: int):
     return lab, sim, coh, ws
 
 
-def _core_term_merge(
-    X: sp.csr_matrix, lab: np.ndarray, w: np.ndarray, k: int, bigram: np.ndarray
-) -> np.ndarray:
-    """Old->new label map joining paraphrase clusters.
+def _centroid_linkage(
+    X: sp.csr_matrix, lab: np.ndarray, w: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Old->new label map joining paraphrase clusters (centroid linkage), and the
+    cosine between the resulting groups' centroids.
 
-    Two clusters are one argument when their centroids are near-duplicates
-    (cosine >= MERGE_THRESHOLD), or when they share a *core term* (present in at
-    least CORE_SHARE of the members of each) that is confined to the clusters where
-    it is core (>= CORE_CONCENTRATION of its weighted occurrences): paraphrases of one
-    argument keep its key noun phrase ("Budapest Convention") while the rest of the
-    wording differs.  A shared bigram counts 1, a shared word UNIGRAM_EVIDENCE;
-    groups are formed by average linkage (mean evidence >= LINK_MIN)."""
+    The two groups whose summed rows are closest (cosine) join, while that cosine is at
+    least CENTROID_MERGE.  Paraphrases of one argument share few words pair by pair,
+    but a group's centroid gathers everything its wordings share (the key phrase, the
+    sentences people add to any wording), so a merged group draws its remaining wordings
+    in.  A join that would leave the mean cosine between two of the group's comments
+    below MERGE_COHESION times the clusters' median is refused: such a group holds
+    together only by the discussion's common words ("cyber crime", "I think"), and its
+    ever more generic centroid would swallow the rest.  (The mean over distinct pairs,
+    not the cosine to the centroid, so that a small cluster, whose centroid is much
+    made of each member, does not look tighter than a big one.)  Groups kept apart that
+    way are still as close as paraphrases (cosine >= RELATED_MIN): the summary shows
+    themes about distinct arguments before them."""
     ok = lab >= 0
-    C = _centroids(X, lab, w, k)
-    S = C @ C.T
-    score = np.where(S >= MERGE_THRESHOLD, 2.0 * LINK_MIN, 0.0)
-    B = X.copy()
-    B.data[:] = 1.0
     M = sp.csr_matrix((w[ok], (lab[ok], np.flatnonzero(ok))), shape=(k, X.shape[0]))
-    Ds = sp.csc_matrix(M @ B)  # weighted document frequency per cluster and term
-    size = np.bincount(lab[ok], weights=w[ok], minlength=k)
-    big = (size >= MIN_THEME_COMMENTS).astype(np.float64)
-    Ps = sp.csc_matrix(sp.diags(big / np.maximum(size, 1e-9)) @ Ds)
-    ncore = np.asarray((Ps >= CORE_SHARE).sum(axis=0)).ravel()
-    cols = np.flatnonzero(ncore >= 2)
-    link = np.zeros((k, k))  # summed evidence of shared distinctive core terms
-    if len(cols):
-        rowlen = np.diff(B.indptr)
-        tot = np.bincount(B.indices, weights=np.repeat(w, rowlen), minlength=B.shape[1])[cols]
-        D = Ds[:, cols].toarray()
-        P = Ps[:, cols].toarray()
-        core = P >= CORE_SHARE
-        conc = (D * core).sum(axis=0) / np.maximum(tot, 1e-9)
-        total_weight = float(w.sum())
-        for j, ct in enumerate(conc.tolist()):
-            if ct < CORE_CONCENTRATION:
-                continue
-            ks = np.flatnonzero(core[:, j])
-            pk = P[ks, j]
-            mp = np.minimum.outer(pk, pk)
-            if bigram[cols[j]]:
-                strength = np.ones_like(mp)
-            else:  # a word in (nearly) every comment of both, and (nearly) nowhere else:
-                # the argument's own word ("encryption"), as strong as a shared phrase
-                # (and rare in the discussion as a whole: not "data" in a debate on data)
-                rare = tot[j] <= RARE_SHARE * total_weight
-                strength = np.where((mp >= NEAR_ALL) & (ct >= NEAR_ALL) & rare, 1.0,
-                                    UNIGRAM_EVIDENCE)
-            link[np.ix_(ks, ks)] += mp * ct * strength
-    score = np.maximum(score, link)
-    np.fill_diagonal(score, 0.0)
-    # average linkage: two groups merge while the mean evidence between them is at
-    # least LINK_MIN, so one shared word cannot chain unrelated arguments together
-    members: dict[int, list[int]] = {i: [i] for i in range(k)}
-    G = score.copy()  # summed evidence between current groups
-    np.fill_diagonal(G, -np.inf)
-    sizes_ = np.ones(k)
-    alive = np.ones(k, dtype=bool)
+    U = M @ X
+    G = np.asarray((U @ U.T).todense(), dtype=np.float64)  # Gram matrix of summed rows
+    W = np.bincount(lab[ok], weights=w[ok], minlength=k)
+    alive = W > 0
+
+    def pairwise(g2: np.ndarray, n: np.ndarray) -> np.ndarray:
+        # mean cosine between two distinct comments of groups of n comments whose summed
+        # rows have squared norm g2 (rows are unit vectors: each comment adds 1 by itself)
+        return (g2 - n) / np.maximum(n * n - n, 1e-9)
+
+    big = alive & (W >= 2)
+    floor = MERGE_COHESION * float(np.median(pairwise(np.diag(G), W)[big])) if big.any() else 0.0
+    group = np.arange(k)
     while alive.sum() > 1:
-        avg = G / np.outer(sizes_, sizes_)
-        avg[~alive, :] = -np.inf
-        avg[:, ~alive] = -np.inf
-        i, j = np.unravel_index(int(np.argmax(avg)), avg.shape)
-        if avg[i, j] < LINK_MIN:
+        norm = np.sqrt(np.maximum(np.diag(G), 1e-18))
+        cos = G / np.outer(norm, norm)
+        joined = pairwise(np.add.outer(norm**2, norm**2) + 2.0 * G, np.add.outer(W, W))
+        cos[~np.outer(alive, alive) | (joined < floor)] = -np.inf
+        np.fill_diagonal(cos, -np.inf)
+        i, j = np.unravel_index(int(np.argmax(cos)), cos.shape)
+        if cos[i, j] < CENTROID_MERGE:
             break
         i, j = min(i, j), max(i, j)
-        members[i] += members.pop(j)
         G[i, :] += G[j, :]
         G[:, i] += G[:, j]
-        G[i, i] = -np.inf
-        sizes_[i] += sizes_[j]
+        G[j, :] = G[:, j] = 0.0
+        W[i] += W[j]
         alive[j] = False
-    group = [0] * k
-    for r, ms in members.items():
-        for m in ms:
-            group[m] = r
-    roots = sorted(members)
-    remap = {r: n for n, r in enumerate(roots)}
-    avg = G / np.outer(sizes_, sizes_)
-    related = avg[np.ix_(roots, roots)]  # mean evidence between final groups
+        group[group == j] = i
+    roots, remap = np.unique(group, return_inverse=True)
+    norm = np.sqrt(np.maximum(np.diag(G), 1e-18))
+    related = (G / np.outer(norm, norm))[np.ix_(roots, roots)]
     np.fill_diagonal(related, 0.0)
-    return np.array([remap[group[i]] for i in range(k)], dtype=np.int64), related
+    return remap.astype(np.int64), related
 
 
 def _cluster(
-    X: sp.csr_matrix, w: np.ndarray, k0: int, bigram: np.ndarray
+    X: sp.csr_matrix, w: np.ndarray, k0: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return (theme label per row, -1 for "other"; similarity of each row to its
-    theme centroid; mean link evidence between themes)."""
+    theme centroid; cosine between the themes' centroids)."""
     lab, sim, coh, ws = _fine_clusters(X, w, k0, RANDOM_STATE)
     k = len(coh)
     live = ws > 0
@@ -998,7 +966,7 @@ def _cluster(
     ids, dense_ = np.unique(lab[lab >= 0], return_inverse=True)
     dense = np.full(len(lab), -1, dtype=np.int64)
     dense[lab >= 0] = dense_
-    remap, related = _core_term_merge(X, dense, w, len(ids), bigram)
+    remap, related = _centroid_linkage(X, dense, w, len(ids))
     dense[dense >= 0] = remap[dense[dense >= 0]]
     C = _centroids(X, dense, w, int(remap.max()) + 1)
     inside = dense >= 0
@@ -1633,10 +1601,10 @@ def _summarise(
             opinion=opinion,
         )
 
-    X, used = _build_matrix(cache, slots[row_first], cache.n_features)
+    X, _ = _build_matrix(cache, slots[row_first], cache.n_features)
 
     k0 = min(max(2, n_rows // 4), max(6 * max_themes, 16))
-    row_lab, row_sim, related = _cluster(X, w, k0, used >= cache.bigram_start)
+    row_lab, row_sim, related = _cluster(X, w, k0)
 
     # per substantive comment: label, then per-theme stats
     authors = np.fromiter((comments[i].author_id for i in subst_idx), dtype=np.int64, count=n_sub)
