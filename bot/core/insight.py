@@ -191,6 +191,12 @@ def _features_to_store(cache: FeatureCache, item_id: int,
     return out, len(todo)
 
 
+def _held_rows(current: dict[int, SummaryComment]) -> list[tuple[int, str, bool]]:
+    """An item's summary inputs as its map rows (see DiscussionStore.map_rows): the same
+    visible comments and texts, in id order."""
+    return [(cid, current[cid].text, True) for cid in sorted(current)]
+
+
 def _applied(current: dict[int, SummaryComment], rows: list, votes: list,
              guild_id: int) -> dict[int, SummaryComment]:
     updated = dict(current)
@@ -226,7 +232,8 @@ class TopicEvidence:
 
 
 def _mentions(texts: Iterable[str]) -> list[int]:
-    return [int(match.group(1)) for text in texts
+    # (a substring test first: each pattern needs it, and a million texts are mostly without)
+    return [int(match.group(1)) for text in texts if "<#" in text or "discord" in text
             for match in (*_CHANNEL_MENTION.finditer(text), *_DISCORD_LINK.finditer(text))]
 
 
@@ -243,12 +250,10 @@ def _comments_vector(added: list[tuple[int, str]], features: FeatureCache | None
     parts = []
     for start in range(0, len(added), HASH_CHUNK):  # small C calls: the GIL is handed back
         try:
-            ents = features.entries_for_keys(added[start:start + HASH_CHUNK])
+            parts.append(features.flat_counts(added[start:start + HASH_CHUNK]))
         except ValueError:  # more than the cache holds
             return hashed_vector([text for _, text in added])
-        if ents:
-            parts.append((np.concatenate([e.indices for e in ents]),
-                          np.concatenate([e.counts for e in ents])))
+    # (integer counts summed in float64: exact, whatever the grouping into parts)
     return TermVector.summed(parts, features.n_features)
 
 
@@ -347,6 +352,8 @@ class InsightService:
         #: of those, the topics whose comments were all read and hashed again (none had
         #: evidence yet, or a comment it counted was edited, deleted or hidden)
         self.last_map_full: list[int] = []
+        #: of those, the topics whose texts were taken from the summaries' inputs
+        self.last_map_held: list[int] = []
         #: (item id, title, hash of what the chart shows) -> chart PNG (or None), newest last
         self._charts: OrderedDict[tuple[int, int, str], bytes | None] = OrderedDict()
         #: items whose persisted features are in ``features`` (see _load_features)
@@ -721,10 +728,23 @@ class InsightService:
                      if (e := self._evidence.get(i.id)) is None
                      or e.version != (i.discussion_version, i.revision_id)]
             full: list[int] = []
+            held: dict = {}
+            moved: list[int] = []
             if stale:
                 olds = {i.id: self._evidence.get(i.id) for i in stale}
+                # topics read from the start whose comments the summaries hold (warm-up
+                # loaded them): their texts are taken from there, not read and kept twice
+                held = {i.id: self._inputs[i.id] for i in stale if olds[i.id] is None
+                        and i.id in self._inputs
+                        and self._inputs[i.id][0] == i.discussion_version}
                 found = await self.repo.discussion.map_rows(
-                    {i: (e.version[0] if e else 0) for i, e in olds.items()})
+                    {i: (e.version[0] if e else 0) for i, e in olds.items()}, held=held)
+                moved = [i for i in held if i in found and found[i].version != held[i][0]]
+                if moved:  # changed between the two reads: read as usual
+                    found.update(await self.repo.discussion.map_rows({i: 0 for i in moved}))
+                for i in held.keys() - set(moved):
+                    if i in found:
+                        found[i].rows.extend(await asyncio.to_thread(_held_rows, held[i][1]))
                 fresh = await self._evidence_of(
                     [(i, found[i.id], olds[i.id]) for i in stale if i.id in found])
                 full = [i for i, e in olds.items() if e is None or (i in fresh and fresh[i] is None)]
@@ -741,6 +761,7 @@ class InsightService:
             self.map_builds += 1
             self.last_map_reread = [i.id for i in stale]
             self.last_map_full = full
+            self.last_map_held = sorted(held.keys() - set(moved)) if stale else []
             self._maps[consultation_id] = (version, built, items)
             return built, items
 

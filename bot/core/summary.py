@@ -713,6 +713,15 @@ class FeatureCache:
         return self._entries(self.slots(
             np.fromiter((i for i, _ in items), dtype=np.int64, count=len(items))))
 
+    def flat_counts(self, items: Sequence[tuple[int, str]]) -> tuple[np.ndarray, np.ndarray]:
+        """The features of ``(key, text)`` pairs (computed if not kept with that text) as
+        one flat (int32 columns, uint8 counts) pair, all rows end to end: what a sum of
+        their counts needs, without an object per row."""
+        self.add(items)
+        _, indices, counts = self.gather(self.slots(
+            np.fromiter((i for i, _ in items), dtype=np.int64, count=len(items))))
+        return indices, counts
+
     def _entries(self, slots: np.ndarray) -> list[_Entry]:
         out = []
         flags = self._flags.view

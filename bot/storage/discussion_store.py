@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
@@ -963,7 +963,8 @@ class DiscussionStore(Store):
 
     # --- the related-topics map --------------------------------------------------------------
 
-    async def map_rows(self, since: Mapping[int, int]) -> dict[int, MapRows]:
+    async def map_rows(self, since: Mapping[int, int], *,
+                       held: Collection[int] = ()) -> dict[int, MapRows]:
         """What the map takes from each item's discussion, changed after discussion version
         ``since[item]`` (0: everything), as plain tuples read in one snapshot:
 
@@ -973,7 +974,9 @@ class DiscussionStore(Store):
         - all its visible citations (normalised URL, citer) and quotes (state, passage).
 
         Items read from 0 are read together (a start's first map), the others one by one
-        (after a new comment: a handful of rows)."""
+        (after a new comment: a handful of rows). ``held``: items read from 0 whose
+        comments the caller holds already (the summaries' inputs): their rows are left
+        empty, the rest is read (a million texts are not read, nor kept, twice)."""
         out: dict[int, MapRows] = {}
         cold = [i for i, s in since.items() if not s]
         warm = [(i, s) for i, s in since.items() if s]
@@ -986,12 +989,13 @@ class DiscussionStore(Store):
                     f"SELECT id, discussion_version FROM items WHERE id IN ({marks})", chunk,  # noqa: S608
                 ):
                     out[item_id] = MapRows(version, [], [], [])
+                texts = [i for i in chunk if i not in held]
                 rows = await tx.fetchall(
                     f"""SELECT c.item_id, c.id, c.content FROM comments c
-                        WHERE c.item_id IN ({marks}) AND {VISIBLE}
+                        WHERE c.item_id IN ({", ".join("?" * len(texts))}) AND {VISIBLE}
                         ORDER BY c.item_id, c.id""",  # noqa: S608
-                    chunk,
-                )
+                    texts,
+                ) if texts else []
                 await asyncio.to_thread(_group_map_rows, rows, out)  # a million: off the loop
                 await self._map_links(tx, chunk, out, visible_ci)
             for item_id, seq in warm:
