@@ -663,10 +663,14 @@ class InsightService:
             item.id, version, summary.model_dump_json(), channel_id=channel_id,
             message_id=message_id, published_by=organiser_id)
 
-    async def warm(self, items: Iterable[Item]) -> int:
+    async def warm(self, items: Iterable[Item], *, every_item: bool = False) -> int:
         """Load the comments and compute their features ahead of the first summary request
         (off the loop), so that even the first `/summary` after a start is a warm one
-        (the chart's drawing code and fonts too)."""
+        (the chart's drawing code and fonts too).
+
+        ``every_item``: ``items`` are all of the database's: then every comment up to the
+        newest one looked at here has its features stored, and the writer's walk for new
+        comments (persist_features) starts after it, not with a scan of every comment."""
         await asyncio.to_thread(warm_up_charts)
         before = self.features_computed
         with bulk_work():
@@ -688,6 +692,8 @@ class InsightService:
             # What was loaded stays for the process's life: out of the collector's passes
             # (each would walk every kept comment), still freed by reference counting.
             gc.freeze()
+        if every_item and self._checked_upto:
+            self._checked_any = max(self._checked_any, *self._checked_upto.values())
         self.warm_ups += 1
         return self.features_computed - before
 
