@@ -242,15 +242,18 @@ def _mentions(texts: Iterable[str]) -> list[int]:
 FROM_FEATURES = 64
 
 
-def _comments_vector(added: list[tuple[int, str]], features: FeatureCache | None) -> TermVector:
+def _comments_vector(added: list[tuple[int, str]], features: FeatureCache | None,
+                     kept_texts: bool = False) -> TermVector:
     """The summed hashed counts of these (comment id, text): from ``features`` (computing
-    the comments it lacks, once for summaries and map) when given and worth it."""
+    the comments it lacks, once for summaries and map) when given and worth it.
+    ``kept_texts``: the texts are the summaries' inputs the cache was kept for."""
     if features is None or len(added) < FROM_FEATURES:
         return hashed_vector([text for _, text in added])
     parts = []
     for start in range(0, len(added), HASH_CHUNK):  # small C calls: the GIL is handed back
         try:
-            parts.append(features.flat_counts(added[start:start + HASH_CHUNK]))
+            parts.append(features.flat_counts(added[start:start + HASH_CHUNK],
+                                              kept_texts=kept_texts))
         except ValueError:  # more than the cache holds
             return hashed_vector([text for _, text in added])
     # (integer counts summed in float64: exact, whatever the grouping into parts)
@@ -258,14 +261,16 @@ def _comments_vector(added: list[tuple[int, str]], features: FeatureCache | None
 
 
 def topic_evidence(item: Item, found: MapRows, old: TopicEvidence | None = None,
-                   features: FeatureCache | None = None) -> TopicEvidence | None:
+                   features: FeatureCache | None = None,
+                   kept_texts: bool = False) -> TopicEvidence | None:
     """The topic's evidence from its map rows (CPU-bound: run it off the loop).
 
     ``old`` None: ``found`` holds every visible comment. Otherwise ``found`` holds the
     comments changed since ``old``: new ones are added to it; None when a comment it
     counted changed or went (the caller reads the topic's comments again, from 0).
     ``features``: the summaries' feature cache, to take many comments' counts from (the
-    caller holds its lock)."""
+    caller holds its lock); ``kept_texts``: ``found``'s texts are the summaries' inputs it
+    is kept for (see FeatureCache.flat_counts)."""
     if old is not None and old.version[1] == item.revision_id:
         article, article_norm = old.article, old.article_norm
     else:
@@ -294,7 +299,7 @@ def topic_evidence(item: Item, found: MapRows, old: TopicEvidence | None = None,
         if len(new_ids) and len(ids) > len(new_ids) and new_ids.min() < ids[-len(new_ids) - 1]:
             order = np.argsort(ids, kind="stable")  # an unhidden comment: not the newest
             ids, hashes = ids[order], hashes[order]
-        comments = base_vec.plus(_comments_vector(added, features))
+        comments = base_vec.plus(_comments_vector(added, features, kept_texts))
         mentions = (*base_mentions, *_mentions(text for _, text in added))
     else:
         comments, mentions = base_vec, base_mentions
@@ -419,8 +424,9 @@ class InsightService:
                                                       item.guild_id)
                     # changed since: features of an edited text are computed again (and
                     # stored: the edit dropped the stored ones)
-                    async with self._lock:
+                    async with self._lock:  # (the cache and the kept inputs move together)
                         redone = await asyncio.to_thread(_refresh_features, self.features, rows)
+                        self._inputs[item.id] = (version, current)
                     self.features_computed += len(redone)
                     if redone:
                         await self._store_features(item.id, redone)
@@ -752,7 +758,8 @@ class InsightService:
                     if i in found:
                         found[i].rows.extend(await asyncio.to_thread(_held_rows, held[i][1]))
                 fresh = await self._evidence_of(
-                    [(i, found[i.id], olds[i.id]) for i in stale if i.id in found])
+                    [(i, found[i.id], olds[i.id]) for i in stale if i.id in found],
+                    {i: v for i, v in held.items() if i not in moved})
                 full = [i for i, e in olds.items() if e is None or (i in fresh and fresh[i] is None)]
                 redo = [i for i in stale if i.id in fresh and fresh[i.id] is None]
                 if redo:  # a counted comment changed: that topic's comments from the start
@@ -771,18 +778,24 @@ class InsightService:
             self._maps[consultation_id] = (version, built, items)
             return built, items
 
-    async def _evidence_of(self, work: list[tuple[Item, MapRows, TopicEvidence | None]]
+    async def _evidence_of(self, work: list[tuple[Item, MapRows, TopicEvidence | None]],
+                           held: Mapping[int, tuple] | None = None,
                            ) -> dict[int, TopicEvidence | None]:
         """topic_evidence of each, in a worker thread. Topics read from the start take their
         comments' counts from the summaries' feature cache (filled by warm-up) unless a
-        summary holds it: the map never waits for one."""
-        def run(features: FeatureCache | None) -> dict[int, TopicEvidence | None]:
-            return {i.id: topic_evidence(i, found, old, features) for i, found, old in work}
+        summary holds it: the map never waits for one. ``held``: topics whose rows are
+        their summary inputs (see topic_map); while those are still the inputs kept, the
+        cache's rows are theirs, and their texts are not hashed again to check."""
+        def run(features: FeatureCache | None, kept: set[int]) -> dict[int, TopicEvidence | None]:
+            return {i.id: topic_evidence(i, found, old, features, i.id in kept)
+                    for i, found, old in work}
 
         if any(old is None for _, _, old in work) and not self._lock.locked():
             async with self._lock:  # free: taken at once, without yielding to a summary
-                return await asyncio.to_thread(run, self.features)
-        return await asyncio.to_thread(run, None)
+                # (a summary changes the cache and the kept inputs under this lock)
+                kept = {i for i, v in (held or {}).items() if self._inputs.get(i) is v}
+                return await asyncio.to_thread(run, self.features, kept)
+        return await asyncio.to_thread(run, None, set())
 
     async def warm_maps(self, consultation_ids: Iterable[int]) -> None:
         """Build the maps ahead of the first /about or /map (after a start's catch-up)."""
