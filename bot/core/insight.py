@@ -403,19 +403,27 @@ class InsightService:
         await self._forget_if_erased_elsewhere()
         seq, current = self._inputs.get(item.id, (0, {}))
         with bulk_work():
-            if not seq:  # everything: read and built a page at a time (bounded memory)
-                current, after, version = {}, -1, None
-                while True:
-                    at, rows, votes = await self.repo.discussion.summary_rows(
+            if not seq:  # everything: read and built a page at a time (bounded memory),
+                # the next page read while this one is built (the database's thread works
+                # without the GIL for much of a read)
+                def page(after: int) -> asyncio.Future:
+                    return asyncio.ensure_future(self.repo.discussion.summary_rows(
                         item.id, self.agree, self.disagree, self.passes, after=after,
-                        limit=INPUT_PAGE)
-                    version = at if version is None else version
-                    if rows:
-                        after = rows[-1][0]
+                        limit=INPUT_PAGE))
+
+                current, version, reading = {}, None, page(-1)
+                try:
+                    while True:
+                        at, rows, votes = await reading
+                        version = at if version is None else version
+                        if not rows:
+                            break
+                        reading = page(rows[-1][0])
                         await asyncio.to_thread(_apply_and_release, current, rows, votes,
                                                 item.guild_id)
-                    else:
-                        break
+                finally:
+                    if not reading.done():  # (a failure here: the read is not needed)
+                        reading.cancel()
             else:
                 version, rows, votes = await self.repo.discussion.summary_rows(
                     item.id, self.agree, self.disagree, self.passes, since=seq)
