@@ -106,8 +106,11 @@ FIELDS = ("comments", "ready_s", "warm_s", "peak_rss_mb", "rss_at_warm_mb", "max
 
 
 def cache_key() -> str:
-    """The schema (migrations) and everything that shapes the built data or the world."""
-    digest = hashlib.sha256(str(BUILD_FORMAT).encode())
+    """The schema (migrations), the features' version and everything that shapes the built
+    data or the world."""
+    from bot.core.summary import FEATURES_VERSION  # stored features of another are dropped
+
+    digest = hashlib.sha256(f"{BUILD_FORMAT}/{FEATURES_VERSION}".encode())
     for _version, name, sql in migration_files():
         digest.update(name.encode() + sql.encode())
     for path in (ROOT / "bench" / "corpus.py", AGENDA, ROOT / "bot" / "emulator" / "state.py"):
