@@ -31,11 +31,13 @@ then starts the bot on a copy and measures, in one run:
   disk, right after the bot stopped (max(--burst, 5,000) rows); ``live_ingest_ratio`` is
   the live figure over it (target >= 0.30).
 
-Beside them: ``bytes_per_comment`` (the database file over its comments) and how long the
-build took. The table shows each figure next to the issue's target (targets are for 1M).
+Beside them: ``bytes_per_comment`` (the database file over its comments, with the features
+the bot stores for each, and without them) and how long the build took. The table shows each figure next to the issue's target (targets are for 1M).
 
 The database is built through the repository's bulk ingestion (DiscussionStore.record_new
-and add_reactions, large transactions), so it follows the current schema; the cache (under
+and add_reactions, large transactions), then each comment's features are stored by the
+bot's own writer (InsightService.persist_features, what the live bot runs after each new
+comment), so it follows the current schema and a restart loads features, not computes them; the cache (under
 ``--cache-dir``, default the temp dir) is keyed by the schema and by what shapes the data,
 and rebuilt when they change. Comments are bench.corpus text spread over 14 days in the
 agenda's item channels (half in the first topic); the emulator holds each channel's newest
@@ -79,7 +81,7 @@ from bot.storage.models import IncomingMessage  # noqa: E402
 
 AGENDA = ROOT / "data" / "agendas" / "london-2011.toml"
 #: bump when the way the database or the world is built changes (the cache key has it)
-BUILD_FORMAT = 1
+BUILD_FORMAT = 2
 DAYS = 14  # the comments span this long, ending an hour before the build
 TOP_SHARE = 0.5  # of the comments, in the first topic (the one /summary is asked about)
 CHUNK = 20_000  # comments generated and stored per transaction
@@ -104,8 +106,11 @@ FIELDS = ("comments", "ready_s", "warm_s", "peak_rss_mb", "rss_at_warm_mb", "max
 
 
 def cache_key() -> str:
-    """The schema (migrations) and everything that shapes the built data or the world."""
-    digest = hashlib.sha256(str(BUILD_FORMAT).encode())
+    """The schema (migrations), the features' version and everything that shapes the built
+    data or the world."""
+    from bot.core.summary import FEATURES_VERSION  # stored features of another are dropped
+
+    digest = hashlib.sha256(f"{BUILD_FORMAT}/{FEATURES_VERSION}".encode())
     for _version, name, sql in migration_files():
         digest.update(name.encode() + sql.encode())
     for path in (ROOT / "bench" / "corpus.py", AGENDA, ROOT / "bot" / "emulator" / "state.py"):
@@ -273,6 +278,14 @@ async def build(world: World, n: int, *, log=print) -> None:
         if writing is not None:
             await writing
         reactions_total = sum(reactions)
+        without_features = world.database.stat().st_size
+        # The live bot stores each new comment's features shortly after it (InsightService's
+        # writer): a database it built holds them, and a restart loads rather than computes
+        # them. The same writer stores them here.
+        featured = time.perf_counter()
+        from bot.core.insight import InsightService
+        await InsightService(repo, [AGREE], [DISAGREE]).persist_features()
+        features_s = time.perf_counter() - featured
     finally:
         await repo.close()
     if progress:
@@ -300,6 +313,8 @@ async def build(world: World, n: int, *, log=print) -> None:
                    for i, c in zip(items, counts, strict=True)],
         "in_emulator": sum(len(w) for w in windows.values()),
         "database_bytes": size, "bytes_per_comment": round(size / max(n, 1), 1),
+        "bytes_per_comment_without_features": round(without_features / max(n, 1), 1),
+        "features_s": round(features_s, 1),
         "build_s": round(time.perf_counter() - started, 1),
         "publish_s": round(published, 1), "store_s": round(stored, 1),
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -561,6 +576,8 @@ async def measure_size(n: int, args: argparse.Namespace) -> dict:
     out["live_ingest_ratio"] = round(out["live_ingest_per_s"] / out["raw_sqlite_txn_per_s"], 3)
     meta = world.meta
     out.update({"bytes_per_comment": meta["bytes_per_comment"], "build_s": meta["build_s"],
+                "bytes_per_comment_without_features":
+                    meta["bytes_per_comment_without_features"],
                 "built_in_this_run": world.built_now,
                 "summary_topic_comments": meta["topics"][0]["comments"],
                 "reactions": meta["reactions"], "messages_in_emulator": meta["in_emulator"],
@@ -600,6 +617,7 @@ def table(runs: list[dict]) -> str:
             ("raw_sqlite_txn_per_s", "raw sqlite3, 1 transaction/row, rows/s"),
             ("live_ingest_ratio", "live / raw"),
             ("bytes_per_comment", "database bytes per comment"),
+            ("bytes_per_comment_without_features", "  ... without the stored features"),
             ("build_s", "database build, s (cached)"), ("measure_s", "measured run, s")]
     at_1m = next((r for r in runs if r["comments"] >= 1_000_000), {})  # targets are for 1M
     width = max(len(label) for _, label in rows) + 2

@@ -191,6 +191,12 @@ def _features_to_store(cache: FeatureCache, item_id: int,
     return out, len(todo)
 
 
+def _held_rows(current: dict[int, SummaryComment]) -> list[tuple[int, str, bool]]:
+    """An item's summary inputs as its map rows (see DiscussionStore.map_rows): the same
+    visible comments and texts, in id order."""
+    return [(cid, current[cid].text, True) for cid in sorted(current)]
+
+
 def _applied(current: dict[int, SummaryComment], rows: list, votes: list,
              guild_id: int) -> dict[int, SummaryComment]:
     updated = dict(current)
@@ -226,7 +232,8 @@ class TopicEvidence:
 
 
 def _mentions(texts: Iterable[str]) -> list[int]:
-    return [int(match.group(1)) for text in texts
+    # (a substring test first: each pattern needs it, and a million texts are mostly without)
+    return [int(match.group(1)) for text in texts if "<#" in text or "discord" in text
             for match in (*_CHANNEL_MENTION.finditer(text), *_DISCORD_LINK.finditer(text))]
 
 
@@ -235,32 +242,35 @@ def _mentions(texts: Iterable[str]) -> list[int]:
 FROM_FEATURES = 64
 
 
-def _comments_vector(added: list[tuple[int, str]], features: FeatureCache | None) -> TermVector:
+def _comments_vector(added: list[tuple[int, str]], features: FeatureCache | None,
+                     kept_texts: bool = False) -> TermVector:
     """The summed hashed counts of these (comment id, text): from ``features`` (computing
-    the comments it lacks, once for summaries and map) when given and worth it."""
+    the comments it lacks, once for summaries and map) when given and worth it.
+    ``kept_texts``: the texts are the summaries' inputs the cache was kept for."""
     if features is None or len(added) < FROM_FEATURES:
         return hashed_vector([text for _, text in added])
     parts = []
     for start in range(0, len(added), HASH_CHUNK):  # small C calls: the GIL is handed back
         try:
-            ents = features.entries_for_keys(added[start:start + HASH_CHUNK])
+            parts.append(features.flat_counts(added[start:start + HASH_CHUNK],
+                                              kept_texts=kept_texts))
         except ValueError:  # more than the cache holds
             return hashed_vector([text for _, text in added])
-        if ents:
-            parts.append((np.concatenate([e.indices for e in ents]),
-                          np.concatenate([e.counts for e in ents])))
+    # (integer counts summed in float64: exact, whatever the grouping into parts)
     return TermVector.summed(parts, features.n_features)
 
 
 def topic_evidence(item: Item, found: MapRows, old: TopicEvidence | None = None,
-                   features: FeatureCache | None = None) -> TopicEvidence | None:
+                   features: FeatureCache | None = None,
+                   kept_texts: bool = False) -> TopicEvidence | None:
     """The topic's evidence from its map rows (CPU-bound: run it off the loop).
 
     ``old`` None: ``found`` holds every visible comment. Otherwise ``found`` holds the
     comments changed since ``old``: new ones are added to it; None when a comment it
     counted changed or went (the caller reads the topic's comments again, from 0).
     ``features``: the summaries' feature cache, to take many comments' counts from (the
-    caller holds its lock)."""
+    caller holds its lock); ``kept_texts``: ``found``'s texts are the summaries' inputs it
+    is kept for (see FeatureCache.flat_counts)."""
     if old is not None and old.version[1] == item.revision_id:
         article, article_norm = old.article, old.article_norm
     else:
@@ -289,7 +299,7 @@ def topic_evidence(item: Item, found: MapRows, old: TopicEvidence | None = None,
         if len(new_ids) and len(ids) > len(new_ids) and new_ids.min() < ids[-len(new_ids) - 1]:
             order = np.argsort(ids, kind="stable")  # an unhidden comment: not the newest
             ids, hashes = ids[order], hashes[order]
-        comments = base_vec.plus(_comments_vector(added, features))
+        comments = base_vec.plus(_comments_vector(added, features, kept_texts))
         mentions = (*base_mentions, *_mentions(text for _, text in added))
     else:
         comments, mentions = base_vec, base_mentions
@@ -347,6 +357,8 @@ class InsightService:
         #: of those, the topics whose comments were all read and hashed again (none had
         #: evidence yet, or a comment it counted was edited, deleted or hidden)
         self.last_map_full: list[int] = []
+        #: of those, the topics whose texts were taken from the summaries' inputs
+        self.last_map_held: list[int] = []
         #: (item id, title, hash of what the chart shows) -> chart PNG (or None), newest last
         self._charts: OrderedDict[tuple[int, int, str], bytes | None] = OrderedDict()
         #: items whose persisted features are in ``features`` (see _load_features)
@@ -391,19 +403,27 @@ class InsightService:
         await self._forget_if_erased_elsewhere()
         seq, current = self._inputs.get(item.id, (0, {}))
         with bulk_work():
-            if not seq:  # everything: read and built a page at a time (bounded memory)
-                current, after, version = {}, -1, None
-                while True:
-                    at, rows, votes = await self.repo.discussion.summary_rows(
+            if not seq:  # everything: read and built a page at a time (bounded memory),
+                # the next page read while this one is built (the database's thread works
+                # without the GIL for much of a read)
+                def page(after: int) -> asyncio.Future:
+                    return asyncio.ensure_future(self.repo.discussion.summary_rows(
                         item.id, self.agree, self.disagree, self.passes, after=after,
-                        limit=INPUT_PAGE)
-                    version = at if version is None else version
-                    if rows:
-                        after = rows[-1][0]
+                        limit=INPUT_PAGE))
+
+                current, version, reading = {}, None, page(-1)
+                try:
+                    while True:
+                        at, rows, votes = await reading
+                        version = at if version is None else version
+                        if not rows:
+                            break
+                        reading = page(rows[-1][0])
                         await asyncio.to_thread(_apply_and_release, current, rows, votes,
                                                 item.guild_id)
-                    else:
-                        break
+                finally:
+                    if not reading.done():  # (a failure here: the read is not needed)
+                        reading.cancel()
             else:
                 version, rows, votes = await self.repo.discussion.summary_rows(
                     item.id, self.agree, self.disagree, self.passes, since=seq)
@@ -412,8 +432,9 @@ class InsightService:
                                                       item.guild_id)
                     # changed since: features of an edited text are computed again (and
                     # stored: the edit dropped the stored ones)
-                    async with self._lock:
+                    async with self._lock:  # (the cache and the kept inputs move together)
                         redone = await asyncio.to_thread(_refresh_features, self.features, rows)
+                        self._inputs[item.id] = (version, current)
                     self.features_computed += len(redone)
                     if redone:
                         await self._store_features(item.id, redone)
@@ -656,10 +677,14 @@ class InsightService:
             item.id, version, summary.model_dump_json(), channel_id=channel_id,
             message_id=message_id, published_by=organiser_id)
 
-    async def warm(self, items: Iterable[Item]) -> int:
+    async def warm(self, items: Iterable[Item], *, every_item: bool = False) -> int:
         """Load the comments and compute their features ahead of the first summary request
         (off the loop), so that even the first `/summary` after a start is a warm one
-        (the chart's drawing code and fonts too)."""
+        (the chart's drawing code and fonts too).
+
+        ``every_item``: ``items`` are all of the database's: then every comment up to the
+        newest one looked at here has its features stored, and the writer's walk for new
+        comments (persist_features) starts after it, not with a scan of every comment."""
         await asyncio.to_thread(warm_up_charts)
         before = self.features_computed
         with bulk_work():
@@ -681,6 +706,8 @@ class InsightService:
             # What was loaded stays for the process's life: out of the collector's passes
             # (each would walk every kept comment), still freed by reference counting.
             gc.freeze()
+        if every_item and self._checked_upto:
+            self._checked_any = max(self._checked_any, *self._checked_upto.values())
         self.warm_ups += 1
         return self.features_computed - before
 
@@ -721,12 +748,26 @@ class InsightService:
                      if (e := self._evidence.get(i.id)) is None
                      or e.version != (i.discussion_version, i.revision_id)]
             full: list[int] = []
+            held: dict = {}
+            moved: list[int] = []
             if stale:
                 olds = {i.id: self._evidence.get(i.id) for i in stale}
+                # topics read from the start whose comments the summaries hold (warm-up
+                # loaded them): their texts are taken from there, not read and kept twice
+                held = {i.id: self._inputs[i.id] for i in stale if olds[i.id] is None
+                        and i.id in self._inputs
+                        and self._inputs[i.id][0] == i.discussion_version}
                 found = await self.repo.discussion.map_rows(
-                    {i: (e.version[0] if e else 0) for i, e in olds.items()})
+                    {i: (e.version[0] if e else 0) for i, e in olds.items()}, held=held)
+                moved = [i for i in held if i in found and found[i].version != held[i][0]]
+                if moved:  # changed between the two reads: read as usual
+                    found.update(await self.repo.discussion.map_rows({i: 0 for i in moved}))
+                for i in held.keys() - set(moved):
+                    if i in found:
+                        found[i].rows.extend(await asyncio.to_thread(_held_rows, held[i][1]))
                 fresh = await self._evidence_of(
-                    [(i, found[i.id], olds[i.id]) for i in stale if i.id in found])
+                    [(i, found[i.id], olds[i.id]) for i in stale if i.id in found],
+                    {i: v for i, v in held.items() if i not in moved})
                 full = [i for i, e in olds.items() if e is None or (i in fresh and fresh[i] is None)]
                 redo = [i for i in stale if i.id in fresh and fresh[i.id] is None]
                 if redo:  # a counted comment changed: that topic's comments from the start
@@ -741,21 +782,28 @@ class InsightService:
             self.map_builds += 1
             self.last_map_reread = [i.id for i in stale]
             self.last_map_full = full
+            self.last_map_held = sorted(held.keys() - set(moved)) if stale else []
             self._maps[consultation_id] = (version, built, items)
             return built, items
 
-    async def _evidence_of(self, work: list[tuple[Item, MapRows, TopicEvidence | None]]
+    async def _evidence_of(self, work: list[tuple[Item, MapRows, TopicEvidence | None]],
+                           held: Mapping[int, tuple] | None = None,
                            ) -> dict[int, TopicEvidence | None]:
         """topic_evidence of each, in a worker thread. Topics read from the start take their
         comments' counts from the summaries' feature cache (filled by warm-up) unless a
-        summary holds it: the map never waits for one."""
-        def run(features: FeatureCache | None) -> dict[int, TopicEvidence | None]:
-            return {i.id: topic_evidence(i, found, old, features) for i, found, old in work}
+        summary holds it: the map never waits for one. ``held``: topics whose rows are
+        their summary inputs (see topic_map); while those are still the inputs kept, the
+        cache's rows are theirs, and their texts are not hashed again to check."""
+        def run(features: FeatureCache | None, kept: set[int]) -> dict[int, TopicEvidence | None]:
+            return {i.id: topic_evidence(i, found, old, features, i.id in kept)
+                    for i, found, old in work}
 
         if any(old is None for _, _, old in work) and not self._lock.locked():
             async with self._lock:  # free: taken at once, without yielding to a summary
-                return await asyncio.to_thread(run, self.features)
-        return await asyncio.to_thread(run, None)
+                # (a summary changes the cache and the kept inputs under this lock)
+                kept = {i for i, v in (held or {}).items() if self._inputs.get(i) is v}
+                return await asyncio.to_thread(run, self.features, kept)
+        return await asyncio.to_thread(run, None, set())
 
     async def warm_maps(self, consultation_ids: Iterable[int]) -> None:
         """Build the maps ahead of the first /about or /map (after a start's catch-up)."""

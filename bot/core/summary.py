@@ -711,6 +711,21 @@ class FeatureCache:
         return self._entries(self.slots(
             np.fromiter((i for i, _ in items), dtype=np.int64, count=len(items))))
 
+    def flat_counts(self, items: Sequence[tuple[int, str]], *,
+                    kept_texts: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """The features of ``(key, text)`` pairs (computed if not kept with that text) as
+        one flat (int32 columns, uint8 counts) pair, all rows end to end: what a sum of
+        their counts needs, without an object per row. ``kept_texts``: the rows kept for
+        these keys are known to be of these texts (the summaries' inputs the cache is kept
+        for), so only missing ones are computed, no text is hashed to check."""
+        ids = np.fromiter((i for i, _ in items), dtype=np.int64, count=len(items))
+        if kept_texts:
+            self.add([items[j] for j in np.flatnonzero(self.slots(ids) < 0).tolist()])
+        else:
+            self.add(items)
+        _, indices, counts = self.gather(self.slots(ids))
+        return indices, counts
+
     def _entries(self, slots: np.ndarray) -> list[_Entry]:
         out = []
         flags = self._flags.view

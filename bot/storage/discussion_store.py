@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
@@ -165,6 +165,23 @@ VISIBLE = "c.deleted_at IS NULL AND c.erased_at IS NULL AND c.hidden = 0"
 
 
 class DiscussionStore(Store):
+    def __init__(self, db) -> None:
+        super().__init__(db)
+        #: (query, item id) -> (what it depends on, its row): /about's whole-topic counts,
+        #: a scan of a big topic's comments each, kept until what they count changes (the
+        #: item's discussion version moves with every comment added, changed or hidden)
+        self._tallied: dict[tuple[str, int], tuple[object, tuple]] = {}
+
+    async def _tally(self, tx: Transaction, name: str, item_id: int, key: object, sql: str,
+                     params: tuple) -> tuple:
+        """``sql``'s one row, read again only when ``key`` (read first, in ``tx``) moved."""
+        kept = self._tallied.get((name, item_id))
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        row = tuple(await tx.fetchone(sql, params))
+        self._tallied[(name, item_id)] = (key, row)
+        return row
+
     # --- following channels ----------------------------------------------------------------
 
     async def follow(self, channel_id: int, item_id: int, parent_id: int | None) -> None:
@@ -603,7 +620,11 @@ class DiscussionStore(Store):
         """(how many visible comments of the item were not re-checked after the last
         downtime, the newest message id below which that holds in one of its channels)."""
         async with self.db.reading() as tx:
-            row = await tx.fetchone(
+            cursors = tuple(map(tuple, await tx.fetchall(
+                "SELECT channel_id, unverified_before FROM channel_cursors "
+                "WHERE unverified_before IS NOT NULL ORDER BY channel_id")))
+            row = await self._tally(
+                tx, "unverified", item_id, (await self._version(tx, item_id), cursors),
                 f"""SELECT COUNT(*), MAX(k.unverified_before) FROM comments c
                     JOIN channel_cursors k ON k.channel_id = c.channel_id
                     WHERE c.item_id = ? AND k.unverified_before IS NOT NULL
@@ -885,9 +906,15 @@ class DiscussionStore(Store):
 
     # --- counts ----------------------------------------------------------------------------
 
+    @staticmethod
+    async def _version(tx: Transaction, item_id: int) -> int | None:
+        row = await tx.fetchone("SELECT discussion_version FROM items WHERE id = ?", (item_id,))
+        return row[0] if row else None
+
     async def counts(self, item_id: int) -> ItemCounts:
         async with self.db.reading() as tx:
-            row = await tx.fetchone(
+            row = await self._tally(
+                tx, "counts", item_id, await self._version(tx, item_id),
                 f"""SELECT COUNT(*), COUNT(DISTINCT c.author_id), MIN(c.created_at), MAX(c.created_at)
                     FROM comments c WHERE c.item_id = ? AND {VISIBLE}""",  # noqa: S608
                 (item_id,),
@@ -963,7 +990,8 @@ class DiscussionStore(Store):
 
     # --- the related-topics map --------------------------------------------------------------
 
-    async def map_rows(self, since: Mapping[int, int]) -> dict[int, MapRows]:
+    async def map_rows(self, since: Mapping[int, int], *,
+                       held: Collection[int] = ()) -> dict[int, MapRows]:
         """What the map takes from each item's discussion, changed after discussion version
         ``since[item]`` (0: everything), as plain tuples read in one snapshot:
 
@@ -973,7 +1001,9 @@ class DiscussionStore(Store):
         - all its visible citations (normalised URL, citer) and quotes (state, passage).
 
         Items read from 0 are read together (a start's first map), the others one by one
-        (after a new comment: a handful of rows)."""
+        (after a new comment: a handful of rows). ``held``: items read from 0 whose
+        comments the caller holds already (the summaries' inputs): their rows are left
+        empty, the rest is read (a million texts are not read, nor kept, twice)."""
         out: dict[int, MapRows] = {}
         cold = [i for i, s in since.items() if not s]
         warm = [(i, s) for i, s in since.items() if s]
@@ -986,12 +1016,13 @@ class DiscussionStore(Store):
                     f"SELECT id, discussion_version FROM items WHERE id IN ({marks})", chunk,  # noqa: S608
                 ):
                     out[item_id] = MapRows(version, [], [], [])
+                texts = [i for i in chunk if i not in held]
                 rows = await tx.fetchall(
                     f"""SELECT c.item_id, c.id, c.content FROM comments c
-                        WHERE c.item_id IN ({marks}) AND {VISIBLE}
+                        WHERE c.item_id IN ({", ".join("?" * len(texts))}) AND {VISIBLE}
                         ORDER BY c.item_id, c.id""",  # noqa: S608
-                    chunk,
-                )
+                    texts,
+                ) if texts else []
                 await asyncio.to_thread(_group_map_rows, rows, out)  # a million: off the loop
                 await self._map_links(tx, chunk, out, visible_ci)
             for item_id, seq in warm:

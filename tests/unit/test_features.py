@@ -163,6 +163,25 @@ async def test_a_summary_stores_what_it_computed_for_the_next_start(repo):
     await service.close()
 
 
+async def test_after_a_warm_up_of_every_item_the_writer_walks_only_newer_comments(repo):
+    """Warm-up stored the features of every visible comment: the writer's walk for new
+    comments starts after them (at a million comments, not one scan of all of them for
+    the first new one). A hidden comment is not summarised, so not stored; shown again,
+    its features are computed and stored then."""
+    item, texts = await topic(repo, n=40)
+    await repo.discussion.set_hidden(1005, True, "spam")
+    service = InsightService(repo, [AGREE], [DISAGREE])
+    await service.warm([item], every_item=True)
+    assert len(await stored(repo)) == len(texts) - 1
+    await repo.discussion.record(item.id, msg(5000, "A new comment after the start.", 3, 90))
+    assert await service.persist_features() == 1  # the new one: the older ones not walked
+    assert await comment_id(repo, 5000) in await stored(repo)
+    await repo.discussion.set_hidden(1005, False, None)
+    await service.summary(await repo.agenda.item(item.id))
+    assert await comment_id(repo, 1005) in await stored(repo)
+    await service.close()
+
+
 async def test_edits_deletions_and_erasure_drop_the_stored_features(repo):
     item, texts = await topic(repo, n=120)
     service = InsightService(repo, [AGREE], [DISAGREE])

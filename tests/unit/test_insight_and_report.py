@@ -295,6 +295,37 @@ async def test_map_vectors_follow_each_change_and_a_new_comment_is_only_added(re
     assert warm.last_map_full == []
 
 
+async def test_a_map_after_warm_up_takes_the_summaries_texts_and_equals_a_fresh_one(repo):
+    """After warm-up the first map takes each topic's comments from the summaries' inputs
+    (not read and kept a second time): the same vectors, mentions, activity and edges as a
+    map built from storage; a topic changed since its inputs were read is read as usual."""
+    consultation, (crime, security) = await seed(repo)
+    await repo.discussion.record_new(crime.id, [
+        (msg(n, f"{THEMES['network']} ({n}), see <#101>.", 100, n), [], []) for n in range(1, 80)])
+    await repo.discussion.record_new(security.id, [
+        (msg(200 + n, f"{THEMES['privacy']} and https://discord.com/channels/7/100/{n}", 101,
+             n), [], []) for n in range(70)])
+    await repo.discussion.record(crime.id, msg(99, "Hidden words, see <#101>.", 100, 9))
+    await repo.discussion.set_hidden(99, True, "spam")
+    warm = InsightService(repo, ["👍"], ["👎"])
+    items = [await repo.agenda.item(i.id) for i in (crime, security)]
+    await warm.warm(items)
+    await repo.discussion.record(security.id, msg(300, "After the warm-up <#100>.", 101, 5))
+    built, _ = await warm.topic_map(consultation.id)
+    assert warm.last_map_held == [crime.id]  # security changed after warm-up: read
+    fresh, _ = await InsightService(repo, ["👍"], ["👎"]).topic_map(consultation.id)
+    for topic_id in (crime.id, security.id):
+        mine, theirs = built.topics[topic_id], fresh.topics[topic_id]
+        assert mine.activity == theirs.activity
+        assert mine.term_vector.indices.tolist() == theirs.term_vector.indices.tolist()
+        assert mine.term_vector.counts.tolist() == theirs.term_vector.counts.tolist()
+    assert built.topics[crime.id].activity == 79
+    assert [(e.a, e.b, e.weight, e.reasons) for e in built.edges] == [
+        (e.a, e.b, e.weight, e.reasons) for e in fresh.edges]
+    assert any("link to each other" in r for e in built.edges for r in e.reasons)
+    assert warm._evidence[crime.id].mentions == (101,) * 79
+
+
 async def test_related_topics_do_not_wait_for_a_map_built_from_the_start(repo):
     """/about's related topics: with a bounded wait, a map that must be built from every
     comment (after a start or an erasure) is left building in the background; the next

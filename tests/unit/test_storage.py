@@ -119,6 +119,34 @@ async def test_deletion_tombstones_and_erases_text(repo):
     assert (await repo.discussion.counts(item.id)).comments == 0
 
 
+async def test_topic_counts_follow_every_change_that_moves_them(repo):
+    """/about's counts are kept between requests (a scan of a big topic each), and are
+    current after each change of the topic's comments: new, hidden, deleted, erased."""
+    item = await make_item(repo)
+    other = await make_item(repo, key="other")
+
+    async def shown():
+        c = await repo.discussion.counts(item.id)
+        return c.comments, c.participants, (await repo.discussion.unverified(item.id))[0]
+
+    for mid, author in ((1, 7), (2, 8), (3, 8), (4, 9)):
+        await repo.discussion.record(item.id, message(mid, f"words {mid}", author=author,
+                                                      channel_id=item.channel_id, minutes=mid))
+    assert await shown() == (4, 3, 0)
+    assert await shown() == (4, 3, 0)  # (kept)
+    await repo.discussion.record(other.id, message(9, "elsewhere", channel_id=other.channel_id))
+    assert await shown() == (4, 3, 0)
+    await repo.discussion.set_hidden(1, True, "spam")
+    assert await shown() == (3, 2, 0)
+    await repo.discussion.delete_messages([2])
+    assert await shown() == (2, 2, 0)
+    await repo.discussion.set_unverified({item.channel_id: 4})
+    assert await shown() == (2, 2, 1)  # message 3, older than 4, was not re-checked
+    await repo.privacy.erase(8)
+    assert await shown() == (1, 1, 0)
+    assert (await repo.discussion.counts(other.id)).comments == 1
+
+
 async def test_quotes_and_sources_round_trip(repo):
     item = await make_item(repo, body="Cyber crime is a threat. Act together.")
     quote = QuoteIn(revision_id=item.revision_id, passage="Act together", exact="Act together.",
