@@ -254,7 +254,7 @@ async def test_a_database_from_before_the_features_table_is_migrated_and_backfil
         await repo.close()
 
 
-def test_the_big_topic_sort_orders_comments_as_sorted_does():
+def test_the_big_topic_sort_and_days_are_those_of_sorted_and_date():
     import random
     from operator import attrgetter
 
@@ -262,5 +262,9 @@ def test_the_big_topic_sort_orders_comments_as_sorted_does():
     random.Random(1).shuffle(comments)
     twin = comments[7]
     comments[3] = S.SummaryComment(twin.comment_id - 1, 1, "a tie on time", twin.created_at, "u")
-    assert S._chronological(comments) == sorted(comments, key=attrgetter("created_at",
-                                                                         "comment_id"))
+    ordered, when = S._chronological(comments)
+    assert ordered == sorted(comments, key=attrgetter("created_at", "comment_id"))
+    # ...and the days counted in numpy from those times are those of date()
+    per_day = S._participation(ordered, when)
+    assert when is not None and per_day == S._participation(ordered)
+    assert sum(n for _, n in per_day.per_day) == len(comments) and len(per_day.per_day) > 1
