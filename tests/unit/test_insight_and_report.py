@@ -44,6 +44,15 @@ def msg(mid, text, channel_id, author, minutes=0):
                            created_at=T0 + timedelta(minutes=minutes))
 
 
+
+def assert_same_topics(built, fresh, topic_ids) -> None:
+    """Two maps hold the same evidence for these topics: activity and summed term counts."""
+    for topic_id in topic_ids:
+        mine, theirs = built.topics[topic_id], fresh.topics[topic_id]
+        assert mine.activity == theirs.activity
+        assert mine.term_vector.indices.tolist() == theirs.term_vector.indices.tolist()
+        assert mine.term_vector.counts.tolist() == theirs.term_vector.counts.tolist()
+
 async def test_summary_is_cached_until_the_discussion_changes(repo):
     _, (crime, _security) = await seed(repo)
     insight = InsightService(repo, ["👍"], ["👎"])
@@ -258,11 +267,7 @@ async def test_map_vectors_follow_each_change_and_a_new_comment_is_only_added(re
     async def same_as_fresh() -> None:
         built, _ = await warm.topic_map(consultation.id)
         fresh, _ = await InsightService(repo, ["👍"], ["👎"]).topic_map(consultation.id)
-        for topic_id in (crime.id, security.id):
-            mine, theirs = built.topics[topic_id], fresh.topics[topic_id]
-            assert mine.activity == theirs.activity
-            assert mine.term_vector.indices.tolist() == theirs.term_vector.indices.tolist()
-            assert mine.term_vector.counts.tolist() == theirs.term_vector.counts.tolist()
+        assert_same_topics(built, fresh, (crime.id, security.id))
         assert [(e.a, e.b, e.weight) for e in built.edges] == [
             (e.a, e.b, e.weight) for e in fresh.edges]
 
@@ -314,11 +319,7 @@ async def test_a_map_after_warm_up_takes_the_summaries_texts_and_equals_a_fresh_
     built, _ = await warm.topic_map(consultation.id)
     assert warm.last_map_held == [crime.id]  # security changed after warm-up: read
     fresh, _ = await InsightService(repo, ["👍"], ["👎"]).topic_map(consultation.id)
-    for topic_id in (crime.id, security.id):
-        mine, theirs = built.topics[topic_id], fresh.topics[topic_id]
-        assert mine.activity == theirs.activity
-        assert mine.term_vector.indices.tolist() == theirs.term_vector.indices.tolist()
-        assert mine.term_vector.counts.tolist() == theirs.term_vector.counts.tolist()
+    assert_same_topics(built, fresh, (crime.id, security.id))
     assert built.topics[crime.id].activity == 79
     assert [(e.a, e.b, e.weight, e.reasons) for e in built.edges] == [
         (e.a, e.b, e.weight, e.reasons) for e in fresh.edges]
