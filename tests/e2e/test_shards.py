@@ -21,7 +21,7 @@ import pytest
 from bot.emulator import Emulator, EmulatorForbidden, discord_py_targets, restore_discord_py
 from bot.emulator.seed import seed_consultations
 from tests.e2e.bot_process import BotProcess
-from tests.e2e.conftest import finished
+from tests.e2e.conftest import answer_text, finished
 from tests.shared_db import Backend, query, shared_backend  # noqa: F401  (fixture)
 
 SHARDS = 4
@@ -73,7 +73,7 @@ def env_for(emu: Emulator, backend: Backend, name: str, agenda_file: Path) -> di
     return {"PATH": os.environ["PATH"], "DISCORD_TOKEN": emu.bot_token,
             "DISCORD_API_BASE": emu.api_base, "DISCORD_GATEWAY_URL": emu.gateway_url,
             "AGENDA_FILE": str(agenda_file), "SHARD_COUNT": str(SHARDS),
-            "SHARD_IDS": PROCESSES[name], "LOG_LEVEL": os.environ.get("TEST_BOT_LOG", "WARNING"),
+            "SHARD_IDS": PROCESSES[name], "LOG_LEVEL": os.environ.get("TEST_BOT_LOG", "INFO"),
             **backend.env}
 
 
@@ -92,6 +92,17 @@ async def start(proc: BotProcess, name: str, timeout: float = 60) -> None:
         raise AssertionError(f"process {name} did not connect: {proc.log()[-3000:]}") from None
     if proc.proc.returncode is not None:
         raise AssertionError(f"process {name} exited ({proc.proc.returncode}): {proc.log()}")
+
+
+async def published(emu: Emulator, result, procs: dict[str, BotProcess]) -> None:
+    """Wait for a publish's answer; when it does not come, fail with what was answered and
+    the end of each process's log (CI saw one such timeout, once, with nothing to read)."""
+    try:
+        await finished(emu, result, "Published", timeout=90)
+    except TimeoutError:
+        logs = "\n".join(f"--- process {name}:\n{p.log()[-2500:]}" for name, p in procs.items())
+        raise AssertionError(f"no 'Published' within 90 s; answered: {answer_text(result)!r}\n"
+                             f"{logs}") from None
 
 
 @pytest.fixture
@@ -145,7 +156,7 @@ async def test_two_shard_processes_survive_a_kill_and_agree_on_one_database(
         publishes = [emu.slash(w.alice.id, w.extra["general"].id, "agenda publish")
                      for w in world.worlds]
         for result in publishes:  # each answered by the process owning the guild
-            await finished(emu, await result, "Published", timeout=90)
+            await published(emu, await result, procs)
         for w in world.worlds:
             world.open[w.guild.id] = _channel(emu, w.guild.id, "open-topic")
             world.closing[w.guild.id] = _channel(emu, w.guild.id, "closing-topic")
