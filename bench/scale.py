@@ -32,12 +32,14 @@ then starts the bot on a copy and measures, in one run:
   the live figure over it (target >= 0.30).
 
 Beside them: ``bytes_per_comment`` (the database file over its comments, with the features
-the bot stores for each, and without them) and how long the build took. The table shows each figure next to the issue's target (targets are for 1M).
+the bot stores for each, and without them) and how long the build took. The table shows
+each figure next to the issue's target (targets are for 1M).
 
 The database is built through the repository's bulk ingestion (DiscussionStore.record_new
 and add_reactions, large transactions), then each comment's features are stored by the
 bot's own writer (InsightService.persist_features, what the live bot runs after each new
-comment), so it follows the current schema and a restart loads features, not computes them; the cache (under
+comment), so it follows the current schema and a restart loads features, not computes
+them; the cache (under
 ``--cache-dir``, default the temp dir) is keyed by the schema and by what shapes the data,
 and rebuilt when they change. Comments are bench.corpus text spread over 14 days in the
 agenda's item channels (half in the first topic); the emulator holds each channel's newest

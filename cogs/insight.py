@@ -81,9 +81,6 @@ class InsightCog(commands.Cog):
         items = self.bot.owned_items(every)
         await self.insight.warm(items, every_item=len(items) == len(every))
         await self.insight.warm_maps(sorted({i.consultation_id for i in items}))
-        for item in items:  # /about's counts (a scan of each big topic), kept by the store
-            await self.bot.repo.discussion.counts(item.id)
-            await self.bot.repo.discussion.unverified(item.id)
         # benches wait for this line (bench/scale.py): the bot is warm from here on
         log.info("warm-up done in %.2f s (%d topics)", time.perf_counter() - start, len(items))
 

@@ -680,7 +680,7 @@ class InsightService:
     async def warm(self, items: Iterable[Item], *, every_item: bool = False) -> int:
         """Load the comments and compute their features ahead of the first summary request
         (off the loop), so that even the first `/summary` after a start is a warm one
-        (the chart's drawing code and fonts too).
+        (the chart's drawing code and fonts too), and /about's counts of each topic.
 
         ``every_item``: ``items`` are all of the database's: then every comment up to the
         newest one looked at here has its features stored, and the writer's walk for new
@@ -703,6 +703,9 @@ class InsightService:
                         self._checked_upto.get(item.id, -1),
                         await asyncio.to_thread(max, (c.comment_id for c in comments)))
                 await asyncio.to_thread(_release, comments, missing)
+                # /about's whole-topic counts (a scan of a big topic each), kept by the store
+                await self.repo.discussion.counts(item.id)
+                await self.repo.discussion.unverified(item.id)
             # What was loaded stays for the process's life: out of the collector's passes
             # (each would walk every kept comment), still freed by reference counting.
             gc.freeze()
