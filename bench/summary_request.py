@@ -8,7 +8,8 @@ own peak RSS):
 * cold: a fresh process answers /summary at once (features read from storage);
 * start to warm: a fresh process opens the database and runs the warm-up the bot runs
   after catch-up (comments, votes and stored features loaded); then one new comment
-  arrives and /summary is timed (warm), and again unchanged (cached);
+  arrives and /summary is timed (warm), after one more (again: what each further change
+  costs once the process has served a summary), and unchanged (cached);
 * cold, nothing stored (up to --unstored-max comments): a fresh process on a database
   without stored features (what every cold request cost before they were stored).
 
@@ -226,6 +227,16 @@ async def phase_warm(db: Path, item_id: int) -> dict:
         cached = await service.summary(item)
         cached_s = time.perf_counter() - start
         assert cached.from_cache and not warm.from_cache
+        # and another: what each further change costs once the process has served a summary
+        await repo.discussion.record(item_id, IncomingMessage(
+            message_id=time.time_ns() // 1000 % 10**12, channel_id=500, author_id=2,
+            created_at=last.last_activity,
+            content="And another: the Budapest Convention should be ratified first."))
+        item = await repo.agenda.item(item_id)
+        start = time.perf_counter()
+        again = await service.summary(item)
+        again_s = time.perf_counter() - start
+        assert not again.from_cache
 
         chart_times, chart_cpu = [], []
         for _ in range(3):  # drawn fresh each time, in a worker thread as the bot does
@@ -246,6 +257,7 @@ async def phase_warm(db: Path, item_id: int) -> dict:
             "warm_up_stall_ms": warm_up_stall, "warm_up_features_computed": computed,
             "warm_s": round(warm_s, 3), "warm_cpu_s": round(warm_cpu, 3),
             "warm_summary_stall_ms": summary_stall, "cached_s": round(cached_s, 4),
+            "warm_again_s": round(again_s, 3),
             "themes": len(warm.summary.themes),
             "chart_seconds": round(statistics.median(chart_times), 3),
             "chart_cpu_seconds": round(statistics.median(chart_cpu), 3),
@@ -347,7 +359,7 @@ def main() -> None:
             for n in args.comments or [1_000, 10_000, 100_000]]
     print(f"{'comments':>9} {'ingest s':>8} {'B/cmt':>6} {'cold s':>7} {'cold CPU':>8} "
           f"{'no-store':>8} {'to warm':>8} {'w-up CPU':>8} {'warm MB':>8} {'warm s':>7} "
-          f"{'warm CPU':>8} {'cached':>7} {'stall ms':>8} {'chart s':>7} {'themes':>6}")
+          f"{'warm CPU':>8} {'again s':>7} {'cached':>7} {'stall ms':>8} {'chart s':>7} {'themes':>6}")
     for r in rows:
         unstored = f"{r['cold_unstored_s']:>8.2f}" if "cold_unstored_s" in r else f"{'not run':>8}"
         ingest = (f"{r['ingest_features_s']:>8.1f}" if r["ingest_features_s"] is not None
@@ -356,14 +368,15 @@ def main() -> None:
               f"{r.get('feature_bytes_per_comment', 0):>6.0f} {r['cold_s']:>7.2f} "
               f"{r['cold_cpu_s']:>8.2f} {unstored} {r['start_to_warm_s']:>8.2f} "
               f"{r['start_to_warm_cpu_s']:>8.2f} {r['warm_peak_rss_mb']:>8.0f} {r['warm_s']:>7.2f} "
-              f"{r['warm_cpu_s']:>8.2f} {r['cached_s']:>7.3f} {r['max_stall_ms']:>8.0f} "
+              f"{r['warm_cpu_s']:>8.2f} {r['warm_again_s']:>7.2f} {r['cached_s']:>7.3f} {r['max_stall_ms']:>8.0f} "
               f"{r['chart_seconds']:>7.2f} {r['themes']:>6}")
     load, cores = os.getloadavg()[0], os.cpu_count() or 1
     print(f"ingest s: computing and storing every comment's features (done once, shortly after "
           f"each comment arrives); B/cmt: their stored size per comment. cold: a fresh process "
           f"answers /summary (features read back); no-store: the same without stored "
           f"features. to warm: a fresh process's warm-up after catch-up (catch-up itself not "
-          f"included), with its peak RSS (warm MB). stall: the longest event-loop stall of "
+          f"included), with its peak RSS (warm MB); warm: its first /summary after a new comment; "
+          f"again: the next, after one more comment; cached: unchanged since. stall: the longest event-loop stall of "
           f"the cold, warm-up and summary phases. CPU: CPU seconds of the phase (all threads); "
           f"on a busy shared machine wall time overstates it. Load average {load:.1f} on "
           f"{cores} cores.")

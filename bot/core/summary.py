@@ -85,6 +85,7 @@ FEATURES_VERSION = f"tokens-1/about-2/{N_FEATURES}"
 BRIEF_THRESHOLD = 8  # fewer distinct substantive comments -> brief, no clustering
 SAMPLE_SIZE = 4000  # rows k-means is fitted on
 TERMS_MEMO = 50_000  # texts whose label terms are remembered
+LABEL_BACKGROUND = 1500  # comments a theme's label terms are contrasted with
 HASH_BATCH = 2_000  # comments hashed per call (a call holds the GIL: keep it short)
 CENTROID_MERGE = 0.10  # cosine between two groups' centroids at which they are one argument
 MERGE_COHESION = 0.3  # ...unless then two of its comments' mean cosine < this x the median
@@ -666,9 +667,13 @@ class FeatureCache:
         self._flush()
         return self._ids[self._slot_of >= 0]
 
-    def rows(self, comments: Sequence[SummaryComment]) -> np.ndarray:
-        """The kept row of each comment, computing (in one batch) those not kept yet."""
-        ids = np.fromiter((c.comment_id for c in comments), dtype=np.int64, count=len(comments))
+    def rows(self, comments: Sequence[SummaryComment],
+             ids: np.ndarray | None = None) -> np.ndarray:
+        """The kept row of each comment, computing (in one batch) those not kept yet
+        (``ids``: the comments' ids, when the caller has them already)."""
+        if ids is None:
+            ids = np.fromiter((c.comment_id for c in comments), dtype=np.int64,
+                              count=len(comments))
         slots = self.slots(ids)
         holes = np.flatnonzero(slots < 0)
         if len(holes):
@@ -829,11 +834,28 @@ def _chronological(comments: Sequence[SummaryComment]
 _DAY_MICROS = 86_400 * 1_000_000
 
 
+def _stable_sample(ids: np.ndarray, size: int) -> np.ndarray:
+    """Positions (ascending) of a pseudo-random sample of ``size`` of these distinct ids,
+    chosen by a hash of each id, so that one more comment changes at most one member: a
+    sample drawn afresh for every count would make each warm request after a new comment
+    re-tokenise a whole new background for the labels."""
+    if len(ids) <= size:
+        return np.arange(len(ids))
+    x = ids.astype(np.uint64)  # splitmix64's finaliser: well-mixed bits from serial ids
+    x ^= x >> np.uint64(30)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return np.sort(np.argpartition(x, size - 1)[:size])
+
+
 def _participation(comments: Sequence[SummaryComment],
-                   when: np.ndarray | None = None) -> Participation:
+                   when: np.ndarray | None = None,
+                   authors: np.ndarray | None = None) -> Participation:
     """Totals and comments per day; ``when``: the comments' UTC times in microseconds
     (from :func:`_chronological`), which makes the days one numpy pass, not 100,000
-    ``date()`` calls."""
+    ``date()`` calls; ``authors``: their authors' ids, when the caller has them."""
     if not comments:
         return Participation(
             comments=0, participants=0, first_activity=None, last_activity=None, per_day=[]
@@ -843,7 +865,8 @@ def _participation(comments: Sequence[SummaryComment],
         first_day = _EPOCH.date()
         return Participation(
             comments=len(comments),
-            participants=len({c.author_id for c in comments}),
+            participants=(len({c.author_id for c in comments}) if authors is None
+                          else len(np.unique(authors))),
             first_activity=comments[0].created_at,  # (in chronological order)
             last_activity=comments[-1].created_at,
             per_day=[(first_day + timedelta(days=d), n)
@@ -1193,9 +1216,32 @@ def opinion_groups(
     voter_ids: np.ndarray, stmt_idx: np.ndarray, vals: np.ndarray, n_statements: int,
     *, min_participant_votes: int | None = None, seed: int = RANDOM_STATE,
 ) -> tuple[np.ndarray, np.ndarray]:
-    with threadpool_limits(limits=1):
-        return _opinion_groups(voter_ids, stmt_idx, vals, n_statements,
-                               min_participant_votes=min_participant_votes, seed=seed)
+    """:func:`_opinion_groups`, remembered for the last few vote sets: the groups depend on
+    the votes alone, and a new comment without votes (most changes to a discussion) leaves
+    them as they were."""
+    digest = blake2b(digest_size=16)
+    for a in (voter_ids, stmt_idx, vals):
+        a = np.ascontiguousarray(a, dtype=np.int64)
+        digest.update(len(a).to_bytes(8, "little"))
+        digest.update(a.data)
+    key = (digest.digest(), n_statements, min_participant_votes, seed)
+    with _GROUPS_LOCK:
+        got = _GROUPS_MEMO.get(key)
+    if got is None:
+        with threadpool_limits(limits=1):
+            got = _opinion_groups(voter_ids, stmt_idx, vals, n_statements,
+                                  min_participant_votes=min_participant_votes, seed=seed)
+        with _GROUPS_LOCK:
+            _GROUPS_MEMO[key] = got
+            while len(_GROUPS_MEMO) > GROUPS_MEMO:
+                del _GROUPS_MEMO[next(iter(_GROUPS_MEMO))]  # the oldest
+    people, groups = got
+    return people.copy(), groups.copy()
+
+
+GROUPS_MEMO = 8  # vote sets whose opinion groups are remembered (a few topics' worth)
+_GROUPS_MEMO: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+_GROUPS_LOCK = threading.Lock()
 
 
 def _opinion_groups(
@@ -1595,10 +1641,15 @@ def _summarise(
     comments: Sequence[SummaryComment], *, cache: FeatureCache | None, max_themes: int,
 ) -> DiscussionSummary:
     comments, when = _chronological(comments)
-    participation = _participation(comments, when)
+    n = len(comments)
+    # each comment's id and author, read once (from a generator, not a C-level pass: see
+    # the votes below)
+    ids = np.fromiter((c.comment_id for c in comments), dtype=np.int64, count=n)
+    authors_all = np.fromiter((c.author_id for c in comments), dtype=np.int64, count=n)
+    participation = _participation(comments, when, authors_all)
     if cache is None:
         cache = FeatureCache(max_entries=None)
-    slots = cache.rows(comments)  # each comment's features, tokenised once
+    slots = cache.rows(comments, ids)  # each comment's features, tokenised once
     flags = cache.flags(slots)
     # tally(c), without a call per comment where storage already kept the latest votes
     tallies = [(c.agree, c.disagree, c.passes) if c.votes_latest or not c.votes else tally(c)
@@ -1646,7 +1697,7 @@ def _summarise(
     row_lab, row_sim, related = _cluster(X, w, k0)
 
     # per substantive comment: label, then per-theme stats
-    authors = np.fromiter((comments[i].author_id for i in subst_idx), dtype=np.int64, count=n_sub)
+    authors = authors_all[subst_idx]
     agree, disagree = votes[subst_idx, 0], votes[subst_idx, 1]
     lab = row_lab[row_of_sub]
     k = int(row_lab.max()) + 1 if (row_lab >= 0).any() else 0
@@ -1707,18 +1758,15 @@ def _summarise(
 
     # labels from a sample of each theme's most central comments vs the whole
     analyzer = cache.analyzer()
-    rng = np.random.default_rng(RANDOM_STATE)
-    bg_rows = row_first[rng.choice(n_rows, min(n_rows, 1500), replace=False)]
-    background = [clean_text(comments[i].text) for i in np.sort(bg_rows)]
+    bg_rows = row_first[_stable_sample(ids[row_first], LABEL_BACKGROUND)]
+    background = [clean_text(comments[i].text) for i in bg_rows]
     member_texts = []
     for c in shown:
         rows_c = row_order[row_lab[row_order] == c][:200]
         member_texts.append([clean_text(comments[int(row_first[r])].text) for r in rows_c])
     phrases = _key_phrases(member_texts, background, analyzer)
 
-    sub_ids = np.fromiter(
-        (comments[i].comment_id for i in subst_idx), dtype=np.int64, count=n_sub
-    )
+    sub_ids = ids[subst_idx]
     min_votes = opinion.min_votes if opinion else STANCE_MIN_REACTIONS
     themes = []
     for c, ph in zip(shown, phrases, strict=True):

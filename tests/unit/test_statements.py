@@ -166,3 +166,42 @@ def test_an_outlier_is_not_a_group_and_facts_about_voters_do_not_make_groups():
     described = [v.comment_id for g in o.groups for v in [*g.agrees, *g.disagrees]]
     # told by their opinions, not by "I am a farmer", however much it sets one camp apart
     assert described and not {8, 9} & set(described)
+
+
+def test_opinion_groups_are_recomputed_when_votes_change_and_kept_when_they_do_not():
+    """The groups are remembered per vote set: the same votes give the same groups (the
+    remembered arrays are not the caller's to change), and changed votes new ones."""
+    from bot.core.summary import opinion_groups
+
+    rng = np.random.default_rng(3)
+    voters = np.repeat(np.arange(60), 10)
+    stmts = np.tile(np.arange(10), 60)
+    camp = voters < 30
+    vals = np.where(camp == (stmts % 2 == 0), 1, -1) * np.where(rng.random(600) < 0.1, -1, 1)
+    people, groups = opinion_groups(voters, stmts, vals, 10)
+    assert len(set(groups[:30])) == 1 and len(set(groups[30:])) == 1 and len(set(groups)) == 2
+    groups[:] = 7  # the caller's copy
+    again_people, again = opinion_groups(voters, stmts, vals, 10)
+    assert set(again.tolist()) == {0, 1} and (again_people == people).all()
+    # the first ten voters join the other camp
+    moved = np.where(voters < 10, -vals, vals)
+    _, after = opinion_groups(voters, stmts, moved, 10)
+    assert len({*after[:10].tolist(), *after[30:].tolist()}) == 1
+    assert after[10] != after[30]
+
+
+def test_label_background_sample_changes_by_at_most_one_comment_per_new_comment():
+    """The comments a theme's label is contrasted with are sampled by a hash of their ids:
+    one new comment changes at most one of them, so a warm request does not re-read a
+    fresh background (a sample drawn by count changed nearly all 1,500)."""
+    from bot.core.summary import _stable_sample
+
+    ids = np.arange(10_000, 60_000, 3, dtype=np.int64)
+    before = set(ids[_stable_sample(ids, 1500)].tolist())
+    more = np.append(ids, 99_999)
+    after = set(more[_stable_sample(more, 1500)].tolist())
+    assert len(before) == len(after) == 1500 and len(before - after) <= 1
+    picked = ids[_stable_sample(ids, 1500)]
+    # spread over the whole discussion, not its oldest or newest comments
+    assert picked.min() < ids[len(ids) // 10] and picked.max() > ids[-len(ids) // 10]
+    assert (_stable_sample(ids[:100], 1500) == np.arange(100)).all()
