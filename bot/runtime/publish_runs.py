@@ -47,6 +47,8 @@ class PublishRuns:
         self.discussion = discussion
         self._lock = asyncio.Lock()
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        #: who waits for each run's outcome (the /agenda publish that made it, if any)
+        self._waiters: dict[int, list[Done]] = {}
 
     @property
     def busy(self) -> bool:
@@ -67,10 +69,15 @@ class PublishRuns:
         return run, message
 
     def spawn(self, run_id: int, on_done: Done | None = None) -> None:
+        """Run it in the background; ``on_done`` hears how it ended, even when the run was
+        already going (the restart resumer can pick up a run between the command storing it
+        and spawning it) or had already ended."""
+        if on_done is not None:
+            self._waiters.setdefault(run_id, []).append(on_done)
         task = self._tasks.get(run_id)
         if task is not None and not task.done():
             return
-        self._tasks[run_id] = asyncio.create_task(self._run(run_id, on_done),
+        self._tasks[run_id] = asyncio.create_task(self._run(run_id),
                                                   name=f"publish-run-{run_id}")
 
     async def resume_all(self) -> int:
@@ -89,22 +96,26 @@ class PublishRuns:
 
     # --- one run --------------------------------------------------------------------------
 
-    async def _run(self, run_id: int, on_done: Done | None) -> None:
+    async def _run(self, run_id: int) -> None:
         async with self._lock:
             run = await self.repo.publishing.run(run_id)
-            if run is None or run.status != "running":
+            if run is None:
+                self._waiters.pop(run_id, None)
                 return
             consultation = await self.repo.agenda.consultation(run.consultation_id)
             title = consultation.title if consultation else "the agenda"
+            if run.status != "running":  # it ended before this was spawned: say how
+                await self._tell(run, _ended_text(run, title))
+                return
             try:
                 await self._publish(run)
             except asyncio.CancelledError:
                 raise
             except _Superseded:
                 run = await self.repo.publishing.run(run_id) or run
-                await self._show(run, f"Publishing “{truncate(title, 100)}” stopped after "
-                                      f"{run.done} of {len(run.item_ids)} items: a newer "
-                                      "/agenda publish took over.")
+                text = _ended_text(run, title)
+                await self._show(run, text)
+                await self._tell(run, text)
                 return
             except Exception as exc:
                 if self.bot.is_closed():  # stopping: resume at the next start
@@ -115,21 +126,21 @@ class PublishRuns:
                     log.exception("publish run %d failed at %d/%d", run.id, run.done,
                                   len(run.item_ids))
                 await self.repo.publishing.finish_run(run.id, "failed", reason[:500])
-                text = (f"Publishing “{truncate(title, 100)}” stopped after {run.done} of "
-                        f"{len(run.item_ids)} items: {reason}\nWhat is published stays; "
-                        "run /agenda publish again to finish.")
+                run = await self.repo.publishing.run(run_id) or run
+                text = _ended_text(run, title)
                 await self._show(run, text)
-                if on_done is not None:
-                    await _quietly(on_done(run, text))
+                await self._tell(run, text)
                 return
-            run = await self.repo.publishing.run(run_id) or run
             await self.repo.publishing.finish_run(run.id, "done")
+            run = await self.repo.publishing.run(run_id) or run
             self.bot.dispatch("consultation_published", run.guild_id, run.consultation_id)
-            text = (f"Published “{truncate(title, 100)}”: {len(run.item_ids)} items — "
-                    f"{run.created} created, {run.updated} updated, {run.unchanged} unchanged.")
+            text = _ended_text(run, title)
             await self._show(run, text)
-            if on_done is not None:
-                await _quietly(on_done(run, text))
+            await self._tell(run, text)
+
+    async def _tell(self, run: PublishRun, text: str) -> None:
+        for on_done in self._waiters.pop(run.id, []):
+            await _quietly(on_done(run, text))
 
     async def _publish(self, run: PublishRun) -> None:
         guild = self.bot.get_guild(run.guild_id)
@@ -210,6 +221,20 @@ class PublishRuns:
         except discord.HTTPException:
             return None
         return None
+
+
+def _ended_text(run: PublishRun, title: str) -> str:
+    """How a run that is no longer running ended, in the words its channel shows."""
+    shown = truncate(title, 100)
+    if run.status == "done":
+        return (f"Published “{shown}”: {len(run.item_ids)} items — {run.created} created, "
+                f"{run.updated} updated, {run.unchanged} unchanged.")
+    if run.status == "superseded":
+        return (f"Publishing “{shown}” stopped after {run.done} of {len(run.item_ids)} items: "
+                "a newer /agenda publish took over.")
+    return (f"Publishing “{shown}” stopped after {run.done} of {len(run.item_ids)} items: "
+            f"{run.error or 'it failed'}\nWhat is published stays; run /agenda publish again "
+            "to finish.")
 
 
 def _discord_reason(exc: Exception) -> str:

@@ -141,3 +141,29 @@ async def test_a_newer_publish_takes_over_from_a_running_one(emulator, consultat
     items = await bot.repo.agenda.guild_items(emulator.guild.id)
     assert len(items) == 60 and len({i.channel_id for i in items}) == 20
     assert all(len(emu.threads_of(i.channel_id)) == 2 for i in items if i.parent_id is None)
+
+
+async def test_the_command_hears_the_end_of_a_run_the_restart_resumer_picked_up(
+        emulator, consultation_bot):
+    """Once ready, the bot resumes every unfinished run; a run /agenda publish has just
+    stored is one, before the command spawns it. The command's answer must still say how it
+    ended (CI once saw it stay at "in the background" for 90 s, two processes on shards)."""
+    emu, bot = emulator.emu, consultation_bot
+    general = emu.create_text_channel(emulator.guild.id, "general")
+    # The command's first answer is refused once (429, retry in 1 s): it is between storing
+    # its run and spawning it for that long, and the resumer runs then.
+    refused = emu.fail_next("POST", "/webhooks/{application_id}/{webhook_token}", 429,
+                            retry_after=1.0)
+    result = await emu.slash(emulator.alice.id, general.id, "agenda publish",
+                             {"file": emu.upload("two.toml", TWO_ITEMS.encode())})
+    await emu.wait_for(lambda: refused.count == 0, timeout=30)
+    assert await bot.get_cog("AgendaCog").runs.resume_all() == 1
+    await finished(emu, result, "Published", timeout=30)
+    assert answer_text(result) == "Published “Two”: 2 items — 2 created, 0 updated, 0 unchanged."
+    (progress,) = progress_posts(emu, general.id, emu.bot_user.id, "Two")
+    assert progress.content == answer_text(result)  # one run, reported once, in both places
+
+
+TWO_ITEMS = ('[consultation]\ntitle = "Two"\n'
+             '[[items]]\ntitle = "First"\nsummation = "One."\n'
+             '[[items]]\ntitle = "Second"\nsummation = "Two."\n')
