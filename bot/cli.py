@@ -61,7 +61,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop, sig)
-        probe = LoopLagProbe(settings.loop_lag_report).start() if settings.loop_lag_probe else None
+        probe = None
+        if settings.loop_lag_probe:
+            probe = LoopLagProbe(settings.loop_lag_report, stacks=settings.loop_lag_stacks).start()
         try:
             async with bot:  # closes the bot (and checkpoints the database) however start ends
                 await bot.start(token)

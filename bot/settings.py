@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     loop_lag_probe: bool = False
     #: with the probe on, also write its report (JSON) here at exit
     loop_lag_report: Path | None = None
+    #: with the probe on, also record where the loop was during each stall (the report's
+    #: "stacks"): a watchdog thread's look every 20 ms
+    loop_lag_stacks: bool = False
 
     @field_validator("*", mode="before")
     @classmethod
@@ -68,7 +71,7 @@ class Settings(BaseSettings):
             return "INFO"
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("log_content", "loop_lag_probe", mode="before")
+    @field_validator("log_content", "loop_lag_probe", "loop_lag_stacks", mode="before")
     @classmethod
     def _default_log_content(cls, value: object) -> object:
         if value is None or (isinstance(value, str) and not value.strip()):
