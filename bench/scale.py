@@ -9,6 +9,8 @@ then starts the bot on a copy and measures, in one run:
 
 - ``ready_s``: process start to discord.py's on_ready (the bot's "ready:" log line);
 - ``warm_s``: process start to the end of the warm-up after catch-up ("warm-up done");
+  ``primed_after_warm_s``: how much later the summary engine's background run on the
+  biggest topics ended (the figures below are measured as they come, while it runs);
 - ``peak_rss_mb``: the bot process's peak resident memory (VmHWM) over the whole run,
   and ``rss_at_warm_mb`` the same peak when it was warm;
 - ``max_loop_stall_ms``: the longest the bot's event loop was blocked, from its own probe
@@ -511,6 +513,7 @@ class Run:
         out["measure_s"] = round(time.perf_counter() - self.t0, 1)
         out.update(self.loop_stalls(ready_wall))
         out["catchup"] = self.catchup_stats()
+        out["primed_after_warm_s"] = self.primed_after_warm()
         out["failures"] = self.failures
         out.update(self.heartbeat_lag())
         return out
@@ -555,6 +558,13 @@ class Run:
         return {"heartbeat_late_warnings": len(late),
                 "heartbeat_max_behind_s": max(late, default=0.0),
                 "heartbeat_ack_race_warnings": len(race)}
+
+    def primed_after_warm(self) -> float | None:
+        """How long after "warm-up done" the background priming of the summary engine on
+        the biggest topics ended (InsightService.prime; the figures above are measured while
+        it runs, as a user asking at once would see them); None if it had not ended."""
+        primed = re.search(r"summary engine primed on \d+ topics in ([0-9.]+) s", self.log.read())
+        return float(primed.group(1)) if primed else None
 
     def catchup_stats(self) -> dict:
         """What the restart's catch-up did, from its log line: a consistent world has
@@ -633,6 +643,7 @@ def verdict(key: str, value) -> str:
 
 def table(runs: list[dict]) -> str:
     rows = [("ready_s", "start to ready, s"), ("warm_s", "start to warm, s"),
+            ("primed_after_warm_s", "  then summary engine primed, s later"),
             ("rss_at_warm_mb", "peak RSS when warm, MB"), ("peak_rss_mb", "peak RSS, whole run, MB"),
             ("max_loop_stall_ms", "longest event-loop stall, ms"),
             ("max_loop_stall_phase", "  ... during"),

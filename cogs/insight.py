@@ -75,7 +75,8 @@ class InsightCog(commands.Cog):
     @commands.Cog.listener()
     async def on_catchup_done(self) -> None:
         """After a (re)connect's catch-up: prepare every topic's summary features, and the
-        related-topics maps /about and /map serve from."""
+        related-topics maps /about and /map serve from; then, in the background, run the
+        summary engine once on the biggest topics (InsightService.prime)."""
         start = time.perf_counter()
         every = await self.bot.repo.agenda.all_items()
         items = self.bot.owned_items(every)
@@ -83,6 +84,7 @@ class InsightCog(commands.Cog):
         await self.insight.warm_maps(sorted({i.consultation_id for i in items}))
         # benches wait for this line (bench/scale.py): the bot is warm from here on
         log.info("warm-up done in %.2f s (%d topics)", time.perf_counter() - start, len(items))
+        self.insight.prime_later(items)  # its own log line when done
 
     @commands.Cog.listener()
     async def on_participant_erased(self, user_id: int) -> None:

@@ -17,6 +17,7 @@ import asyncio
 import gc
 import logging
 import re
+import time
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
@@ -33,6 +34,7 @@ from bot.core.curation import Curation, apply_curation
 from bot.core.discussion import article_text
 from bot.core.summary import (
     FEATURES_VERSION,
+    GROUPS_MEMO,
     DiscussionSummary,
     EmbedData,
     FeatureCache,
@@ -60,6 +62,9 @@ from bot.storage.discussion_store import MapRows
 from bot.storage.models import Item
 
 log = logging.getLogger(__name__)
+#: topics whose summary the engine runs once after warm-up (see InsightService.prime);
+#: as many as the opinion groups it remembers
+PRIMED_TOPICS = GROUPS_MEMO
 CHARTS_KEPT = 64  # summary charts kept in memory (~65 KB each)
 INPUT_PAGE = 100_000  # comments read and built per step when an item's inputs are loaded
 FEATURE_PAGE = 5_000  # comments featurised and stored per step of the backfill
@@ -378,6 +383,8 @@ class InsightService:
         self._listening = False
         #: background summary refreshes (see refresh_later)
         self._refreshing: dict[int, asyncio.Task[DiscussionSummary | None]] = {}
+        self._primed: set[int] = set()  # topics the engine has run on once (prime)
+        self._priming: asyncio.Task[int] | None = None
 
     async def _forget_if_erased_elsewhere(self) -> None:
         """Another process sharing the database (a shard process) may have erased someone:
@@ -522,9 +529,11 @@ class InsightService:
                 log.exception("could not store comment features")
 
     async def close(self) -> None:
-        """Stop the background feature writer and summary refreshes (the cog unloads)."""
+        """Stop the background feature writer, summary refreshes and priming (the cog
+        unloads)."""
         task, self._persist_task = self._persist_task, None
-        tasks = [*self._refreshing.values(), *([task] if task is not None else [])]
+        priming, self._priming = self._priming, None
+        tasks = [*self._refreshing.values(), *(t for t in (task, priming) if t is not None)]
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -713,6 +722,54 @@ class InsightService:
             self._checked_any = max(self._checked_any, *self._checked_upto.values())
         self.warm_ups += 1
         return self.features_computed - before
+
+    def prime_later(self, items: Iterable[Item]) -> asyncio.Task[int]:
+        """:meth:`prime` in the background (after warm-up: the bot is answering meanwhile);
+        stopped by :meth:`close`."""
+        items = list(items)
+
+        async def run() -> int:
+            start = time.perf_counter()
+            try:
+                primed = await self.prime(items)
+            except Exception:  # costs nothing but the first request's speed
+                log.exception("priming the summary engine failed")
+                return 0
+            log.info("summary engine primed on %d topics in %.2f s", primed,
+                     time.perf_counter() - start)
+            return primed
+
+        running = self._priming
+        if running is not None and not running.done():
+            running.cancel()  # a reconnect's warm-up: its own list of topics is current
+        self._priming = asyncio.get_running_loop().create_task(run(), name="prime-summaries")
+        return self._priming
+
+    async def prime(self, items: Iterable[Item], *, topics: int = PRIMED_TOPICS) -> int:
+        """Run the summary engine once on the biggest topics, after warm-up and in the
+        background: what it remembers between requests (each statement's label terms, the
+        opinion groups of an unchanged vote set) is then there for the first /summary after
+        a start, which costs what the next ones do. A stored summary that is current stays
+        as it is; a stale one is recomputed and stored. Once per topic and process (a
+        reconnect's warm-up does not do it again). Returns how many were primed."""
+        ranked = sorted([((await self.repo.discussion.counts(i.id)).comments, i.id, i)
+                         for i in items if i.id not in self._primed],
+                        key=lambda x: (-x[0], x[1]))
+        primed = 0
+        for size, _, item in ranked[:topics]:
+            if size == 0:
+                break
+            item = await self.repo.agenda.item(item.id) or item
+            if await self.repo.insight.cached_summary(item.id, item.discussion_version) is None:
+                await self.refresh_later(item)  # computed and stored: remembered on the way
+            else:
+                comments = await self.summary_comments(item)
+                await self._load_features(item)
+                async with self._lock:
+                    await asyncio.to_thread(summarise, comments, cache=self.features)
+            self._primed.add(item.id)
+            primed += 1
+        return primed
 
     async def drop_derived_data(self, user_id: int | None = None) -> None:
         """Forget features and maps computed from text that has since been erased: that

@@ -94,3 +94,49 @@ def test_the_garbage_collector_is_back_after_a_summary_even_a_failing_one():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+async def test_priming_runs_the_engine_once_on_the_biggest_topics_and_keeps_what_is_current(repo):
+    """After warm-up the bot runs the engine once on its biggest topics (so that the first
+    /summary after a start finds what the engine remembers). A current stored summary is
+    left as it is, a stale one is stored anew, a topic is primed once, the empty one never."""
+    consultation = await repo.agenda.upsert_consultation(1, "c", "C", "")
+    items = []
+    for n, size in enumerate((120, 300, 0)):
+        item, _ = await repo.agenda.upsert_item(consultation.id, f"t{n}", parent_id=None,
+                                                position=n, title=f"Topic {n}", summation="s",
+                                                body="b")
+        await repo.agenda.save_place(item.id, channel_id=500 + n)
+        texts = [c.text for c in make_corpus(size, 3 + n).comments] if size else []
+        await repo.discussion.record_new(item.id, [
+            (msg(10_000 * (n + 1) + i, t, 10 + i % 50, i), [], []) for i, t in enumerate(texts)])
+        items.append(item)
+    small, big, empty = items
+    service = InsightService(repo, [AGREE], [DISAGREE], [PASS])
+    items = [await repo.agenda.item(i.id) for i in items]
+    await service.warm(items)
+    await service.summary(items[1])  # the big topic's summary: stored and current
+    await service.summary(items[0])  # the small one's, then a new comment makes it stale
+    await repo.discussion.record(small.id, msg(1, "A late comment on the 24/7 Network.", 3, 500))
+    big_computed = await repo.insight.summary_computed_at(big.id)
+    small_item = await repo.agenda.item(small.id)
+    assert await repo.insight.cached_summary(small.id, small_item.discussion_version) is None
+
+    fresh = InsightService(repo, [AGREE], [DISAGREE], [PASS])  # a restarted process
+    items = [await repo.agenda.item(i.id) for i in items]
+    await fresh.warm(items)
+    assert await fresh.prime(items, topics=1) == 1  # the biggest first
+    assert await repo.insight.summary_computed_at(big.id) == big_computed  # left as it was
+    assert await repo.insight.cached_summary(small.id, small_item.discussion_version) is None
+    assert await fresh.prime(items) == 1  # the small one now; the empty one never
+    assert await repo.insight.cached_summary(small.id, small_item.discussion_version) is not None
+    assert await fresh.prime(items) == 0  # once per topic and process
+    assert await repo.insight.last_summary(empty.id) is None  # never computed
+
+    # what the engine remembers changes no figure: a summary after one more comment is the
+    # one summarise computes from scratch
+    await repo.discussion.record(big.id, msg(2, "And the Budapest Convention first.", 4, 900))
+    big_item = await repo.agenda.item(big.id)
+    after = await fresh.summary(big_item, curated=False)
+    comments = await InsightService(repo, [AGREE], [DISAGREE], [PASS]).summary_comments(big_item)
+    assert dumped(after.summary) == dumped(summarise(comments))
