@@ -1,4 +1,7 @@
-"""One picture per summary: how people voted on its top statements, and activity per day.
+"""Pictures of a summary: how people voted on its top statements, and activity per day.
+
+Two of them: the full chart (below), attached beside the report; and the overview (at the
+end of this module), the embed's image, drawn for the ~400 x 300 px box Discord shows it in.
 
 Pure core (matplotlib's object API on the Agg canvas, no pyplot, no Discord), so it is
 safe to run in a worker thread.
@@ -25,6 +28,7 @@ from __future__ import annotations
 import io
 import math
 import textwrap
+import unicodedata
 import warnings
 from dataclasses import dataclass, field
 from datetime import date
@@ -40,7 +44,10 @@ __all__ = [
     "ChartSection",
     "chart_alt_text",
     "chart_sections",
+    "overview_figure",
+    "overview_rows",
     "render_summary_chart",
+    "render_summary_overview",
     "summary_figure",
     "warm_up",
 ]
@@ -104,16 +111,24 @@ class ChartSection:
     blocks: list[ChartBlock] = field(default_factory=list)
 
 
+def _columns(text: str, width: int) -> int:
+    """How many characters of ``text`` fit in ``width`` columns: half as many when it is
+    mostly wide (CJK) characters, which take two."""
+    wide = sum(unicodedata.east_asian_width(ch) in "WF" for ch in text)
+    return max(8, width // 2) if wide > len(text) * 0.3 else width
+
+
 def _label_text(excerpt: str) -> str:
     """A statement as at most ``TEXT_LINES`` lines of ``TEXT_WIDTH`` characters, in quotes;
     cut at a word with an ellipsis when longer. (The zero-width space the text reports put
     after "@" to stop pings has no use in a picture.)"""
     text = " ".join(excerpt.replace("\u200b", "").split())
-    lines = textwrap.wrap(f"\u201c{text}\u201d", TEXT_WIDTH, break_long_words=True)
+    width = _columns(text, TEXT_WIDTH)
+    lines = textwrap.wrap(f"\u201c{text}\u201d", width, break_long_words=True)
     if len(lines) > TEXT_LINES:
         lines = lines[:TEXT_LINES]
-        last = textwrap.shorten(lines[-1], TEXT_WIDTH - 2, placeholder="")
-        lines[-1] = (last or lines[-1][: TEXT_WIDTH - 2]).rstrip(" ,;:.\u201d") + "…\u201d"
+        last = textwrap.shorten(lines[-1], width - 2, placeholder="")
+        lines[-1] = (last or lines[-1][: width - 2]).rstrip(" ,;:.\u201d") + "…\u201d"
     return "\n".join(lines)
 
 
@@ -434,3 +449,129 @@ def _draw_activity(fig, per_day: list[tuple[date, int]], top: float, height, fx,
                 textcoords="offset points", ha="center" if 0.15 < peak / max(1, len(days) - 1) < 0.85
                 else ("left" if peak / max(1, len(days) - 1) <= 0.15 else "right"),
                 va="bottom", fontsize=9, color=INK)
+
+
+# --- the overview: what an embed shows in place --------------------------------------------
+#
+# Discord draws an embed's image at most about 400 x 300 px on desktop. The full chart
+# (tall, with a row per opinion group) is a thumbnail there; the overview is drawn for
+# that box: 4:3, three times its size, one row per statement, text at least 11 px there.
+
+OVERVIEW_W_IN, OVERVIEW_H_IN = 7.5, 5.625  # 1200 x 900 px at DPI
+OVERVIEW_TEXT = 42  # characters per line of a statement
+OVERVIEW_SECTIONS = (("Most agreed", "consensus"), ("Most divisive", "divisive"),
+                     ("Most rejected", "rejected"))
+
+
+def _overview_text(excerpt: str) -> str:
+    """A statement in at most two short lines (the overview's column)."""
+    text = " ".join(excerpt.replace("\u200b", "").split())
+    width = _columns(text, OVERVIEW_TEXT)
+    lines = textwrap.wrap(text, width, break_long_words=True)
+    if len(lines) > 2:
+        second = textwrap.shorten(" ".join(lines[1:]), width - 1, placeholder="")
+        lines = [lines[0], (second or lines[1][: width - 1]).rstrip(" ,;:.") + "…"]
+    return "\n".join(lines)
+
+
+def overview_rows(summary: DiscussionSummary, per_section: int = 2
+                  ) -> list[tuple[str, list[StatementView]]]:
+    """The overview's sections: the summary's own top statements of each kind, everyone's
+    votes only (the groups are in the full chart). Empty sections are left out."""
+    o = summary.opinion
+    if o is None:
+        return []
+    return [(title, views[:per_section]) for title, attr in OVERVIEW_SECTIONS
+            if (views := getattr(o, attr))]
+
+
+def render_summary_overview(topic_title: str, summary: DiscussionSummary) -> bytes | None:
+    """The overview PNG (1200 x 900), or None when no statement has votes to show."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Glyph .* missing from")
+        fig = overview_figure(topic_title, summary)
+        if fig is None:
+            return None
+        fig.canvas.draw()
+    return _png(fig)
+
+
+def overview_figure(topic_title: str, summary: DiscussionSummary):
+    """The overview as a ``Figure``: the topic, its totals, then for each kind of statement
+    (agreed, divisive, rejected) up to two, each a line of text beside a bar of how its
+    voters split (disagree on the left, pass, agree on the right, as in the full chart)."""
+    sections = overview_rows(summary)
+    o = summary.opinion
+    if not sections or o is None:
+        return None
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    W, H = OVERVIEW_W_IN, OVERVIEW_H_IN
+    fig = Figure(figsize=(W, H), dpi=DPI, facecolor="white")
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, W)
+    ax.set_ylim(H, 0)  # inches from the top
+    ax.set_axis_off()
+    margin = 0.22
+    title = textwrap.shorten(" ".join(topic_title.split()), 52, placeholder="…")
+    ax.text(margin, 0.3, title, fontsize=17, fontweight="bold", color=INK, va="center",
+            ha="left", parse_math=False)
+    people = f" · {o.voters:,} people" if o.groups else ""
+    groups = f" · {len(o.groups)} opinion groups" if o.groups else ""
+    ax.text(margin, 0.68, f"{_n(o.votes, 'vote')}{people} · {_n(o.statements, 'statement')}"
+            f"{groups}", fontsize=12.5, color=MUTED, va="center", ha="left")
+
+    bar_left, bar_right = 4.45, W - margin  # the bars' column, in inches
+    span = bar_right - bar_left
+    # the legend, over the bars' column
+    for x, text, colour, align in ((bar_left, "\u25c0 disagree", DISAGREE, "left"),
+                                   (bar_left + span / 2, "pass", MUTED, "center"),
+                                   (bar_right, "agree \u25b6", AGREE, "right")):
+        ax.text(x, 1.08, text, fontsize=12.5, fontweight="bold", color=colour, va="center",
+                ha=align)
+
+    rows = sum(len(views) for _, views in sections)
+    free = H - 1.35 - 0.15  # below the legend, above the bottom margin
+    header_h = 0.42
+    row_h = min(0.78, (free - header_h * len(sections)) / max(rows, 1))
+    y = 1.35
+    bars_y, agree, disagree, passes, alpha = [], [], [], [], []
+    for title, views in sections:
+        ax.text(margin, y + header_h * 0.5, title, fontsize=14, fontweight="bold", color=INK,
+                va="center", ha="left")
+        ax.plot([margin, W - margin], [y + header_h * 0.92] * 2, color="#DDDDDD", lw=0.8)
+        y += header_h
+        for v in views:
+            mid = y + row_h / 2
+            n = v.agree + v.disagree + v.passes
+            ax.text(margin + 0.05, mid, _overview_text(v.excerpt), fontsize=12.5, color=INK,
+                    va="center", ha="left", linespacing=1.1, parse_math=False)
+            d, p, a = (_pct(v.disagree, n), _pct(v.passes, n), _pct(v.agree, n))
+            bars_y.append(mid)
+            disagree.append(d)
+            passes.append(p)
+            agree.append(a)
+            alpha.append(0.35 if 0 < n < FEW_VOTERS else 1.0)
+            for share, start, colour in ((d, 0.0, "white"), (a, d + p, "white")):
+                if share >= 14:
+                    ax.text(bar_left + span * (start + share / 2) / 100, mid - 0.01,
+                            f"{share:.0f} %", fontsize=12.5, fontweight="bold", color=colour,
+                            va="center", ha="center")
+            ax.text(bar_right, mid + row_h * 0.36, f"{n:,} voted", fontsize=10, color=MUTED,
+                    va="center", ha="right")
+            y += row_h
+    from matplotlib.colors import to_rgba
+
+    h = min(0.34, row_h * 0.5)
+    widths = {"d": [span * x / 100 for x in disagree], "p": [span * x / 100 for x in passes],
+              "a": [span * x / 100 for x in agree]}
+    lefts_p = [bar_left + w for w in widths["d"]]
+    lefts_a = [lp + w for lp, w in zip(lefts_p, widths["p"], strict=True)]
+    bars_y = [b - 0.04 for b in bars_y]
+    for key, lefts, colour in (("d", [bar_left] * len(bars_y), DISAGREE), ("p", lefts_p, PASS),
+                               ("a", lefts_a, AGREE)):
+        ax.barh(bars_y, widths[key], left=lefts, height=h,
+                color=[to_rgba(colour, al) for al in alpha], edgecolor="none")
+    return fig

@@ -28,7 +28,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from bot.core import quotes as quoting
-from bot.core.charts import render_summary_chart
+from bot.core.charts import render_summary_chart, render_summary_overview
 from bot.core.charts import warm_up as warm_up_charts
 from bot.core.curation import Curation, apply_curation
 from bot.core.discussion import article_text
@@ -606,16 +606,20 @@ class InsightService:
             from_cache=False,
         )
 
-    async def summary_chart(self, item: Item, result: SummaryResult) -> bytes | None:
+    async def summary_chart(self, item: Item, result: SummaryResult, *,
+                            overview: bool = False) -> bytes | None:
         """The summary's chart as PNG (None when there is nothing to draw), drawn in a
-        worker thread and kept while what it shows (statements, votes, days) is unchanged."""
+        worker thread and kept while what it shows (statements, votes, days) is unchanged.
+        ``overview``: the 4:3 one drawn for an embed's image box (everyone's votes on the
+        top statements), instead of the full chart (by opinion group, and activity)."""
         shown = result.summary.model_dump_json(include={"opinion", "participation"})
-        key = (item.id, item.title, hash(shown))
+        key = (item.id, item.title, hash(shown), overview)
         if key in self._charts:
             self._charts.move_to_end(key)
             return self._charts[key]
+        draw = render_summary_overview if overview else render_summary_chart
         try:
-            png = await asyncio.to_thread(render_summary_chart, item.title, result.summary)
+            png = await asyncio.to_thread(draw, item.title, result.summary)
         except Exception:  # a picture that fails must not cost the summary its text
             log.exception("could not draw the chart of item %s", item.id)
             return None

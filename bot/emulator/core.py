@@ -393,6 +393,7 @@ class EmulatorBase:
             tts=bool(payload.get("tts")), nonce=payload.get("nonce"),
             snapshots=snapshots,
         )
+        m.embeds = _resolve_attachment_refs(m.embeds, m.attachments, self.base_url)
         if snapshots:
             m.flags |= HAS_SNAPSHOT
         m.would_ping = self.state.compute_pings(m, m.allowed_mentions)
@@ -459,6 +460,8 @@ class EmulatorBase:
             m.attachments = [a for a in m.attachments if str(a.id) in keep]
         if files:
             m.attachments += self._attachments(m.channel_id, files, payload.get("attachments"))
+        if "embeds" in payload:
+            m.embeds = _resolve_attachment_refs(m.embeds, m.attachments, self.base_url)
         if "allowed_mentions" in payload:
             m.allowed_mentions = payload["allowed_mentions"]
         if m.author_id == actor_id or not check:
@@ -934,6 +937,34 @@ def _embed_out(e: dict[str, Any]) -> dict[str, Any]:
     e = dict(e)
     e.setdefault("type", "rich")
     return e
+
+
+#: the embed parts whose ``url`` may be ``attachment://<filename>`` (discord-api-docs,
+#: "Uploading Files": "Using Attachments within Embeds")
+_ATTACHMENT_REF_PARTS = ("image", "thumbnail")
+
+
+def _resolve_attachment_refs(embeds: list[dict[str, Any]], attachments: list[Any],
+                             base_url: str) -> list[dict[str, Any]]:
+    """``attachment://name`` in an embed's image or thumbnail becomes that uploaded file's
+    URL, as Discord returns it; a name that matches no file of the message leaves the part
+    without an image (Discord shows none)."""
+    by_name = {a.filename: a for a in attachments}
+    out = []
+    for e in embeds:
+        for part in _ATTACHMENT_REF_PARTS:
+            ref = (e.get(part) or {}).get("url") or ""
+            if not ref.startswith("attachment://"):
+                continue
+            e = dict(e)
+            found = by_name.get(ref.removeprefix("attachment://"))
+            if found is None:
+                e.pop(part)
+            else:
+                url = pl.attachment_json(found, base_url)["url"]
+                e[part] = {**e[part], "url": url, "proxy_url": url}
+        out.append(e)
+    return out
 
 
 def _guess_type(filename: str) -> str | None:

@@ -62,10 +62,18 @@ async def test_summary_map_and_export(emulator, published):
     chart = files["summary-tackling-cyber-crime.png"]  # the voted statement's bars
     assert_sane_png(chart)
     assert "the chart and the full report are attached" in answer_text(summary)
-    (alt,) = [a.description for m in [summary.message, *summary.followups] if m
-              for a in m.attachments if a.filename.endswith(".png")]
+    pngs = {a.filename: a for m in [summary.message, *summary.followups] if m
+            for a in m.attachments if a.filename.endswith(".png")}
+    assert set(pngs) == {"summary-tackling-cyber-crime.png",
+                         "summary-tackling-cyber-crime-overview.png"}
+    (alt,) = {a.description for a in pngs.values()}
     assert alt.startswith("Chart for “4. Tackling cyber crime”. 6 votes on 1 statement.")
     assert "Most agreed" in alt
+    # the overview is the embed's image, drawn for its box (4:3): Discord shows the upload
+    overview = files["summary-tackling-cyber-crime-overview.png"]
+    assert Image.open(io.BytesIO(overview)).size == (1200, 900)
+    (embed,) = [e for m in [summary.message, *summary.followups] if m for e in m.embeds]
+    assert embed["image"]["url"].endswith("/summary-tackling-cyber-crime-overview.png")
 
     for options in ({}, {"share": True}):  # a refusal, private or not, attaches nothing
         unknown = await finished(emu, await emu.slash(emulator.mo.id, crime.channel_id, "summary",

@@ -17,7 +17,10 @@ from bot.core.charts import (
     TEXT_WIDTH,
     WIDTH_IN,
     chart_sections,
+    overview_figure,
+    overview_rows,
     render_summary_chart,
+    render_summary_overview,
     summary_figure,
 )
 from bot.core.summary import SummaryComment, summarise
@@ -253,3 +256,49 @@ def test_a_handful_of_voters_is_shown_as_counts_not_shares():
         assert f"{r.agree} of {r.voters}" in drawn
     assert any("Pale: fewer than 5 voters" in t for t in drawn)
     assert any(t.endswith(" %") for t in drawn)
+
+
+# --- the overview (the embed's image) -------------------------------------------------------
+
+
+def test_overview_shows_the_summarys_own_top_statements_with_everyones_shares(polis):
+    o = polis.opinion
+    sections = overview_rows(polis)
+    assert [(t, [v.comment_id for v in views]) for t, views in sections] == [
+        ("Most agreed", [v.comment_id for v in o.consensus[:2]]),
+        ("Most divisive", [v.comment_id for v in o.divisive[:2]]),
+        ("Most rejected", [v.comment_id for v in o.rejected[:2]])]
+    fig = overview_figure("Universal basic income in Aotearoa New Zealand", polis)
+    assert_legible(fig)
+    drawn = [t for t, _ in texts_of(fig)]
+    top = o.consensus[0]
+    n = top.agree + top.disagree + top.passes
+    assert f"{100 * top.agree / n:.0f} %" in drawn and f"{n:,} voted" in drawn
+    assert f"{o.voters:,} people" in drawn[1]
+
+
+def test_overview_is_drawn_for_discords_embed_box(polis):
+    """Discord shows an embed's image within about 400 x 300 px: the overview is 4:3 at
+    three times that, so its smallest text (10 pt at 160 dpi) is 7 px there and its
+    statements (12.5 pt) 9 px; the full chart, 960 px wide and tall, would be a thumbnail."""
+    png = render_summary_overview("Universal basic income", polis)
+    image = Image.open(io.BytesIO(png))
+    assert image.format == "PNG" and image.size == (1200, 900)
+    assert len(png) < 300_000
+
+
+def test_overview_of_reaction_counts_and_of_wide_scripts_stays_legible():
+    s = summarise(counted(texts=("各国应当加入二十四小时网络以便在夜间回应紧急请求并分享证据"
+                                 "这是我们的共同责任也是合作的基础",
+                                 "Jedes Land sollte dem 24/7-Netzwerk beitreten, auch Österreich")))
+    fig = overview_figure("跨境合作", s)
+    assert_legible(fig)
+    assert "people" not in [t for t, _ in texts_of(fig)][1]  # no per-person votes: no count
+
+
+def test_no_overview_without_voted_statements():
+    plain = [SummaryComment(i, i, f"A point about the network number {i}", T0 + timedelta(days=i),
+                            "https://x") for i in range(4)]
+    assert overview_rows(summarise(plain)) == []
+    assert render_summary_overview("International security", summarise(plain)) is None
+    assert render_summary_overview("Empty", summarise([])) is None
