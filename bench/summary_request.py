@@ -15,8 +15,9 @@ own peak RSS):
   without stored features (what every cold request cost before they were stored).
 
 The longest event-loop stall of each phase is measured with a loop-lag probe (a 5 ms
-timer's lateness). Chart: what drawing the summary's PNG adds to a request (median of 3
-fresh drawings; target <= 0.3 s at 100,000 comments), and its size.
+timer's lateness). Chart: what drawing the summary's PNGs (the full chart and the embed's
+overview) adds to a request (median of 3 fresh drawings; target <= 0.3 s at 100,000
+comments), and the full chart's size.
 
     python bench/summary_request.py [--comments N ...] [--json PATH]
     python bench/summary_request.py --comments 100000 --comments 1000000
@@ -46,7 +47,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.corpus import make_corpus  # noqa: E402
-from bot.core.charts import render_summary_chart  # noqa: E402
+from bot.core.charts import render_summary_chart, render_summary_overview  # noqa: E402
 from bot.core.charts import warm_up as warm_up_charts  # noqa: E402
 from bot.core.insight import InsightService  # noqa: E402
 from bot.storage import Repository  # noqa: E402
@@ -87,10 +88,13 @@ async def fill(repo: Repository, n: int, seed: int) -> int:
 
 
 def _timed_chart(title, summary):
-    """The chart and the CPU time its drawing took in this (worker) thread: on a shared
-    machine the wall time also counts the time other processes had the cores."""
+    """The pictures a /summary attaches (the full chart, and the overview its embed shows)
+    and the CPU time drawing both took in this (worker) thread: on a shared machine the
+    wall time also counts the time other processes had the cores."""
     start = time.thread_time()
     png = render_summary_chart(title, summary)
+    overview = render_summary_overview(title, summary)
+    assert overview is not None
     return png, time.thread_time() - start
 
 

@@ -612,7 +612,10 @@ class InsightService:
         worker thread and kept while what it shows (statements, votes, days) is unchanged.
         ``overview``: the 4:3 one drawn for an embed's image box (everyone's votes on the
         top statements), instead of the full chart (by opinion group, and activity)."""
-        shown = result.summary.model_dump_json(include={"opinion", "participation"})
+        # what each picture shows: the overview has no activity, so a new comment nobody
+        # voted on yet leaves it as it was
+        shown = result.summary.model_dump_json(
+            include={"opinion"} if overview else {"opinion", "participation"})
         key = (item.id, item.title, hash(shown), overview)
         if key in self._charts:
             self._charts.move_to_end(key)
