@@ -525,10 +525,12 @@ def overview_figure(topic_title: str, summary: DiscussionSummary):
 
     bar_left, bar_right = 4.45, W - margin  # the bars' column, in inches
     span = bar_right - bar_left
-    # the legend, over the bars' column
-    for x, text, colour, align in ((bar_left, "\u25c0 disagree", DISAGREE, "left"),
-                                   (bar_left + span / 2, "pass", MUTED, "center"),
-                                   (bar_right, "agree \u25b6", AGREE, "right")):
+    # the legend, over the bars' column ("pass" only when someone shown passed)
+    passed = any(v.passes for _, views in sections for v in views)
+    legend = [(bar_left, "\u25c0 disagree", DISAGREE, "left"),
+              (bar_left + span / 2, "pass", MUTED, "center"),
+              (bar_right, "agree \u25b6", AGREE, "right")]
+    for x, text, colour, align in legend if passed else legend[::2]:
         ax.text(x, 1.08, text, fontsize=12.5, fontweight="bold", color=colour, va="center",
                 ha=align)
 

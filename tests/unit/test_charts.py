@@ -275,6 +275,14 @@ def test_overview_shows_the_summarys_own_top_statements_with_everyones_shares(po
     n = top.agree + top.disagree + top.passes
     assert f"{100 * top.agree / n:.0f} %" in drawn and f"{n:,} voted" in drawn
     assert f"{o.voters:,} people" in drawn[1]
+    assert "pass" in drawn  # people passed on some of them
+
+
+def test_overview_has_no_pass_legend_when_nobody_passed():
+    s = summarise([c for c in counted() if not c.passes])
+    assert overview_rows(s) and not any(v.passes for _, vs in overview_rows(s) for v in vs)
+    drawn = [t for t, _ in texts_of(overview_figure("Tackling cyber crime", s))]
+    assert "pass" not in drawn and "agree \u25b6" in drawn
 
 
 def test_overview_is_drawn_for_discords_embed_box(polis):
