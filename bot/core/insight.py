@@ -62,9 +62,18 @@ from bot.storage.discussion_store import MapRows
 from bot.storage.models import Item
 
 log = logging.getLogger(__name__)
-#: topics whose summary the engine runs once after warm-up (see InsightService.prime);
-#: as many as the opinion groups it remembers
+#: topics whose summary the engine runs once after warm-up (see InsightService.prime): at
+#: most as many as the opinion groups it remembers, none smaller than PRIME_SMALLEST
+#: comments (their first summary is fast anyway), PRIME_BUDGET comments in all (about a
+#: second of the engine on our 2-core machine), and none at all in a process holding more
+#: than PRIME_ALL_MAX comments. Priming costs memory (what the engine remembers) and
+#: holds the engine (a request needing it meanwhile waits): at 1M comments, priming three
+#: topics of 83k made the first /summary 5.7 s instead of 4.3 s and the peak RSS 1.59 GB
+#: instead of 1.46 (bench/scale.py).
 PRIMED_TOPICS = GROUPS_MEMO
+PRIME_SMALLEST = 20_000
+PRIME_BUDGET = 120_000
+PRIME_ALL_MAX = 250_000
 CHARTS_KEPT = 64  # summary charts kept in memory (~65 KB each)
 INPUT_PAGE = 100_000  # comments read and built per step when an item's inputs are loaded
 FEATURE_PAGE = 5_000  # comments featurised and stored per step of the backfill
@@ -752,20 +761,29 @@ class InsightService:
         self._priming = asyncio.get_running_loop().create_task(run(), name="prime-summaries")
         return self._priming
 
-    async def prime(self, items: Iterable[Item], *, topics: int = PRIMED_TOPICS) -> int:
+    async def prime(self, items: Iterable[Item], *, topics: int = PRIMED_TOPICS,
+                    smallest: int = PRIME_SMALLEST, budget: int = PRIME_BUDGET,
+                    all_max: int = PRIME_ALL_MAX) -> int:
         """Run the summary engine once on the biggest topics, after warm-up and in the
         background: what it remembers between requests (each statement's label terms, the
         opinion groups of an unchanged vote set) is then there for the first /summary after
-        a start, which costs what the next ones do. A stored summary that is current stays
-        as it is; a stale one is recomputed and stored. Once per topic and process (a
-        reconnect's warm-up does not do it again). Returns how many were primed."""
-        ranked = sorted([((await self.repo.discussion.counts(i.id)).comments, i.id, i)
-                         for i in items if i.id not in self._primed],
+        a start, which costs what the next ones do (bench/summary_request.py: "primed",
+        "warm"). Only topics of ``smallest`` comments or more, ``budget`` comments in all,
+        and nothing when ``items`` hold more than ``all_max`` (see PRIME_ALL_MAX). A stored summary that is current stays as it is; a stale one is
+        recomputed and stored. Once per topic and process (a reconnect's warm-up does not
+        do it again). Returns how many were primed."""
+        sized = [((await self.repo.discussion.counts(i.id)).comments, i.id, i) for i in items]
+        if sum(size for size, _, _ in sized) > all_max:
+            return 0  # a big process: memory and cores go to the requests
+        ranked = sorted([x for x in sized if x[1] not in self._primed],
                         key=lambda x: (-x[0], x[1]))
         primed = 0
-        for size, _, item in ranked[:topics]:
-            if size == 0:
+        for size, _, item in ranked:
+            if size < smallest or primed >= topics:
                 break
+            if size > budget:
+                continue  # too big to run for nothing in the background
+            budget -= size
             item = await self.repo.agenda.item(item.id) or item
             if await self.repo.insight.cached_summary(item.id, item.discussion_version) is None:
                 await self.refresh_later(item)  # computed and stored: remembered on the way

@@ -13,11 +13,11 @@ from PIL import Image
 
 from bot.core.charts import (
     DPI,
+    OVERVIEW_SIZE,
     TEXT_LINES,
     TEXT_WIDTH,
     WIDTH_IN,
     chart_sections,
-    OVERVIEW_SIZE,
     overview_layout,
     overview_rows,
     render_summary_chart,

@@ -98,8 +98,9 @@ def test_the_garbage_collector_is_back_after_a_summary_even_a_failing_one():
 
 async def test_priming_runs_the_engine_once_on_the_biggest_topics_and_keeps_what_is_current(repo):
     """After warm-up the bot runs the engine once on its biggest topics (so that the first
-    /summary after a start finds what the engine remembers). A current stored summary is
-    left as it is, a stale one is stored anew, a topic is primed once, the empty one never."""
+    /summary after a start finds what the engine remembers), within a budget of comments.
+    A current stored summary is left as it is, a stale one is stored anew, a topic is
+    primed once, the empty one never."""
     consultation = await repo.agenda.upsert_consultation(1, "c", "C", "")
     items = []
     for n, size in enumerate((120, 300, 0)):
@@ -125,12 +126,14 @@ async def test_priming_runs_the_engine_once_on_the_biggest_topics_and_keeps_what
     fresh = InsightService(repo, [AGREE], [DISAGREE], [PASS])  # a restarted process
     items = [await repo.agenda.item(i.id) for i in items]
     await fresh.warm(items)
-    assert await fresh.prime(items, topics=1) == 1  # the biggest first
-    assert await repo.insight.summary_computed_at(big.id) == big_computed  # left as it was
-    assert await repo.insight.cached_summary(small.id, small_item.discussion_version) is None
-    assert await fresh.prime(items) == 1  # the small one now; the empty one never
+    assert await fresh.prime(items) == 0  # by default: topics this small are fast anyway
+    assert await fresh.prime(items, smallest=1, all_max=420) == 0  # 421 comments: too many
+    assert await fresh.prime(items, smallest=1, budget=200) == 1  # the big one is too big
+    assert await repo.insight.summary_computed_at(big.id) == big_computed
     assert await repo.insight.cached_summary(small.id, small_item.discussion_version) is not None
-    assert await fresh.prime(items) == 0  # once per topic and process
+    assert await fresh.prime(items, smallest=1, topics=1) == 1  # the big one now
+    assert await repo.insight.summary_computed_at(big.id) == big_computed  # left as it was
+    assert await fresh.prime(items, smallest=1) == 0  # once per topic; the empty one never
     assert await repo.insight.last_summary(empty.id) is None  # never computed
 
     # what the engine remembers changes no figure: a summary after one more comment is the
