@@ -576,7 +576,7 @@ def overview_layout(topic_title: str, summary: DiscussionSummary) -> OverviewLay
     W, H = OVERVIEW_SIZE
     margin = 35
     title_font = _font(round(17 * _PX), True)
-    (title,) = _fit_lines(topic_title, title_font, W - 2 * margin, lines=1)
+    title = (_fit_lines(topic_title, title_font, W - 2 * margin, lines=1) or [""])[0]
     text((margin, 48), title, 17, bold=True)
     people = f" · {o.voters:,} people" if o.groups else ""
     groups = f" · {len(o.groups)} opinion groups" if o.groups else ""
