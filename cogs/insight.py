@@ -120,17 +120,18 @@ class InsightCog(commands.Cog):
             freshness += (f"; organisers published revision {published.number}"
                           + (", and the discussion has changed since" if published.stale else ""))
         files = [text_file(f"summary-{item.key}.md", result.markdown)]
-        alt = chart_alt_text(item.title, result.summary)
         # the overview is drawn for the embed's image box; the full chart (by opinion group,
         # with activity) is attached beside the report, opened at full size with a click
         overview = await self.insight.summary_chart(item, result, overview=True)
         if overview is not None:
             name = f"summary-{item.key}-overview.png"
-            files.append(bytes_file(name, overview, description=alt))
+            files.append(bytes_file(name, overview, description=chart_alt_text(
+                item.title, result.summary, overview=True)))
             e.set_image(url=f"attachment://{name}")
         chart = await self.insight.summary_chart(item, result)
         if chart is not None:
-            files.append(bytes_file(f"summary-{item.key}.png", chart, description=alt))
+            files.append(bytes_file(f"summary-{item.key}.png", chart,
+                                    description=chart_alt_text(item.title, result.summary)))
         attached = "the chart and the full report are" if chart else "the full report is"
         answer = dict(
             content=f"Summary of “{truncate(item.title, 150)}” ({freshness}); {attached} attached."

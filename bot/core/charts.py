@@ -168,15 +168,17 @@ def _n(count: int, word: str) -> str:
 ALT_MAX = 1024  # Discord's limit on an attachment's description (its alt text)
 
 
-def chart_alt_text(topic_title: str, summary: DiscussionSummary) -> str:
+def chart_alt_text(topic_title: str, summary: DiscussionSummary, *,
+                   overview: bool = False) -> str:
     """What the chart shows, in words, for screen readers (the attachment's description
-    in Discord, the image's alt text in report.html); at most 1024 characters."""
+    in Discord, the image's alt text in report.html); at most 1024 characters.
+    ``overview``: the embed's overview (everyone's votes, no activity) instead."""
     title = textwrap.shorten(" ".join(topic_title.split()), 100, placeholder="…")
-    bits = [f"Chart for \u201c{title}\u201d."]
+    bits = [f"{'Overview' if overview else 'Chart'} for \u201c{title}\u201d."]
     o = summary.opinion
     sections = chart_sections(summary)
     if o is not None and sections:
-        groups = " for everyone and for each opinion group" if o.groups else ""
+        groups = " for everyone and for each opinion group" if o.groups and not overview else ""
         bits.append(f"{_n(o.votes, 'vote')} on {_n(o.statements, 'statement')}. Bars show the share "
                     f"of voters who agree (blue, to the right) and disagree (orange, to the "
                     f"left){groups}.")
@@ -187,7 +189,7 @@ def chart_alt_text(topic_title: str, summary: DiscussionSummary) -> str:
                                     placeholder="…")
             bits.append(f"{sec.title}: \u201c{text}\u201d ({_pct(r.agree, r.voters):.0f} % "
                         f"agree, {_pct(r.disagree, r.voters):.0f} % disagree).")
-    per_day = summary.participation.per_day
+    per_day = [] if overview else summary.participation.per_day
     if len(per_day) == 1:
         (day, n), = per_day
         bits.append(f"Comments: {n:,} on {day.day} {day:%B %Y}.")

@@ -66,9 +66,12 @@ async def test_summary_map_and_export(emulator, published):
             for a in m.attachments if a.filename.endswith(".png")}
     assert set(pngs) == {"summary-tackling-cyber-crime.png",
                          "summary-tackling-cyber-crime-overview.png"}
-    (alt,) = {a.description for a in pngs.values()}
+    alt = pngs["summary-tackling-cyber-crime.png"].description
     assert alt.startswith("Chart for “4. Tackling cyber crime”. 6 votes on 1 statement.")
-    assert "Most agreed" in alt
+    assert "Most agreed" in alt and "Comments: 25 on" in alt
+    overview_alt = pngs["summary-tackling-cyber-crime-overview.png"].description
+    assert overview_alt.startswith("Overview for “4. Tackling cyber crime”. 6 votes on 1 ")
+    assert "Most agreed" in overview_alt and "Comments" not in overview_alt
     # the overview is the embed's image, drawn for its box (4:3): Discord shows the upload
     overview = files["summary-tackling-cyber-crime-overview.png"]
     assert Image.open(io.BytesIO(overview)).size == (1200, 900)

@@ -208,10 +208,15 @@ async def test_replayed_polis_conversation_reads_true_in_summary(name, emulator,
     assert "Opinion groups" in seen
     listed = [(label, int(n)) for label, n in GROUP_LINE.findall(report)]
     assert len(listed) >= 2 and sum(n for _, n in listed) == expected.clustered, listed
-    # ...and in the chart: a bar per group under each top statement (its alt text says so)
-    (alt,) = [a.description for m in [result.message, *result.followups] if m
-              for a in m.attachments if a.filename.endswith(".png")]
+    # ...and in the chart: a bar per group under each top statement (its alt text says so;
+    # the embed's overview shows everyone's votes only, and says that)
+    alts = {a.filename.endswith("-overview.png"): a.description
+            for m in [result.message, *result.followups] if m
+            for a in m.attachments if a.filename.endswith(".png")}
+    alt, overview_alt = alts[False], alts[True]
     assert "for everyone and for each opinion group" in alt
+    assert overview_alt.startswith("Overview for") and "opinion group" not in overview_alt
+    assert f"{best['comment-body'][:40]}" in overview_alt
     assert f"{best['comment-body'][:40]}" in alt
 
     # who the bot put in which group (the organiser's CSV export) matches the groups Pol.is
