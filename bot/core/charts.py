@@ -3,8 +3,8 @@
 Two of them: the full chart (below), attached beside the report; and the overview (at the
 end of this module), the embed's image, drawn for the ~400 x 300 px box Discord shows it in.
 
-Pure core (matplotlib's object API on the Agg canvas, no pyplot, no Discord), so it is
-safe to run in a worker thread.
+Pure core (laid out here, painted with Pillow; no Discord), so it is safe to run in a
+worker thread.
 
 * **Statements.** The summary's top consensus, divisive and rejected statements, each as
   diverging horizontal bars: the share of the people who voted on it that *disagree*
@@ -19,8 +19,8 @@ disagree vermillion ``#D55E00``, pass grey ``#BBBBBB``, activity sky blue ``#56B
 Blue against vermillion stays distinct under protanopia, deuteranopia and tritanopia,
 and the direction of a bar (left/right) says the same thing as its colour.
 
-The figure is 6 inches wide at 160 dpi (960 px): at Discord's preview width (~550 px)
-the 10-point labels are about 13 px high.
+The full chart is 6 inches wide at 160 dpi (960 px), the layout's unit; text sizes are in
+points at that density (10 pt = 22 px).
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ import io
 import math
 import textwrap
 import unicodedata
-import warnings
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -44,11 +43,13 @@ __all__ = [
     "ChartSection",
     "chart_alt_text",
     "chart_sections",
+    "Drawing",
+    "DrawnText",
+    "chart_layout",
     "overview_layout",
     "overview_rows",
     "render_summary_chart",
     "render_summary_overview",
-    "summary_figure",
     "warm_up",
 ]
 
@@ -210,72 +211,147 @@ def _pct(part: int, whole: int) -> float:
     return 100.0 * part / whole if whole else 0.0
 
 
+# --- drawing: what goes where, then painted with Pillow ------------------------------------
+#
+# Both pictures are shapes and text only, so they are laid out first (every text with its
+# box, every bar and line: what the tests check) and then painted with Pillow, in DejaVu
+# Sans from matplotlib's own files. matplotlib drew the full chart in ~0.5 s, most of it
+# rendering its 107 texts glyph by glyph; Pillow paints it in a tenth of that.
+
+_PX = DPI / 72  # points to pixels: text sizes are given in points at DPI
+
+
+@dataclass(frozen=True)
+class DrawnText:
+    text: str
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1 in px
+    xy: tuple[float, float]
+    anchor: str  # Pillow's: "lm" = left, middle; "rt" = right, top; ...
+    size: int  # px
+    bold: bool
+    colour: str
+    kind: str = ""  # "xtick" for the activity's day labels (tests read them)
+
+
+@dataclass
+class Drawing:
+    """What a picture draws, where (px from the top left): lines under the bars, bars,
+    lines over them, texts."""
+
+    size: tuple[int, int]
+    texts: list[DrawnText] = field(default_factory=list)
+    rects: list[tuple[tuple[float, float, float, float], str]] = field(default_factory=list)
+    lines: list[tuple[tuple[float, float, float, float], str, int]] = field(default_factory=list)
+    over: list[tuple[tuple[float, float, float, float], str, int]] = field(default_factory=list)
+
+    def text(self, xy: tuple[float, float], value: str, size_pt: float, *, bold: bool = False,
+             colour: str = "", anchor: str = "lm", kind: str = "") -> DrawnText:
+        size = round(size_pt * _PX)
+        box = _measure().textbbox(xy, value, font=_font(size, bold), anchor=anchor)
+        drawn = DrawnText(value, tuple(round(v) for v in box), xy, anchor, size, bold,
+                          colour or INK, kind)
+        self.texts.append(drawn)
+        return drawn
+
+    def png(self) -> bytes:
+        from PIL import Image, ImageDraw
+
+        image = Image.new("RGB", self.size, "white")
+        draw = ImageDraw.Draw(image)
+        for xy, colour, width in self.lines:
+            draw.line(xy, fill=colour, width=width)
+        for box, colour in self.rects:
+            if box[2] - box[0] >= 0.5:
+                draw.rectangle(box, fill=colour)
+        for xy, colour, width in self.over:
+            draw.line(xy, fill=colour, width=width)
+        for t in self.texts:
+            draw.text(t.xy, t.text, font=_font(t.size, t.bold), fill=t.colour, anchor=t.anchor)
+        buf = io.BytesIO()
+        # a 128-colour palette (Pillow's fast octree): ~4x smaller than RGB, the same look
+        # for flat colours and anti-aliased text
+        image.quantize(colors=128, method=Image.Quantize.FASTOCTREE).save(
+            buf, format="PNG", compress_level=6)
+        return buf.getvalue()
+
+
+_FONT_CACHE: dict[tuple[int, bool], object] = {}
+_MEASURE: list = []
+
+
+def _font(size: int, bold: bool = False):
+    """DejaVu Sans (bold) at ``size`` px, from matplotlib's files (loaded once)."""
+    key = (size, bold)
+    if key not in _FONT_CACHE:
+        from pathlib import Path
+
+        import matplotlib
+        from PIL import ImageFont
+
+        folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+        _FONT_CACHE[key] = ImageFont.truetype(
+            str(folder / ("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf")), size)
+    return _FONT_CACHE[key]
+
+
+def _measure():
+    if not _MEASURE:
+        from PIL import Image, ImageDraw
+
+        _MEASURE.append(ImageDraw.Draw(Image.new("RGB", (1, 1))))
+    return _MEASURE[0]
+
+
+def _paler(colour: str) -> str:
+    """``colour`` at 35 % over white (a share of a handful of voters says little)."""
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return "#" + "".join(f"{round(255 - 0.35 * (255 - c)):02X}" for c in (r, g, b))
+
+
 def render_summary_chart(topic_title: str, summary: DiscussionSummary) -> bytes | None:
     """The PNG for a summary, or None when a picture would show nothing the text does not:
     no statement with enough votes to judge, and comments on one day at most."""
-    with warnings.catch_warnings():
-        # glyphs DejaVu Sans lacks (CJK, emoji) are drawn as boxes: fine, no warning each
-        warnings.filterwarnings("ignore", message="Glyph .* missing from")
-        fig = summary_figure(topic_title, summary)
-        if fig is None:
-            return None
-        fig.canvas.draw()
-    return _png(fig)
+    drawing = chart_layout(topic_title, summary)
+    return drawing.png() if drawing is not None else None
 
 
 _warm = False
 
 
 def warm_up() -> None:
-    """Import the drawing code and load the fonts (about a second, once per process), so
-    that the first chart after a start costs what every later one does."""
+    """Load the drawing code and the fonts once per process (the map's matplotlib too),
+    so that the first picture after a start costs what every later one does."""
     global _warm
     if _warm:
         return
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from bot.core import map_render
 
-    fig = Figure(figsize=(1, 1), dpi=DPI)
-    FigureCanvasAgg(fig)
-    fig.text(0.1, 0.5, "Aa 1 %", fontsize=10)
-    fig.text(0.1, 0.2, "Aa 1 %", fontsize=10, fontweight="bold")
-    fig.canvas.draw()
-    _png(fig)
+    map_render.warm_up()
+    d = Drawing((40, 20))
+    for size in (7.5, 8.5, 9, 9.5, 10, 10.5, 11, 12.5, 13, 14, 17):
+        d.text((1, 10), "Aa 1 %", size)
+        d.text((1, 10), "Aa 1 %", size, bold=True)
+    d.png()
     _warm = True
 
 
-def _png(fig) -> bytes:
-    """The drawn canvas as an indexed-colour PNG: one draw (``savefig`` would draw again),
-    a 128-colour palette (Pillow's fast octree), which is ~4x smaller than RGBA and
-    looks the same for flat colours and anti-aliased text."""
-    from PIL import Image
-
-    w, h = fig.canvas.get_width_height()
-    image = Image.frombuffer("RGBA", (w, h), fig.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-    buf = io.BytesIO()
-    image.convert("RGB").quantize(colors=128, method=Image.Quantize.FASTOCTREE).save(
-        buf, format="PNG", compress_level=6)
-    return buf.getvalue()
+# --- the full chart (attached beside the report) ------------------------------------------
 
 
-def summary_figure(topic_title: str, summary: DiscussionSummary):
-    """The chart as a matplotlib ``Figure`` (on an Agg canvas), or None when there is
-    nothing to draw. :func:`render_summary_chart` saves it as PNG."""
+def chart_layout(topic_title: str, summary: DiscussionSummary) -> Drawing | None:
+    """The full chart, laid out (None when there is nothing to draw): the topic and its
+    totals, the statements' bars, the activity per day and the footnote. Inches of the
+    layout constants are converted at DPI."""
     sections = chart_sections(summary)
     per_day = summary.participation.per_day
     if not sections and len(per_day) < 2:
         return None  # no judged statement and at most one day: the text says it all
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-    from matplotlib.transforms import blended_transform_factory
-
+    i = lambda inches: inches * DPI  # noqa: E731  (inches → px)
     o = summary.opinion
     title_lines = textwrap.wrap(" ".join(topic_title.split()), 52) or [""]
     if len(title_lines) > 2:
         title_lines = [title_lines[0], textwrap.shorten(" ".join(title_lines[1:]), 50,
                                                         placeholder="…")]
-    title = "\n".join(title_lines)
     sub = []
     if o is not None:
         # the number of people is known only from per-person votes (then there are groups);
@@ -298,159 +374,141 @@ def summary_figure(topic_title: str, summary: DiscussionSummary):
     foot_h = 0.4 if sections else 0.1
     height = top_h + stmt_h + act_h + foot_h
 
-    fig = Figure(figsize=(WIDTH_IN, height), dpi=DPI, facecolor="white")
-    FigureCanvasAgg(fig)
-    fx = lambda inches: inches / WIDTH_IN  # noqa: E731  (inches → figure fraction)
-    fy = lambda inches: inches / height  # noqa: E731
-    fig.text(fx(0.12), 1 - fy(0.14), title, fontsize=13, fontweight="bold", color=INK,
-             va="top", ha="left", parse_math=False)
-    for i, line in enumerate(sub):
-        fig.text(fx(0.12), 1 - fy(0.2 + title_h + 0.2 * i), line, fontsize=9.5, color=MUTED,
-                 va="top", ha="left", parse_math=False)
-
+    d = Drawing((round(i(WIDTH_IN)), round(i(height))))
+    for n, line in enumerate(title_lines):
+        d.text((i(0.12), i(0.14 + 0.25 * n)), line, 13, bold=True, anchor="lt")
+    for n, line in enumerate(sub):
+        d.text((i(0.12), i(0.2 + title_h + 0.2 * n)), line, 9.5, colour=MUTED, anchor="lt")
     if sections:
-        _draw_statements(fig, sections, top_h, stmt_h, height, fx, fy, blended_transform_factory,
-                         with_pass)
+        _lay_statements(d, sections, top_h, with_pass)
     if one_day:
         (day, n), = per_day
-        fig.text(fx(0.12), 1 - fy(top_h + stmt_h + ACTIVITY_TITLE_H * 0.45),
-                 f"Comments: {'all ' if n > 1 else ''}{n:,} on {day.day} {day:%B %Y}.",
-                 fontsize=10.5, color=INK, ha="left", va="center")
+        d.text((i(0.12), i(top_h + stmt_h + ACTIVITY_TITLE_H * 0.45)),
+               f"Comments: {'all ' if n > 1 else ''}{n:,} on {day.day} {day:%B %Y}.", 10.5)
     elif per_day:
-        _draw_activity(fig, per_day, top_h + stmt_h, height, fx, fy, MaxNLocator)
+        _lay_activity(d, per_day, top_h + stmt_h)
     if sections:
         few = any(0 < r.voters < FEW_VOTERS for s in sections for b in s.blocks for r in b.rows)
         note = FOOTNOTE.format(passed="; the pass column: those who passed" if with_pass else "",
                                few=f" Pale: fewer than {FEW_VOTERS} voters, shown as counts."
                                if few else "")
-        fig.text(fx(0.12), fy(0.1), note, fontsize=7.5, color=MUTED, ha="left", va="bottom",
-                 linespacing=1.3)
-    return fig
+        first, second = note.split("\n")
+        step = 7.5 * _PX * 1.3
+        d.text((i(0.12), d.size[1] - i(0.1) - step), first, 7.5, colour=MUTED, anchor="ls")
+        d.text((i(0.12), d.size[1] - i(0.1)), second, 7.5, colour=MUTED, anchor="ls")
+    return d
 
 
-def _draw_statements(fig, sections, top_h, stmt_h, height, fx, fy, blended,
-                     with_pass: bool = True) -> None:
-    """The statements part; without any pass vote among them (Discord reactions have no
-    "pass"), no pass column: a column of zeros would be noise."""
+def _lay_statements(d: Drawing, sections: list[ChartSection], top_h: float,
+                    with_pass: bool) -> None:
+    """The statements part: diverging bars (disagree to the left of the centre line, agree
+    to the right) and, when someone passed, a pass column; without any pass vote among
+    them (Discord reactions have no "pass") no such column: a column of zeros is noise."""
+    i = lambda inches: inches * DPI  # noqa: E731
     left, right = LEFT_IN, WIDTH_IN - RIGHT_IN - (PASS_IN if with_pass else 0.3)
-    bottom = height - top_h - stmt_h
-    ax = fig.add_axes((fx(left), fy(bottom), fx(right - left), fy(stmt_h)))
-    ax.set_xlim(-128, 128)
-    ax.set_ylim(stmt_h, 0)
-    ax.set_axis_off()
-    pax = None
+    x = lambda v: i(left + (v + 128) / 256 * (right - left))  # noqa: E731  (share → px)
+    px = lambda v: i(right + 0.08 + v / 150 * (PASS_IN - 0.08))  # noqa: E731
+    top = lambda y: i(top_h + y)  # noqa: E731  (inches below the statements' top → px)
+    y = HEADER_H * 0.55  # the header: the colours are the legend
+    d.text((x(-6), top(y)), "\u25c0 disagree", 10, bold=True, colour=DISAGREE, anchor="rm")
+    d.text((x(6), top(y)), "agree \u25b6", 10, bold=True, colour=AGREE, anchor="lm")
     if with_pass:
-        pax = fig.add_axes((fx(right + 0.08), fy(bottom), fx(PASS_IN - 0.08), fy(stmt_h)),
-                           sharey=ax)
-        pax.set_xlim(0, 150)
-        pax.set_axis_off()
-    at_fig_x = blended(fig.transFigure, ax.transData)
-
-    # header: the colours are the legend
-    y = HEADER_H * 0.55
-    ax.text(-6, y, "\u25c0 disagree", color=DISAGREE, fontsize=10, fontweight="bold",
-            ha="right", va="center")
-    ax.text(6, y, "agree \u25b6", color=AGREE, fontsize=10, fontweight="bold",
-            ha="left", va="center")
-    if pax is not None:
-        pax.text(4, y, "pass", color=MUTED, fontsize=10, fontweight="bold", ha="left",
-                 va="center")
-    from matplotlib.colors import to_rgba
-
-    bars: dict[str, list] = {"y": [], "agree": [], "disagree": [], "pass": [], "alpha": []}
-    centre: list[tuple[float, float]] = []  # (top, bottom) of each statement's bars
+        d.text((px(4), top(y)), "pass", 10, bold=True, colour=MUTED, anchor="lm")
     y = HEADER_H
     for s in sections:
-        ax.text(fx(0.12), y + SECTION_H * 0.55, s.title, transform=at_fig_x, fontsize=11,
-                fontweight="bold", color=INK, ha="left", va="center")
-        ax.plot([fx(0.12), 1 - fx(0.12)], [y + SECTION_H * 0.95] * 2, color="#DDDDDD",
-                lw=0.8, transform=at_fig_x, clip_on=False)
+        d.text((i(0.12), top(y + SECTION_H * 0.55)), s.title, 11, bold=True)
+        d.lines.append(((i(0.12), top(y + SECTION_H * 0.95), i(WIDTH_IN - 0.12),
+                         top(y + SECTION_H * 0.95)), "#DDDDDD", 1))
         y += SECTION_H
         for b in s.blocks:
-            ax.text(fx(0.2), y + 0.02, b.text, transform=at_fig_x, fontsize=9.5, color=INK,
-                    ha="left", va="top", linespacing=1.15, parse_math=False)
+            for n, line in enumerate(b.text.split("\n")):
+                d.text((i(0.2), top(y + 0.02 + n * LINE_H)), line, 9.5, anchor="lt")
             y += b.text.count("\n") * LINE_H + LINE_H
-            top_of_bars = y
+            first = y
             for r in b.rows:
                 mid = y + BAR_H / 2
                 y += BAR_H
                 n = r.voters
-                a, d, p = _pct(r.agree, n), _pct(r.disagree, n), _pct(r.passes, n)
-                ax.text(fx(LEFT_IN - 0.06), mid, r.label, transform=at_fig_x, fontsize=9,
-                        color=MUTED, ha="right", va="center", parse_math=False)
-                # a share of a handful of people says little: pale bars, counts not shares
-                few = 0 < n < FEW_VOTERS
-                for key, value in (("y", mid), ("agree", a), ("disagree", -d), ("pass", p),
-                                   ("alpha", 0.35 if few else 1.0)):
-                    bars[key].append(value)
+                a, dis, p = _pct(r.agree, n), _pct(r.disagree, n), _pct(r.passes, n)
+                d.text((i(LEFT_IN - 0.06), top(mid)), r.label, 9, colour=MUTED, anchor="rm")
+                few = 0 < n < FEW_VOTERS  # a share of a handful: pale, counts not shares
+                h = i(BAR_H * 0.78) / 2
+                for x0, x1, colour in ((x(0), x(a), AGREE), (x(-dis), x(0), DISAGREE),
+                                       *(((px(0), px(p), PASS),) if with_pass else ())):
+                    d.rects.append(((x0, top(mid) - h, x1, top(mid) + h),
+                                    _paler(colour) if few else colour))
                 if n == 0:
-                    ax.text(3, mid, "no votes", fontsize=9, color=MUTED, va="center")
+                    d.text((x(3), top(mid)), "no votes", 9, colour=MUTED)
                     continue
 
                 def label(share: float, count: int, n: int = n, few: bool = few) -> str:
                     return f"{count} of {n}" if few else f"{share:.0f} %"
 
                 if a >= 0.5:
-                    ax.text(a + 2, mid, label(a, r.agree), fontsize=9, color=INK, ha="left",
-                            va="center")
-                if d >= 0.5:
-                    ax.text(-d - 2, mid, label(d, r.disagree), fontsize=9, color=INK,
-                            ha="right", va="center")
-                if pax is not None:
-                    pax.text(p + 4, mid, label(p, r.passes), fontsize=9, color=INK, ha="left",
-                             va="center")
-            centre.append((top_of_bars, y))
+                    d.text((x(a + 2), top(mid)), label(a, r.agree), 9)
+                if dis >= 0.5:
+                    d.text((x(-dis - 2), top(mid)), label(dis, r.disagree), 9, anchor="rm")
+                if with_pass:
+                    d.text((px(p + 4), top(mid)), label(p, r.passes), 9)
+            for v in (-100, -50, 50, 100):
+                d.lines.append(((x(v), top(first), x(v), top(y)), "#E6E6E6", 1))
+            d.over.append(((x(0), top(first), x(0), top(y)), INK, 2))
+            if with_pass:
+                d.over.append(((px(0), top(first), px(0), top(y)), INK, 2))
             y += BLOCK_GAP
-    # one call per kind of mark (a call per bar made the chart ~30 % slower)
-    h = BAR_H * 0.78
-    for key, colour, axis in (("agree", AGREE, ax), ("disagree", DISAGREE, ax),
-                              ("pass", PASS, pax)):
-        if axis is not None:
-            axis.barh(bars["y"], bars[key], left=0, height=h,
-                      color=[to_rgba(colour, alpha) for alpha in bars["alpha"]])
-    tops, bottoms = [t for t, _ in centre], [b for _, b in centre]
-    for x in (-100, -50, 50, 100):
-        ax.vlines([x] * len(centre), tops, bottoms, color="#E6E6E6", lw=0.6, zorder=0)
-    ax.vlines([0] * len(centre), tops, bottoms, color=INK, lw=1.0)
-    if pax is not None:
-        pax.vlines([0] * len(centre), tops, bottoms, color=INK, lw=1.0)
 
 
-def _draw_activity(fig, per_day: list[tuple[date, int]], top: float, height, fx, fy,
-                   MaxNLocator) -> None:
-    import matplotlib.dates as mdates
+def _nice_step(top: float, bins: int = 4) -> int:
+    """A whole step of 1, 2 or 5 times a power of ten with at most ``bins`` steps to
+    ``top`` (the y axis' ticks)."""
+    step = 1
+    while True:
+        for m in (1, 2, 5):
+            if math.ceil(top / (step * m)) <= bins:
+                return step * m
+        step *= 10
 
-    bottom = height - top - ACTIVITY_TITLE_H - ACTIVITY_AX_H
-    fig.text(fx(0.12), 1 - fy(top + ACTIVITY_TITLE_H * 0.45), "Comments per day", fontsize=11,
-             fontweight="bold", color=INK, ha="left", va="center")
-    ax = fig.add_axes((fx(0.62), fy(bottom), fx(WIDTH_IN - 0.62 - 0.3), fy(ACTIVITY_AX_H)))
-    days = [d for d, _ in per_day]
+
+def _lay_activity(d: Drawing, per_day: list[tuple[date, int]], top_in: float) -> None:
+    """Comments per day: a bar per day, at most 6 day labels ("2 Nov", the year on the
+    first and where it changes), whole-number counts, the busiest day named."""
+    i = lambda inches: inches * DPI  # noqa: E731
+    d.text((i(0.12), i(top_in + ACTIVITY_TITLE_H * 0.45)), "Comments per day", 11, bold=True)
+    x0, x1 = i(0.62), i(WIDTH_IN - 0.3)
+    y0 = i(top_in + ACTIVITY_TITLE_H)
+    y1 = y0 + i(ACTIVITY_AX_H)
+    days = [day.toordinal() for day, _ in per_day]
     counts = [n for _, n in per_day]
-    span = (days[-1] - days[0]).days + 1
-    ax.bar(days, counts, width=0.8 if span <= 60 else 1.0, color=ACTIVITY,
-           edgecolor="none", align="center")
-    ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
-    # at most 6 ticks on whole days, "2 Nov"; the year on the first and where it changes
-    step = max(1, math.ceil(span / 6))
-    ticks = [date.fromordinal(o) for o in range(days[0].toordinal(), days[-1].toordinal() + 1,
-                                                 step)]
-    ax.set_xticks([mdates.date2num(d) for d in ticks])
-    ax.set_xticklabels([f"{d.day} {d:%b}" + (f" {d.year}" if i == 0 or d.year != ticks[i - 1].year
-                                             else "") for i, d in enumerate(ticks)])
+    span = days[-1] - days[0] + 1
     pad = max(1.0, span * 0.02)
-    ax.set_xlim(mdates.date2num(days[0]) - pad, mdates.date2num(days[-1]) + pad)
-    ax.set_ylim(0, max(counts) * 1.18 + 0.5)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    ax.tick_params(labelsize=8.5, colors=MUTED)
-    ax.grid(axis="y", color="#E6E6E6", lw=0.6)
-    ax.set_axisbelow(True)
-    peak = max(range(len(counts)), key=lambda i: (counts[i], days[i]))
-    ax.annotate(f"busiest: {days[peak].day} {days[peak]:%b} ({counts[peak]:,})",
-                (mdates.date2num(days[peak]), counts[peak]), xytext=(0, 3),
-                textcoords="offset points", ha="center" if 0.15 < peak / max(1, len(days) - 1) < 0.85
-                else ("left" if peak / max(1, len(days) - 1) <= 0.15 else "right"),
-                va="bottom", fontsize=9, color=INK)
+    lo, hi = days[0] - pad, days[-1] + pad
+    ymax = max(counts) * 1.18 + 0.5
+    x = lambda o: x0 + (o - lo) / (hi - lo) * (x1 - x0)  # noqa: E731
+    y = lambda v: y1 - v / ymax * (y1 - y0)  # noqa: E731
+    step = _nice_step(max(counts))
+    for v in range(0, int(ymax) + 1, step):
+        d.lines.append(((x0, y(v), x1, y(v)), "#E6E6E6", 1))
+        d.lines.append(((x0 - 6, y(v), x0, y(v)), INK, 1))
+        d.text((x0 - 10, y(v)), f"{v:,}", 8.5, colour=MUTED, anchor="rm")
+    width = 0.8 if span <= 60 else 1.0
+    for o, n in zip(days, counts, strict=True):
+        d.rects.append(((x(o - width / 2), y(n), x(o + width / 2), y1), ACTIVITY))
+    d.over.append(((x0, y0, x0, y1), INK, 1))  # the axes: left and bottom
+    d.over.append(((x0, y1, x1, y1), INK, 1))
+    every = max(1, math.ceil(span / 6))
+    ticks = [date.fromordinal(o) for o in range(days[0], days[-1] + 1, every)]
+    for n, day in enumerate(ticks):
+        label = f"{day.day} {day:%b}" + (f" {day.year}" if n == 0 or day.year != ticks[n - 1].year
+                                         else "")
+        d.over.append(((x(day.toordinal()), y1, x(day.toordinal()), y1 + 6), INK, 1))
+        d.text((x(day.toordinal()), y1 + 10), label, 8.5, colour=MUTED, anchor="mt",
+               kind="xtick")
+    peak = max(range(len(counts)), key=lambda k: (counts[k], days[k]))
+    where = peak / max(1, len(days) - 1)
+    anchor = "mb" if 0.15 < where < 0.85 else ("lb" if where <= 0.15 else "rb")
+    d.text((x(days[peak]), y(counts[peak]) - 6),
+           f"busiest: {per_day[peak][0].day} {per_day[peak][0]:%b} ({counts[peak]:,})", 9,
+           anchor=anchor)
 
 
 # --- the overview: what an embed shows in place --------------------------------------------
@@ -458,33 +516,10 @@ def _draw_activity(fig, per_day: list[tuple[date, int]], top: float, height, fx,
 # Discord draws an embed's image at most about 400 x 300 px on desktop. The full chart
 # (tall, with a row per opinion group) is a thumbnail there; the overview is drawn for
 # that box: 4:3, three times its size, one row per statement, its text 7-13 px there.
-# Drawn with Pillow (shapes and text only): a tenth of the time matplotlib takes for it,
-# in the same font (DejaVu Sans, from matplotlib's own files).
 
 OVERVIEW_SIZE = (1200, 900)  # px
 OVERVIEW_SECTIONS = (("Most agreed", "consensus"), ("Most divisive", "divisive"),
                      ("Most rejected", "rejected"))
-_PX = DPI / 72  # points to pixels, as the full chart sizes its text
-
-
-@dataclass(frozen=True)
-class OverviewText:
-    text: str
-    box: tuple[int, int, int, int]  # x0, y0, x1, y1 in px
-    xy: tuple[float, float]
-    anchor: str
-    size: int
-    bold: bool
-    colour: str
-
-
-@dataclass
-class OverviewLayout:
-    """What the overview draws, where: texts with their boxes, and bars."""
-
-    texts: list[OverviewText] = field(default_factory=list)
-    rects: list[tuple[tuple[float, float, float, float], str]] = field(default_factory=list)
-    lines: list[tuple[tuple[float, float, float, float], str]] = field(default_factory=list)
 
 
 def overview_rows(summary: DiscussionSummary, per_section: int = 2
@@ -496,28 +531,6 @@ def overview_rows(summary: DiscussionSummary, per_section: int = 2
         return []
     return [(title, views[:per_section]) for title, attr in OVERVIEW_SECTIONS
             if (views := getattr(o, attr))]
-
-
-def _font(size: int, bold: bool = False):
-    from PIL import ImageFont
-
-    return _fonts(size, bold, ImageFont)
-
-
-_FONT_CACHE: dict[tuple[int, bool], object] = {}
-
-
-def _fonts(size: int, bold: bool, ImageFont):  # noqa: N803  (the module, passed in)
-    key = (size, bold)
-    if key not in _FONT_CACHE:
-        from pathlib import Path
-
-        import matplotlib
-
-        folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-        _FONT_CACHE[key] = ImageFont.truetype(
-            str(folder / ("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf")), size)
-    return _FONT_CACHE[key]
 
 
 def _fit_lines(text: str, font, width: float, lines: int = 2) -> list[str]:
@@ -554,7 +567,7 @@ def _fit_lines(text: str, font, width: float, lines: int = 2) -> list[str]:
     return kept
 
 
-def overview_layout(topic_title: str, summary: DiscussionSummary) -> OverviewLayout | None:
+def overview_layout(topic_title: str, summary: DiscussionSummary) -> Drawing | None:
     """Where everything goes (None when no statement has votes to show): the topic, its
     totals, then for each kind of statement (agreed, divisive, rejected) up to two, each
     a line or two of text beside a bar of how its voters split (disagree on the left,
@@ -563,18 +576,8 @@ def overview_layout(topic_title: str, summary: DiscussionSummary) -> OverviewLay
     o = summary.opinion
     if not sections or o is None:
         return None
-    from PIL import Image, ImageDraw
-
-    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
-    out = OverviewLayout()
-
-    def text(xy, value, size_pt, *, bold=False, colour=INK, anchor="lm"):
-        size = round(size_pt * _PX)
-        font = _font(size, bold)
-        box = measure.textbbox(xy, value, font=font, anchor=anchor)
-        out.texts.append(OverviewText(value, tuple(round(v) for v in box), xy, anchor, size,
-                                      bold, colour))
-
+    out = Drawing(OVERVIEW_SIZE)
+    text = out.text
     W, H = OVERVIEW_SIZE
     margin = 35
     title_font = _font(round(17 * _PX), True)
@@ -604,7 +607,7 @@ def overview_layout(topic_title: str, summary: DiscussionSummary) -> OverviewLay
     for title_text, views in sections:
         text((margin, y + header_h * 0.5), title_text, 14, bold=True)
         out.lines.append(((margin, y + header_h * 0.92, W - margin, y + header_h * 0.92),
-                          "#DDDDDD"))
+                          "#DDDDDD", 1))
         y += header_h
         for v in views:
             mid = y + row_h / 2
@@ -632,28 +635,7 @@ def overview_layout(topic_title: str, summary: DiscussionSummary) -> OverviewLay
     return out
 
 
-def _paler(colour: str) -> str:
-    """``colour`` at 35 % over white."""
-    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
-    return "#" + "".join(f"{round(255 - 0.35 * (255 - c)):02X}" for c in (r, g, b))
-
-
 def render_summary_overview(topic_title: str, summary: DiscussionSummary) -> bytes | None:
     """The overview PNG (1200 x 900), or None when no statement has votes to show."""
-    layout = overview_layout(topic_title, summary)
-    if layout is None:
-        return None
-    from PIL import Image, ImageDraw
-
-    image = Image.new("RGB", OVERVIEW_SIZE, "white")
-    draw = ImageDraw.Draw(image)
-    for box, colour in layout.lines:
-        draw.line(box, fill=colour, width=1)
-    for box, colour in layout.rects:
-        draw.rectangle(box, fill=colour)
-    for t in layout.texts:
-        draw.text(t.xy, t.text, font=_font(t.size, t.bold), fill=t.colour, anchor=t.anchor)
-    buf = io.BytesIO()
-    image.quantize(colors=128, method=Image.Quantize.FASTOCTREE).save(
-        buf, format="PNG", compress_level=6)
-    return buf.getvalue()
+    drawing = overview_layout(topic_title, summary)
+    return drawing.png() if drawing is not None else None

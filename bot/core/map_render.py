@@ -1171,3 +1171,23 @@ def _legend_entries(nodes: dict, paths: dict, used_kinds: set, has_edges: bool,
             handles.append(Line2D([], [], color=KIND_STYLES[k][0], ls=KIND_STYLES[k][1], lw=2.5))
             names.append(KIND_LEGEND[k])
     return handles, names
+
+
+_warm = False
+
+
+def warm_up() -> None:
+    """Import matplotlib's drawing code and load its fonts (about a second, holding the
+    GIL, once per process), so that the first /map after a start costs what later ones do."""
+    global _warm
+    if _warm:
+        return
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(1, 1), dpi=100)
+    FigureCanvasAgg(fig)
+    fig.text(0.1, 0.5, "Aa 1 %", fontsize=10)
+    fig.text(0.1, 0.2, "Aa 1 %", fontsize=10, fontweight="bold")
+    fig.canvas.draw()
+    _warm = True
