@@ -769,9 +769,10 @@ class InsightService:
         opinion groups of an unchanged vote set) is then there for the first /summary after
         a start, which costs what the next ones do (bench/summary_request.py: "primed",
         "warm"). Only topics of ``smallest`` comments or more, ``budget`` comments in all,
-        and nothing when ``items`` hold more than ``all_max`` (see PRIME_ALL_MAX). A stored summary that is current stays as it is; a stale one is
-        recomputed and stored. Once per topic and process (a reconnect's warm-up does not
-        do it again). Returns how many were primed."""
+        and nothing when ``items`` hold more than ``all_max`` (see PRIME_ALL_MAX). A stored
+        summary that is current stays as it is; a stale one is recomputed and stored. Once
+        per topic and process (a reconnect's warm-up does not do it again). Returns how
+        many were primed."""
         sized = [((await self.repo.discussion.counts(i.id)).comments, i.id, i) for i in items]
         if sum(size for size, _, _ in sized) > all_max:
             return 0  # a big process: memory and cores go to the requests
