@@ -581,15 +581,7 @@ class InsightService:
             computed = await self.repo.insight.summary_computed_at(item.id)
             from_cache = True
         else:
-            comments = await self.summary_comments(item)
-            await self._load_features(item)
-            async with self._lock:
-                before = len(self.features)
-                summary = await asyncio.to_thread(summarise, comments, cache=self.features)
-                computed = len(self.features) - before
-            if computed > 0:  # computed in the request: stored for the next start
-                self.features_computed += computed
-                self.nudge_features()
+            summary = await self._run_engine(item)
             await self.repo.insight.store_summary(item.id, version, summary.model_dump_json())
             computed, from_cache = None, False
         if curated:
@@ -597,6 +589,20 @@ class InsightService:
         result = await self.render(item, summary, names=names, method=method)
         return result.model_copy(update={
             "computed_at": computed[0] if computed else None, "from_cache": from_cache})
+
+    async def _run_engine(self, item: Item) -> DiscussionSummary:
+        """``summarise`` on the item's comments, off the loop and one at a time; features
+        it had to compute are handed to the writer (stored for the next start)."""
+        comments = await self.summary_comments(item)
+        await self._load_features(item)
+        async with self._lock:
+            before = len(self.features)
+            summary = await asyncio.to_thread(summarise, comments, cache=self.features)
+            computed = len(self.features) - before
+        if computed > 0:
+            self.features_computed += computed
+            self.nudge_features()
+        return summary
 
     async def render(self, item: Item, summary: DiscussionSummary, *,
                      names: Mapping[int, str] | None = None, method: bool = True) -> SummaryResult:
@@ -789,10 +795,7 @@ class InsightService:
             if await self.repo.insight.cached_summary(item.id, item.discussion_version) is None:
                 await self.refresh_later(item)  # computed and stored: remembered on the way
             else:
-                comments = await self.summary_comments(item)
-                await self._load_features(item)
-                async with self._lock:
-                    await asyncio.to_thread(summarise, comments, cache=self.features)
+                await self._run_engine(item)  # the stored summary is current: kept
             self._primed.add(item.id)
             primed += 1
         return primed
