@@ -25,6 +25,7 @@ points at that density (10 pt = 22 px).
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import textwrap
@@ -275,31 +276,30 @@ class Drawing:
         return buf.getvalue()
 
 
-_FONT_CACHE: dict[tuple[int, bool], object] = {}
-_MEASURE: list = []
-
-
+@functools.cache
 def _font(size: int, bold: bool = False):
     """DejaVu Sans (bold) at ``size`` px, from matplotlib's files (loaded once)."""
-    key = (size, bold)
-    if key not in _FONT_CACHE:
-        from pathlib import Path
+    from pathlib import Path
 
-        import matplotlib
-        from PIL import ImageFont
+    import matplotlib
+    from PIL import ImageFont
 
-        folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-        _FONT_CACHE[key] = ImageFont.truetype(
-            str(folder / ("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf")), size)
-    return _FONT_CACHE[key]
+    folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    return ImageFont.truetype(str(folder / ("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf")),
+                              size)
 
 
+@functools.lru_cache(maxsize=1)
 def _measure():
-    if not _MEASURE:
-        from PIL import Image, ImageDraw
+    """A scratch canvas whose only use is measuring text."""
+    from PIL import Image, ImageDraw
 
-        _MEASURE.append(ImageDraw.Draw(Image.new("RGB", (1, 1))))
-    return _MEASURE[0]
+    return ImageDraw.Draw(Image.new("RGB", (1, 1)))
+
+
+def _in(inches: float) -> float:
+    """Inches of the layout constants → px at DPI."""
+    return inches * DPI
 
 
 def _paler(colour: str) -> str:
@@ -346,7 +346,6 @@ def chart_layout(topic_title: str, summary: DiscussionSummary) -> Drawing | None
     per_day = summary.participation.per_day
     if not sections and len(per_day) < 2:
         return None  # no judged statement and at most one day: the text says it all
-    i = lambda inches: inches * DPI  # noqa: E731  (inches → px)
     o = summary.opinion
     title_lines = textwrap.wrap(" ".join(topic_title.split()), 52) or [""]
     if len(title_lines) > 2:
@@ -374,16 +373,16 @@ def chart_layout(topic_title: str, summary: DiscussionSummary) -> Drawing | None
     foot_h = 0.4 if sections else 0.1
     height = top_h + stmt_h + act_h + foot_h
 
-    d = Drawing((round(i(WIDTH_IN)), round(i(height))))
+    d = Drawing((round(_in(WIDTH_IN)), round(_in(height))))
     for n, line in enumerate(title_lines):
-        d.text((i(0.12), i(0.14 + 0.25 * n)), line, 13, bold=True, anchor="lt")
+        d.text((_in(0.12), _in(0.14 + 0.25 * n)), line, 13, bold=True, anchor="lt")
     for n, line in enumerate(sub):
-        d.text((i(0.12), i(0.2 + title_h + 0.2 * n)), line, 9.5, colour=MUTED, anchor="lt")
+        d.text((_in(0.12), _in(0.2 + title_h + 0.2 * n)), line, 9.5, colour=MUTED, anchor="lt")
     if sections:
         _lay_statements(d, sections, top_h, with_pass)
     if one_day:
         (day, n), = per_day
-        d.text((i(0.12), i(top_h + stmt_h + ACTIVITY_TITLE_H * 0.45)),
+        d.text((_in(0.12), _in(top_h + stmt_h + ACTIVITY_TITLE_H * 0.45)),
                f"Comments: {'all ' if n > 1 else ''}{n:,} on {day.day} {day:%B %Y}.", 10.5)
     elif per_day:
         _lay_activity(d, per_day, top_h + stmt_h)
@@ -394,8 +393,8 @@ def chart_layout(topic_title: str, summary: DiscussionSummary) -> Drawing | None
                                if few else "")
         first, second = note.split("\n")
         step = 7.5 * _PX * 1.3
-        d.text((i(0.12), d.size[1] - i(0.1) - step), first, 7.5, colour=MUTED, anchor="ls")
-        d.text((i(0.12), d.size[1] - i(0.1)), second, 7.5, colour=MUTED, anchor="ls")
+        d.text((_in(0.12), d.size[1] - _in(0.1) - step), first, 7.5, colour=MUTED, anchor="ls")
+        d.text((_in(0.12), d.size[1] - _in(0.1)), second, 7.5, colour=MUTED, anchor="ls")
     return d
 
 
@@ -404,11 +403,10 @@ def _lay_statements(d: Drawing, sections: list[ChartSection], top_h: float,
     """The statements part: diverging bars (disagree to the left of the centre line, agree
     to the right) and, when someone passed, a pass column; without any pass vote among
     them (Discord reactions have no "pass") no such column: a column of zeros is noise."""
-    i = lambda inches: inches * DPI  # noqa: E731
     left, right = LEFT_IN, WIDTH_IN - RIGHT_IN - (PASS_IN if with_pass else 0.3)
-    x = lambda v: i(left + (v + 128) / 256 * (right - left))  # noqa: E731  (share → px)
-    px = lambda v: i(right + 0.08 + v / 150 * (PASS_IN - 0.08))  # noqa: E731
-    top = lambda y: i(top_h + y)  # noqa: E731  (inches below the statements' top → px)
+    x = lambda v: _in(left + (v + 128) / 256 * (right - left))  # noqa: E731  (share → px)
+    px = lambda v: _in(right + 0.08 + v / 150 * (PASS_IN - 0.08))  # noqa: E731
+    top = lambda y: _in(top_h + y)  # noqa: E731  (inches below the statements' top → px)
     y = HEADER_H * 0.55  # the header: the colours are the legend
     d.text((x(-6), top(y)), "\u25c0 disagree", 10, bold=True, colour=DISAGREE, anchor="rm")
     d.text((x(6), top(y)), "agree \u25b6", 10, bold=True, colour=AGREE, anchor="lm")
@@ -416,13 +414,13 @@ def _lay_statements(d: Drawing, sections: list[ChartSection], top_h: float,
         d.text((px(4), top(y)), "pass", 10, bold=True, colour=MUTED, anchor="lm")
     y = HEADER_H
     for s in sections:
-        d.text((i(0.12), top(y + SECTION_H * 0.55)), s.title, 11, bold=True)
-        d.lines.append(((i(0.12), top(y + SECTION_H * 0.95), i(WIDTH_IN - 0.12),
+        d.text((_in(0.12), top(y + SECTION_H * 0.55)), s.title, 11, bold=True)
+        d.lines.append(((_in(0.12), top(y + SECTION_H * 0.95), _in(WIDTH_IN - 0.12),
                          top(y + SECTION_H * 0.95)), "#DDDDDD", 1))
         y += SECTION_H
         for b in s.blocks:
             for n, line in enumerate(b.text.split("\n")):
-                d.text((i(0.2), top(y + 0.02 + n * LINE_H)), line, 9.5, anchor="lt")
+                d.text((_in(0.2), top(y + 0.02 + n * LINE_H)), line, 9.5, anchor="lt")
             y += b.text.count("\n") * LINE_H + LINE_H
             first = y
             for r in b.rows:
@@ -430,9 +428,9 @@ def _lay_statements(d: Drawing, sections: list[ChartSection], top_h: float,
                 y += BAR_H
                 n = r.voters
                 a, dis, p = _pct(r.agree, n), _pct(r.disagree, n), _pct(r.passes, n)
-                d.text((i(LEFT_IN - 0.06), top(mid)), r.label, 9, colour=MUTED, anchor="rm")
+                d.text((_in(LEFT_IN - 0.06), top(mid)), r.label, 9, colour=MUTED, anchor="rm")
                 few = 0 < n < FEW_VOTERS  # a share of a handful: pale, counts not shares
-                h = i(BAR_H * 0.78) / 2
+                h = _in(BAR_H * 0.78) / 2
                 for x0, x1, colour in ((x(0), x(a), AGREE), (x(-dis), x(0), DISAGREE),
                                        *(((px(0), px(p), PASS),) if with_pass else ())):
                     d.rects.append(((x0, top(mid) - h, x1, top(mid) + h),
@@ -472,11 +470,10 @@ def _nice_step(top: float, bins: int = 4) -> int:
 def _lay_activity(d: Drawing, per_day: list[tuple[date, int]], top_in: float) -> None:
     """Comments per day: a bar per day, at most 6 day labels ("2 Nov", the year on the
     first and where it changes), whole-number counts, the busiest day named."""
-    i = lambda inches: inches * DPI  # noqa: E731
-    d.text((i(0.12), i(top_in + ACTIVITY_TITLE_H * 0.45)), "Comments per day", 11, bold=True)
-    x0, x1 = i(0.62), i(WIDTH_IN - 0.3)
-    y0 = i(top_in + ACTIVITY_TITLE_H)
-    y1 = y0 + i(ACTIVITY_AX_H)
+    d.text((_in(0.12), _in(top_in + ACTIVITY_TITLE_H * 0.45)), "Comments per day", 11, bold=True)
+    x0, x1 = _in(0.62), _in(WIDTH_IN - 0.3)
+    y0 = _in(top_in + ACTIVITY_TITLE_H)
+    y1 = y0 + _in(ACTIVITY_AX_H)
     days = [day.toordinal() for day, _ in per_day]
     counts = [n for _, n in per_day]
     span = days[-1] - days[0] + 1
