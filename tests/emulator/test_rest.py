@@ -106,3 +106,22 @@ async def test_json_content_type_is_exact(env):
             headers={"Authorization": f"Bot {env.emu.bot_token}"}) as resp:
         assert resp.headers["Content-Type"] == "application/json"
         assert (await resp.json())["id"] == str(env.bot.user.id)
+
+
+async def test_an_embed_image_from_an_attachment_gets_its_url_and_a_missing_one_none(env):
+    """discord-api-docs, "Uploading Files": an embed may use an uploaded file as its image
+    with ``attachment://filename``; Discord answers with the file's own URL there. A name
+    that matches no file of the message leaves the embed without that image."""
+    import io
+
+    shown = discord.Embed(title="chart").set_image(url="attachment://chart.png")
+    sent = await env.dchan.send(embed=shown, file=discord.File(io.BytesIO(b"\x89PNG"),
+                                                               filename="chart.png"))
+    (attachment,) = sent.attachments
+    assert sent.embeds[0].image.url == attachment.url
+    assert not sent.embeds[0].image.url.startswith("attachment://")
+    missing = discord.Embed(title="none").set_image(url="attachment://other.png")
+    sent = await env.dchan.send(embed=missing, file=discord.File(io.BytesIO(b"\x89PNG"),
+                                                                 filename="chart.png"))
+    assert sent.embeds[0].image.url is None
+    assert env.emu.state.messages[sent.id].embeds[0].get("image") is None
