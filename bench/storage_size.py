@@ -8,9 +8,11 @@ as catch-up writes them) with the synthetic consultation texts of bench/corpus.p
 directly in bulk with the store's own time encoding (going through the store one event at
 a time would take hours at 1M): about 1.5 reactions per comment (👍 👎 🤷, Poisson), one earlier
 revision for 5 % of the comments, 1 % deleted (tombstones: text gone, `deleted_at` set) and
-0.1 % deletions remembered for messages never stored. The file is then VACUUMed and its
-size divided by the number of comments. Also prints what each table and index takes
-(SQLite's dbstat).
+0.1 % deletions remembered for messages never stored; and each remaining comment's
+summary features (comment_features, computed by the bot's own FeatureCache for each distinct
+text and stored in the bot's format). The file is then VACUUMed and its size divided by
+the number of comments, with and without the features. Also prints what each table and
+index takes (SQLite's dbstat).
 """
 
 from __future__ import annotations
@@ -30,6 +32,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.corpus import make_corpus  # noqa: E402
+from bot.core import feature_codec  # noqa: E402
+from bot.core.insight import InsightService  # noqa: E402
+from bot.core.summary import (  # noqa: E402
+    FEATURES_VERSION,
+    UINT32_FEATURES_VERSION,
+    FeatureCache,
+    stable_hash,
+)
 from bot.storage import Repository  # noqa: E402
 from bot.storage.common import micros  # noqa: E402
 from bot.storage.models import IncomingMessage  # noqa: E402
@@ -114,7 +124,66 @@ async def fill(path: Path, n: int, seed: int = 17) -> None:
                      [(2_000_000_000_000_000_000 + i, 900_000_000_000_000_000, deleted[0][0])
                       for i in range(max(1, n // 1000))])
     conn.execute("COMMIT")
+    store_features(conn)
     conn.close()
+
+
+def store_features(conn: sqlite3.Connection) -> None:
+    """Every comment with text gets the features the bot would store for it (featurised once
+    per distinct text: the fill repeats the corpus's texts)."""
+    rows = conn.execute("SELECT id, item_id, content FROM comments "
+                        "WHERE content IS NOT NULL AND deleted_at IS NULL").fetchall()
+    distinct = list(dict.fromkeys(r[2] for r in rows))
+    features = FeatureCache().featurise(list(enumerate(distinct)))
+    blobs = features.blobs()
+    row_of = {text: r for r, text in enumerate(distinct)}
+    conn.execute("BEGIN")
+    conn.executemany(
+        "INSERT INTO comment_features (item_id, comment_id, content_hash, dup_key, flags, "
+        "features) VALUES (?, ?, ?, ?, ?, ?)",
+        ((item, cid, int(features.content_hash[r]), int(features.dup_key[r]),
+          int(features.flags[r]), blobs[r])
+         for cid, item, text in rows for r in (row_of[text],)))
+    conn.execute("INSERT INTO meta (key, value) VALUES ('features_version', ?)",
+                 (FEATURES_VERSION,))
+    conn.execute("COMMIT")
+
+
+async def time_conversion(path: Path) -> dict:
+    """The stored features rewritten in the first format (a uint32 per term, 64-bit text
+    hashes), then converted back by the bot's own step (what an upgraded bot does before it
+    reads them): how long that takes."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    rows = conn.execute("SELECT item_id, comment_id, features FROM comment_features").fetchall()
+    texts = dict(conn.execute("SELECT id, content FROM comments WHERE content IS NOT NULL"))
+    indptr, indices, counts = feature_codec.decode([r[2] for r in rows])
+    packed = (indices.astype("<u4") | (counts.astype("<u4") << 24)).tobytes()
+    edges = (indptr * 4).tolist()
+    conn.execute("BEGIN")
+    conn.executemany("UPDATE comment_features SET content_hash = ?, features = ? "
+                     "WHERE item_id = ? AND comment_id = ?",
+                     [(stable_hash(texts[cid]), packed[edges[k]:edges[k + 1]], item, cid)
+                      for k, (item, cid, _) in enumerate(rows)])
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'features_version'",
+                 (UINT32_FEATURES_VERSION,))
+    conn.execute("COMMIT")
+    conn.execute("VACUUM")
+    first_format = conn.execute("SELECT SUM(pgsize) FROM dbstat "
+                                "WHERE name = 'comment_features'").fetchone()[0]
+    comments = conn.execute("SELECT COUNT(*) FROM comments").fetchone()[0]
+    conn.close()
+    repo = await Repository.open(path)
+    try:
+        service = InsightService(repo, ["👍"], ["👎"])
+        start = time.perf_counter()
+        await service.prepare_stored_features()
+        took = time.perf_counter() - start
+        assert await repo.features.version() == FEATURES_VERSION
+        await service.close()
+    finally:
+        await repo.close()
+    return {"converted_rows": len(rows), "conversion_s": round(took, 2),
+            "first_format_features_bytes_per_comment": round(first_format / comments, 1)}
 
 
 def measure(path: Path) -> dict:
@@ -128,8 +197,10 @@ def measure(path: Path) -> dict:
                               "ORDER BY SUM(pgsize) DESC"))
     conn.close()
     size = path.stat().st_size
+    features = parts.get("comment_features", 0)
     return {"comments": comments, "reactions": reactions, "revisions": revisions,
             "file_bytes": size, "bytes_per_comment": round(size / comments, 1),
+            "bytes_per_comment_without_features": round((size - features) / comments, 1),
             "parts_bytes_per_comment": {k: round(v / comments, 1) for k, v in parts.items()}}
 
 
@@ -147,6 +218,7 @@ async def main() -> None:
         figures = measure(path)
         if args.keep:
             shutil.copy(path, args.keep)
+        figures.update(await time_conversion(path))
     figures["fill_s"] = round(filled, 1)
     print(f"{args.comments:,} comments, {figures['reactions']:,} reactions, "
           f"{figures['revisions']:,} revisions (filled in {filled:.0f} s), VACUUMed")
@@ -155,7 +227,13 @@ async def main() -> None:
         if per >= 0.1:  # the tables and indexes that grow with the discussion
             print(f"  {name:<38}{per:>14.1f}")
     print(f"{'file size / comments':<40}{figures['bytes_per_comment']:>14.1f}")
+    print(f"{'  the same without comment_features':<40}"
+          f"{figures['bytes_per_comment_without_features']:>14.1f}")
     print(f"{'target (at 1M)':<40}{'<= ' + str(TARGET):>14}")
+    print(f"{'comment_features in the first format':<40}"
+          f"{figures['first_format_features_bytes_per_comment']:>14.1f}")
+    print(f"converting {figures['converted_rows']:,} rows of features stored in the first "
+          f"format (uint32 per term): {figures['conversion_s']:.1f} s")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
 

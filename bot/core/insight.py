@@ -27,6 +27,7 @@ from datetime import datetime
 import numpy as np
 from pydantic import BaseModel
 
+from bot.core import feature_codec
 from bot.core import quotes as quoting
 from bot.core.charts import render_summary_chart, render_summary_overview
 from bot.core.charts import warm_up as warm_up_charts
@@ -35,6 +36,7 @@ from bot.core.discussion import article_text
 from bot.core.summary import (
     FEATURES_VERSION,
     GROUPS_MEMO,
+    UINT32_FEATURES_VERSION,
     DiscussionSummary,
     EmbedData,
     FeatureCache,
@@ -44,6 +46,7 @@ from bot.core.summary import (
     render_summary_markdown,
     summarise,
     summary_embed_fields,
+    text_hash,
 )
 from bot.core.topic_map import (
     HASH_CHUNK,
@@ -77,6 +80,7 @@ PRIME_ALL_MAX = 250_000
 CHARTS_KEPT = 64  # summary charts kept in memory (~65 KB each)
 INPUT_PAGE = 100_000  # comments read and built per step when an item's inputs are loaded
 FEATURE_PAGE = 5_000  # comments featurised and stored per step of the backfill
+FEATURE_CONVERT_PAGE = 10_000  # stored rows of the first format converted per transaction
 PERSIST_DELAY = 1.0  # seconds after a new comment before its features are stored (batching)
 
 # A comment that points at another topic: a channel mention or a link to a message/channel.
@@ -183,12 +187,10 @@ def _features_to_store(cache: FeatureCache, item_id: int,
                        page: list) -> tuple[list[tuple], int]:
     """Rows to store for (comment id, text) pairs: taken from the cache where it holds them
     for that very text, computed otherwise (and then kept in the cache if it had nothing)."""
-    from bot.core.summary import stable_hash
-
     ids = [r[0] for r in page]
     texts = {r[0]: r[1] for r in page}
     kept = cache.take(ids)
-    same = np.fromiter((stable_hash(texts[i]) == h for i, h in
+    same = np.fromiter((text_hash(texts[i]) == h for i, h in
                         zip(kept.ids.tolist(), kept.content_hash.tolist(), strict=True)),
                        dtype=bool, count=len(kept))
     kept = kept.subset(same)
@@ -378,6 +380,7 @@ class InsightService:
         #: items whose persisted features are in ``features`` (see _load_features)
         self._features_loaded: set[int] = set()
         self._features_version_checked = False
+        self._features_version_lock = asyncio.Lock()
         #: item id -> comment id up to which the writer looked for comments to store
         self._checked_upto: dict[int, int] = {}
         self._checked_any = -1  # ... and of all items (the writer's walk)
@@ -462,20 +465,38 @@ class InsightService:
 
     # --- per-comment features: persisted, loaded, backfilled ---------------------------------
 
-    async def _check_features_version(self) -> None:
+    async def prepare_stored_features(self) -> None:
+        """Before the first read or write of stored features: rows of the first storage
+        format are converted (a page per transaction, resumed after a restart), rows of
+        any other version dropped (the writer computes them again)."""
         if self._features_version_checked:
             return
-        if await self.repo.features.version() != FEATURES_VERSION:
-            await self.repo.features.clear()
-            await self.repo.features.set_version(FEATURES_VERSION)
-        self._features_version_checked = True
+        async with self._features_version_lock:
+            if self._features_version_checked:
+                return
+            stored = await self.repo.features.version()
+            if stored == UINT32_FEATURES_VERSION:
+                began, converted = time.monotonic(), 0
+                while (step := await self.repo.features.convert_page(
+                        UINT32_FEATURES_VERSION, FEATURES_VERSION,
+                        feature_codec.from_uint32_rows, FEATURE_CONVERT_PAGE)):
+                    converted += step
+                    if step < FEATURE_CONVERT_PAGE:
+                        break
+                log.info("stored features converted to the compact format: %d rows in %.1f s",
+                         converted, time.monotonic() - began)
+                stored = await self.repo.features.version()
+            if stored != FEATURES_VERSION:
+                await self.repo.features.clear()
+                await self.repo.features.set_version(FEATURES_VERSION)
+            self._features_version_checked = True
 
     async def _load_features(self, item: Item) -> None:
         """The item's persisted features into the cache (once per process): lean rows,
         decoded into arrays off the loop; kept only for comments the cache has nothing for."""
         if item.id in self._features_loaded:
             return
-        await self._check_features_version()
+        await self.prepare_stored_features()
         with bulk_work():
             after = -1
             while rows := await self.repo.features.load(item.id, after):
@@ -489,7 +510,7 @@ class InsightService:
         """Compute (or take from the cache) and store the features of every comment with
         text and no stored features, of one item or of all; a page at a time, each computed
         off the loop. Returns how many rows were stored."""
-        await self._check_features_version()
+        await self.prepare_stored_features()
         stored = 0
         if item_id is None:  # every item's, in one walk of the comments newer than seen
             while page := await self.repo.features.missing_any(self._checked_any,

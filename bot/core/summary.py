@@ -54,6 +54,7 @@ from sklearn.feature_extraction import FeatureHasher
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from threadpoolctl import threadpool_limits
 
+from bot.core import feature_codec
 from bot.core.text import truncate
 
 __all__ = [
@@ -69,19 +70,23 @@ __all__ = [
     "Stance",
     "SummaryComment",
     "Theme",
+    "UINT32_FEATURES_VERSION",
     "clean_text",
     "is_chatter",
     "render_summary_markdown",
     "stance_for",
     "summarise",
     "summary_embed_fields",
+    "text_hash",
 ]
 
 # --------------------------------------------------------------------------- tunables
 
 N_FEATURES = 2**18
-#: what persisted features were computed with: stored rows of another version are dropped
-FEATURES_VERSION = f"tokens-1/about-2/{N_FEATURES}"
+#: what persisted features were computed with and how they are stored: rows of another
+#: version are dropped, except those of the first storage format, which are converted
+FEATURES_VERSION = f"tokens-1/about-2/{N_FEATURES}/gaps-1"
+UINT32_FEATURES_VERSION = f"tokens-1/about-2/{N_FEATURES}"  # uint32 blobs, 64-bit hashes
 BRIEF_THRESHOLD = 8  # fewer distinct substantive comments -> brief, no clustering
 SAMPLE_SIZE = 4000  # rows k-means is fitted on
 TERMS_MEMO = 50_000  # texts whose label terms are remembered
@@ -323,14 +328,19 @@ def _chatter_words(words: list[str]) -> bool:
 
 def stable_hash(text: str) -> int:
     """A 64-bit hash of a text that is the same in every process (unlike ``hash()``):
-    the key of persisted features and of duplicate detection."""
+    the key of duplicate detection (a million comments need the 64 bits)."""
     return int.from_bytes(blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(),
                           "little", signed=True)
 
 
-#: a packed feature: hashed column in the low 24 bits, its count (capped at 255) above
-_COUNT_SHIFT = 24
-_INDEX_MASK = (1 << _COUNT_SHIFT) - 1
+def text_hash(text: str) -> int:
+    """The 32 low bits of :func:`stable_hash`, signed: what persisted features say they
+    were computed from (only ever compared with the same comment's text, so 32 bits do;
+    they take 4 bytes a comment instead of 8)."""
+    return int.from_bytes(blake2b(text.encode("utf-8", "surrogatepass"),
+                                  digest_size=8).digest()[:4], "little", signed=True)
+
+
 CHATTER_FLAG, ABOUT_FLAG = 1, 2
 
 
@@ -340,7 +350,7 @@ class FeatureRows:
     has columns ``indices[indptr[r]:indptr[r + 1]]`` with term ``counts`` there."""
 
     ids: np.ndarray  # int64 comment ids
-    content_hash: np.ndarray  # int64 stable_hash of each comment's text
+    content_hash: np.ndarray  # int64 text_hash of each comment's text
     dup_key: np.ndarray  # int64 stable hash of the normalised word sequence
     flags: np.ndarray  # uint8: CHATTER_FLAG | ABOUT_FLAG
     indptr: np.ndarray  # int64, len(ids) + 1
@@ -359,23 +369,18 @@ class FeatureRows:
                            self.flags[rows], indptr, self.indices[pos], self.counts[pos])
 
     def blobs(self) -> list[bytes]:
-        """Each row's features as bytes to store: little-endian uint32, column | count << 24."""
-        packed = (self.indices.astype("<u4") | (self.counts.astype("<u4") << _COUNT_SHIFT))
-        raw = packed.astype("<u4").tobytes()
-        bounds = (self.indptr * 4).tolist()
-        return [raw[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+        """Each row's features as the bytes to store (see ``bot.core.feature_codec``)."""
+        return feature_codec.encode_rows(self.indptr, self.indices, self.counts)
 
     @classmethod
-    def from_blobs(cls, ids, content_hash, dup_key, flags, blobs: Sequence[bytes]) -> FeatureRows:
-        """Rows read back from storage (see :meth:`blobs`): one join, one numpy decode."""
-        lens = np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs)) // 4
-        indptr = np.zeros(len(blobs) + 1, dtype=np.int64)
-        np.cumsum(lens, out=indptr[1:])
-        packed = np.frombuffer(b"".join(blobs), dtype="<u4")
+    def from_blobs(cls, ids, content_hash, dup_key, flags, blobs: Sequence[bytes],
+                   *, decode=feature_codec.decode) -> FeatureRows:
+        """Rows read back from storage (see :meth:`blobs`): one join, one numpy decode
+        (``decode``: another format's, to convert it)."""
+        indptr, indices, counts = decode(blobs)
         return cls(np.asarray(ids, dtype=np.int64), np.asarray(content_hash, dtype=np.int64),
-                   np.asarray(dup_key, dtype=np.int64), np.asarray(flags, dtype=np.uint8), indptr,
-                   (packed & _INDEX_MASK).astype(np.int32),
-                   (packed >> _COUNT_SHIFT).astype(np.uint8))
+                   np.asarray(dup_key, dtype=np.int64), np.asarray(flags, dtype=np.uint8),
+                   indptr, indices, counts)
 
 
 def _concat_rows(parts: list[FeatureRows]) -> FeatureRows:
@@ -444,7 +449,7 @@ class FeatureCache:
     Each comment is tokenised once (:func:`_tokens`) for its features, its chatter flag,
     its duplicate key and whether it is about the participant. The hashing is stateless,
     so an entry is stale only when the comment's text changed: :meth:`refresh` with the
-    changed comments (it compares their texts' :func:`stable_hash`) or :meth:`discard`
+    changed comments (it compares their texts' :func:`text_hash`) or :meth:`discard`
     them. :meth:`install` takes rows persisted at ingestion (see ``FeatureStore``).
     """
 
@@ -476,7 +481,7 @@ class FeatureCache:
         """Features of ``(comment id, text)`` pairs (CPU-bound: off the loop), without
         keeping them."""
         ids = np.fromiter((i for i, _ in items), dtype=np.int64, count=len(items))
-        chash = np.fromiter((stable_hash(t) for _, t in items), dtype=np.int64,
+        chash = np.fromiter((text_hash(t) for _, t in items), dtype=np.int64,
                             count=len(items))
         cleaned = [clean_text(t) for _, t in items]
         return self._rows(ids, chash, cleaned)
@@ -534,7 +539,7 @@ class FeatureCache:
         have = [(p, s) for p, s in zip(items, slots.tolist(), strict=True) if s >= 0]
         if have:  # kept already: computed again only if the text is not the same
             hashes = self._hash.view
-            todo += [p for p, s in have if hashes[s] != stable_hash(p[1])]
+            todo += [p for p, s in have if hashes[s] != text_hash(p[1])]
         if todo:
             self.install(self.featurise(todo))
         self._last_added = todo

@@ -8,7 +8,7 @@ text removes them in its own transaction (:meth:`FeatureStore.forget_in`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from bot.storage.common import Store
 from bot.storage.database import Transaction
@@ -79,6 +79,45 @@ class FeatureStore(Store):
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (version,),
             )
+
+    async def convert_page(self, from_version: str, to_version: str,
+                           convert: Callable[[list], list[tuple[int, bytes]]],
+                           limit: int = 10_000) -> int:
+        """One step of converting the rows stored in an older format (``from_version``), in
+        one transaction: the ``limit`` rows after the progress mark, as (item id, comment
+        id, content hash, blob), become what ``convert`` makes of them, one (content hash,
+        blob) each. The last step sets ``to_version``. Returns how many rows it converted
+        (fewer than ``limit``: done). A restart resumes after the mark; a second process
+        waits on the mark's row lock, then sees how far the first got."""
+        async with self.db.transaction() as tx:
+            await tx.execute("INSERT INTO meta (key, value) VALUES ('features_converted', '') "
+                             "ON CONFLICT (key) DO NOTHING")
+            await tx.execute("UPDATE meta SET value = value WHERE key = 'features_converted'")
+            version = await tx.fetchone("SELECT value FROM meta WHERE key = 'features_version'")
+            if version is None or version[0] != from_version:  # (converted meanwhile)
+                await tx.execute("DELETE FROM meta WHERE key = 'features_converted'")
+                return 0
+            mark = (await tx.fetchone(
+                "SELECT value FROM meta WHERE key = 'features_converted'"))[0]
+            item_id, comment_id = map(int, mark.split(":")) if mark else (-1, -1)
+            rows = await tx.fetchall(
+                "SELECT item_id, comment_id, content_hash, features FROM comment_features "
+                "WHERE (item_id, comment_id) > (?, ?) ORDER BY item_id, comment_id LIMIT ?",
+                (item_id, comment_id, limit))
+            if rows:
+                converted = convert(rows)
+                await tx.executemany(
+                    "UPDATE comment_features SET content_hash = ?, features = ? "
+                    "WHERE item_id = ? AND comment_id = ?",
+                    [(h, blob, r[0], r[1]) for (h, blob), r in zip(converted, rows, strict=True)])
+            if len(rows) < limit:
+                await tx.execute("UPDATE meta SET value = ? WHERE key = 'features_version'",
+                                 (to_version,))
+                await tx.execute("DELETE FROM meta WHERE key = 'features_converted'")
+            else:
+                await tx.execute("UPDATE meta SET value = ? WHERE key = 'features_converted'",
+                                 (f"{rows[-1][0]}:{rows[-1][1]}",))
+            return len(rows)
 
     # --- reading ------------------------------------------------------------------------
 

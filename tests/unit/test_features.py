@@ -14,7 +14,7 @@ from sklearn.feature_extraction.text import HashingVectorizer
 from bench.corpus import make_corpus
 from bot.core import summary as S
 from bot.core.insight import InsightService
-from bot.core.summary import FeatureCache, stable_hash, summarise
+from bot.core.summary import FeatureCache, summarise, text_hash
 from bot.storage import Repository
 from bot.storage.database import migration_files
 from bot.storage.models import IncomingMessage
@@ -213,7 +213,7 @@ async def test_edits_deletions_and_erasure_drop_the_stored_features(repo):
     item = await repo.agenda.item(item.id)
     await service.warm([item])
     restored = await stored(repo)
-    assert restored[edited] == stable_hash(new_text)  # computed again, from the new text
+    assert restored[edited] == text_hash(new_text)  # computed again, from the new text
     assert deleted not in restored and not set(erased) & set(restored)
     await service.close()
 
