@@ -33,6 +33,7 @@ from bot.core.charts import render_summary_chart, render_summary_overview
 from bot.core.charts import warm_up as warm_up_charts
 from bot.core.curation import Curation, apply_curation
 from bot.core.discussion import article_text
+from bot.core.heap import give_back_freed_memory
 from bot.core.summary import (
     FEATURES_VERSION,
     GROUPS_MEMO,
@@ -620,6 +621,7 @@ class InsightService:
             before = len(self.features)
             summary = await asyncio.to_thread(summarise, comments, cache=self.features)
             computed = len(self.features) - before
+        await asyncio.to_thread(give_back_freed_memory)  # the engine's big temporaries
         if computed > 0:
             self.features_computed += computed
             self.nudge_features()
@@ -761,6 +763,7 @@ class InsightService:
             # What was loaded stays for the process's life: out of the collector's passes
             # (each would walk every kept comment), still freed by reference counting.
             gc.freeze()
+        await asyncio.to_thread(give_back_freed_memory)  # the pages read and built through
         if every_item and self._checked_upto:
             self._checked_any = max(self._checked_any, *self._checked_upto.values())
         self.warm_ups += 1
