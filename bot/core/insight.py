@@ -102,6 +102,7 @@ def apply_rows(current: dict[int, SummaryComment], rows: list[tuple],
     each voter's latest one (Pol.is counts the latest vote), as per-person votes for the
     opinion groups and as its agree/disagree/pass counts."""
     parse = from_micros
+    make = SummaryComment._make  # (a tuple's constructor: the hot line of a warm-up)
     base = f"https://discord.com/channels/{guild_id}/"
     by_comment: dict[int, dict[int, int]] = {}
     for comment_id, voter, vote in votes:
@@ -112,15 +113,14 @@ def apply_rows(current: dict[int, SummaryComment], rows: list[tuple],
         if visible:
             latest = by_comment.get(comment_id)
             if latest is None:  # nobody voted (a good share of a big topic's comments)
-                current[comment_id] = SummaryComment(
+                current[comment_id] = make((
                     comment_id, author_id, text or "", parse(created),
-                    f"{base}{channel}/{message}", 0, 0, 0, (), True)
+                    f"{base}{channel}/{message}", 0, 0, 0, (), True))
                 continue
             vals = list(latest.values())
-            current[comment_id] = SummaryComment(
+            current[comment_id] = make((
                 comment_id, author_id, text or "", parse(created), f"{base}{channel}/{message}",
-                vals.count(1), vals.count(-1), vals.count(0), tuple(latest.items()), True,
-            )
+                vals.count(1), vals.count(-1), vals.count(0), tuple(latest.items()), True))
         else:
             current.pop(comment_id, None)
 

