@@ -46,6 +46,8 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 
+from bot.core.arrays import distinct
+
 STATUS_COLOURS = {"open": "#2e9d57", "locked": "#d08c1a", "closed": "#8a8f98"}
 STATUS_GLYPH_NAMES = {"locked": "padlock", "closed": "bar"}
 GLYPH_COLOUR = "#1f1f1f"
@@ -564,7 +566,7 @@ def _pack_options(boxes: list[tuple[float, float]]) -> list[list[tuple[float, fl
     lo = max(w for w, _ in sizes)
     hi = max(lo, sum(w for w, _ in sizes))
     scored = []
-    for width in np.unique(np.r_[np.linspace(lo, hi, 24), math.sqrt(area * TARGET_ASPECT)]):
+    for width in distinct(np.r_[np.linspace(lo, hi, 24), math.sqrt(area * TARGET_ASPECT)]):
         if width < lo:
             continue
         offs, uw, uh = _skyline_pack(sizes, float(width))

@@ -40,7 +40,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from hashlib import blake2b
 from itertools import chain
 from operator import attrgetter
@@ -52,9 +52,10 @@ from pydantic import BaseModel, Field
 from sklearn.cluster import KMeans
 from sklearn.feature_extraction import FeatureHasher
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from bot.core import feature_codec
+from bot.core.arrays import count_distinct, distinct
 from bot.core.text import truncate
 
 __all__ = [
@@ -872,7 +873,7 @@ def _participation(comments: Sequence[SummaryComment],
         return Participation(
             comments=len(comments),
             participants=(len({c.author_id for c in comments}) if authors is None
-                          else len(np.unique(authors))),
+                          else count_distinct(authors)),
             first_activity=comments[0].created_at,  # (in chronological order)
             last_activity=comments[-1].created_at,
             per_day=[(first_day + timedelta(days=d), n)
@@ -1234,7 +1235,7 @@ def opinion_groups(
     with _GROUPS_LOCK:
         got = _GROUPS_MEMO.get(key)
     if got is None:
-        with threadpool_limits(limits=1):
+        with _one_thread():
             got = _opinion_groups(voter_ids, stmt_idx, vals, n_statements,
                                   min_participant_votes=min_participant_votes, seed=seed)
         with _GROUPS_LOCK:
@@ -1368,7 +1369,7 @@ def analyse_statements(comments: Sequence[SummaryComment], *, top: int = 10,
     voter_ids = np.ascontiguousarray(flat[0::2])
     vals = np.ascontiguousarray(flat[1::2])
     stmt_idx = np.repeat(np.arange(len(voted), dtype=np.int64), n_pairs)
-    n_voters = len(np.unique(voter_ids)) if len(voter_ids) else max(
+    n_voters = count_distinct(voter_ids) if len(voter_ids) else max(
         sum(tallies[i][0] + tallies[i][1] + tallies[i][2] for i in voted) // max(1, len(voted)), 1
     )
     min_votes = min_votes_for(n_voters)
@@ -1611,8 +1612,21 @@ def summarise(
     Numerical libraries run on one thread here: k-means' OpenMP threads spin-wait, which
     on a busy machine made a 0.1 s fit take seconds; the bot computes one summary at a time.
     The cyclic garbage collector waits meanwhile (see :func:`gc_paused`)."""
-    with threadpool_limits(limits=1), gc_paused():
+    with _one_thread(), gc_paused():
         return _summarise(comments, cache=cache, max_themes=max_themes)
+
+
+@cache
+def _threadpools() -> ThreadpoolController:
+    """The numerical libraries' thread pools, found once (a threadpool_limits() call walks
+    every loaded library again, 2-10 ms holding the GIL); sklearn, numpy and scipy are
+    imported with this module, so their pools are loaded by the first call."""
+    return ThreadpoolController()
+
+
+def _one_thread():
+    """Numerical libraries on one thread, for a ``with`` block."""
+    return _threadpools().limit(limits=1)
 
 
 _gc_lock = threading.Lock()
@@ -1712,7 +1726,7 @@ def _summarise(
     # distinct (theme, author) pairs as one int64 key each: np.unique(axis=1) sorts
     # structured rows, holding the GIL for seconds on a million comments
     people, person = np.unique(authors[inside], return_inverse=True)
-    pairs = np.unique(lab[inside] * max(1, len(people)) + person.reshape(-1))
+    pairs = distinct(lab[inside] * max(1, len(people)) + person.reshape(-1))
     parts = np.bincount(pairs // max(1, len(people)), minlength=k)
     ag = np.bincount(lab[inside], weights=agree[inside], minlength=k).astype(np.int64)
     dis = np.bincount(lab[inside], weights=disagree[inside], minlength=k).astype(np.int64)

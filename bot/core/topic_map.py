@@ -34,6 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from bot.core.arrays import distinct
 from bot.core.map_render import (
     STATUS_COLOURS,
     MapFigure,
@@ -438,7 +439,7 @@ class SimilarityIndex:
             touched += [old, new]
             self._tf[r] = self._tf_of(vecs[r])
             self._vecs[r] = vecs[r]
-        terms = np.unique(np.concatenate(touched))
+        terms = distinct(np.concatenate(touched))
         new_idf2 = self._idf2_of(df[terms], n)
         moved = new_idf2 != self._idf2[terms]
         K, delta = terms[moved], (new_idf2 - self._idf2[terms])[moved]
