@@ -40,7 +40,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import cache, lru_cache
+from functools import lru_cache
 from hashlib import blake2b
 from itertools import chain
 from operator import attrgetter
@@ -92,6 +92,7 @@ BRIEF_THRESHOLD = 8  # fewer distinct substantive comments -> brief, no clusteri
 SAMPLE_SIZE = 4000  # rows k-means is fitted on
 TERMS_MEMO = 50_000  # texts whose label terms are remembered
 LABEL_BACKGROUND = 1500  # comments a theme's label terms are contrasted with
+VOTES_SLICE = 20_000  # statements whose votes are flattened per call (each holds the GIL)
 HASH_BATCH = 2_000  # comments hashed per call (a call holds the GIL: keep it short)
 CENTROID_MERGE = 0.10  # cosine between two groups' centroids at which they are one argument
 MERGE_COHESION = 0.3  # ...unless then two of its comments' mean cosine < this x the median
@@ -1302,7 +1303,10 @@ def _opinion_groups(
     sums = np.bincount(cc, weights=v, minlength=n_s)
     seen = np.bincount(cc, minlength=n_s)
     mean = (sums / np.maximum(seen, 1)).astype(np.float32)
-    M = np.tile(mean * IMPUTE_MEAN, (n_p, 1))
+    # (not np.tile: it holds the GIL for its whole copy, 0.27 s at 40k people x 2k
+    # statements; a broadcast assignment lets go of it)
+    M = np.empty((n_p, n_s), dtype=np.float32)
+    M[...] = mean * IMPUTE_MEAN
     M[r, cc] = v
     k_comp = min(2, n_s, n_p)
     proj = PCA(n_components=k_comp, random_state=seed).fit_transform(M)
@@ -1340,6 +1344,26 @@ def _opinion_groups(
     return people[keep], rank[best_lab].astype(np.int64)
 
 
+def _flat_votes(per_stmt: list[tuple[tuple[int, int], ...]]) -> tuple[np.ndarray, np.ndarray]:
+    """How many (voter, vote) pairs each statement has, and all of them in one flat array
+    (voter, vote, voter, vote, ...). In slices: one np.fromiter over a C iterator holds the
+    GIL until it ends (0.1 s on a million votes, the event loop waiting)."""
+    n_pairs = np.zeros(len(per_stmt), dtype=np.int64)
+    for start in range(0, len(per_stmt), VOTES_SLICE):
+        part = per_stmt[start:start + VOTES_SLICE]
+        n_pairs[start:start + len(part)] = np.fromiter(map(len, part), dtype=np.int64,
+                                                       count=len(part))
+    bounds = np.zeros(len(per_stmt) + 1, dtype=np.int64)
+    np.cumsum(2 * n_pairs, out=bounds[1:])
+    flat = np.empty(int(bounds[-1]), dtype=np.int64)
+    for start in range(0, len(per_stmt), VOTES_SLICE):
+        end = min(start + VOTES_SLICE, len(per_stmt))
+        flat[bounds[start]:bounds[end]] = np.fromiter(
+            chain.from_iterable(chain.from_iterable(per_stmt[start:end])), dtype=np.int64,
+            count=int(bounds[end] - bounds[start]))
+    return n_pairs, flat
+
+
 def analyse_statements(comments: Sequence[SummaryComment], *, top: int = 10,
                        tallies: Sequence[tuple[int, int, int]] | None = None,
                        about: Sequence[bool] | None = None) -> Opinion | None:
@@ -1363,9 +1387,7 @@ def analyse_statements(comments: Sequence[SummaryComment], *, top: int = 10,
             if voter != c.author_id:
                 latest[voter] = v
         per_stmt.append(tuple(latest.items()))
-    n_pairs = np.fromiter(map(len, per_stmt), dtype=np.int64, count=len(per_stmt))
-    flat = np.fromiter(chain.from_iterable(chain.from_iterable(per_stmt)), dtype=np.int64,
-                       count=2 * int(n_pairs.sum()))
+    n_pairs, flat = _flat_votes(per_stmt)
     voter_ids = np.ascontiguousarray(flat[0::2])
     vals = np.ascontiguousarray(flat[1::2])
     stmt_idx = np.repeat(np.arange(len(voted), dtype=np.int64), n_pairs)
@@ -1616,17 +1638,16 @@ def summarise(
         return _summarise(comments, cache=cache, max_themes=max_themes)
 
 
-@cache
-def _threadpools() -> ThreadpoolController:
-    """The numerical libraries' thread pools, found once (a threadpool_limits() call walks
-    every loaded library again, 2-10 ms holding the GIL); sklearn, numpy and scipy are
-    imported with this module, so their pools are loaded by the first call."""
-    return ThreadpoolController()
+#: the numerical libraries' thread pools, found once, as this module is imported (before
+#: the bot connects): finding them walks every loaded library holding the GIL, 2-10 ms a
+#: threadpool_limits() call and up to 85 ms the first time; sklearn, numpy and scipy are
+#: imported above, so their pools are loaded by now
+_THREADPOOLS = ThreadpoolController()
 
 
 def _one_thread():
     """Numerical libraries on one thread, for a ``with`` block."""
-    return _threadpools().limit(limits=1)
+    return _THREADPOOLS.limit(limits=1)
 
 
 _gc_lock = threading.Lock()
