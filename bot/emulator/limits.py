@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .errors import ApiError
@@ -20,13 +21,16 @@ DEFAULT_ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
 MAX_REQUEST_SIZE = 25 * 1024 * 1024
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def has_lone_surrogate(value: Any) -> bool:
     """True if a string anywhere in ``value`` holds a UTF-16 surrogate code point on its own.
 
     Discord stores text as UTF-8, where unpaired surrogates cannot be represented: it refuses
     such a body instead of storing or returning invalid text (discord-api-docs#6561)."""
     if isinstance(value, str):
-        return any("\ud800" <= ch <= "\udfff" for ch in value)
+        return _SURROGATE.search(value) is not None
     if isinstance(value, dict):
         return any(has_lone_surrogate(k) or has_lone_surrogate(v) for k, v in value.items())
     if isinstance(value, (list, tuple)):
