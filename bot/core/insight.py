@@ -115,12 +115,13 @@ def apply_rows(current: dict[int, SummaryComment], rows: list[tuple],
             if latest is None:  # nobody voted (a good share of a big topic's comments)
                 current[comment_id] = make((
                     comment_id, author_id, text or "", parse(created),
-                    f"{base}{channel}/{message}", 0, 0, 0, (), True))
+                    f"{base}{channel}/{message}", 0, 0, 0, (), True, created))
                 continue
             vals = list(latest.values())
             current[comment_id] = make((
                 comment_id, author_id, text or "", parse(created), f"{base}{channel}/{message}",
-                vals.count(1), vals.count(-1), vals.count(0), tuple(latest.items()), True))
+                vals.count(1), vals.count(-1), vals.count(0), tuple(latest.items()), True,
+                created))
         else:
             current.pop(comment_id, None)
 

