@@ -343,8 +343,8 @@ def text_hash(text: str) -> int:
     """The 32 low bits of :func:`stable_hash`, signed: what persisted features say they
     were computed from (only ever compared with the same comment's text, so 32 bits do;
     they take 4 bytes a comment instead of 8)."""
-    return int.from_bytes(blake2b(text.encode("utf-8", "surrogatepass"),
-                                  digest_size=8).digest()[:4], "little", signed=True)
+    low = stable_hash(text) & 0xFFFF_FFFF
+    return low - (1 << 32) if low >= 1 << 31 else low
 
 
 CHATTER_FLAG, ABOUT_FLAG = 1, 2
@@ -379,11 +379,9 @@ class FeatureRows:
         return feature_codec.encode_rows(self.indptr, self.indices, self.counts)
 
     @classmethod
-    def from_blobs(cls, ids, content_hash, dup_key, flags, blobs: Sequence[bytes],
-                   *, decode=feature_codec.decode) -> FeatureRows:
-        """Rows read back from storage (see :meth:`blobs`): one join, one numpy decode
-        (``decode``: another format's, to convert it)."""
-        indptr, indices, counts = decode(blobs)
+    def from_blobs(cls, ids, content_hash, dup_key, flags, blobs: Sequence[bytes]) -> FeatureRows:
+        """Rows read back from storage (see :meth:`blobs`): one join, one numpy decode."""
+        indptr, indices, counts = feature_codec.decode(blobs)
         return cls(np.asarray(ids, dtype=np.int64), np.asarray(content_hash, dtype=np.int64),
                    np.asarray(dup_key, dtype=np.int64), np.asarray(flags, dtype=np.uint8),
                    indptr, indices, counts)
