@@ -1373,10 +1373,15 @@ def analyse_statements(comments: Sequence[SummaryComment], *, top: int = 10,
                        about: Sequence[bool] | None = None) -> Opinion | None:
     """Statements (comments people voted on) with their figures, ranked; opinion groups
     from per-person votes where the comments carry them.  None when nobody voted.
-    ``tallies``: :func:`tally` of each comment, when the caller has them already;
+    ``tallies``: :func:`tally` of each comment, when the caller has them already (or
+    them as an (n, 3) int array);
     ``about``: :func:`about_the_participant` of each comment's text, likewise."""
-    tallies = [tally(c) for c in comments] if tallies is None else tallies
-    voted = [i for i, (a, d, p) in enumerate(tallies) if a + d + p > 0]
+    if tallies is None:
+        tallies = [tally(c) for c in comments]
+    counts = (tallies if isinstance(tallies, np.ndarray) else
+              np.array(tallies, dtype=np.int64).reshape(-1, 3))
+    voted_at = np.flatnonzero(counts.sum(axis=1) > 0)
+    voted = voted_at.tolist()
     if not voted:
         return None
     # each statement's (voter, vote) pairs, latest vote per voter, in one flat array
@@ -1396,12 +1401,9 @@ def analyse_statements(comments: Sequence[SummaryComment], *, top: int = 10,
     vals = np.ascontiguousarray(flat[1::2])
     stmt_idx = np.repeat(np.arange(len(voted), dtype=np.int64), n_pairs)
     n_voters = count_distinct(voter_ids) if len(voter_ids) else max(
-        sum(tallies[i][0] + tallies[i][1] + tallies[i][2] for i in voted) // max(1, len(voted)), 1
-    )
+        int(counts[voted_at].sum()) // max(1, len(voted)), 1)
     min_votes = min_votes_for(n_voters)
-    A = np.array([tallies[i][0] for i in voted])
-    D = np.array([tallies[i][1] for i in voted])
-    P = np.array([tallies[i][2] for i in voted])
+    A, D, P = (np.ascontiguousarray(counts[voted_at, j]) for j in range(3))
     judged = np.flatnonzero(A + D >= min_votes)
     share = A / np.maximum(A + D, 1)
 
@@ -1699,12 +1701,12 @@ def _summarise(
     # tally(c), without a call per comment where storage already kept the latest votes
     tallies = [(c.agree, c.disagree, c.passes) if c.votes_latest or not c.votes else tally(c)
                for c in comments]
-    opinion = analyse_statements(comments, tallies=tallies, about=(flags & ABOUT_FLAG) > 0)
-    # chatter: short, without content *and* without votes
     # (agree, disagree, pass) rows; from a generator: a C-level pass over a million tuples
     # would hold the GIL (and stall the event loop) throughout
     votes = np.fromiter((x for t in tallies for x in t), dtype=np.int64,
                         count=3 * len(tallies)).reshape(-1, 3)
+    opinion = analyse_statements(comments, tallies=votes, about=(flags & ABOUT_FLAG) > 0)
+    # chatter: short, without content *and* without votes
     chatter = ((flags & CHATTER_FLAG) > 0) & (votes.sum(axis=1) == 0)
     subst_idx = np.flatnonzero(~chatter)
     n_sub = len(subst_idx)
