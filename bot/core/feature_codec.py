@@ -82,12 +82,10 @@ def decode(blobs: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     values = np.where(long, ((units & 0x7FFF) << 16) | np.roll(units, -1), units)[starts]
     gaps_before = np.concatenate([[0], np.cumsum(starts)])
     ptr = gaps_before[np.concatenate([[0], row_ends])]  # gaps before each row
+    if (values[ptr[:-1][np.diff(ptr) > 0]] == 0).any():
+        raise ValueError("a features blob starts with a repeat")
     new = np.flatnonzero(values)  # gaps that start a column (a 0 repeats the one before)
     tptr = np.searchsorted(new, ptr, side="left")  # columns before each row
-    filled = np.diff(ptr) > 0
-    if (tptr[:-1][filled] >= len(new)).any() or (
-            new[tptr[:-1][filled]] != ptr[:-1][filled]).any():
-        raise ValueError("a features blob starts with a repeat")
     running = np.cumsum(values[new], dtype=np.int64)
     base = np.zeros(len(blobs), dtype=np.int64)
     inner = tptr[:-1] > 0

@@ -478,13 +478,12 @@ class InsightService:
                 return
             stored = await self.repo.features.version()
             if stored == UINT32_FEATURES_VERSION:
-                began, converted = time.monotonic(), 0
-                while (step := await self.repo.features.convert_page(
+                began, converted, step = time.monotonic(), 0, FEATURE_CONVERT_PAGE
+                while step == FEATURE_CONVERT_PAGE:  # (a short page is the last)
+                    step = await self.repo.features.convert_page(
                         UINT32_FEATURES_VERSION, FEATURES_VERSION,
-                        feature_codec.from_uint32_rows, FEATURE_CONVERT_PAGE)):
+                        feature_codec.from_uint32_rows, FEATURE_CONVERT_PAGE)
                     converted += step
-                    if step < FEATURE_CONVERT_PAGE:
-                        break
                 log.info("stored features converted to the compact format: %d rows in %.1f s",
                          converted, time.monotonic() - began)
                 stored = await self.repo.features.version()
