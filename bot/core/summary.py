@@ -43,7 +43,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from hashlib import blake2b
 from itertools import chain
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Literal, NamedTuple
 
 import numpy as np
@@ -93,6 +93,7 @@ SAMPLE_SIZE = 4000  # rows k-means is fitted on
 TERMS_MEMO = 50_000  # texts whose label terms are remembered
 LABEL_BACKGROUND = 1500  # comments a theme's label terms are contrasted with
 VOTES_SLICE = 20_000  # statements whose votes are flattened per call (each holds the GIL)
+COLUMNS_SLICE = 20_000  # comments whose integer fields are read per call (likewise)
 HASH_BATCH = 2_000  # comments hashed per call (a call holds the GIL: keep it short)
 CENTROID_MERGE = 0.10  # cosine between two groups' centroids at which they are one argument
 MERGE_COHESION = 0.3  # ...unless then two of its comments' mean cosine < this x the median
@@ -819,28 +820,83 @@ _EPOCH_NAIVE = datetime(1970, 1, 1)
 _MICROSECOND = timedelta(microseconds=1)
 
 
+#: a comment's integer fields read in one C call (see :func:`_columns`): id, author,
+#: agree, disagree, passes, and with the time variant its ``created_us``
+_ID_AUTHOR_COUNTS = itemgetter(0, 1, 5, 6, 7)
+_ID_AUTHOR_COUNTS_TIME = itemgetter(0, 1, 5, 6, 7, 10)
+_VOTES_LATEST = itemgetter(9)
+_VOTES = itemgetter(8)
+
+
+def _columns(comments: Sequence[SummaryComment], fields: itemgetter,
+             width: int) -> np.ndarray | None:
+    """The comments' integer ``fields`` as an (n, width) int64 array, read in slices: a
+    pass over each comment in bytecode costs a second per field on a million, one C-level
+    pass over all of them would hold the GIL (the event loop waiting) throughout. None
+    when a field is None for some comment (a ``created_us`` the caller did not give)."""
+    n = len(comments)
+    out = np.empty((n, width), dtype=np.int64)
+    flat = out.reshape(-1)
+    for start in range(0, n, COLUMNS_SLICE):
+        part = comments[start:start + COLUMNS_SLICE]
+        try:
+            flat[width * start:width * (start + len(part))] = np.fromiter(
+                chain.from_iterable(map(fields, part)), dtype=np.int64, count=width * len(part))
+        except TypeError:
+            return None
+    return out
+
+
+def _votes_latest(comments: Sequence[SummaryComment]) -> np.ndarray:
+    """Per comment: its ``votes`` need no recount (one latest vote per person kept by the
+    caller, as storage does, or no per-person votes at all). In slices, as in _columns."""
+    n = len(comments)
+    plain = np.empty(n, dtype=bool)
+    for start in range(0, n, COLUMNS_SLICE):
+        part = comments[start:start + COLUMNS_SLICE]
+        plain[start:start + len(part)] = np.fromiter(map(_VOTES_LATEST, part), dtype=bool,
+                                                     count=len(part))
+    for i in np.flatnonzero(~plain).tolist():
+        plain[i] = not comments[i].votes
+    return plain
+
+
+def _tallied(comments: Sequence[SummaryComment], columns: np.ndarray) -> np.ndarray:
+    """``columns`` (see :func:`_columns`) with each comment's agree/disagree/pass counts
+    those of :func:`tally`: recounted from per-person votes where the caller did not keep
+    one latest vote per person."""
+    for i in np.flatnonzero(~_votes_latest(comments)).tolist():
+        columns[i, 2:5] = tally(comments[i])
+    return columns
+
+
 def _chronological(comments: Sequence[SummaryComment]
-                   ) -> tuple[list[SummaryComment], np.ndarray | None]:
+                   ) -> tuple[list[SummaryComment], np.ndarray | None, np.ndarray]:
     """``sorted(comments, key=(created_at, comment_id))``, the comparisons made in numpy:
     sorting a million Python tuples is one C call that holds the GIL for seconds (the
-    event loop waits meanwhile); the keys are read in bytecode, which lets it run.  With
-    the sorted comments, their times in microseconds since 1970 when they were computed
-    (UTC times; None for a short list, or times in another zone)."""
+    event loop waits meanwhile).  With the sorted comments: their times in microseconds
+    since 1970 (UTC times; None for a short list, or times in another zone), and their
+    (id, author, agree, disagree, passes) as an (n, 5) int64 array, the counts those of
+    :func:`tally`."""
     n = len(comments)
     tz = comments[0].created_at.tzinfo if n else None
     if n < 20_000 or tz not in (None, UTC):
-        return sorted(comments, key=attrgetter("created_at", "comment_id")), None
-    epoch = _EPOCH if tz is not None else _EPOCH_NAIVE
-    try:  # the times storage gave with the comments (0.03 s for 500k instead of 0.25 s)
-        when = np.fromiter((c.created_us for c in comments), dtype=np.int64, count=n)
-    except TypeError:  # (not given for some: each datetime converted)
+        ordered = sorted(comments, key=attrgetter("created_at", "comment_id"))
+        return ordered, None, _tallied(ordered, _columns(ordered, _ID_AUTHOR_COUNTS, 5))
+    # the times storage gave with the comments (created_us), else each datetime converted
+    columns = _columns(comments, _ID_AUTHOR_COUNTS_TIME, 6)
+    if columns is None:
+        epoch = _EPOCH if tz is not None else _EPOCH_NAIVE
         when = np.fromiter(((c.created_at - epoch) // _MICROSECOND for c in comments),
                            dtype=np.int64, count=n)
-    ids = np.fromiter((c.comment_id for c in comments), dtype=np.int64, count=n)
-    order = np.lexsort((ids, when))  # stable, like sorted()
+        columns = _columns(comments, _ID_AUTHOR_COUNTS, 5)
+    else:
+        when, columns = columns[:, 5].copy(), np.ascontiguousarray(columns[:, :5])
+    columns = _tallied(comments, columns)
+    order = np.lexsort((columns[:, 0], when))  # stable, like sorted()
     if (np.diff(order) > 0).all():
-        return list(comments), when
-    return [comments[i] for i in order.tolist()], when[order]
+        return list(comments), when, columns
+    return [comments[i] for i in order.tolist()], when[order], columns[order]
 
 
 _DAY_MICROS = 86_400 * 1_000_000
@@ -1048,6 +1104,7 @@ def _cluster(
     rows_in = np.flatnonzero(inside)
     sims[inside] = np.asarray(X[rows_in] @ C.T)[np.arange(len(rows_in)), dense[inside]]
     return dense, sims, related
+
 
 
 def _build_matrix(cache: FeatureCache, slots: np.ndarray, n_features: int):
@@ -1385,17 +1442,15 @@ def analyse_statements(comments: Sequence[SummaryComment], *, top: int = 10,
     if not voted:
         return None
     # each statement's (voter, vote) pairs, latest vote per voter, in one flat array
-    per_stmt: list[tuple[tuple[int, int], ...]] = []
-    for i in voted:
-        c = comments[i]
-        if not c.votes or c.votes_latest:
-            per_stmt.append(c.votes)
-            continue
+    statements = list(map(comments.__getitem__, voted))
+    per_stmt: list[tuple[tuple[int, int], ...]] = list(map(_VOTES, statements))
+    for j in np.flatnonzero(~_votes_latest(statements)).tolist():
+        c = statements[j]
         latest: dict[int, int] = {}
         for voter, v in c.votes:
             if voter != c.author_id:
                 latest[voter] = v
-        per_stmt.append(tuple(latest.items()))
+        per_stmt[j] = tuple(latest.items())
     n_pairs, flat = _flat_votes(per_stmt)
     voter_ids = np.ascontiguousarray(flat[0::2])
     vals = np.ascontiguousarray(flat[1::2])
@@ -1409,9 +1464,8 @@ def analyse_statements(comments: Sequence[SummaryComment], *, top: int = 10,
 
     # statements describing the voter ("I live in a town", "I am under 30"), as Pol.is
     # conversations often seed: figures about who took part, not opinions
-    about = (np.fromiter((about[i] for i in voted), dtype=bool, count=len(voted))
-             if about is not None else
-             np.array([about_the_participant(comments[i].text) for i in voted], dtype=bool))
+    about = (np.asarray(about, dtype=bool)[voted_at] if about is not None else
+             np.array([about_the_participant(c.text) for c in statements], dtype=bool))
     # groups are of opinion: such statements are left out of them, as Pol.is leaves out the
     # statements a moderator marks "meta"
     opinion_vote = ~about[stmt_idx]
@@ -1490,16 +1544,14 @@ def _rep_votes(c: SummaryComment, t: tuple[int, int, int]) -> Representative:
                           excerpt=_excerpt(c.text), agree=t[0], disagree=t[1])
 
 
-def _theme_stance(comments, tallies, members, central, min_votes, votes=None):
+def _theme_stance(comments, votes, members, central, min_votes):
     """A theme's stance from its statements, each judged on its own votes (never pooled):
     "mixed" when it holds both supported and rejected statements; "divided" when its
     judged statements are themselves mostly split; else the side most of them are on.
     Returns (stance, supported, rejected, divided) with examples best-first.
-    ``votes``: ``tallies`` as an (n, 3) int array, when the caller has it (numpy below:
-    a big theme holds tens of thousands of statements)."""
+    ``votes``: each comment's :func:`tally` as an (n, 3) int array (numpy below: a big
+    theme holds tens of thousands of statements)."""
     members = np.asarray(members, dtype=np.int64)
-    if votes is None:
-        votes = np.array(tallies, dtype=np.int64).reshape(-1, 3)
     a_, d_ = votes[members, 0], votes[members, 1]
     n_ = a_ + d_
     score = (a_ + 1) / (n_ + 2)  # statement_score, elementwise
@@ -1531,12 +1583,12 @@ def _theme_stance(comments, tallies, members, central, min_votes, votes=None):
         a = int(a_.sum())
         d = total - a
         st = stance_for(a, d)
-        ex = [_rep_votes(comments[i], tallies[i]) for i in central[:3]]
+        ex = [_rep_votes(comments[i], votes[i].tolist()) for i in central[:3]]
         return st, (ex if st in SUPPORTIVE else []), (ex if st in OPPOSED else []), (
             ex if st == "divided" else [])
 
     def reps(xs):
-        return [_rep_votes(comments[x[-1]], tallies[x[-1]]) for x in xs[:3]]
+        return [_rep_votes(comments[x[-1]], votes[x[-1]].tolist()) for x in xs[:3]]
 
     if n == 0:
         stance: Stance = "no clear signal"
@@ -1687,24 +1739,16 @@ def gc_paused():
 def _summarise(
     comments: Sequence[SummaryComment], *, cache: FeatureCache | None, max_themes: int,
 ) -> DiscussionSummary:
-    comments, when = _chronological(comments)
-    n = len(comments)
-    # each comment's id and author, read once (from a generator, not a C-level pass: see
-    # the votes below)
-    ids = np.fromiter((c.comment_id for c in comments), dtype=np.int64, count=n)
-    authors_all = np.fromiter((c.author_id for c in comments), dtype=np.int64, count=n)
+    comments, when, columns = _chronological(comments)
+    # each comment's id, author and (agree, disagree, pass) rows, read once
+    ids, authors_all = columns[:, 0].copy(), columns[:, 1].copy()
+    votes = np.ascontiguousarray(columns[:, 2:5])
+    del columns
     participation = _participation(comments, when, authors_all)
     if cache is None:
         cache = FeatureCache(max_entries=None)
     slots = cache.rows(comments, ids)  # each comment's features, tokenised once
     flags = cache.flags(slots)
-    # tally(c), without a call per comment where storage already kept the latest votes
-    tallies = [(c.agree, c.disagree, c.passes) if c.votes_latest or not c.votes else tally(c)
-               for c in comments]
-    # (agree, disagree, pass) rows; from a generator: a C-level pass over a million tuples
-    # would hold the GIL (and stall the event loop) throughout
-    votes = np.fromiter((x for t in tallies for x in t), dtype=np.int64,
-                        count=3 * len(tallies)).reshape(-1, 3)
     opinion = analyse_statements(comments, tallies=votes, about=(flags & ABOUT_FLAG) > 0)
     # chatter: short, without content *and* without votes
     chatter = ((flags & CHATTER_FLAG) > 0) & (votes.sum(axis=1) == 0)
@@ -1821,8 +1865,8 @@ def _summarise(
         members = subst_idx[lab == c]
         rows_c = row_order[row_lab[row_order] == c]
         central = [int(row_first[r]) for r in rows_c[:50]]
-        stance, sup, rej, spl = _theme_stance(comments, tallies, members, central, min_votes,
-                                                 votes)
+        stance, sup, rej, spl = _theme_stance(comments, votes, members, central,
+                                                 min_votes)
         reps = [_rep(comments[i]) for i in reps_by[c]]
         if stance != "no clear signal":  # examples fit the label they illustrate
             reps = (sup + rej + spl)[:3] if stance == "mixed" else (

@@ -262,7 +262,7 @@ def test_the_big_topic_sort_and_days_are_those_of_sorted_and_date():
     random.Random(1).shuffle(comments)
     twin = comments[7]
     comments[3] = S.SummaryComment(twin.comment_id - 1, 1, "a tie on time", twin.created_at, "u")
-    ordered, when = S._chronological(comments)
+    ordered, when, columns = S._chronological(comments)
     assert ordered == sorted(comments, key=attrgetter("created_at", "comment_id"))
     # ...and the days counted in numpy from those times are those of date()
     per_day = S._participation(ordered, when)
@@ -272,9 +272,21 @@ def test_the_big_topic_sort_and_days_are_those_of_sorted_and_date():
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     given = [c._replace(created_us=(c.created_at - epoch) // timedelta(microseconds=1))
              for c in comments]
-    ordered_given, when_given = S._chronological(given)
+    ordered_given, when_given, columns_given = S._chronological(given)
     assert [c.comment_id for c in ordered_given] == [c.comment_id for c in ordered]
     assert when_given.tolist() == when.tolist()
+    # ...with each sorted comment's id, author and tally read into one array
+    for cols, sorted_ in ((columns, ordered), (columns_given, ordered_given)):
+        assert cols.tolist() == [[c.comment_id, c.author_id, *S.tally(c)] for c in sorted_]
+
+
+def test_the_columns_count_each_persons_latest_vote_when_the_caller_did_not():
+    comments = [S.SummaryComment(1, 7, "a", datetime(2026, 1, 1, tzinfo=UTC), "u",
+                                 votes=((8, 1), (9, -1), (8, -1), (7, 1))),
+                S.SummaryComment(2, 7, "b", datetime(2026, 1, 2, tzinfo=UTC), "u", 3, 1, 2)]
+    _, _, columns = S._chronological(comments)
+    # voter 8's latest is -1, the author's own vote is left out; stored counts kept as given
+    assert columns.tolist() == [[1, 7, 0, 2, 0], [2, 7, 3, 1, 2]]
 
 
 async def test_the_summary_inputs_carry_the_stored_times(repo):
