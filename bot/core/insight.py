@@ -43,6 +43,7 @@ from bot.core.summary import (
     FeatureCache,
     FeatureRows,
     SummaryComment,
+    forget_themes,
     gc_paused,
     render_summary_markdown,
     summarise,
@@ -838,6 +839,7 @@ class InsightService:
             else:
                 self._inputs = await asyncio.to_thread(
                     _without_author, self._inputs, self.features, user_id)
+            forget_themes()  # (their centroids are made of the comments' words)
             self._maps.clear()
             self._charts.clear()  # they show statements' text
             self._evidence.clear()

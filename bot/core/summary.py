@@ -26,7 +26,11 @@ Method (see ``notes/summaries-and-maps.md`` for the measurements behind it):
 Honesty rule: with fewer than ``BRIEF_THRESHOLD`` substantive comments no themes
 are invented; the summary just lists the comments (``is_brief``).
 
-Everything is deterministic (fixed random states, stable ordering).
+Everything is deterministic (fixed random states, stable ordering), with one exception
+for big topics (``THEMES_KEEP_MIN`` distinct comments or more): the themes found are
+kept in the process while the discussion changes by less than ``THEMES_DRIFT``, each
+new comment joining its nearest theme, so a summary there also depends on the
+clustering kept since (see :func:`_themes`).
 """
 
 from __future__ import annotations
@@ -73,6 +77,7 @@ __all__ = [
     "Theme",
     "UINT32_FEATURES_VERSION",
     "clean_text",
+    "forget_themes",
     "is_chatter",
     "render_summary_markdown",
     "stance_for",
@@ -94,6 +99,9 @@ TERMS_MEMO = 50_000  # texts whose label terms are remembered
 LABEL_BACKGROUND = 1500  # comments a theme's label terms are contrasted with
 VOTES_SLICE = 20_000  # statements whose votes are flattened per call (each holds the GIL)
 COLUMNS_SLICE = 20_000  # comments whose integer fields are read per call (likewise)
+THEMES_KEEP_MIN = 20_000  # distinct rows from which a topic's themes are kept (_themes)
+THEMES_DRIFT = 0.02  # share of those rows changed before its themes are found again
+THEMES_KEPT = 4  # topics whose themes are kept (~5 MB each at 500,000 comments)
 HASH_BATCH = 2_000  # comments hashed per call (a call holds the GIL: keep it short)
 CENTROID_MERGE = 0.10  # cosine between two groups' centroids at which they are one argument
 MERGE_COHESION = 0.3  # ...unless then two of its comments' mean cosine < this x the median
@@ -1067,9 +1075,10 @@ def _centroid_linkage(
 
 def _cluster(
     X: sp.csr_matrix, w: np.ndarray, k0: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Return (theme label per row, -1 for "other"; similarity of each row to its
-    theme centroid; cosine between the themes' centroids)."""
+    theme centroid; cosine between the themes' centroids; the centroids, L2-normalised,
+    one row per theme over X's columns)."""
     lab, sim, coh, ws = _fine_clusters(X, w, k0, RANDOM_STATE)
     k = len(coh)
     live = ws > 0
@@ -1092,7 +1101,8 @@ def _cluster(
             next_label += 1
     lab[(lab >= 0) & (sim < OUTLIER_SIMILARITY)] = -1
     if not (lab >= 0).any():
-        return lab, np.zeros(len(lab), dtype=np.float32), np.zeros((0, 0))
+        return (lab, np.zeros(len(lab), dtype=np.float32), np.zeros((0, 0)),
+                np.zeros((0, X.shape[1]), dtype=np.float32))
     ids, dense_ = np.unique(lab[lab >= 0], return_inverse=True)
     dense = np.full(len(lab), -1, dtype=np.int64)
     dense[lab >= 0] = dense_
@@ -1103,8 +1113,80 @@ def _cluster(
     sims = np.zeros(len(lab), dtype=np.float32)
     rows_in = np.flatnonzero(inside)
     sims[inside] = np.asarray(X[rows_in] @ C.T)[np.arange(len(rows_in)), dense[inside]]
-    return dense, sims, related
+    return dense, sims, related, C
 
+
+@dataclass(frozen=True)
+class _KeptThemes:
+    """One clustering of a big topic's rows, kept for the next requests (see
+    :func:`_themes`): its rows by duplicate key (sorted), each one's theme and similarity,
+    the themes' centroids over the hashed columns ``columns`` and their cosines."""
+
+    keys: np.ndarray
+    labels: np.ndarray
+    sims: np.ndarray
+    related: np.ndarray
+    centroids: np.ndarray
+    columns: np.ndarray
+
+
+_THEMES_KEPT: list[_KeptThemes] = []  # the newest last
+_THEMES_LOCK = threading.Lock()
+
+
+def forget_themes() -> None:
+    """Drop the clusterings kept (their centroids are made of comments' words: an erasure
+    must not leave them behind)."""
+    with _THEMES_LOCK:
+        _THEMES_KEPT.clear()
+
+
+def _themes(X: sp.csr_matrix, columns: np.ndarray, keys: np.ndarray, w: np.ndarray,
+            k0: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_cluster` of the unique rows (duplicate keys ``keys``, X's hashed columns
+    ``columns``), kept for a topic of at least THEMES_KEEP_MIN rows: while its rows
+    differ from those clustered by at most THEMES_DRIFT of them (new, edited or gone),
+    the themes stay as they were and each new row joins the theme whose centroid is
+    nearest (or "other", below OUTLIER_SIMILARITY). Re-clustering on each new comment
+    would cost a second at 500,000 comments, and would move comments between themes for
+    nothing: k-means' sample is drawn afresh for each row count."""
+    if len(keys) < THEMES_KEEP_MIN or X.shape[1] != len(columns):
+        return _cluster(X, w, k0)[:3]
+    with _THEMES_LOCK:
+        kept = list(_THEMES_KEPT)
+    for old in reversed(kept):
+        if abs(len(old.keys) - len(keys)) > THEMES_DRIFT * len(old.keys):
+            continue
+        at = np.searchsorted(old.keys, keys).clip(max=len(old.keys) - 1)
+        known = old.keys[at] == keys
+        changed = int((~known).sum()) + len(old.keys) - int(known.sum())
+        if changed > THEMES_DRIFT * len(old.keys):
+            continue
+        labels = np.where(known, old.labels[at], -1)
+        sims = np.where(known, old.sims[at], 0.0).astype(np.float32)
+        new = np.flatnonzero(~known)
+        if len(new) and len(old.centroids):
+            # the kept centroids over this request's columns (a column no longer used
+            # twice in the topic weighs nothing now)
+            _, here, there = np.intersect1d(columns, old.columns, assume_unique=True,
+                                            return_indices=True)
+            C = np.zeros((len(old.centroids), len(columns)), dtype=np.float32)
+            C[:, here] = old.centroids[:, there]
+            lab, sim = _assign(X[new], C)
+            lab[sim < OUTLIER_SIMILARITY] = -1
+            labels[new], sims[new] = lab, np.where(lab >= 0, sim, 0.0)
+        with _THEMES_LOCK:
+            if old in _THEMES_KEPT:  # the topic's, used last
+                _THEMES_KEPT.remove(old)
+                _THEMES_KEPT.append(old)
+        return labels.astype(np.int64), sims, old.related
+    labels, sims, related, C = _cluster(X, w, k0)
+    order = np.argsort(keys, kind="stable")
+    kept_now = _KeptThemes(keys[order], labels[order], sims[order], related, C, columns)
+    with _THEMES_LOCK:
+        _THEMES_KEPT.append(kept_now)
+        del _THEMES_KEPT[:-THEMES_KEPT]
+    return labels, sims, related
 
 
 def _build_matrix(cache: FeatureCache, slots: np.ndarray, n_features: int):
@@ -1782,10 +1864,10 @@ def _summarise(
             opinion=opinion,
         )
 
-    X, _ = _build_matrix(cache, slots[row_first], cache.n_features)
+    X, columns = _build_matrix(cache, slots[row_first], cache.n_features)
 
     k0 = min(max(2, n_rows // 4), max(6 * max_themes, 16))
-    row_lab, row_sim, related = _cluster(X, w, k0)
+    row_lab, row_sim, related = _themes(X, columns, dup[first[order]], w, k0)
 
     # per substantive comment: label, then per-theme stats
     authors = authors_all[subst_idx]
