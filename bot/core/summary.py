@@ -1116,7 +1116,7 @@ def _cluster(
     return dense, sims, related, C
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # (one is itself only: arrays do not compare as a bool)
 class _KeptThemes:
     """One clustering of a big topic's rows, kept for the next requests (see
     :func:`_themes`): its rows by duplicate key (sorted), each one's theme and similarity,
@@ -1864,10 +1864,10 @@ def _summarise(
             opinion=opinion,
         )
 
-    X, columns = _build_matrix(cache, slots[row_first], cache.n_features)
+    X, hashed_columns = _build_matrix(cache, slots[row_first], cache.n_features)
 
     k0 = min(max(2, n_rows // 4), max(6 * max_themes, 16))
-    row_lab, row_sim, related = _themes(X, columns, dup[first[order]], w, k0)
+    row_lab, row_sim, related = _themes(X, hashed_columns, dup[first[order]], w, k0)
 
     # per substantive comment: label, then per-theme stats
     authors = authors_all[subst_idx]

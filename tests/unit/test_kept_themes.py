@@ -72,3 +72,14 @@ async def test_an_erasure_forgets_the_kept_themes(repo):
     await service.drop_derived_data(user_id=12345)
     assert not S._THEMES_KEPT
     await service.close()
+
+
+def test_each_topic_keeps_its_own_themes():
+    one = make_corpus(2000, seed=4).comments
+    other = [c._replace(comment_id=c.comment_id + 10**7)
+             for c in make_corpus(2000, seed=9).comments]
+    first = S.summarise(one)
+    S.summarise(other)
+    S.summarise(one[:-1])  # the first topic's, not the other's (kept after it)
+    assert len(S._THEMES_KEPT) == 2
+    assert S.summarise(one) == first
