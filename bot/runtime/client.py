@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import discord
 from discord.ext import commands
 
+from bot.core.heap import release_long_lived, settle_long_lived
 from bot.runtime.cooldowns import Cooldowns
 from bot.runtime.error_handler import on_app_command_error
 from bot.runtime.pending import PendingWrites
@@ -116,6 +117,9 @@ class ConsultationBot(commands.Bot):
                 self.failed_cogs[name] = repr(exc)
                 log.exception("cog %s failed to load; the other cogs still run", name)
         await self.sync_commands()
+        # everything imported and loaded lives as long as the process: out of the
+        # collector's full passes, each a stall of the loop (see bot.core.heap)
+        settle_long_lived()
 
     async def close(self) -> None:
         try:
@@ -132,6 +136,7 @@ class ConsultationBot(commands.Bot):
             repo = getattr(self, "repo", None)
             if repo is not None:
                 await repo.close()
+            release_long_lived()
 
     async def on_ready(self) -> None:
         """READY of a new session and its guilds received (catch-up starts now); benches

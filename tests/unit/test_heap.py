@@ -32,3 +32,21 @@ def test_freed_blocks_kept_by_the_heap_are_given_back():
     after = resident_kb()
     assert kept - after > 100_000, (before, kept, after)  # most of the ~190 MB
     assert keep  # (held until here)
+
+
+def test_objects_alive_when_settled_are_out_of_the_collectors_passes():
+    import gc
+
+    from bot.core.heap import release_long_lived, settle_long_lived
+
+    kept = [[i] for i in range(200_000)]  # containers the collector tracks (lists always)
+    try:
+        walked_before = len(gc.get_objects())  # what a full pass walks
+        assert settle_long_lived() >= len(kept)
+        walked_after = len(gc.get_objects())
+        assert walked_before - walked_after >= len(kept), (walked_before, walked_after)
+        assert kept[-1] == [199_999]  # frozen objects are as they were
+        release_long_lived()  # (a closed bot's): walked, and so freeable, again
+        assert len(gc.get_objects()) - walked_after >= len(kept)
+    finally:
+        gc.unfreeze()
