@@ -97,8 +97,7 @@ BRIEF_THRESHOLD = 8  # fewer distinct substantive comments -> brief, no clusteri
 SAMPLE_SIZE = 4000  # rows k-means is fitted on
 TERMS_MEMO = 50_000  # texts whose label terms are remembered
 LABEL_BACKGROUND = 1500  # comments a theme's label terms are contrasted with
-VOTES_SLICE = 20_000  # statements whose votes are flattened per call (each holds the GIL)
-COLUMNS_SLICE = 20_000  # comments whose integer fields are read per call (likewise)
+SLICE = 20_000  # items per C-level pass over Python objects (each holds the GIL: keep it short)
 THEMES_KEEP_MIN = 20_000  # distinct rows from which a topic's themes are kept (_themes)
 THEMES_DRIFT = 0.02  # share of those rows changed before its themes are found again
 THEMES_KEPT = 4  # topics whose themes are kept (~5 MB each at 500,000 comments)
@@ -836,34 +835,34 @@ _VOTES_LATEST = itemgetter(9)
 _VOTES = itemgetter(8)
 
 
-def _columns(comments: Sequence[SummaryComment], fields: itemgetter,
-             width: int) -> np.ndarray | None:
-    """The comments' integer ``fields`` as an (n, width) int64 array, read in slices: a
-    pass over each comment in bytecode costs a second per field on a million, one C-level
-    pass over all of them would hold the GIL (the event loop waiting) throughout. None
-    when a field is None for some comment (a ``created_us`` the caller did not give)."""
-    n = len(comments)
-    out = np.empty((n, width), dtype=np.int64)
-    flat = out.reshape(-1)
-    for start in range(0, n, COLUMNS_SLICE):
-        part = comments[start:start + COLUMNS_SLICE]
-        try:
-            flat[width * start:width * (start + len(part))] = np.fromiter(
-                chain.from_iterable(map(fields, part)), dtype=np.int64, count=width * len(part))
-        except TypeError:
-            return None
+def _sliced(items: Sequence, read, dtype, width: int = 1) -> np.ndarray:
+    """``read(item)`` of each item (``width`` values each when width > 1) as one array,
+    made SLICE items at a time: a pass over each item in bytecode costs about a second per
+    field on a million, one C-level pass over all of them would hold the GIL (the event
+    loop waiting) throughout."""
+    out = np.empty(len(items) * width, dtype=dtype)
+    for start in range(0, len(items), SLICE):
+        part = items[start:start + SLICE]
+        values = chain.from_iterable(map(read, part)) if width > 1 else map(read, part)
+        out[start * width:(start + len(part)) * width] = np.fromiter(
+            values, dtype=dtype, count=len(part) * width)
     return out
 
 
-def _votes_latest(comments: Sequence[SummaryComment]) -> np.ndarray:
+def _columns(comments: Sequence[SummaryComment], fields: itemgetter,
+             width: int) -> np.ndarray | None:
+    """The comments' integer ``fields`` as an (n, width) int64 array; None when a field is
+    None for some comment (a ``created_us`` the caller did not give)."""
+    try:
+        return _sliced(comments, fields, np.int64, width).reshape(-1, width)
+    except TypeError:
+        return None
+
+
+def _tallies_as_stored(comments: Sequence[SummaryComment]) -> np.ndarray:
     """Per comment: its ``votes`` need no recount (one latest vote per person kept by the
-    caller, as storage does, or no per-person votes at all). In slices, as in _columns."""
-    n = len(comments)
-    plain = np.empty(n, dtype=bool)
-    for start in range(0, n, COLUMNS_SLICE):
-        part = comments[start:start + COLUMNS_SLICE]
-        plain[start:start + len(part)] = np.fromiter(map(_VOTES_LATEST, part), dtype=bool,
-                                                     count=len(part))
+    caller, as storage does, or no per-person votes at all)."""
+    plain = _sliced(comments, _VOTES_LATEST, bool)
     for i in np.flatnonzero(~plain).tolist():
         plain[i] = not comments[i].votes
     return plain
@@ -873,7 +872,7 @@ def _tallied(comments: Sequence[SummaryComment], columns: np.ndarray) -> np.ndar
     """``columns`` (see :func:`_columns`) with each comment's agree/disagree/pass counts
     those of :func:`tally`: recounted from per-person votes where the caller did not keep
     one latest vote per person."""
-    for i in np.flatnonzero(~_votes_latest(comments)).tolist():
+    for i in np.flatnonzero(~_tallies_as_stored(comments)).tolist():
         columns[i, 2:5] = tally(comments[i])
     return columns
 
@@ -1274,12 +1273,20 @@ def tally(c: SummaryComment) -> tuple[int, int, int]:
     (each person's latest vote, the author's own ignored), else its stored counts."""
     if not c.votes or c.votes_latest:
         return c.agree, c.disagree, c.passes
+    vals = [v for _, v in _latest_votes(c)]
+    return vals.count(1), vals.count(-1), vals.count(0)
+
+
+def _latest_votes(c: SummaryComment) -> tuple[tuple[int, int], ...]:
+    """A comment's (voter, vote) pairs, each person's latest vote once, the author's own
+    left out (what Pol.is counts), in the order each person first voted."""
+    if c.votes_latest:
+        return c.votes
     latest: dict[int, int] = {}
     for voter, v in c.votes:
         if voter != c.author_id:
             latest[voter] = v
-    vals = list(latest.values())
-    return vals.count(1), vals.count(-1), vals.count(0)
+    return tuple(latest.items())
 
 
 class StatementView(BaseModel):
@@ -1491,16 +1498,12 @@ def _flat_votes(per_stmt: list[tuple[tuple[int, int], ...]]) -> tuple[np.ndarray
     """How many (voter, vote) pairs each statement has, and all of them in one flat array
     (voter, vote, voter, vote, ...). In slices: one np.fromiter over a C iterator holds the
     GIL until it ends (0.1 s on a million votes, the event loop waiting)."""
-    n_pairs = np.zeros(len(per_stmt), dtype=np.int64)
-    for start in range(0, len(per_stmt), VOTES_SLICE):
-        part = per_stmt[start:start + VOTES_SLICE]
-        n_pairs[start:start + len(part)] = np.fromiter(map(len, part), dtype=np.int64,
-                                                       count=len(part))
+    n_pairs = _sliced(per_stmt, len, np.int64)
     bounds = np.zeros(len(per_stmt) + 1, dtype=np.int64)
     np.cumsum(2 * n_pairs, out=bounds[1:])
     flat = np.empty(int(bounds[-1]), dtype=np.int64)
-    for start in range(0, len(per_stmt), VOTES_SLICE):
-        end = min(start + VOTES_SLICE, len(per_stmt))
+    for start in range(0, len(per_stmt), SLICE):
+        end = min(start + SLICE, len(per_stmt))
         flat[bounds[start]:bounds[end]] = np.fromiter(
             chain.from_iterable(chain.from_iterable(per_stmt[start:end])), dtype=np.int64,
             count=int(bounds[end] - bounds[start]))
@@ -1526,13 +1529,8 @@ def analyse_statements(comments: Sequence[SummaryComment], *, top: int = 10,
     # each statement's (voter, vote) pairs, latest vote per voter, in one flat array
     statements = list(map(comments.__getitem__, voted))
     per_stmt: list[tuple[tuple[int, int], ...]] = list(map(_VOTES, statements))
-    for j in np.flatnonzero(~_votes_latest(statements)).tolist():
-        c = statements[j]
-        latest: dict[int, int] = {}
-        for voter, v in c.votes:
-            if voter != c.author_id:
-                latest[voter] = v
-        per_stmt[j] = tuple(latest.items())
+    for j in np.flatnonzero(~_tallies_as_stored(statements)).tolist():
+        per_stmt[j] = _latest_votes(statements[j])
     n_pairs, flat = _flat_votes(per_stmt)
     voter_ids = np.ascontiguousarray(flat[0::2])
     vals = np.ascontiguousarray(flat[1::2])
