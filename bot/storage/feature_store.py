@@ -8,6 +8,7 @@ text removes them in its own transaction (:meth:`FeatureStore.forget_in`).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Sequence
 
 from bot.storage.common import Store
@@ -105,7 +106,7 @@ class FeatureStore(Store):
                 "WHERE (item_id, comment_id) > (?, ?) ORDER BY item_id, comment_id LIMIT ?",
                 (item_id, comment_id, limit))
             if rows:
-                converted = convert(rows)
+                converted = await asyncio.to_thread(convert, rows)  # (CPU: off the loop)
                 await tx.executemany(
                     "UPDATE comment_features SET content_hash = ?, features = ? "
                     "WHERE item_id = ? AND comment_id = ?",
