@@ -42,6 +42,7 @@ from bot.core.summary import (
     EmbedData,
     FeatureCache,
     FeatureRows,
+    StoredComment,
     SummaryComment,
     forget_themes,
     gc_paused,
@@ -62,7 +63,6 @@ from bot.core.topic_map import (
 )
 from bot.core.topics import status_line
 from bot.storage import Repository
-from bot.storage.common import from_micros
 from bot.storage.discussion_store import MapRows
 from bot.storage.models import Item
 
@@ -102,9 +102,9 @@ def apply_rows(current: dict[int, SummaryComment], rows: list[tuple],
     ``votes`` are (comment id, voter, +1/-1/0) in the order recorded; each comment keeps
     each voter's latest one (Pol.is counts the latest vote), as per-person votes for the
     opinion groups and as its agree/disagree/pass counts."""
-    parse = from_micros
-    make = SummaryComment._make  # (a tuple's constructor: the hot line of a warm-up)
+    make = StoredComment._make  # (a tuple's constructor: the hot line of a warm-up)
     base = f"https://discord.com/channels/{guild_id}/"
+    links: dict[int, str] = {}  # channel -> its link prefix, one string for its comments
     by_comment: dict[int, dict[int, int]] = {}
     for comment_id, voter, vote in votes:
         latest = by_comment.setdefault(comment_id, {})
@@ -112,15 +112,18 @@ def apply_rows(current: dict[int, SummaryComment], rows: list[tuple],
         latest[voter] = vote
     for comment_id, author_id, text, created, channel, message, visible in rows:
         if visible:
+            link = links.get(channel)
+            if link is None:
+                link = links[channel] = f"{base}{channel}/"
             latest = by_comment.get(comment_id)
             if latest is None:  # nobody voted (a good share of a big topic's comments)
                 current[comment_id] = make((
-                    comment_id, author_id, text or "", parse(created),
-                    f"{base}{channel}/{message}", 0, 0, 0, (), True, created))
+                    comment_id, author_id, text or "", link, message, 0, 0, 0, (), True,
+                    created))
                 continue
             vals = list(latest.values())
             current[comment_id] = make((
-                comment_id, author_id, text or "", parse(created), f"{base}{channel}/{message}",
+                comment_id, author_id, text or "", link, message,
                 vals.count(1), vals.count(-1), vals.count(0), tuple(latest.items()), True,
                 created))
         else:

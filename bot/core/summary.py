@@ -73,6 +73,7 @@ __all__ = [
     "Participation",
     "Representative",
     "Stance",
+    "StoredComment",
     "SummaryComment",
     "Theme",
     "UINT32_FEATURES_VERSION",
@@ -176,6 +177,30 @@ class SummaryComment(NamedTuple):
     #: ``created_at`` (UTC) in microseconds since 1970, when the caller has it (storage
     #: does): a big topic's summary then reads its times without converting each datetime
     created_us: int | None = None
+
+
+class StoredComment(SummaryComment):
+    """A :class:`SummaryComment` as storage's rows make it (``bot.core.insight.apply_rows``),
+    the same to every reader but lighter to keep: ``created_at`` is made from ``created_us``
+    when read, and ``jump_url`` from the link of the comment's channel (one string shared by
+    the channel's comments, held where ``created_at`` is) and its message id (held where
+    ``jump_url`` is). A warm-up keeps a million of these: no datetime and no 88-character
+    string built and kept per comment (about 150 MB less at 1M, issue 17)."""
+
+    __slots__ = ()
+
+    @property
+    def created_at(self) -> datetime:  # type: ignore[override]
+        return _EPOCH + timedelta(microseconds=self[10])
+
+    @property
+    def jump_url(self) -> str:  # type: ignore[override]
+        return f"{self[3]}{self[4]}"
+
+    def __repr__(self) -> str:
+        return (f"StoredComment(comment_id={self.comment_id}, author_id={self.author_id}, "
+                f"created_at={self.created_at!r}, jump_url={self.jump_url!r}, "
+                f"votes={len(self.votes)})")
 
 
 class Representative(BaseModel):

@@ -5,6 +5,7 @@ summarise() computes from scratch on the same comments."""
 from __future__ import annotations
 
 import random
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -143,3 +144,31 @@ async def test_priming_runs_the_engine_once_on_the_biggest_topics_and_keeps_what
     after = await fresh.summary(big_item, curated=False)
     comments = await InsightService(repo, [AGREE], [DISAGREE], [PASS]).summary_comments(big_item)
     assert dumped(after.summary) == dumped(summarise(comments))
+
+
+async def test_stored_inputs_read_as_the_messages_they_were_stored_from(repo):
+    """Storage's inputs keep no datetime and no link per comment (StoredComment): read
+    through their fields, each comment's time and link are those of its own message, in
+    its own channel, and a summary's links lead to them."""
+    consultation = await repo.agenda.upsert_consultation(77, "c", "C", "")
+    item, _ = await repo.agenda.upsert_item(consultation.id, "crime", parent_id=None, position=0,
+                                            title="Tackling cyber crime", summation="s", body="b")
+    await repo.agenda.save_place(item.id, channel_id=500)
+    sent = [msg(9000 + i, f"Comment {i}: the police should answer reports of fraud.", 20 + i, i)
+            for i in range(5)]
+    sent.append(sent[0].model_copy(update={"message_id": 9100, "channel_id": 501,
+                                           "thread_id": 501, "content": "From a thread."}))
+    await repo.discussion.record_new(item.id, [(m, [], []) for m in sent])
+    item = await repo.agenda.item(item.id)
+
+    comments = await InsightService(repo, [AGREE], [DISAGREE], [PASS]).summary_comments(item)
+    stored = {(await repo.discussion.comment(m.message_id)).id: m for m in sent}
+    assert sorted(c.comment_id for c in comments) == sorted(stored)
+    for c in comments:
+        m = stored[c.comment_id]
+        assert (c.created_at, c.jump_url, c.text, c.author_id) == (
+            m.created_at, f"https://discord.com/channels/77/{m.channel_id}/{m.message_id}",
+            m.content, m.author_id)
+    links = {c.jump_url for c in comments}
+    shown = re.findall(r'"jump_url":"([^"]+)"', summarise(comments).model_dump_json())
+    assert shown and set(shown) <= links
