@@ -104,6 +104,19 @@ class Transaction:
     async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[aiosqlite.Row]:
         return list(await self._conn.execute_fetchall(sql, params))
 
+    async def fetchtuples(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple]:
+        """`fetchall` as plain tuples (read by position), for reads of many rows: a Row
+        object a row is a quarter more of the read's time, and memory, at a million rows."""
+        def run(conn: sqlite3.Connection) -> list[tuple]:
+            cursor = conn.cursor()
+            cursor.row_factory = None
+            try:
+                return cursor.execute(sql, params).fetchall()
+            finally:
+                cursor.close()
+
+        return await self._conn._execute(run, self._conn._conn)  # noqa: SLF001 (see write_batch)
+
     async def insert(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
         cursor = await self._conn.execute(sql, params)
         return int(cursor.lastrowid or 0)

@@ -783,14 +783,14 @@ class DiscussionStore(Store):
             # which would sort every comment of the item again for each page)
             item_is = "+c.item_id = ?" if limit >= 0 else "c.item_id = ?"
             page = " ORDER BY c.id LIMIT ?" if limit >= 0 else ""
-            rows = await tx.fetchall(
+            rows = await tx.fetchtuples(
                 f"""SELECT c.id, c.author_id, c.content, c.created_at, c.channel_id, c.message_id,
                       {VISIBLE} FROM comments c
                     WHERE {item_is} AND c.change_seq > ? AND c.id > ?{page}""",  # noqa: S608
                 (item_id, since, after, *([limit] if limit >= 0 else [])),
             )
             upto = rows[-1][0] if limit >= 0 and rows else 2**62
-            votes = await tx.fetchall(
+            votes = await tx.fetchtuples(
                 f"""SELECT x.comment_id, x.user_id,
                       CASE WHEN x.emoji IN ({a_marks}) THEN 1
                            WHEN x.emoji IN ({d_marks}) THEN -1 ELSE 0 END

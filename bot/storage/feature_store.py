@@ -127,7 +127,7 @@ class FeatureStore(Store):
         blob), in comment id order from after ``after``: plain rows for the caller to
         decode off the loop (then ask for the page after its last id)."""
         async with self.db.reading() as tx:
-            return await tx.fetchall(
+            return await tx.fetchtuples(
                 "SELECT comment_id, content_hash, dup_key, flags, features "
                 "FROM comment_features WHERE item_id = ? AND comment_id > ? "
                 "ORDER BY comment_id LIMIT ?",

@@ -209,6 +209,10 @@ class PgTransaction:
     async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
         return await self._conn.fetch(translate(sql), *_params(params))
 
+    async def fetchtuples(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
+        """`fetchall` for reads of many rows read by position (asyncpg's records are)."""
+        return await self.fetchall(sql, params)
+
     async def insert(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
         """Run an INSERT and return the new row's id (0 when nothing was inserted)."""
         value = await self._conn.fetchval(translate(sql).rstrip().rstrip(";") + " RETURNING id",
