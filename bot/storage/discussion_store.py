@@ -790,15 +790,19 @@ class DiscussionStore(Store):
                 (item_id, since, after, *([limit] if limit >= 0 else [])),
             )
             upto = rows[-1][0] if limit >= 0 and rows else 2**62
+            # the page's comments, then each one's reactions (CROSS JOIN keeps that order in
+            # SQLite): reactions first would look up the comment of every reaction in the id
+            # range, most of them another topic's in a small topic (3.0 -> 2.1 s at 1M)
             votes = await tx.fetchtuples(
                 f"""SELECT x.comment_id, x.user_id,
                       CASE WHEN x.emoji IN ({a_marks}) THEN 1
                            WHEN x.emoji IN ({d_marks}) THEN -1 ELSE 0 END
-                    FROM comments y JOIN reactions x ON x.comment_id = y.id
-                    WHERE {item_is.replace("c.", "y.")} AND y.change_seq > ?
+                    FROM comments y CROSS JOIN reactions x
+                    WHERE x.comment_id = y.id
+                      AND {item_is.replace("c.", "y.")} AND y.change_seq > ?
                       AND x.user_id != y.author_id AND y.id > ? AND y.id <= ?
                       AND x.emoji IN ({marks}) AND {VISIBLE.replace("c.", "y.")}
-                    ORDER BY x.comment_id, x.seq""",  # noqa: S608 - placeholders only
+                    ORDER BY y.id, x.seq""",  # noqa: S608 - placeholders only
                 (*agree, *disagree, item_id, since, after, upto, *agree, *disagree, *passes),
             ) if rows or limit < 0 else []
         # the rows as read (sequences): converting a million of them here would stall the loop
