@@ -23,12 +23,14 @@ from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 
 import numpy as np
 from pydantic import BaseModel
 
 from bot.core import feature_codec
 from bot.core import quotes as quoting
+from bot.core.arrays import count_distinct
 from bot.core.charts import render_summary_chart, render_summary_overview
 from bot.core.charts import warm_up as warm_up_charts
 from bot.core.curation import Curation, apply_curation
@@ -173,6 +175,20 @@ def _apply_and_release(current: dict[int, SummaryComment], rows: list, votes: li
                        guild_id: int) -> None:
     apply_rows(current, rows, votes, guild_id)
     _release(rows, votes)
+
+
+def _participation_counts(comments: list[SummaryComment]
+                          ) -> tuple[int, int, int | None, int | None]:
+    """(comments, distinct authors, first and last time in microseconds) of summary inputs
+    built from storage (each with its ``created_us``): what DiscussionStore.counts reads."""
+    if not comments:
+        return 0, 0, None, None
+    authors = np.fromiter(map(_AUTHOR, comments), dtype=np.int64, count=len(comments))
+    times = np.fromiter(map(_CREATED_US, comments), dtype=np.int64, count=len(comments))
+    return len(comments), count_distinct(authors), int(times.min()), int(times.max())
+
+
+_AUTHOR, _CREATED_US = attrgetter("author_id"), attrgetter("created_us")
 
 
 def _release(*lists: list) -> None:
@@ -760,9 +776,13 @@ class InsightService:
                     self._checked_upto[item.id] = max(
                         self._checked_upto.get(item.id, -1),
                         await asyncio.to_thread(max, (c.comment_id for c in comments)))
+                # /about's whole-topic counts, kept by the store: taken from the inputs just
+                # loaded (all the topic's visible comments), not a scan of the topic again
+                self.repo.discussion.remember_counts(
+                    item.id, self._inputs[item.id][0],
+                    *await asyncio.to_thread(_participation_counts, comments))
                 await asyncio.to_thread(_release, comments, missing)
-                # /about's whole-topic counts (a scan of a big topic each), kept by the store
-                await self.repo.discussion.counts(item.id)
+                await self.repo.discussion.counts(item.id)  # (its quotes and citations)
                 await self.repo.discussion.unverified(item.id)
             # What was loaded stays for the process's life: out of the collector's passes
             # (each would walk every kept comment), still freed by reference counting.

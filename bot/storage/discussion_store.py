@@ -915,6 +915,14 @@ class DiscussionStore(Store):
         row = await tx.fetchone("SELECT discussion_version FROM items WHERE id = ?", (item_id,))
         return row[0] if row else None
 
+    def remember_counts(self, item_id: int, version: int, comments: int, participants: int,
+                        first_us: int | None, last_us: int | None) -> None:
+        """What `counts` would read of the item's visible comments at discussion version
+        ``version``, from a caller that holds every one of them as of that version or later
+        (the summary inputs after a warm-up): kept, instead of a scan of a big topic. A
+        newer state has a newer version, which this does not answer for."""
+        self._tallied[("counts", item_id)] = (version, (comments, participants, first_us, last_us))
+
     async def counts(self, item_id: int) -> ItemCounts:
         async with self.db.reading() as tx:
             row = await self._tally(

@@ -149,6 +149,35 @@ async def test_warming_fills_the_feature_cache_for_every_comment(repo):
     assert await insight.warm([crime, security]) == 0
 
 
+async def test_topic_counts_after_warm_up_are_those_a_scan_of_the_topic_reads(repo):
+    """The warm-up takes /about's counts from the summary inputs it loaded; they must be what
+    the store reads from the comments themselves, and follow the next change."""
+    from bot.storage.discussion_store import DiscussionStore
+
+    _, (crime, security) = await seed(repo)
+    for n in range(8):  # four authors, one of them twice in a row; then one deleted, one hidden
+        await repo.discussion.record(crime.id, msg(n + 1, f"Comment {n} on crime.", 100, n // 2,
+                                                   minutes=10 * n))
+    await repo.discussion.delete_messages([8], channel_id=100)
+    await repo.discussion.set_hidden((await repo.discussion.comment(1)).id, True, "spam")
+    crime = await repo.agenda.item(crime.id)
+    await InsightService(repo, [], []).warm([crime, security])
+
+    def scanned():  # a store with nothing kept: it reads the comments
+        return DiscussionStore(repo.db).counts(crime.id)
+
+    warm = await repo.discussion.counts(crime.id)
+    assert warm == await scanned()
+    assert (warm.comments, warm.participants) == (6, 4)
+    assert (warm.first_activity, warm.last_activity) == (T0 + timedelta(minutes=10),
+                                                         T0 + timedelta(minutes=60))
+    assert await repo.discussion.counts(security.id) == await DiscussionStore(repo.db).counts(
+        security.id)
+    await repo.discussion.record(crime.id, msg(20, "A late comment.", 100, 9, minutes=90))
+    later = await repo.discussion.counts(crime.id)
+    assert later == await scanned() and later.comments == 7 and later.participants == 5
+
+
 async def test_summary_inputs_follow_every_change_incrementally(repo):
     _, (crime, _) = await seed(repo)
     for n in range(1, 7):
