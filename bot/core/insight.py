@@ -30,7 +30,7 @@ from pydantic import BaseModel
 
 from bot.core import feature_codec
 from bot.core import quotes as quoting
-from bot.core.arrays import count_distinct
+from bot.core.arrays import count_distinct, gathered
 from bot.core.charts import render_summary_chart, render_summary_overview
 from bot.core.charts import warm_up as warm_up_charts
 from bot.core.curation import Curation, apply_curation
@@ -183,12 +183,13 @@ def _participation_counts(comments: list[SummaryComment]
     built from storage (each with its ``created_us``): what DiscussionStore.counts reads."""
     if not comments:
         return 0, 0, None, None
-    authors = np.fromiter(map(_AUTHOR, comments), dtype=np.int64, count=len(comments))
-    times = np.fromiter(map(_CREATED_US, comments), dtype=np.int64, count=len(comments))
-    return len(comments), count_distinct(authors), int(times.min()), int(times.max())
+    authors_times = gathered(comments, _AUTHOR_TIME, np.int64, 2).reshape(-1, 2)
+    times = authors_times[:, 1]
+    return (len(comments), count_distinct(authors_times[:, 0]), int(times.min()),
+            int(times.max()))
 
 
-_AUTHOR, _CREATED_US = attrgetter("author_id"), attrgetter("created_us")
+_AUTHOR_TIME = attrgetter("author_id", "created_us")
 
 
 def _release(*lists: list) -> None:

@@ -59,7 +59,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from threadpoolctl import ThreadpoolController
 
 from bot.core import feature_codec
-from bot.core.arrays import count_distinct, distinct
+from bot.core.arrays import SLICE, count_distinct, distinct, gathered
 from bot.core.text import truncate
 
 __all__ = [
@@ -98,7 +98,6 @@ BRIEF_THRESHOLD = 8  # fewer distinct substantive comments -> brief, no clusteri
 SAMPLE_SIZE = 4000  # rows k-means is fitted on
 TERMS_MEMO = 50_000  # texts whose label terms are remembered
 LABEL_BACKGROUND = 1500  # comments a theme's label terms are contrasted with
-SLICE = 20_000  # items per C-level pass over Python objects (each holds the GIL: keep it short)
 THEMES_KEEP_MIN = 20_000  # distinct rows from which a topic's themes are kept (_themes)
 THEMES_DRIFT = 0.02  # share of those rows changed before its themes are found again
 THEMES_KEPT = 4  # topics whose themes are kept (~5 MB each at 500,000 comments)
@@ -860,26 +859,12 @@ _VOTES_LATEST = itemgetter(9)
 _VOTES = itemgetter(8)
 
 
-def _sliced(items: Sequence, read, dtype, width: int = 1) -> np.ndarray:
-    """``read(item)`` of each item (``width`` values each when width > 1) as one array,
-    made SLICE items at a time: a pass over each item in bytecode costs about a second per
-    field on a million, one C-level pass over all of them would hold the GIL (the event
-    loop waiting) throughout."""
-    out = np.empty(len(items) * width, dtype=dtype)
-    for start in range(0, len(items), SLICE):
-        part = items[start:start + SLICE]
-        values = chain.from_iterable(map(read, part)) if width > 1 else map(read, part)
-        out[start * width:(start + len(part)) * width] = np.fromiter(
-            values, dtype=dtype, count=len(part) * width)
-    return out
-
-
 def _columns(comments: Sequence[SummaryComment], fields: itemgetter,
              width: int) -> np.ndarray | None:
     """The comments' integer ``fields`` as an (n, width) int64 array; None when a field is
     None for some comment (a ``created_us`` the caller did not give)."""
     try:
-        return _sliced(comments, fields, np.int64, width).reshape(-1, width)
+        return gathered(comments, fields, np.int64, width).reshape(-1, width)
     except TypeError:
         return None
 
@@ -887,7 +872,7 @@ def _columns(comments: Sequence[SummaryComment], fields: itemgetter,
 def _tallies_as_stored(comments: Sequence[SummaryComment]) -> np.ndarray:
     """Per comment: its ``votes`` need no recount (one latest vote per person kept by the
     caller, as storage does, or no per-person votes at all)."""
-    plain = _sliced(comments, _VOTES_LATEST, bool)
+    plain = gathered(comments, _VOTES_LATEST, bool)
     for i in np.flatnonzero(~plain).tolist():
         plain[i] = not comments[i].votes
     return plain
@@ -1523,7 +1508,7 @@ def _flat_votes(per_stmt: list[tuple[tuple[int, int], ...]]) -> tuple[np.ndarray
     """How many (voter, vote) pairs each statement has, and all of them in one flat array
     (voter, vote, voter, vote, ...). In slices: one np.fromiter over a C iterator holds the
     GIL until it ends (0.1 s on a million votes, the event loop waiting)."""
-    n_pairs = _sliced(per_stmt, len, np.int64)
+    n_pairs = gathered(per_stmt, len, np.int64)
     bounds = np.zeros(len(per_stmt) + 1, dtype=np.int64)
     np.cumsum(2 * n_pairs, out=bounds[1:])
     flat = np.empty(int(bounds[-1]), dtype=np.int64)
