@@ -184,7 +184,8 @@ class StoredComment(SummaryComment):
     when read, and ``jump_url`` from the link of the comment's channel (one string shared by
     the channel's comments, held where ``created_at`` is) and its message id (held where
     ``jump_url`` is). A warm-up keeps a million of these: no datetime and no 88-character
-    string built and kept per comment (about 150 MB less at 1M, issue 17)."""
+    string built and kept per comment (about 150 MB less at 1M, issue 17). So never
+    ``_replace`` its ``created_at`` or ``jump_url``: those places hold the link's parts."""
 
     __slots__ = ()
 
