@@ -520,12 +520,18 @@ class InsightService:
             return
         await self.prepare_stored_features()
         with bulk_work():
-            after = -1
-            while rows := await self.repo.features.load(item.id, after):
-                after = rows[-1][0]
-                async with self._lock:  # decoded and kept a page at a time (and freed there)
-                    self.features_read += await asyncio.to_thread(
-                        _install_rows, self.features, rows)
+            # the next page read while this one is decoded (the database's thread works
+            # without the GIL for much of a read, numpy's decoding too)
+            reading = asyncio.ensure_future(self.repo.features.load(item.id, -1))
+            try:
+                while rows := await reading:
+                    reading = asyncio.ensure_future(self.repo.features.load(item.id, rows[-1][0]))
+                    async with self._lock:  # decoded and kept a page at a time (freed there)
+                        self.features_read += await asyncio.to_thread(
+                            _install_rows, self.features, rows)
+            finally:
+                if not reading.done():  # (a failure here: the read is not needed)
+                    reading.cancel()
         self._features_loaded.add(item.id)
 
     async def persist_features(self, item_id: int | None = None) -> int:

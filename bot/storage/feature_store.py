@@ -122,10 +122,11 @@ class FeatureStore(Store):
 
     # --- reading ------------------------------------------------------------------------
 
-    async def load(self, item_id: int, after: int = -1, limit: int = PAGE) -> list:
+    async def load(self, item_id: int, after: int = -1, limit: int | None = None) -> list:
         """A page of an item's stored rows as (comment id, content hash, dup key, flags,
         blob), in comment id order from after ``after``: plain rows for the caller to
-        decode off the loop (then ask for the page after its last id)."""
+        decode off the loop (then ask for the page after its last id). ``limit``: PAGE."""
+        limit = PAGE if limit is None else limit
         async with self.db.reading() as tx:
             return await tx.fetchtuples(
                 "SELECT comment_id, content_hash, dup_key, flags, features "

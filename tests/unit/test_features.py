@@ -15,7 +15,7 @@ from bench.corpus import make_corpus
 from bot.core import summary as S
 from bot.core.insight import InsightService
 from bot.core.summary import FeatureCache, summarise, text_hash
-from bot.storage import Repository
+from bot.storage import Repository, feature_store
 from bot.storage.database import migration_files
 from bot.storage.models import IncomingMessage
 
@@ -131,7 +131,10 @@ def dumped(summary):
     return summary.model_dump_json(), [sorted(t.comment_ids) for t in summary.themes]
 
 
-async def test_a_restart_reads_the_stored_features_instead_of_tokenising_again(tmp_path):
+@pytest.mark.parametrize("page", [feature_store.PAGE, 7])  # 7: many pages, read ahead
+async def test_a_restart_reads_the_stored_features_instead_of_tokenising_again(
+        tmp_path, monkeypatch, page):
+    monkeypatch.setattr(feature_store, "PAGE", page)
     path = tmp_path / "restart.db"
     repo = await Repository.open(path)
     item, texts = await topic(repo)
