@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 
 import numpy as np
 from pydantic import BaseModel
@@ -154,7 +154,7 @@ def _install_rows(cache: FeatureCache, rows: list) -> int:
 
 def _without_features(cache: FeatureCache, comments: list[SummaryComment]) -> list:
     """(comment id, text) of the comments the cache has no features for."""
-    ids = np.fromiter((c.comment_id for c in comments), dtype=np.int64, count=len(comments))
+    ids = gathered(comments, _FIRST, np.int64)
     return [(comments[j].comment_id, comments[j].text)
             for j in np.flatnonzero(cache.slots(ids) < 0).tolist()]
 
@@ -190,6 +190,7 @@ def _participation_counts(comments: list[SummaryComment]
 
 
 _AUTHOR_TIME = attrgetter("author_id", "created_us")
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)  # a comment's or a row's id; a pair's text
 
 
 def _release(*lists: list) -> None:
@@ -323,7 +324,7 @@ def topic_evidence(item: Item, found: MapRows, old: TopicEvidence | None = None,
     else:
         base_vec, base_mentions, ids, hashes = old.comments, old.mentions, old.counted, old.hashes
         if len(ids) and found.rows:
-            changed = np.fromiter((cid for cid, _, _ in found.rows), np.int64, len(found.rows))
+            changed = gathered(found.rows, _FIRST, np.int64)
             pos = np.minimum(np.searchsorted(ids, changed), len(ids) - 1)
             known = ids[pos] == changed
             for (_cid, text, visible), k, p in zip(found.rows, known, pos, strict=True):
@@ -332,8 +333,8 @@ def topic_evidence(item: Item, found: MapRows, old: TopicEvidence | None = None,
             added = [(cid, text) for (cid, text, visible), k in zip(found.rows, known, strict=True)
                      if visible and not k]  # the known ones are unchanged (a reaction)
     if added:
-        new_ids = np.fromiter((cid for cid, _ in added), np.int64, len(added))
-        new_hashes = np.fromiter((hash(text) for _, text in added), np.int64, len(added))
+        new_ids = gathered(added, _FIRST, np.int64)  # (C-level passes, a slice at a time)
+        new_hashes = gathered(list(map(_SECOND, added)), hash, np.int64)
         ids, hashes = np.concatenate([ids, new_ids]), np.concatenate([hashes, new_hashes])
         if len(new_ids) and len(ids) > len(new_ids) and new_ids.min() < ids[-len(new_ids) - 1]:
             order = np.argsort(ids, kind="stable")  # an unhidden comment: not the newest

@@ -571,7 +571,7 @@ class FeatureCache:
         items = list(items)
         if not items:
             return 0
-        slots = self.slots(np.fromiter((i for i, _ in items), dtype=np.int64, count=len(items)))
+        slots = self.slots(gathered(items, _ID, np.int64))
         todo = [p for p, s in zip(items, slots.tolist(), strict=True) if s < 0]
         have = [(p, s) for p, s in zip(items, slots.tolist(), strict=True) if s >= 0]
         if have:  # kept already: computed again only if the text is not the same
@@ -714,8 +714,7 @@ class FeatureCache:
         """The kept row of each comment, computing (in one batch) those not kept yet
         (``ids``: the comments' ids, when the caller has them already)."""
         if ids is None:
-            ids = np.fromiter((c.comment_id for c in comments), dtype=np.int64,
-                              count=len(comments))
+            ids = gathered(comments, _ID, np.int64)
         slots = self.slots(ids)
         holes = np.flatnonzero(slots < 0)
         if len(holes):
@@ -755,8 +754,7 @@ class FeatureCache:
     def entries_for_keys(self, items: Sequence[tuple[int, str]]) -> list[_Entry]:
         """Features of ``(key, text)`` pairs, computed if not kept with that text."""
         self.add(items)
-        return self._entries(self.slots(
-            np.fromiter((i for i, _ in items), dtype=np.int64, count=len(items))))
+        return self._entries(self.slots(gathered(items, _ID, np.int64)))
 
     def flat_counts(self, items: Sequence[tuple[int, str]], *,
                     kept_texts: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -765,7 +763,7 @@ class FeatureCache:
         their counts needs, without an object per row. ``kept_texts``: the rows kept for
         these keys are known to be of these texts (the summaries' inputs the cache is kept
         for), so only missing ones are computed, no text is hashed to check."""
-        ids = np.fromiter((i for i, _ in items), dtype=np.int64, count=len(items))
+        ids = gathered(items, _ID, np.int64)
         if kept_texts:
             self.add([items[j] for j in np.flatnonzero(self.slots(ids) < 0).tolist()])
         else:
@@ -858,6 +856,7 @@ _ID_AUTHOR_COUNTS = itemgetter(0, 1, 5, 6, 7)
 _ID_AUTHOR_COUNTS_TIME = itemgetter(0, 1, 5, 6, 7, 10)
 _VOTES_LATEST = itemgetter(9)
 _VOTES = itemgetter(8)
+_ID = itemgetter(0)  # a comment's id, or the key of a (key, text) pair
 
 
 def _columns(comments: Sequence[SummaryComment], fields: itemgetter,
